@@ -1,0 +1,210 @@
+//! The typed board description.
+//!
+//! A board file (`boards/*.yaml`) describes one Sail card model and how many of them are
+//! connected. Every quantity carries its unit and parses into a type from [`crate::units`].
+//! Loading goes: text -> YAML tree -> `--set` overrides applied to the tree -> typed
+//! [`Board`] (unknown and missing keys refused) -> [`validate`] (impossible hardware refused).
+//! Every error names the file, the line and the dotted key.
+
+mod locate;
+mod schema;
+mod validate;
+
+pub use locate::line_of_key;
+pub use schema::*;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A configuration error: where it is (file, line, key) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file the value came from.
+    pub file: String,
+    /// 1-based line of the key in the file, when known.
+    pub line: Option<usize>,
+    /// Dotted key path (`memory.timing.tRC`); empty when the error is about the whole file.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": key `{}`", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A board loaded from a file, with the overrides applied and validated.
+#[derive(Debug, Clone)]
+pub struct LoadedBoard {
+    /// The typed, validated board.
+    pub board: Board,
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The `--set` overrides applied, in order.
+    pub overrides: Vec<String>,
+}
+
+impl LoadedBoard {
+    /// The fully resolved configuration as YAML: the record written next to every result.
+    pub fn resolved_yaml(&self) -> String {
+        let mut s = format!(
+            "# resolved board configuration\n# source: {}\n",
+            self.path.display()
+        );
+        for o in &self.overrides {
+            s.push_str(&format!("# --set {o}\n"));
+        }
+        s.push_str(&serde_yaml::to_string(&self.board).unwrap_or_default());
+        s
+    }
+}
+
+/// Directories searched for a board given by name, in order: `$SAIL_BOARDS_DIR`,
+/// `./boards`, and the `boards/` folder of the source tree the binary was built from.
+pub fn board_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Ok(d) = std::env::var("SAIL_BOARDS_DIR") {
+        dirs.push(PathBuf::from(d));
+    }
+    dirs.push(PathBuf::from("boards"));
+    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("boards"));
+    dirs
+}
+
+/// Resolves `NAME` or a path to a board file.
+pub fn resolve_board_path(name_or_path: &str) -> Result<PathBuf, ConfigError> {
+    let p = Path::new(name_or_path);
+    if name_or_path.ends_with(".yaml") || name_or_path.contains('/') {
+        if p.is_file() {
+            return Ok(p.to_path_buf());
+        }
+        return Err(ConfigError {
+            file: name_or_path.into(),
+            line: None,
+            key: String::new(),
+            message: "no such board file".into(),
+        });
+    }
+    for d in board_dirs() {
+        let f = d.join(format!("{name_or_path}.yaml"));
+        if f.is_file() {
+            return Ok(f);
+        }
+    }
+    let known: Vec<String> = list_boards()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect::<Vec<_>>();
+    Err(ConfigError {
+        file: name_or_path.into(),
+        line: None,
+        key: String::new(),
+        message: format!(
+            "no board of that name (known boards: {})",
+            if known.is_empty() {
+                "none found".to_string()
+            } else {
+                known.join(", ")
+            }
+        ),
+    })
+}
+
+/// Board names and files found in the first board directory that has any, sorted by name.
+pub fn list_boards() -> Vec<(String, PathBuf)> {
+    for d in board_dirs() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        let mut v: Vec<(String, PathBuf)> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .filter_map(|p| Some((p.file_stem()?.to_string_lossy().into_owned(), p)))
+            .collect();
+        if !v.is_empty() {
+            v.sort();
+            return v;
+        }
+    }
+    Vec::new()
+}
+
+/// Loads a board by name or path and applies `key.path=value` overrides.
+pub fn load_board(name_or_path: &str, overrides: &[String]) -> Result<LoadedBoard, ConfigError> {
+    let path = resolve_board_path(name_or_path)?;
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
+        file: file.clone(),
+        line: None,
+        key: String::new(),
+        message: format!("cannot read: {e}"),
+    })?;
+    let board = parse_board(&text, &file, overrides)?;
+    Ok(LoadedBoard {
+        board,
+        path,
+        overrides: overrides.to_vec(),
+    })
+}
+
+/// Parses board text (named `file` in messages), applies overrides and validates.
+pub fn parse_board(text: &str, file: &str, overrides: &[String]) -> Result<Board, ConfigError> {
+    let err_at = |key: String, message: String| ConfigError {
+        file: file.to_string(),
+        line: line_of_key(text, &key),
+        key,
+        message,
+    };
+    let board: Board = if overrides.is_empty() {
+        // Deserialize from text so serde_yaml can point at the offending line.
+        serde_yaml::from_str(text).map_err(|e| locate::yaml_error(text, file, &e))?
+    } else {
+        let mut tree: serde_yaml::Value =
+            serde_yaml::from_str(text).map_err(|e| locate::yaml_error(text, file, &e))?;
+        for o in overrides {
+            locate::apply_override(&mut tree, o).map_err(|m| ConfigError {
+                file: file.to_string(),
+                line: None,
+                key: o.split('=').next().unwrap_or("").trim().to_string(),
+                message: format!("--set {o}: {m}"),
+            })?;
+        }
+        // Round-trip through text so serde_yaml reports the key path of a bad value.
+        let resolved = serde_yaml::to_string(&tree).map_err(|e| ConfigError {
+            file: file.to_string(),
+            line: None,
+            key: String::new(),
+            message: e.to_string(),
+        })?;
+        serde_yaml::from_str(&resolved).map_err(|e| {
+            let mut err = locate::yaml_error(&resolved, file, &e);
+            err.line = line_of_key(text, &err.key);
+            err.message
+                .push_str(&format!(" (after --set {})", overrides.join(", --set ")));
+            err
+        })?
+    };
+    validate::validate(&board).map_err(|(key, message)| {
+        let overridden = overrides
+            .iter()
+            .any(|o| o.split('=').next().map(str::trim) == Some(key.as_str()));
+        let mut e = err_at(key, message);
+        if overridden {
+            e.message.push_str(" (value set by --set)");
+        }
+        e
+    })?;
+    Ok(board)
+}

@@ -1,0 +1,11 @@
+//! sail-emu: a cycle-approximate full-system emulator of PopSolutions Sail accelerator cards.
+//!
+//! The layers, as data flows through them (see doc/architecture.md):
+//! [`config`] (typed board files) and [`units`] (quantities with units) feed the models;
+//! [`stats`] collects what every model counts.
+
+pub mod cli;
+pub mod config;
+pub mod mem;
+pub mod stats;
+pub mod units;

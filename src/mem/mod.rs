@@ -1,0 +1,44 @@
+//! Card memory: the bytes ([`store`]) and, separately, how long accesses take
+//! ([`MemoryModel`] implementations).
+//!
+//! A request is at burst granularity: an address, a byte count, read or write, and the time
+//! it is issued. The model answers with the time the data is back (read) or accepted (write).
+//! Models are used through generics (static dispatch) on the hot path.
+
+pub mod store;
+
+use crate::stats::Stats;
+use crate::units::Time;
+
+/// Read or write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Data flows from memory to the requester.
+    Read,
+    /// Data flows from the requester to memory.
+    Write,
+}
+
+/// One memory request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    /// Physical address of the first byte.
+    pub addr: u64,
+    /// Number of bytes (a model splits this into bursts).
+    pub bytes: u32,
+    /// Read or write.
+    pub access: Access,
+    /// When the request is issued to the model.
+    pub issue: Time,
+}
+
+/// A timing model of a memory: it answers when each request completes.
+///
+/// Requests must be presented in non-decreasing `issue` order per requester; a model may
+/// keep internal queues and bank state between calls.
+pub trait MemoryModel {
+    /// Accepts a request and returns its completion time (never earlier than `req.issue`).
+    fn access(&mut self, req: Request) -> Time;
+    /// The model's counters, with paths relative to the model (`bank3.row_hits`).
+    fn stats(&self) -> Stats;
+}

@@ -1,0 +1,180 @@
+//! The statistics tree: counters named by instance path, each with a unit.
+//!
+//! A path reads from the system down to the counter: `card0.ddr.bank3.row_hits`,
+//! `card1.link.east.tx_bytes`. Components fill a [`Stats`] of their own with paths relative
+//! to themselves and the owner mounts it under a prefix with [`Stats::merge_under`], so the
+//! tree of a many-card system is built without any component knowing where it sits.
+//! Iteration order is the sorted path order, never hash order, so output is deterministic.
+
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// One counter: a value and its unit (`cycles`, `bytes`, `requests`, `fs`, `ratio`, ...).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Counter {
+    /// The value. Integer counters are stored exactly up to 2^53.
+    pub value: f64,
+    /// The unit, as a short lowercase word.
+    pub unit: &'static str,
+}
+
+/// A flat map from dotted path to counter, ordered by path.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    counters: BTreeMap<String, Counter>,
+}
+
+impl Stats {
+    /// An empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a counter, replacing any earlier value.
+    pub fn set(&mut self, path: impl Into<String>, value: f64, unit: &'static str) {
+        self.counters.insert(path.into(), Counter { value, unit });
+    }
+
+    /// Adds to a counter, creating it at zero.
+    ///
+    /// Adding to an existing counter with another unit is a programming error and panics in
+    /// debug builds.
+    pub fn add(&mut self, path: impl Into<String>, value: f64, unit: &'static str) {
+        let c = self
+            .counters
+            .entry(path.into())
+            .or_insert(Counter { value: 0.0, unit });
+        debug_assert_eq!(c.unit, unit, "counter unit changed");
+        c.value += value;
+    }
+
+    /// The value at `path`, if present.
+    pub fn get(&self, path: &str) -> Option<f64> {
+        self.counters.get(path).map(|c| c.value)
+    }
+
+    /// The counter at `path`, if present.
+    pub fn counter(&self, path: &str) -> Option<&Counter> {
+        self.counters.get(path)
+    }
+
+    /// Number of counters.
+    pub fn len(&self) -> usize {
+        self.counters.len()
+    }
+
+    /// True when no counter is set.
+    pub fn is_empty(&self) -> bool {
+        self.counters.is_empty()
+    }
+
+    /// Counters in path order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Counter)> {
+        self.counters.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Mounts every counter of `other` under `prefix` (`"card0"` turns `ddr.reads` into
+    /// `card0.ddr.reads`), adding to counters that already exist.
+    pub fn merge_under(&mut self, prefix: &str, other: &Stats) {
+        for (k, c) in &other.counters {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            self.add(path, c.value, c.unit);
+        }
+    }
+
+    /// Sums counters that share a path after removing one instance level: the totals over
+    /// cards of `card0.ddr.reads`, `card1.ddr.reads` ... land in `total.ddr.reads`.
+    pub fn total_over(&self, instance_prefix: &str) -> Stats {
+        let mut out = Stats::new();
+        for (k, c) in &self.counters {
+            if let Some(rest) = k.strip_prefix(instance_prefix) {
+                if let Some((idx, tail)) = rest.split_once('.') {
+                    if idx.chars().all(|ch| ch.is_ascii_digit()) && !idx.is_empty() {
+                        out.add(format!("total.{tail}"), c.value, c.unit);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A nested JSON object: each path segment becomes a level, each leaf
+    /// `{"value": v, "unit": u}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut root = serde_json::Map::new();
+        for (path, c) in &self.counters {
+            let mut node = &mut root;
+            let mut parts = path.split('.').peekable();
+            while let Some(part) = parts.next() {
+                if parts.peek().is_none() {
+                    node.insert(
+                        part.to_string(),
+                        serde_json::json!({"value": c.value, "unit": c.unit}),
+                    );
+                } else {
+                    let entry = node
+                        .entry(part.to_string())
+                        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+                    if !entry.is_object() {
+                        // A path that is both a leaf and a branch keeps the leaf under "_".
+                        let leaf = entry.take();
+                        let mut m = serde_json::Map::new();
+                        m.insert("_".into(), leaf);
+                        *entry = serde_json::Value::Object(m);
+                    }
+                    node = entry.as_object_mut().expect("made an object above");
+                }
+            }
+        }
+        serde_json::Value::Object(root)
+    }
+
+    /// CSV with the header `path,value,unit`, one row per counter in path order.
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("path,value,unit\n");
+        for (path, c) in &self.counters {
+            let _ = writeln!(s, "{path},{},{}", c.value, c.unit);
+        }
+        s
+    }
+}
+
+impl Serialize for Stats {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_prefixes_and_sums() {
+        let mut card = Stats::new();
+        card.add("ddr.bank3.row_hits", 5.0, "requests");
+        card.add("ddr.bank3.row_hits", 2.0, "requests");
+        let mut sys = Stats::new();
+        sys.merge_under("card0", &card);
+        sys.merge_under("card1", &card);
+        assert_eq!(sys.get("card0.ddr.bank3.row_hits"), Some(7.0));
+        let t = sys.total_over("card");
+        assert_eq!(t.get("total.ddr.bank3.row_hits"), Some(14.0));
+    }
+
+    #[test]
+    fn json_and_csv_are_in_path_order() {
+        let mut s = Stats::new();
+        s.set("b.x", 1.0, "cycles");
+        s.set("a.y", 2.0, "bytes");
+        assert_eq!(s.to_csv(), "path,value,unit\na.y,2,bytes\nb.x,1,cycles\n");
+        let j = s.to_json();
+        assert_eq!(j["a"]["y"]["value"], 2.0);
+        assert_eq!(j["b"]["x"]["unit"], "cycles");
+    }
+}
