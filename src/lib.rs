@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod hart;
 pub mod mem;
 pub mod stats;
 pub mod units;

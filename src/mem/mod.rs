@@ -5,6 +5,7 @@
 //! it is issued. The model answers with the time the data is back (read) or accepted (write).
 //! Models are used through generics (static dispatch) on the hot path.
 
+pub mod fixed;
 pub mod store;
 
 use crate::stats::Stats;
