@@ -8,5 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod hart;
 pub mod mem;
+pub mod regress;
 pub mod stats;
+pub mod sweep;
 pub mod units;
