@@ -10,3 +10,4 @@ pub mod hart;
 pub mod mem;
 pub mod stats;
 pub mod units;
+pub mod workload;
