@@ -399,9 +399,12 @@ fn yaml_scalar(s: &str) -> String {
 
 /// A float that YAML reads back as the same f64 (always with a `.` or exponent).
 fn yaml_float(x: f64) -> String {
+    // YAML 1.1 readers (PyYAML) need a `.` in the mantissa: `1.0e-5`, not `1e-5`.
     let s = format!("{x:?}");
-    if s.contains('.') || s.contains('e') || s.contains("inf") || s.contains("NaN") {
+    if s.contains("inf") || s.contains("NaN") || s.contains('.') {
         s
+    } else if let Some((mant, exp)) = s.split_once('e') {
+        format!("{mant}.0e{exp}")
     } else {
         format!("{s}.0")
     }
