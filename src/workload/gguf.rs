@@ -565,7 +565,7 @@ impl<R: Read> Parser<R> {
                 field,
                 format!(
                     "{n} entries cannot fit in the {} bytes left in the file (each takes at \
-                     least {min_each}): corrupt",
+                     least {min_each}): truncated or corrupt",
                     self.remaining()
                 ),
             );
