@@ -12,3 +12,4 @@ pub mod regress;
 pub mod stats;
 pub mod sweep;
 pub mod units;
+pub mod workload;

@@ -2,6 +2,7 @@
 //! Errors reach the user as one message with its context chain and a non-zero exit.
 
 mod boards;
+mod manifest;
 mod regress;
 mod sweep;
 
@@ -48,6 +49,8 @@ pub enum Command {
     Sweep(sweep::SweepCmd),
     /// Compare latency figures with the committed golden numbers (`--bless` to update).
     Regress(regress::RegressCmd),
+    /// Weight manifests: list, show footprints, convert a GGUF header, print op graphs.
+    Manifest(manifest::ManifestCmd),
 }
 
 /// Entry point of the binary: parses arguments, sets up logging, runs, maps errors to exit 1.
@@ -90,6 +93,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Boards(cmd) => boards::run(cmd, &cli.common),
         Command::Sweep(cmd) => sweep::run(cmd),
         Command::Regress(cmd) => regress::run(cmd),
+        Command::Manifest(cmd) => manifest::run(cmd),
     }
 }
 
@@ -110,5 +114,6 @@ pub fn run_json(args: &[String]) -> anyhow::Result<serde_json::Value> {
         Command::Sweep(_) | Command::Regress(_) => {
             anyhow::bail!("sweeps and regressions cannot be points of a sweep")
         }
+        Command::Manifest(_) => anyhow::bail!("`manifest` has no JSON report to sweep"),
     }
 }
