@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod hart;
+pub mod link;
 pub mod mem;
 pub mod regress;
 pub mod stats;
