@@ -7,6 +7,9 @@
 pub mod cli;
 pub mod config;
 pub mod hart;
+pub mod isa;
+pub mod matmul;
 pub mod mem;
+pub mod quant;
 pub mod stats;
 pub mod units;
