@@ -118,6 +118,15 @@ pub struct MatmulConfig {
     pub operand_bytes_per_cycle: u32,
     /// Whether operand buffers are double buffered (streaming overlaps compute).
     pub double_buffered: bool,
+    /// FP32 operations per cycle in the block-scale epilogue (each a multiply, an add, or a
+    /// multiply followed by a separately rounded add).
+    pub epilogue_ops_per_cycle: u32,
+    /// Capacity of one weight (A) operand buffer; two when double buffered.
+    pub a_buffer: ByteSize,
+    /// Capacity of one activation (B) operand buffer; two when double buffered.
+    pub b_buffer: ByteSize,
+    /// Outputs the accumulator memory holds: the largest tile is this many outputs.
+    pub accumulators: u32,
 }
 
 /// The on-chip scratchpad.

@@ -47,6 +47,29 @@ pub fn validate(b: &Board) -> Check {
                 return fail(k, "must be greater than zero when the unit is enabled");
             }
         }
+        for (k, v) in [
+            ("matmul.epilogue_ops_per_cycle", m.epilogue_ops_per_cycle),
+            ("matmul.accumulators", m.accumulators),
+        ] {
+            if v == 0 {
+                return fail(k, "must be greater than zero when the unit is enabled");
+            }
+        }
+        // A buffer must hold one block of the largest type streamed through it:
+        // Q6_K (210 bytes) for weights, Q8_K (292 bytes) for activations.
+        for (k, v, min) in [
+            ("matmul.a_buffer", m.a_buffer, 210),
+            ("matmul.b_buffer", m.b_buffer, 292),
+        ] {
+            if v.bytes() < min {
+                return fail(
+                    k,
+                    format!(
+                        "must hold at least one block of its largest type ({min} bytes), not {v}"
+                    ),
+                );
+            }
+        }
     }
     if b.scratchpad.size.bytes() == 0 {
         return fail(
