@@ -1,0 +1,3 @@
+//! Instruction decode and disassembly.
+
+pub mod vector;
