@@ -467,6 +467,8 @@ pub enum Group {
     Index,
     /// Data of an indexed access: EMUL = LMUL times `nf` fields.
     IndexedData,
+    /// The EEW=16 index operand of vrgatherei16: EMUL = LMUL * 16 / SEW.
+    Ei16,
 }
 
 /// The operand shape of an instruction: group kinds of vd, vs2 and vs1 and whether vd is also
@@ -624,7 +626,7 @@ impl VInst {
             Vslideup | Vslidedown | Vslide1up | Vslide1down | Vfslide1up | Vfslide1down => {
                 s(Single, Single, No, matches!(self.op, Vslideup))
             }
-            Vrgatherei16 => s(Single, Single, Single, false),
+            Vrgatherei16 => s(Single, Single, Ei16, false),
             Vcompress => s(Single, Single, Mask, false),
             _ => s(Single, Single, vs1_vec(Single), false),
         }
@@ -643,6 +645,7 @@ impl VInst {
             Group::Mem => lmul8 * self.mem_eew() / sew,
             Group::Index => lmul8 * self.mem_eew() / sew,
             Group::IndexedData => lmul8,
+            Group::Ei16 => lmul8 * 16 / sew,
         })
     }
 

@@ -377,6 +377,7 @@ impl VectorUnit {
                     Group::Mask => 1,
                     Group::Frac(n) => sew / n as u32,
                     Group::Index => inst.mem_eew(),
+                    Group::Ei16 => 16,
                     Group::One => continue,
                     Group::Regs(_) => continue,
                     _ => sew,

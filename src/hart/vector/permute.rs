@@ -137,9 +137,6 @@ pub(super) fn exec(
                 None
             };
             let ei16 = inst.op == Vrgatherei16;
-            if ei16 && vu.lmul8() * 16 / sew > 64 {
-                return Err(Trap::illegal(format!("`{inst}`: index EMUL > 8")));
-            }
             by_sew!(sew, T => {
                 let (d, s2, s1) = (vu.off(inst.vd), vu.off(inst.vs2), vu.off(inst.vs1));
                 let b = T::BYTES;
