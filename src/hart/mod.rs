@@ -4,6 +4,8 @@
 //! [`HartContext`]: the scalar registers, the FP control state and the guest memory, without
 //! reaching into the hart's internals.
 
+pub mod vector;
+
 use crate::mem::store::OutOfBounds;
 use thiserror::Error;
 
