@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod hart;
+pub mod isa;
 pub mod mem;
 pub mod stats;
 pub mod units;
