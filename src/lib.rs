@@ -9,5 +9,7 @@ pub mod config;
 pub mod hart;
 pub mod isa;
 pub mod mem;
+pub mod program;
 pub mod stats;
+pub mod timing;
 pub mod units;

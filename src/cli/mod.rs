@@ -2,6 +2,7 @@
 //! Errors reach the user as one message with its context chain and a non-zero exit.
 
 mod boards;
+mod kernel;
 
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
@@ -42,6 +43,8 @@ impl BoardArgs {
 pub enum Command {
     /// List the boards, or show one resolved with its derived figures.
     Boards(boards::BoardsCmd),
+    /// Run one bare-metal RISC-V program on one card and report its cycles.
+    Kernel(kernel::KernelCmd),
 }
 
 /// Entry point of the binary: parses arguments, sets up logging, runs, maps errors to exit 1.
@@ -75,5 +78,6 @@ fn init_logging(verbose: u8) {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Boards(cmd) => boards::run(cmd, &cli.common),
+        Command::Kernel(cmd) => kernel::run(cmd, &cli.common),
     }
 }
