@@ -145,15 +145,15 @@ pub(super) fn run(cmd: KernelCmd, common: &BoardArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        println!(
-            "host:           {:.3} s, {:.1} MIPS",
-            r.host_seconds, mips
-        );
+        println!("host:           {:.3} s, {:.1} MIPS", r.host_seconds, mips);
     }
     match r.outcome {
         Ok(RunStop { exit_code: 0 }) => Ok(()),
         Ok(RunStop { exit_code }) => {
-            anyhow::bail!("program {} exited with status {exit_code}", cmd.program.display())
+            anyhow::bail!(
+                "program {} exited with status {exit_code}",
+                cmd.program.display()
+            )
         }
         Err(e) => Err(e).with_context(|| format!("running {}", cmd.program.display())),
     }

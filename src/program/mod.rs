@@ -107,7 +107,9 @@ impl Program {
             .endian()
             .map_err(|e| bad(format!("corrupt ELF header: {e}")))?;
         if header.e_ident().data != elf::ELFDATA2LSB {
-            return Err(bad("big-endian ELF; RISC-V programs are little-endian".into()));
+            return Err(bad(
+                "big-endian ELF; RISC-V programs are little-endian".into()
+            ));
         }
         let machine = header.e_machine(endian);
         if machine != elf::EM_RISCV {
@@ -219,7 +221,12 @@ pub fn load_hart(program: &Program, map: &MemoryMap) -> Result<Hart, ProgramErro
         store.write(s.addr, &s.data).map_err(|_| outside())?;
     }
     let (lo, hi) = program.text_range();
-    let mut hart = Hart::new(GuestMemory::new(store, map.mmio_base), program.entry, lo, hi);
+    let mut hart = Hart::new(
+        GuestMemory::new(store, map.mmio_base),
+        program.entry,
+        lo,
+        hi,
+    );
     hart.x[2] = map.stack_top();
     Ok(hart)
 }
