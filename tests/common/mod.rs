@@ -128,3 +128,7 @@ pub fn have_tool(tool: &str) -> bool {
     }
     ok
 }
+/// auipc rd, imm20.
+pub fn auipc(rd: u32, imm20: u32) -> u32 {
+    (imm20 << 12) | (rd << 7) | 0x17
+}
