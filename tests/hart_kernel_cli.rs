@@ -190,3 +190,30 @@ fn bad_files_are_refused_naming_the_file() {
     assert!(!o.status.success());
     assert!(text(&o).1.contains("no/such/file.elf"));
 }
+
+#[test]
+fn xpop_instructions_reach_the_matrix_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    // xpop.info a0, 0 (the extension version, 1); a0 -= 1; exit(a0).
+    let xpop_info_a0_version = (1 << 12) | (10 << 7) | 0x0b;
+    let mut code = vec![xpop_info_a0_version, addi(10, 10, -1)];
+    code.extend(exit_seq());
+    let p = write_elf(dir.path(), "xpop.elf", &code);
+    let o = emulate(&["kernel", p.to_str().unwrap(), "--json", "--trace"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("xpop.info"), "{out}");
+    // Without the unit the instruction is illegal, named with its PC.
+    let o = emulate(&[
+        "kernel",
+        p.to_str().unwrap(),
+        "--set",
+        "matmul.enabled=false",
+    ]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("pc 0x80000000") && err.contains("matmul.enabled"),
+        "{err}"
+    );
+}

@@ -3,10 +3,11 @@
 
 use super::BoardArgs;
 use crate::config::Board;
+use crate::matmul::MatmulUnit;
+use crate::mem::CardMemory;
 use crate::program::{self, MemoryMap, Program, RunError, RunStop};
 use crate::stats::Stats;
-use crate::timing::memory::{fixed_ddr, RoutedMemory};
-use crate::timing::{CoreParams, CoreTiming, Functional, InOrderTiming};
+use crate::timing::{run_stats, CoreParams, CoreTiming, Functional, InOrderTiming};
 use anyhow::Context;
 use clap::Args;
 use std::io::Write;
@@ -36,7 +37,7 @@ pub struct KernelCmd {
 pub struct KernelResult {
     /// How it ended.
     pub outcome: Result<RunStop, RunError>,
-    /// Core (and memory) counters.
+    /// Core, memory and matrix-unit counters.
     pub stats: Stats,
     /// Instructions retired.
     pub instructions: u64,
@@ -48,7 +49,8 @@ pub struct KernelResult {
     pub console: Vec<u8>,
 }
 
-/// Runs `program` on a hart of `board`, timed or functional.
+/// Runs `program` on a hart of `board` (with its matrix unit), timed through the card's
+/// memory system ([`CardMemory`]: DDR3 model and scratchpad) or functional only.
 pub fn run_kernel(
     board: &Board,
     program: &Program,
@@ -58,16 +60,17 @@ pub fn run_kernel(
 ) -> anyhow::Result<KernelResult> {
     let map = MemoryMap::from_board(board);
     let mut hart = program::load_hart(program, &map)?;
+    hart.attach_matmul(MatmulUnit::new(board));
     let start = Instant::now();
     let (outcome, stats, cycles) = if functional {
         let mut t = Functional::default();
         let o = program::run(&mut hart, &mut t, max_cycles, trace);
-        (o, t.stats(), t.cycles())
+        (o, run_stats(&t, &hart), t.cycles())
     } else {
-        let mem = RoutedMemory::new(board, fixed_ddr(board));
+        let mem = CardMemory::new(board).context("building the card's memory model")?;
         let mut t = InOrderTiming::new(CoreParams::from_board(board), mem);
         let o = program::run(&mut hart, &mut t, max_cycles, trace);
-        (o, t.stats(), t.cycles())
+        (o, run_stats(&t, &hart), t.cycles())
     };
     let host_seconds = start.elapsed().as_secs_f64();
     Ok(KernelResult {
@@ -80,40 +83,72 @@ pub fn run_kernel(
     })
 }
 
-pub(super) fn run(cmd: KernelCmd, common: &BoardArgs) -> anyhow::Result<()> {
-    let loaded = common.load()?;
-    let board = &loaded.board;
-    let program = Program::load(&cmd.program)?;
-    let stdout = std::io::stdout();
-    let mut lock = std::io::BufWriter::new(stdout.lock());
-    let trace: Option<&mut dyn Write> = if cmd.trace { Some(&mut lock) } else { None };
-    let r = run_kernel(board, &program, cmd.max_cycles, cmd.functional, trace)?;
-    lock.flush()?;
-    drop(lock);
-    let mips = if r.host_seconds > 0.0 {
+fn mips(r: &KernelResult) -> f64 {
+    if r.host_seconds > 0.0 {
         r.instructions as f64 / r.host_seconds / 1e6
     } else {
         0.0
-    };
+    }
+}
+
+fn report(cmd: &KernelCmd, board: &Board, r: &KernelResult) -> serde_json::Value {
+    serde_json::json!({
+        "program": cmd.program.display().to_string(),
+        "board": board.name,
+        "mode": if cmd.functional { "functional" } else { "timed" },
+        "cycles": r.cycles,
+        "instructions": r.instructions,
+        "ipc": ipc(r),
+        "host_seconds": r.host_seconds,
+        "host_mips": mips(r),
+        "exit_code": r.outcome.as_ref().ok().map(|s| s.exit_code),
+        "error": r.outcome.as_ref().err().map(|e| e.to_string()),
+        "console": String::from_utf8_lossy(&r.console),
+        "stats": r.stats.to_json(),
+    })
+}
+
+fn execute(
+    cmd: &KernelCmd,
+    common: &BoardArgs,
+    trace: Option<&mut dyn Write>,
+) -> anyhow::Result<(Board, KernelResult)> {
+    let loaded = common.load()?;
+    let program = Program::load(&cmd.program)?;
+    let r = run_kernel(
+        &loaded.board,
+        &program,
+        cmd.max_cycles,
+        cmd.functional,
+        trace,
+    )?;
+    Ok((loaded.board, r))
+}
+
+/// The JSON report of a run (for sweeps); a run that traps or runs out of cycles is an error.
+pub(super) fn json(cmd: &KernelCmd, common: &BoardArgs) -> anyhow::Result<serde_json::Value> {
+    let (board, r) = execute(cmd, common, None)?;
+    if let Err(e) = &r.outcome {
+        anyhow::bail!("running {}: {e}", cmd.program.display());
+    }
+    Ok(report(cmd, &board, &r))
+}
+
+pub(super) fn run(cmd: KernelCmd, common: &BoardArgs) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut lock = std::io::BufWriter::new(stdout.lock());
+    let trace: Option<&mut dyn Write> = if cmd.trace { Some(&mut lock) } else { None };
+    let (board, r) = execute(&cmd, common, trace)?;
+    lock.flush()?;
+    drop(lock);
     let exit_code = r.outcome.as_ref().ok().map(|s| s.exit_code);
-    let console = String::from_utf8_lossy(&r.console).into_owned();
     if cmd.json {
-        let v = serde_json::json!({
-            "program": cmd.program.display().to_string(),
-            "board": board.name,
-            "mode": if cmd.functional { "functional" } else { "timed" },
-            "cycles": r.cycles,
-            "instructions": r.instructions,
-            "ipc": ipc(&r),
-            "host_seconds": r.host_seconds,
-            "host_mips": mips,
-            "exit_code": exit_code,
-            "error": r.outcome.as_ref().err().map(|e| e.to_string()),
-            "console": console,
-            "stats": r.stats.to_json(),
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report(&cmd, &board, &r))?
+        );
     } else {
+        let console = String::from_utf8_lossy(&r.console);
         print!("{console}");
         if !console.is_empty() && !console.ends_with('\n') {
             println!();
@@ -145,7 +180,11 @@ pub(super) fn run(cmd: KernelCmd, common: &BoardArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        println!("host:           {:.3} s, {:.1} MIPS", r.host_seconds, mips);
+        println!(
+            "host:           {:.3} s, {:.1} MIPS",
+            r.host_seconds,
+            mips(&r)
+        );
     }
     match r.outcome {
         Ok(RunStop { exit_code: 0 }) => Ok(()),

@@ -2,13 +2,10 @@
 //! Errors reach the user as one message with its context chain and a non-zero exit.
 
 mod boards;
-<<<<<<< HEAD
 mod kernel;
-=======
 mod manifest;
 mod regress;
 mod sweep;
->>>>>>> main
 
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
@@ -49,17 +46,14 @@ impl BoardArgs {
 pub enum Command {
     /// List the boards, or show one resolved with its derived figures.
     Boards(boards::BoardsCmd),
-<<<<<<< HEAD
     /// Run one bare-metal RISC-V program on one card and report its cycles.
     Kernel(kernel::KernelCmd),
-=======
     /// Run a grid of emulate commands from a TOML spec; merge sharded results.
     Sweep(sweep::SweepCmd),
     /// Compare latency figures with the committed golden numbers (`--bless` to update).
     Regress(regress::RegressCmd),
     /// Weight manifests: list, show footprints, convert a GGUF header, print op graphs.
     Manifest(manifest::ManifestCmd),
->>>>>>> main
 }
 
 /// Entry point of the binary: parses arguments, sets up logging, runs, maps errors to exit 1.
@@ -100,9 +94,7 @@ fn init_logging(verbose: u8) {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Boards(cmd) => boards::run(cmd, &cli.common),
-<<<<<<< HEAD
         Command::Kernel(cmd) => kernel::run(cmd, &cli.common),
-=======
         Command::Sweep(cmd) => sweep::run(cmd),
         Command::Regress(cmd) => regress::run(cmd),
         Command::Manifest(cmd) => manifest::run(cmd),
@@ -123,10 +115,10 @@ pub fn run_json(args: &[String]) -> anyhow::Result<serde_json::Value> {
             })?;
     match &cli.command {
         Command::Boards(cmd) => boards::json(cmd, &cli.common),
+        Command::Kernel(cmd) => kernel::json(cmd, &cli.common),
         Command::Sweep(_) | Command::Regress(_) => {
             anyhow::bail!("sweeps and regressions cannot be points of a sweep")
         }
         Command::Manifest(_) => anyhow::bail!("`manifest` has no JSON report to sweep"),
->>>>>>> main
     }
 }

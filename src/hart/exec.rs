@@ -320,6 +320,16 @@ impl Hart {
                 let size = fp_size(fmt);
                 self.store_uint(addr!(rs1, imm), size, self.f[rs2 as usize])?
             }
+            Xpop(x) => {
+                let Some(mut unit) = self.matmul.take() else {
+                    return Err(Halt::Trap(Trap::illegal(format!(
+                        "`{x}`: this card has no Xpop_matmul unit"
+                    ))));
+                };
+                let r = unit.execute(&x, self);
+                self.matmul = Some(unit);
+                r?
+            }
             _ => self.execute_fp(&d.inst)?,
         }
         self.pc = next;

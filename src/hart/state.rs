@@ -95,6 +95,8 @@ pub struct Hart {
     pub hart_id: u64,
     /// Guest memory.
     pub mem: GuestMemory,
+    /// The Xpop_matmul unit, when the card has one (see [`Hart::attach_matmul`]).
+    pub matmul: Option<crate::matmul::MatmulUnit>,
     reservation: Option<u64>,
     log_enabled: bool,
     log: Vec<MemAccess>,
@@ -119,6 +121,7 @@ impl Hart {
             cycle: 0,
             hart_id: 0,
             mem,
+            matmul: None,
             reservation: None,
             log_enabled: false,
             log: Vec::with_capacity(16),
@@ -127,6 +130,11 @@ impl Hart {
                 slots: vec![EMPTY; slots],
             },
         }
+    }
+
+    /// Gives the hart an Xpop_matmul unit; without one, Xpop instructions are illegal.
+    pub fn attach_matmul(&mut self, unit: crate::matmul::MatmulUnit) {
+        self.matmul = Some(unit);
     }
 
     /// Records each instruction's memory accesses (for the timing model) when `on`.

@@ -434,6 +434,7 @@ pub fn disasm(inst: &Inst, pc: Option<u64>) -> String {
             rs3,
             rm,
         } => f4op(w, "fnmadd", fmt, [rd, rs1, rs2, rs3], rm),
+        Xpop(x) => write!(w, "{x}"),
     };
     s
 }

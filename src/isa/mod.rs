@@ -10,6 +10,7 @@ pub mod disasm;
 pub mod xpop;
 
 pub use compressed::decode16;
+use xpop::XInst;
 
 /// An FP format (the `fmt` field of OP-FP: 00 = S, 01 = D, 10 = H).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -611,6 +612,8 @@ pub enum Inst {
         rs3: u8,
         rm: u8,
     },
+    /// An Xpop_matmul instruction (custom-0), executed by the matrix unit.
+    Xpop(XInst),
 }
 
 /// Length in bytes of the instruction whose low 16 bits are `lo`: 2 for RVC, 4 otherwise.
@@ -990,8 +993,8 @@ fn decode_vector(_r: u32) -> Result<Inst, String> {
     Err("vector (RVV) instructions are not integrated in this build".into())
 }
 
-fn decode_xpop(_r: u32) -> Result<Inst, String> {
-    Err("Xpop_matmul instructions are not integrated in this build".into())
+fn decode_xpop(r: u32) -> Result<Inst, String> {
+    xpop::decode(r).map(Inst::Xpop)
 }
 
 fn decode_op_fp(r: u32) -> Result<Inst, String> {

@@ -169,7 +169,10 @@ fn run_loop<T: CoreTiming, const TRACE: bool>(
         } else {
             hart.pc
         };
-        timing.retire(pc, &d, next, hart.accesses());
+        if exit.is_some() {
+            hart.pc = next;
+        }
+        timing.retire(pc, &d, hart);
         if TRACE {
             let raw = if d.len == 2 {
                 format!("{:04x}    ", d.raw & 0xffff)

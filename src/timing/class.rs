@@ -32,11 +32,13 @@ pub enum Class {
     FpSqrt,
     /// FP conversions, moves and classify.
     FpCvt,
+    /// Xpop_matmul instructions (timed by the matrix unit; the core waits for them).
+    Matmul,
 }
 
 impl Class {
     /// Every class, in stats order.
-    pub const ALL: [Class; 13] = [
+    pub const ALL: [Class; 14] = [
         Class::IntAlu,
         Class::IntMul,
         Class::IntDiv,
@@ -50,6 +52,7 @@ impl Class {
         Class::FpDiv,
         Class::FpSqrt,
         Class::FpCvt,
+        Class::Matmul,
     ];
 
     /// Name used in stats paths.
@@ -68,6 +71,7 @@ impl Class {
             Class::FpDiv => "fp_div",
             Class::FpSqrt => "fp_sqrt",
             Class::FpCvt => "fp_cvt",
+            Class::Matmul => "matmul",
         }
     }
 }
@@ -216,5 +220,7 @@ pub fn usage(inst: &Inst) -> Usage {
         | Fnmadd {
             rd, rs1, rs2, rs3, ..
         } => u(FpFma, fr(rd), fr(rs1), fr(rs2), fr(rs3)),
+        Xpop(crate::isa::xpop::XInst::Mm { rs1, rs2 }) => u(Matmul, NONE, xr(rs1), xr(rs2), NONE),
+        Xpop(crate::isa::xpop::XInst::Info { rd, .. }) => u(Matmul, xr(rd), NONE, NONE, NONE),
     }
 }

@@ -19,10 +19,11 @@
 //! [`Functional`] is the model-free counterpart: one cycle per instruction.
 
 pub mod class;
-pub mod memory;
 
 use crate::config::Board;
-use crate::hart::{Decoded, MemAccess};
+use crate::hart::memory::MMIO_SIZE;
+use crate::hart::{Decoded, Hart};
+use crate::isa::Inst;
 use crate::mem::{Access, MemoryModel, Request};
 use crate::stats::Stats;
 use crate::units::Time;
@@ -32,8 +33,9 @@ use class::{usage, Class, NONE};
 pub trait CoreTiming {
     /// Whether the hart must record each instruction's memory accesses for this model.
     const NEEDS_ACCESSES: bool;
-    /// Accounts one retired instruction at `pc` whose successor is `next_pc`.
-    fn retire(&mut self, pc: u64, d: &Decoded, next_pc: u64, accesses: &[MemAccess]);
+    /// Accounts one instruction at `pc` that `hart` has just executed (its PC is now the
+    /// successor's; its access log holds the instruction's memory accesses).
+    fn retire(&mut self, pc: u64, d: &Decoded, hart: &mut Hart);
     /// Cycles so far (the issue slot of the next instruction).
     fn cycles(&self) -> u64;
     /// Counters, paths relative to the core (`cycles`, `stalls.raw.load`, ...).
@@ -49,7 +51,7 @@ pub struct Functional {
 impl CoreTiming for Functional {
     const NEEDS_ACCESSES: bool = false;
     #[inline(always)]
-    fn retire(&mut self, _pc: u64, _d: &Decoded, _next: u64, _acc: &[MemAccess]) {
+    fn retire(&mut self, _pc: u64, _d: &Decoded, _hart: &mut Hart) {
         self.retired += 1;
     }
     #[inline(always)]
@@ -77,6 +79,8 @@ pub enum StallCause {
     BranchTaken,
     /// Jump refetch.
     Jump,
+    /// Waiting for an Xpop_matmul instruction to complete.
+    Matmul,
 }
 
 impl StallCause {
@@ -88,12 +92,13 @@ impl StallCause {
             StallCause::FpDividerBusy => "structural.fp_div".into(),
             StallCause::BranchTaken => "control.branch_taken".into(),
             StallCause::Jump => "control.jump".into(),
+            StallCause::Matmul => "matmul".into(),
         }
     }
 }
 
 const N_CLASS: usize = Class::ALL.len();
-const N_CAUSE: usize = N_CLASS + 4;
+const N_CAUSE: usize = N_CLASS + 5;
 
 fn cause_index(c: StallCause) -> usize {
     match c {
@@ -102,6 +107,7 @@ fn cause_index(c: StallCause) -> usize {
         StallCause::FpDividerBusy => N_CLASS + 1,
         StallCause::BranchTaken => N_CLASS + 2,
         StallCause::Jump => N_CLASS + 3,
+        StallCause::Matmul => N_CLASS + 4,
     }
 }
 
@@ -111,7 +117,8 @@ fn cause_of_index(i: usize) -> StallCause {
         i if i == N_CLASS => StallCause::DividerBusy,
         i if i == N_CLASS + 1 => StallCause::FpDividerBusy,
         i if i == N_CLASS + 2 => StallCause::BranchTaken,
-        _ => StallCause::Jump,
+        i if i == N_CLASS + 3 => StallCause::Jump,
+        _ => StallCause::Matmul,
     }
 }
 
@@ -135,7 +142,9 @@ impl CoreParams {
         let mut latency = [0; N_CLASS];
         for c in Class::ALL {
             latency[c as usize] = match c {
-                Class::IntAlu | Class::Branch | Class::Jump | Class::Store => l.int_alu.count(),
+                Class::IntAlu | Class::Branch | Class::Jump | Class::Store | Class::Matmul => {
+                    l.int_alu.count()
+                }
                 Class::IntMul => l.int_mul.count(),
                 Class::IntDiv => l.int_div.count(),
                 Class::Load => l.load.count(),
@@ -170,6 +179,7 @@ pub struct InOrderTiming<M: MemoryModel> {
     stalls: [u64; N_CAUSE],
     class_count: [u64; N_CLASS],
     mem_cycles: u64,
+    matmul_until: u64,
 }
 
 impl<M: MemoryModel> InOrderTiming<M> {
@@ -187,6 +197,7 @@ impl<M: MemoryModel> InOrderTiming<M> {
             stalls: [0; N_CAUSE],
             class_count: [0; N_CLASS],
             mem_cycles: 0,
+            matmul_until: 0,
         }
     }
 
@@ -220,7 +231,8 @@ impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
     const NEEDS_ACCESSES: bool = true;
 
     #[inline]
-    fn retire(&mut self, pc: u64, d: &Decoded, next_pc: u64, accesses: &[MemAccess]) {
+    fn retire(&mut self, pc: u64, d: &Decoded, hart: &mut Hart) {
+        let next_pc = hart.pc;
         let u = usage(&d.inst);
         // Wait for sources, charging each wait to the producer that ended last.
         for &s in &u.src {
@@ -239,10 +251,14 @@ impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
         }
         let issue = self.cycle;
         let mut latency = self.params.latency[u.class as usize];
+        let accesses = hart.accesses();
         if !accesses.is_empty() {
             let t0 = Time(issue * self.params.period.fs());
             let mut done = t0;
             for a in accesses {
+                if a.addr.wrapping_sub(hart.mem.mmio_base()) < MMIO_SIZE {
+                    continue; // device registers answer within the load latency
+                }
                 let t = self.mem.access(Request {
                     addr: a.addr,
                     bytes: a.len,
@@ -256,6 +272,16 @@ impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
             let mc = self.cycles_between(t0, done);
             self.mem_cycles += mc;
             latency += mc;
+        }
+        if let Inst::Xpop(x) = d.inst {
+            // The core waits until the matrix unit lets it go on.
+            if let Some(unit) = hart.matmul.as_mut() {
+                let t0 = Time(issue * self.params.period.fs());
+                let done = unit.timing(&x, t0, &mut self.mem).complete;
+                let c = self.cycles_between(t0, done).max(1);
+                latency = c;
+                self.matmul_until = issue + c;
+            }
         }
         match u.class {
             Class::IntDiv => self.div_free = issue + latency,
@@ -278,6 +304,7 @@ impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
                 let until = self.cycle + self.params.jump_penalty;
                 self.stall(until, StallCause::Jump);
             }
+            Class::Matmul => self.stall(self.matmul_until, StallCause::Matmul),
             _ => {}
         }
     }
@@ -308,4 +335,13 @@ impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
         s.merge_under("mem", &self.mem.stats());
         s
     }
+}
+
+/// The core's stats plus the matrix unit's (under `matmul.`), for a finished run.
+pub fn run_stats<T: CoreTiming>(timing: &T, hart: &Hart) -> Stats {
+    let mut s = timing.stats();
+    if let Some(u) = &hart.matmul {
+        s.merge_under("matmul", &u.stats());
+    }
+    s
 }
