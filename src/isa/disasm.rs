@@ -171,6 +171,7 @@ pub fn disasm(inst: &Inst, pc: Option<u64>) -> String {
         Slliw { rd, rs1, sh } => ri(w, "slliw", rd, rs1, sh as i64),
         Srliw { rd, rs1, sh } => ri(w, "srliw", rd, rs1, sh as i64),
         Sraiw { rd, rs1, sh } => ri(w, "sraiw", rd, rs1, sh as i64),
+        Add { rd, rs1: 0, rs2 } => write!(w, "mv {}, {}", x(rd), x(rs2)),
         Sub { rd, rs1: 0, rs2 } => write!(w, "neg {}, {}", x(rd), x(rs2)),
         Subw { rd, rs1: 0, rs2 } => write!(w, "negw {}, {}", x(rd), x(rs2)),
         Sltu { rd, rs1: 0, rs2 } => write!(w, "snez {}, {}", x(rd), x(rs2)),
