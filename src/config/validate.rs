@@ -200,7 +200,29 @@ fn validate_memory(b: &Board) -> Check {
             format!("tCWL ({}) cannot exceed tCL ({}) in DDR3", t.tCWL, t.tCL),
         );
     }
+    let r = &mem.regimes;
+    if !r.page_size.bytes().is_power_of_two() {
+        return fail(
+            "memory.regimes.page_size",
+            format!("the swap page must be a power of two bytes, not {}", r.page_size),
+        );
+    }
+    if r.staging_window.bytes() == 0 || r.staging_window.bytes() > mem.capacity.bytes() {
+        return fail(
+            "memory.regimes.staging_window",
+            format!(
+                "the staging window must be more than zero and at most the capacity ({}), not {}",
+                mem.capacity, r.staging_window
+            ),
+        );
+    }
     let sp = &b.scratchpad;
+    if sp.port_width.bytes() == 0 {
+        return fail(
+            "scratchpad.port_width",
+            "the scratchpad port must move at least one byte per cycle",
+        );
+    }
     let (d0, d1) = (mem.base, mem.base.saturating_add(mem.capacity.bytes()));
     let (s0, s1) = (sp.base, sp.base.saturating_add(sp.size.bytes()));
     if s0 < d1 && d0 < s1 {
