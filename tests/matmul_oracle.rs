@@ -22,18 +22,17 @@
 //! import `gguf` and `numpy`. Without it the test fails when `CI` is set and is skipped (with a
 //! note) otherwise.
 
+mod matmul_support;
+
+use matmul_support::{TestHart, DDR};
 use sail_emu::config::load_board;
-use sail_emu::hart::{HartContext, Trap};
 use sail_emu::isa::xpop::XInst;
 use sail_emu::matmul::descriptor::MatmulJob;
 use sail_emu::matmul::MatmulUnit;
-use sail_emu::mem::store::BackingStore;
 use sail_emu::quant::quantize::{quantize_bf16, quantize_q8_0, quantize_q8_k};
 use sail_emu::quant::GgmlType;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const DDR: u64 = 0x8000_0000;
 
 fn python() -> Option<PathBuf> {
     let mut candidates: Vec<PathBuf> = Vec::new();
@@ -77,49 +76,6 @@ fn oracle(py: &Path, args: &[String]) {
 
 fn read(dir: &Path, name: &str) -> Vec<u8> {
     std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// A hart context over a DDR region, as the core would present it to the unit.
-struct TestHart {
-    x: [u64; 32],
-    mem: BackingStore,
-}
-
-impl TestHart {
-    fn new() -> Self {
-        let mut mem = BackingStore::new();
-        mem.add_region("ddr", DDR, 256 << 20);
-        TestHart { x: [0; 32], mem }
-    }
-}
-
-impl HartContext for TestHart {
-    fn x(&self, r: u8) -> u64 {
-        if r == 0 {
-            0
-        } else {
-            self.x[r as usize]
-        }
-    }
-    fn set_x(&mut self, r: u8, v: u64) {
-        if r != 0 {
-            self.x[r as usize] = v;
-        }
-    }
-    fn f_bits(&self, _: u8) -> u64 {
-        0
-    }
-    fn set_f_bits(&mut self, _: u8, _: u64) {}
-    fn frm(&self) -> u8 {
-        0
-    }
-    fn raise_fflags(&mut self, _: u8) {}
-    fn load(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Trap> {
-        Ok(self.mem.read(addr, buf)?)
-    }
-    fn store(&mut self, addr: u64, data: &[u8]) -> Result<(), Trap> {
-        Ok(self.mem.write(addr, data)?)
-    }
 }
 
 struct Case {
