@@ -183,8 +183,18 @@ macro_rules! quantity {
         }
 
         impl fmt::Display for $name {
+            /// Prints in the preferred unit when that round-trips exactly through
+            /// [`Self::parse`], else in the first unit that does (the base unit always does),
+            /// so a resolved config reloads to bit-identical values.
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{} {}", fmt_num(self.0 / $display_scale), $display_unit)
+                let candidates = [($display_unit, $display_scale) $(, ($u, $scale))*];
+                for (unit, scale) in candidates {
+                    let v: f64 = self.0 / scale;
+                    if v * scale == self.0 {
+                        return write!(f, "{} {}", fmt_num(v), unit);
+                    }
+                }
+                write!(f, "{} (base units)", self.0)
             }
         }
 
@@ -209,14 +219,9 @@ macro_rules! quantity {
     };
 }
 
-/// Formats a number without trailing zeros or a needless exponent.
+/// Formats a number in the shortest text that parses back to the same `f64`.
 fn fmt_num(v: f64) -> String {
-    if v == v.trunc() && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        let s = format!("{v:.6}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
+    format!("{v}")
 }
 
 quantity!(
@@ -503,6 +508,28 @@ mod tests {
         assert_eq!(c("260 ns"), 39);
         assert_eq!(c("15 ns"), 3);
         assert_eq!(c("6.6666666 ns"), 1);
+    }
+
+    #[test]
+    fn display_round_trips_exactly() {
+        for text in [
+            "50 us",
+            "13.75 ns",
+            "7.8 us",
+            "260 ns",
+            "0.1 ns",
+            "1.25 Gbps",
+            "75 MHz",
+        ] {
+            if let Ok(d) = Duration::parse(text) {
+                assert_eq!(Duration::parse(&d.to_string()).unwrap(), d, "{text} -> {d}");
+            }
+        }
+        let d = Duration::parse("50 us").unwrap();
+        assert_eq!(Duration::parse(&d.to_string()).unwrap(), d);
+        let b = BitRate::parse("1.25 Gbps").unwrap();
+        assert_eq!(b.to_string(), "1.25 Gbps");
+        assert_eq!(Frequency::parse("75 MHz").unwrap().to_string(), "75 MHz");
     }
 
     #[test]

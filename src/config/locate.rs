@@ -62,7 +62,11 @@ pub fn yaml_error(text: &str, file: &str, e: &serde_yaml::Error) -> ConfigError 
         None => full.clone(),
     };
     let key = key_in_serde_message(&message);
-    let line = line_of_key(text, &key).or_else(|| e.location().map(|l| l.line()));
+    // A missing key has no line of its own: point at the section that lacks it.
+    let parent = key.rsplit_once('.').map(|(p, _)| p).unwrap_or("");
+    let line = line_of_key(text, &key)
+        .or_else(|| line_of_key(text, parent))
+        .or_else(|| e.location().map(|l| l.line()));
     let message = match message.split_once(": ") {
         Some((p, r)) if !p.contains(' ') => r.to_string(),
         _ => message,

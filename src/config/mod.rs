@@ -70,6 +70,18 @@ impl LoadedBoard {
     }
 }
 
+impl LoadedBoard {
+    /// Writes the resolved configuration as `board.resolved.yaml` in `dir` (created if
+    /// needed): every command that writes results to disk calls this, so the record of what
+    /// was simulated sits next to the figures.
+    pub fn write_resolved(&self, dir: &Path) -> std::io::Result<PathBuf> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("board.resolved.yaml");
+        std::fs::write(&path, self.resolved_yaml())?;
+        Ok(path)
+    }
+}
+
 /// Directories searched for a board given by name, in order: `$SAIL_BOARDS_DIR`,
 /// `./boards`, and the `boards/` folder of the source tree the binary was built from.
 pub fn board_dirs() -> Vec<PathBuf> {
@@ -207,4 +219,22 @@ pub fn parse_board(text: &str, file: &str, overrides: &[String]) -> Result<Board
         e
     })?;
     Ok(board)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolved_config_round_trips_with_overrides() {
+        let lb = load_board("innerjib7ea", &["memory.capacity=1 GiB".into()]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = lb.write_resolved(dir.path()).unwrap();
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains("# --set memory.capacity=1 GiB"));
+        // The resolved file is itself a valid board that loads to the same config.
+        let again = parse_board(&text, "resolved", &[]).unwrap();
+        assert_eq!(again, lb.board);
+        assert_eq!(again.memory.capacity.bytes(), 1 << 30);
+    }
 }

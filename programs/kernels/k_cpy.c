@@ -1,0 +1,104 @@
+/* CPY: copy with type conversion, GGML's ggml_cpy for F32/F16 (the KV-cache store:
+ * F32 K/V rows into an F16 cache view).
+ *
+ *   src0: F32 or F16; dst: F32 or F16 with the same number of elements.
+ * Elements are taken in row-major order of src0 and written in row-major order of dst, so
+ * the shapes may differ (a [head_dim, n_head_kv, n_tokens] tensor into a 1-D cache view), as
+ * in ggml_cpy. F32 -> F16 rounds to nearest even (fcvt.h.s, ggml_cpu_fp32_to_fp16 on
+ * RISC-V); F16 -> F32 is exact; same-type copies move bytes.
+ */
+#include <riscv_vector.h>
+
+#include "kcommon.h"
+#include "kvec.h"
+
+/* Converts n contiguous elements. */
+static void convert_run(uint32_t st, uint32_t dt, uintptr_t s, uintptr_t d, int64_t n) {
+    if (st == dt) {
+        const uint64_t bytes = (uint64_t)n * type_block_bytes(st);
+        for (uint64_t i = 0; i < bytes;) {
+            size_t vl = __riscv_vsetvl_e8m8((size_t)(bytes - i));
+            __riscv_vse8_v_u8m8((uint8_t *)(d + i), __riscv_vle8_v_u8m8((const uint8_t *)(s + i), vl), vl);
+            i += vl;
+        }
+    } else if (st == SAIL_TYPE_F16) {
+        f16_row_to_f32((float *)d, (const uint16_t *)s, n);
+    } else {
+        const float *x = (const float *)s;
+        uint16_t *y = (uint16_t *)d;
+        for (int64_t i = 0; i < n; i++) {
+            y[i] = f32_to_fp16(x[i]);
+        }
+    }
+}
+
+static int is_contiguous(const struct sail_tensor *t) {
+    uint64_t nb = type_block_bytes(t->type);
+    for (int d = 0; d < 4; d++) {
+        if (t->ne[d] > 1 && t->nb[d] != nb) {
+            return 0;
+        }
+        nb *= (uint64_t)t->ne[d];
+    }
+    return 1;
+}
+
+int sail_kernel(const struct sail_op *op) {
+    TRY(desc_check(op));
+    if (op->op != SAIL_OP_CPY) {
+        return SAIL_ERR_OP;
+    }
+    if (op->n_src < 1) {
+        return SAIL_ERR_SHAPE;
+    }
+    const struct sail_tensor *src = &op->src[0];
+    const struct sail_tensor *dst = &op->dst;
+    TRY(tensor_check(src));
+    TRY(tensor_check(dst));
+    if ((src->type != SAIL_TYPE_F32 && src->type != SAIL_TYPE_F16) ||
+        (dst->type != SAIL_TYPE_F32 && dst->type != SAIL_TYPE_F16)) {
+        return SAIL_ERR_TYPE;
+    }
+    const int64_t total = tensor_nelements(src);
+    if (total != tensor_nelements(dst)) {
+        return SAIL_ERR_SHAPE;
+    }
+    if (is_contiguous(src) && is_contiguous(dst)) {
+        convert_run(src->type, dst->type, (uintptr_t)src->data, (uintptr_t)dst->data, total);
+        return SAIL_OK;
+    }
+    if (tensor_same_shape(src, dst)) {
+        for (int64_t i3 = 0; i3 < src->ne[3]; i3++) {
+            for (int64_t i2 = 0; i2 < src->ne[2]; i2++) {
+                for (int64_t i1 = 0; i1 < src->ne[1]; i1++) {
+                    convert_run(src->type, dst->type, tensor_row(src, i1, i2, i3), tensor_row(dst, i1, i2, i3), src->ne[0]);
+                }
+            }
+        }
+        return SAIL_OK;
+    }
+    /* general case: walk both tensors in row-major order, one element at a time */
+    int64_t d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+    for (int64_t i3 = 0; i3 < src->ne[3]; i3++) {
+        for (int64_t i2 = 0; i2 < src->ne[2]; i2++) {
+            for (int64_t i1 = 0; i1 < src->ne[1]; i1++) {
+                for (int64_t i0 = 0; i0 < src->ne[0]; i0++) {
+                    uintptr_t s = tensor_row(src, i1, i2, i3) + (uintptr_t)(i0 * (int64_t)src->nb[0]);
+                    uintptr_t d = tensor_row(dst, d1, d2, d3) + (uintptr_t)(d0 * (int64_t)dst->nb[0]);
+                    convert_run(src->type, dst->type, s, d, 1);
+                    if (++d0 == dst->ne[0]) {
+                        d0 = 0;
+                        if (++d1 == dst->ne[1]) {
+                            d1 = 0;
+                            if (++d2 == dst->ne[2]) {
+                                d2 = 0;
+                                d3++;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return SAIL_OK;
+}

@@ -1,0 +1,88 @@
+/* Element-wise F32 ops: ADD, MUL (src1 broadcast over src0 as ggml_can_repeat allows:
+ * every ne1[d] divides ne0[d]), SILU (x / (1 + exp(-x))) and SWIGLU (silu(src0) * src1,
+ * GGML's swiglu with separate gate and up tensors). dst has src0's shape and may alias it.
+ * ADD and MUL are single correctly rounded f32 operations (bit-exact anywhere); SILU uses
+ * vexpf (kmath.h) then f32 add and divide.
+ */
+#include <riscv_vector.h>
+
+#include "kcommon.h"
+#include "kmath.h"
+
+static inline vfloat32m2_t silu_m2(vfloat32m2_t x, size_t vl) {
+    vfloat32m2_t e = vexpf_m2(__riscv_vfneg_v_f32m2(x, vl), vl);
+    return __riscv_vfdiv_vv_f32m2(x, __riscv_vfadd_vf_f32m2(e, 1.0f, vl), vl);
+}
+
+int sail_kernel(const struct sail_op *op) {
+    TRY(desc_check(op));
+    const int binary = op->op == SAIL_OP_ADD || op->op == SAIL_OP_MUL || op->op == SAIL_OP_SWIGLU;
+    if (!binary && op->op != SAIL_OP_SILU) {
+        return SAIL_ERR_OP;
+    }
+    if (op->n_src < (binary ? 2u : 1u)) {
+        return SAIL_ERR_SHAPE;
+    }
+    const struct sail_tensor *a = &op->src[0];
+    const struct sail_tensor *b = binary ? &op->src[1] : 0;
+    const struct sail_tensor *dst = &op->dst;
+    TRY(tensor_check(a));
+    TRY(tensor_check(dst));
+    if (a->type != SAIL_TYPE_F32 || dst->type != SAIL_TYPE_F32) {
+        return SAIL_ERR_TYPE;
+    }
+    if (!tensor_same_shape(a, dst)) {
+        return SAIL_ERR_SHAPE;
+    }
+    if (b) {
+        TRY(tensor_check(b));
+        if (b->type != SAIL_TYPE_F32) {
+            return SAIL_ERR_TYPE;
+        }
+        for (int d = 0; d < 4; d++) {
+            if (a->ne[d] % b->ne[d] != 0) {
+                return SAIL_ERR_SHAPE;
+            }
+        }
+        if (op->op == SAIL_OP_SWIGLU && !tensor_same_shape(a, b)) {
+            return SAIL_ERR_SHAPE;
+        }
+    }
+    const int64_t n = a->ne[0];
+    for (int64_t i3 = 0; i3 < a->ne[3]; i3++) {
+        for (int64_t i2 = 0; i2 < a->ne[2]; i2++) {
+            for (int64_t i1 = 0; i1 < a->ne[1]; i1++) {
+                const float *x = (const float *)tensor_row(a, i1, i2, i3);
+                float *y = (float *)tensor_row(dst, i1, i2, i3);
+                if (!b) {
+                    for (int64_t i = 0; i < n;) {
+                        size_t vl = __riscv_vsetvl_e32m2((size_t)(n - i));
+                        __riscv_vse32_v_f32m2(y + i, silu_m2(__riscv_vle32_v_f32m2(x + i, vl), vl), vl);
+                        i += (int64_t)vl;
+                    }
+                    continue;
+                }
+                const float *z = (const float *)tensor_row(b, i1 % b->ne[1], i2 % b->ne[2], i3 % b->ne[3]);
+                const int64_t nb = b->ne[0];
+                for (int64_t base = 0; base < n; base += nb) { /* src1 repeats along dim 0 */
+                    for (int64_t i = 0; i < nb;) {
+                        size_t vl = __riscv_vsetvl_e32m2((size_t)(nb - i));
+                        vfloat32m2_t va = __riscv_vle32_v_f32m2(x + base + i, vl);
+                        vfloat32m2_t vb = __riscv_vle32_v_f32m2(z + i, vl);
+                        vfloat32m2_t r;
+                        if (op->op == SAIL_OP_ADD) {
+                            r = __riscv_vfadd_vv_f32m2(va, vb, vl);
+                        } else if (op->op == SAIL_OP_MUL) {
+                            r = __riscv_vfmul_vv_f32m2(va, vb, vl);
+                        } else {
+                            r = __riscv_vfmul_vv_f32m2(silu_m2(va, vl), vb, vl);
+                        }
+                        __riscv_vse32_v_f32m2(y + base + i, r, vl);
+                        i += (int64_t)vl;
+                    }
+                }
+            }
+        }
+    }
+    return SAIL_OK;
+}

@@ -1,0 +1,66 @@
+# Build rules for the GGML kernel set (doc/kernels.md "Build").
+#
+# Standalone:  make -f programs/kernels/kernels.mk              (bare-metal ELFs)
+#              make -f programs/kernels/kernels.mk kernels-linux (Linux-static QEMU test programs)
+# Included by programs/Makefile: provides the targets `kernels-bare`, `kernels-linux`,
+# `kernels-clean` and the variable KERNELS_ELFS.
+#
+# Every program is one kernel family: <name>.c + the shared sources it lists below. The
+# bare-metal ELF is linked with crt0.S + rt.c + link.ld; the Linux program with
+# host_driver.c (reads a memory image, runs the kernel, writes the image back).
+
+KERNELS_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+CLANG ?= clang-19
+LLD ?= ld.lld-19
+
+KERNELS_BARE_OUT ?= $(KERNELS_DIR)/elf
+KERNELS_LINUX_OUT ?= target/kernels-linux
+
+KERNEL_PROGRAMS := k_mul_mat k_quantize k_rms_norm k_rope k_soft_max k_eltwise k_get_rows \
+                   k_cpy k_attention b_stream b_chase
+
+# shared sources per program
+KSRC_k_mul_mat := quants.c
+KSRC_k_quantize := quants.c
+
+KERNEL_HEADERS := $(wildcard $(KERNELS_DIR)/*.h)
+
+# -ffp-contract=off: every fused multiply-add in the kernels is written out (fmaf,
+# vfmacc), so the numerics are what the source says (doc/kernels.md "Numerics").
+KERNEL_CFLAGS := -march=rv64gcv_zfh -mabi=lp64d -O2 -std=c11 -ffp-contract=off -fno-math-errno \
+                 -Wall -Wextra -Werror -I$(KERNELS_DIR)
+KERNEL_BARE_CFLAGS := --target=riscv64-unknown-elf -mcmodel=medany -ffreestanding -nostdlib \
+                      -fno-pic -fno-asynchronous-unwind-tables -fno-unwind-tables
+KERNEL_LINUX_CFLAGS := --target=riscv64-linux-gnu -static
+
+KERNELS_ELFS := $(addprefix $(KERNELS_BARE_OUT)/,$(addsuffix .elf,$(KERNEL_PROGRAMS)))
+KERNELS_LINUX := $(addprefix $(KERNELS_LINUX_OUT)/,$(KERNEL_PROGRAMS))
+KERNELS_OBJ_OUT := $(KERNELS_LINUX_OUT)/bare-obj
+
+.PHONY: kernels-bare kernels-linux kernels-clean
+kernels-bare: $(KERNELS_ELFS)
+kernels-linux: $(KERNELS_LINUX)
+
+define KERNEL_PROGRAM_RULES
+$(KERNELS_BARE_OUT)/$(1).elf: $(KERNELS_DIR)/$(1).c $(addprefix $(KERNELS_DIR)/,$(KSRC_$(1))) \
+        $(KERNELS_DIR)/crt0.S $(KERNELS_DIR)/rt.c $(KERNELS_DIR)/link.ld $(KERNEL_HEADERS)
+	@mkdir -p $(KERNELS_BARE_OUT) $(KERNELS_OBJ_OUT)/$(1)
+	cd $(KERNELS_OBJ_OUT)/$(1) && $(CLANG) $(KERNEL_CFLAGS) $(KERNEL_BARE_CFLAGS) -c \
+	    $(abspath $(KERNELS_DIR)/crt0.S $(KERNELS_DIR)/rt.c $(KERNELS_DIR)/$(1).c $(addprefix $(KERNELS_DIR)/,$(KSRC_$(1))))
+	$(LLD) -T $(KERNELS_DIR)/link.ld --no-relax-gp -o $$@ $(KERNELS_OBJ_OUT)/$(1)/*.o
+
+$(KERNELS_LINUX_OUT)/$(1): $(KERNELS_DIR)/$(1).c $(addprefix $(KERNELS_DIR)/,$(KSRC_$(1))) \
+        $(KERNELS_DIR)/host_driver.c $(KERNEL_HEADERS)
+	@mkdir -p $(KERNELS_LINUX_OUT)
+	$(CLANG) $(KERNEL_CFLAGS) $(KERNEL_LINUX_CFLAGS) -o $$@ $(KERNELS_DIR)/host_driver.c \
+	    $(KERNELS_DIR)/$(1).c $(addprefix $(KERNELS_DIR)/,$(KSRC_$(1)))
+endef
+$(foreach p,$(KERNEL_PROGRAMS),$(eval $(call KERNEL_PROGRAM_RULES,$(p))))
+
+kernels-clean:
+	rm -rf $(KERNELS_LINUX_OUT)
+
+# Standalone default goal; programs/Makefile sets its own when it includes this file.
+ifeq ($(words $(MAKEFILE_LIST)),1)
+.DEFAULT_GOAL := kernels-bare
+endif

@@ -1,0 +1,93 @@
+/* Small RVV building blocks shared by several kernels. Every helper works for any
+ * VLEN >= 128: vector lengths are either strip-mined or fixed at values that fit the
+ * chosen LMUL at VLEN = 128.
+ *
+ * Floating-point reductions are always the ordered forms (vfredosum, vfwredosum), whose
+ * result the RVV spec defines exactly; the unordered forms leave the order to the
+ * implementation, which would let the emulator and QEMU legitimately disagree.
+ */
+#ifndef SAIL_KVEC_H
+#define SAIL_KVEC_H
+
+#include <riscv_vector.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* f16 bit patterns (zero-extended by the caller's load) -> f32, exactly as fcvt.s.h does it:
+ * normal and subnormal values are widened exactly, infinities keep their sign, and every NaN
+ * becomes the canonical NaN 0x7fc00000. Integer ops plus one exact multiply by 2^112, so it
+ * needs neither Zvfh nor Zvfhmin. */
+static inline vfloat32m2_t f16_to_f32_m2(vuint16m1_t h, size_t vl) {
+    vuint32m2_t w = __riscv_vzext_vf2_u32m2(h, vl);
+    vuint32m2_t sign = __riscv_vsll_vx_u32m2(__riscv_vand_vx_u32m2(w, 0x8000u, vl), 16, vl);
+    vuint32m2_t em = __riscv_vand_vx_u32m2(w, 0x7fffu, vl);
+    vfloat32m2_t mag = __riscv_vreinterpret_v_u32m2_f32m2(__riscv_vsll_vx_u32m2(em, 13, vl));
+    mag = __riscv_vfmul_vf_f32m2(mag, 0x1p112f, vl);
+    vuint32m2_t bits = __riscv_vreinterpret_v_f32m2_u32m2(mag);
+    vbool16_t is_inf = __riscv_vmseq_vx_u32m2_b16(em, 0x7c00u, vl);
+    vbool16_t is_nan = __riscv_vmsgtu_vx_u32m2_b16(em, 0x7c00u, vl);
+    bits = __riscv_vmerge_vxm_u32m2(bits, 0x7f800000u, is_inf, vl);
+    bits = __riscv_vor_vv_u32m2(bits, sign, vl);
+    bits = __riscv_vmerge_vxm_u32m2(bits, 0x7fc00000u, is_nan, vl);
+    return __riscv_vreinterpret_v_u32m2_f32m2(bits);
+}
+
+/* Loads vl f16 values from p (element stride `stride` bytes; 2 = contiguous) as f32. */
+static inline vfloat32m2_t load_f16_as_f32_m2(const uint16_t *p, ptrdiff_t stride, size_t vl) {
+    vuint16m1_t h = stride == 2 ? __riscv_vle16_v_u16m1(p, vl) : __riscv_vlse16_v_u16m1(p, stride, vl);
+    return f16_to_f32_m2(h, vl);
+}
+
+/* Converts n f16 values at src (contiguous) to f32 at dst. */
+static inline void f16_row_to_f32(float *dst, const uint16_t *src, int64_t n) {
+    for (int64_t i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e16m1((size_t)(n - i));
+        __riscv_vse32_v_f32m2(dst + i, load_f16_as_f32_m2(src + i, 2, vl), vl);
+        i += (int64_t)vl;
+    }
+}
+
+/* Ordered f32 sum of x[0..n) starting from 0: ((0 + x0) + x1) + ... in f32. */
+static inline float sum_ordered_f32(const float *x, int64_t n) {
+    vfloat32m1_t acc = __riscv_vfmv_s_f_f32m1(0.0f, 1);
+    for (int64_t i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
+        acc = __riscv_vfredosum_vs_f32m4_f32m1(__riscv_vle32_v_f32m4(x + i, vl), acc, vl);
+        i += (int64_t)vl;
+    }
+    return __riscv_vfmv_f_s_f32m1_f32(acc);
+}
+
+/* Ordered sum in double of the f32 values x[0..n): GGML's `ggml_float sum += (ggml_float)x[i]`
+ * loop, one vfwredosum per strip. */
+static inline double sum_ordered_f32_to_f64(const float *x, int64_t n) {
+    vfloat64m1_t acc = __riscv_vfmv_s_f_f64m1(0.0, 1);
+    for (int64_t i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
+        acc = __riscv_vfwredosum_vs_f32m4_f64m1(__riscv_vle32_v_f32m4(x + i, vl), acc, vl);
+        i += (int64_t)vl;
+    }
+    return __riscv_vfmv_f_s_f64m1_f64(acc);
+}
+
+/* Largest value of x[0..n) (n >= 1); -inf for an all -inf row. */
+static inline float max_f32(const float *x, int64_t n) {
+    vfloat32m1_t acc = __riscv_vfmv_s_f_f32m1(-__builtin_inff(), 1);
+    for (int64_t i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
+        acc = __riscv_vfredmax_vs_f32m4_f32m1(__riscv_vle32_v_f32m4(x + i, vl), acc, vl);
+        i += (int64_t)vl;
+    }
+    return __riscv_vfmv_f_s_f32m1_f32(acc);
+}
+
+/* y[i] *= s */
+static inline void scale_f32(float *y, int64_t n, float s) {
+    for (int64_t i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
+        __riscv_vse32_v_f32m4(y + i, __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(y + i, vl), s, vl), vl);
+        i += (int64_t)vl;
+    }
+}
+
+#endif

@@ -1,0 +1,106 @@
+/* What the RVV and the Xpop_matmul mul_mat programs share: descriptor checks, and the
+ * conversion of F32 activations into the weight type's dot type in the work buffer. */
+#ifndef SAIL_MUL_MAT_COMMON_H
+#define SAIL_MUL_MAT_COMMON_H
+
+#include "kcommon.h"
+#include "quants.h"
+
+/* GGML's vec_dot_type: the type activations are converted to for a weight type. */
+static inline uint32_t mul_mat_dot_type(uint32_t wtype) {
+    switch (wtype) {
+    case SAIL_TYPE_Q4_0:
+    case SAIL_TYPE_Q8_0:
+        return SAIL_TYPE_Q8_0;
+    case SAIL_TYPE_Q4_K:
+    case SAIL_TYPE_Q6_K:
+        return SAIL_TYPE_Q8_K;
+    case SAIL_TYPE_F16:
+        return SAIL_TYPE_F16;
+    case SAIL_TYPE_F32:
+        return SAIL_TYPE_F32;
+    default:
+        return 0xffffffffu;
+    }
+}
+
+struct mul_mat_plan {
+    int64_t r2, r3;       /* broadcast ratios ne12/ne02, ne13/ne03 */
+    uint32_t act_type;    /* type of the rows mul_mat_act_row returns */
+    uintptr_t act_base;   /* converted rows (work buffer), or 0 to read src1 in place */
+    uint64_t act_row_bytes;
+    const struct sail_tensor *src1;
+};
+
+/* Validates the descriptor and converts the activations. */
+static inline int mul_mat_prepare(const struct sail_op *op, struct mul_mat_plan *plan) {
+    if (op->n_src < 2) {
+        return SAIL_ERR_SHAPE;
+    }
+    const struct sail_tensor *w = &op->src[0];
+    const struct sail_tensor *a = &op->src[1];
+    const struct sail_tensor *dst = &op->dst;
+    TRY(tensor_check(w));
+    TRY(tensor_check(a));
+    TRY(tensor_check(dst));
+    const uint32_t vdt = mul_mat_dot_type(w->type);
+    if (vdt == 0xffffffffu || dst->type != SAIL_TYPE_F32 || (a->type != SAIL_TYPE_F32 && a->type != vdt)) {
+        return SAIL_ERR_TYPE;
+    }
+    const int64_t k = w->ne[0];
+    if (a->ne[0] != k || dst->ne[0] != w->ne[1] || dst->ne[1] != a->ne[1] || dst->ne[2] != a->ne[2] ||
+        dst->ne[3] != a->ne[3] || a->ne[2] % w->ne[2] != 0 || a->ne[3] % w->ne[3] != 0 ||
+        k % type_block_elems(vdt) != 0) {
+        return SAIL_ERR_SHAPE;
+    }
+    plan->r2 = a->ne[2] / w->ne[2];
+    plan->r3 = a->ne[3] / w->ne[3];
+    plan->act_type = vdt;
+    plan->src1 = a;
+    plan->act_row_bytes = type_row_bytes(vdt, k);
+    if (a->type == vdt) {
+        plan->act_base = 0;
+        return SAIL_OK;
+    }
+    const uint64_t need = (uint64_t)tensor_nrows(a) * plan->act_row_bytes;
+    if (op->wdata == 0 || op->wsize < need) {
+        return SAIL_ERR_WORK;
+    }
+    plan->act_base = (uintptr_t)op->wdata;
+    uintptr_t out = plan->act_base;
+    for (int64_t i3 = 0; i3 < a->ne[3]; i3++) {
+        for (int64_t i2 = 0; i2 < a->ne[2]; i2++) {
+            for (int64_t i1 = 0; i1 < a->ne[1]; i1++) {
+                const float *x = (const float *)tensor_row(a, i1, i2, i3);
+                switch (vdt) {
+                case SAIL_TYPE_Q8_0:
+                    quantize_row_q8_0(x, (block_q8_0 *)out, k);
+                    break;
+                case SAIL_TYPE_Q8_K:
+                    quantize_row_q8_K(x, (block_q8_K *)out, k);
+                    break;
+                default: { /* F16: round to nearest even, as ggml_cpu_fp32_to_fp16 */
+                    uint16_t *h = (uint16_t *)out;
+                    for (int64_t j = 0; j < k; j++) {
+                        h[j] = f32_to_fp16(x[j]);
+                    }
+                } break;
+                }
+                out += plan->act_row_bytes;
+            }
+        }
+    }
+    return SAIL_OK;
+}
+
+/* Address of activation row (m, i2, i3) in the dot type. */
+static inline uintptr_t mul_mat_act_row(const struct mul_mat_plan *plan, int64_t m, int64_t i2, int64_t i3) {
+    if (plan->act_base == 0) {
+        return tensor_row(plan->src1, m, i2, i3);
+    }
+    const struct sail_tensor *a = plan->src1;
+    const int64_t row = m + a->ne[1] * (i2 + a->ne[2] * i3);
+    return plan->act_base + (uintptr_t)row * plan->act_row_bytes;
+}
+
+#endif
