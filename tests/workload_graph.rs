@@ -383,3 +383,85 @@ fn impossible_steps_are_refused() {
     assert!(e(graph::prefill(&m, 0, 2048, F16)).contains("at least one token"));
     assert!(e(graph::decode(&m, 0, 2048, GgmlType::Q4_0)).contains("KV cache type Q4_0"));
 }
+
+/// `NAME = value` entries of a C enum in programs/kernels/ggml_abi.h.
+fn abi_enum(prefix: &str) -> BTreeMap<String, u64> {
+    let h = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/programs/kernels/ggml_abi.h"
+    ))
+    .expect("programs/kernels/ggml_abi.h");
+    h.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let rest = l.strip_prefix(prefix)?;
+            let (name, val) = rest.split_once('=')?;
+            let val = val.trim().trim_end_matches(',').split_whitespace().next()?;
+            let val = val.trim_end_matches(',');
+            Some((name.trim().to_string(), val.parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn kernels_bind_to_existing_programs_opcodes_and_types_of_the_kernel_abi() {
+    let ops = abi_enum("SAIL_OP_");
+    let types = abi_enum("SAIL_TYPE_");
+    assert!(
+        ops.len() >= 12 && types.len() >= 10,
+        "parsed {ops:?} {types:?}"
+    );
+    for k in kernels::KERNELS {
+        let elf = format!(
+            "{}/programs/kernels/elf/{}.elf",
+            env!("CARGO_MANIFEST_DIR"),
+            k.program
+        );
+        assert!(std::path::Path::new(&elf).is_file(), "{elf} missing");
+        let name = k
+            .ggml_op
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .trim_matches(['(', ')']);
+        assert_eq!(
+            ops.get(name),
+            Some(&u64::from(k.opcode)),
+            "{} -> {name}",
+            k.pattern
+        );
+    }
+    // Every element type a TinyLlama graph hands to a kernel has the same id in the ABI.
+    for m in [q4_k_m(), q4_0()] {
+        for g in [
+            graph::decode(&m, 9, 2048, F16).unwrap(),
+            graph::prefill(&m, 9, 2048, F16).unwrap(),
+        ] {
+            for n in &g.nodes {
+                for o in n.inputs.iter().chain([&n.output]).chain(n.scratch.as_ref()) {
+                    assert_eq!(
+                        types.get(o.dtype.name()),
+                        Some(&u64::from(o.dtype.id())),
+                        "{}: {} {}",
+                        n.name,
+                        o.region,
+                        o.dtype
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn rope_reads_the_positions_of_the_step() {
+    let m = small();
+    let g = graph::prefill(&m, 5, 96, F16).unwrap();
+    for n in g.nodes.iter().filter(|n| n.op == Op::Rope) {
+        assert_eq!(n.inputs[1].region, "act.pos");
+        assert_eq!(
+            (n.inputs[1].dtype, n.inputs[1].ne),
+            (GgmlType::I32, [5, 1, 1, 1])
+        );
+    }
+}

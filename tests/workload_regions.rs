@@ -36,7 +36,7 @@ fn the_region_list_has_every_weight_kv_and_activation_region_once() {
     let count = |k| r.iter().filter(|x| x.kind == k).count();
     assert_eq!(count(RegionKind::Weight), 201);
     assert_eq!(count(RegionKind::Kv), 44);
-    assert_eq!(count(RegionKind::Activation), 13);
+    assert_eq!(count(RegionKind::Activation), 14);
     // Weights in manifest order with their bytes and layers.
     for (reg, t) in r.iter().zip(&m.tensors) {
         assert_eq!(
@@ -88,8 +88,20 @@ fn activation_buffers_are_sized_for_the_larger_step() {
             "ctx {ctx} p {p}"
         );
     }
+    // The total at context 2048, prompt 512: tokens and positions 2 x 4p, five [h, p] F32
+    // buffers, K and V [256, p], scores p x p x heads, gate and up [f, p], the F16 scores
+    // for p.V (larger than the Q8_K rows), logits.
+    let p = 512u64;
+    let want = 2 * 4 * p
+        + 5 * h * p * 4
+        + 2 * 256 * p * 4
+        + p * p * heads * 4
+        + 2 * f * p * 4
+        + p * p * heads * 2
+        + v * 4;
     let r = regions::regions(&m, &RegionParams::new(2048, 512)).unwrap();
-    assert_eq!(regions::totals(&r).2, 95_550_464);
+    assert_eq!(regions::totals(&r).2, want);
+    assert_eq!(want, 95_552_512);
 }
 
 #[test]
@@ -127,11 +139,11 @@ fn manifest_show_json_reports_the_library_figures() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["weight_bytes"], 667_078_656u64);
     assert_eq!(v["kv_bytes"], 46_137_344u64);
-    assert_eq!(v["activation_bytes"], 95_550_464u64);
-    assert_eq!(v["total_bytes"], 667_078_656u64 + 46_137_344 + 95_550_464);
+    assert_eq!(v["activation_bytes"], 95_552_512u64);
+    assert_eq!(v["total_bytes"], 667_078_656u64 + 46_137_344 + 95_552_512);
     assert_eq!(v["params"], 1_100_048_384u64);
     assert_eq!(v["weights_by_dtype"]["Q6_K"]["params"], 186_122_240u64);
-    assert_eq!(v["regions"].as_array().unwrap().len(), 201 + 44 + 13);
+    assert_eq!(v["regions"].as_array().unwrap().len(), 201 + 44 + 14);
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_emulate"))
         .args([
             "manifest",

@@ -127,7 +127,10 @@ impl SlotMap {
     #[inline]
     fn is_free(&self, t: u64) -> bool {
         let w = t / 64;
-        debug_assert!(w >= self.base_word, "command bus slot below the pruned window");
+        debug_assert!(
+            w >= self.base_word,
+            "command bus slot below the pruned window"
+        );
         match self.words.get((w - self.base_word) as usize) {
             Some(bits) => bits & (1 << (t % 64)) == 0,
             None => true,
@@ -700,7 +703,11 @@ impl<S: CommandSink> MemoryModel for Ddr3<S> {
         for (i, b) in self.banks.iter().enumerate() {
             s.set(format!("bank{i}.row_hits"), b.hits as f64, "bursts");
             s.set(format!("bank{i}.row_misses"), b.misses as f64, "bursts");
-            s.set(format!("bank{i}.row_conflicts"), b.conflicts as f64, "bursts");
+            s.set(
+                format!("bank{i}.row_conflicts"),
+                b.conflicts as f64,
+                "bursts",
+            );
             s.set(format!("bank{i}.activates"), b.activates as f64, "commands");
             s.set(format!("bank{i}.reads"), b.reads as f64, "bursts");
             s.set(format!("bank{i}.writes"), b.writes as f64, "bursts");

@@ -88,7 +88,10 @@ impl Ddr3Timing {
             })
         };
         if ratio == 0 {
-            return bad("memory.phy.ratio", "the PHY ratio must be at least 1".into());
+            return bad(
+                "memory.phy.ratio",
+                "the PHY ratio must be at least 1".into(),
+            );
         }
         if timing.cl == 0 || timing.cwl == 0 || timing.ccd == 0 {
             return bad(
