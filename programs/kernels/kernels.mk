@@ -28,7 +28,7 @@ KERNEL_HEADERS := $(wildcard $(KERNELS_DIR)/*.h)
 # -ffp-contract=off: every fused multiply-add in the kernels is written out (fmaf,
 # vfmacc), so the numerics are what the source says (doc/kernels.md "Numerics").
 KERNEL_CFLAGS := -march=rv64gcv_zfh -mabi=lp64d -O2 -std=c11 -ffp-contract=off -fno-math-errno \
-                 -Wall -Wextra -Werror -I$(KERNELS_DIR)
+                 -Wall -Wextra -Werror -I$(abspath $(KERNELS_DIR))
 KERNEL_BARE_CFLAGS := --target=riscv64-unknown-elf -mcmodel=medany -ffreestanding -nostdlib \
                       -fno-pic -fno-asynchronous-unwind-tables -fno-unwind-tables
 KERNEL_LINUX_CFLAGS := --target=riscv64-linux-gnu -static
@@ -41,18 +41,25 @@ KERNELS_OBJ_OUT := $(KERNELS_LINUX_OUT)/bare-obj
 kernels-bare: $(KERNELS_ELFS)
 kernels-linux: $(KERNELS_LINUX)
 
+# Objects are compiled from inside $(KERNELS_DIR) with bare file names, so nothing in an ELF
+# depends on where the tree is checked out (the committed ELFs must rebuild byte for byte).
 define KERNEL_PROGRAM_RULES
 $(KERNELS_BARE_OUT)/$(1).elf: $(KERNELS_DIR)/$(1).c $(addprefix $(KERNELS_DIR)/,$(KSRC_$(1))) \
         $(KERNELS_DIR)/crt0.S $(KERNELS_DIR)/rt.c $(KERNELS_DIR)/link.ld $(KERNEL_HEADERS)
 	@mkdir -p $(KERNELS_BARE_OUT) $(KERNELS_OBJ_OUT)/$(1)
-	cd $(KERNELS_OBJ_OUT)/$(1) && $(CLANG) $(KERNEL_CFLAGS) $(KERNEL_BARE_CFLAGS) -c \
-	    $(abspath $(KERNELS_DIR)/crt0.S $(KERNELS_DIR)/rt.c $(KERNELS_DIR)/$(1).c $(addprefix $(KERNELS_DIR)/,$(KSRC_$(1))))
-	$(LLD) -T $(KERNELS_DIR)/link.ld --no-relax-gp -o $$@ $(KERNELS_OBJ_OUT)/$(1)/*.o
+	@echo "  CC+LD   $$@"
+	@for s in crt0.S rt.c $(1).c $(KSRC_$(1)); do \
+	    (cd $(KERNELS_DIR) && $(CLANG) $(KERNEL_CFLAGS) -I. $(KERNEL_BARE_CFLAGS) -c $$$$s \
+	        -o $(abspath $(KERNELS_OBJ_OUT))/$(1)/$$$${s%.*}.o) || exit 1; \
+	done
+	@$(LLD) -T $(KERNELS_DIR)/link.ld --no-relax-gp -o $$@ \
+	    $(addprefix $(KERNELS_OBJ_OUT)/$(1)/,crt0.o rt.o $(1).o $(KSRC_$(1):.c=.o))
 
 $(KERNELS_LINUX_OUT)/$(1): $(KERNELS_DIR)/$(1).c $(addprefix $(KERNELS_DIR)/,$(KSRC_$(1))) \
         $(KERNELS_DIR)/host_driver.c $(KERNEL_HEADERS)
 	@mkdir -p $(KERNELS_LINUX_OUT)
-	$(CLANG) $(KERNEL_CFLAGS) $(KERNEL_LINUX_CFLAGS) -o $$@ $(KERNELS_DIR)/host_driver.c \
+	@echo "  CC      $$@"
+	@$(CLANG) $(KERNEL_CFLAGS) $(KERNEL_LINUX_CFLAGS) -o $$@ $(KERNELS_DIR)/host_driver.c \
 	    $(KERNELS_DIR)/$(1).c $(addprefix $(KERNELS_DIR)/,$(KSRC_$(1)))
 endef
 $(foreach p,$(KERNEL_PROGRAMS),$(eval $(call KERNEL_PROGRAM_RULES,$(p))))

@@ -297,7 +297,8 @@ def kexpf(x) -> np.ndarray:
     n2 = n - n1
     s1 = ((n1 + 127).astype(np.int32) << 23).view(f32)
     s2 = ((n2 + 127).astype(np.int32) << 23).view(f32)
-    return ((p * s1).astype(f32) * s2).astype(f32)
+    with np.errstate(over="ignore"):
+        return ((p * s1).astype(f32) * s2).astype(f32)
 
 
 def silu(x) -> np.ndarray:
