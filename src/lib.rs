@@ -7,6 +7,13 @@
 pub mod cli;
 pub mod config;
 pub mod hart;
+pub mod isa;
+pub mod link;
+pub mod matmul;
 pub mod mem;
+pub mod quant;
+pub mod regress;
 pub mod stats;
+pub mod sweep;
 pub mod units;
+pub mod workload;

@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo test --release
+# Latency regression against the committed golden numbers.
+cargo run --release --quiet -- regress

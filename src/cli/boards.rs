@@ -24,6 +24,32 @@ enum BoardsAction {
     },
 }
 
+/// The JSON report of `boards show`: the resolved board, its derived figures, and the three
+/// headline figures at the top level.
+fn show_json(loaded: &crate::config::LoadedBoard) -> serde_json::Value {
+    let d = loaded.board.derived();
+    serde_json::json!({
+        "board": loaded.board,
+        "derived": d,
+        "ddr_peak_bytes_per_s": d.ddr_peak_bytes_per_s,
+        "intercard_payload_bytes_per_s": d.intercard_payload_bytes_per_s,
+        "host_link_bytes_per_s": d.host_link_bytes_per_s,
+    })
+}
+
+/// `boards show` as JSON, for sweeps and regressions; `boards` alone has no report.
+pub(super) fn json(cmd: &BoardsCmd, common: &BoardArgs) -> anyhow::Result<serde_json::Value> {
+    match &cmd.action {
+        Some(BoardsAction::Show { name, .. }) => {
+            let name = name.clone().unwrap_or_else(|| common.board.clone());
+            let loaded = load_board(&name, &common.overrides)
+                .with_context(|| format!("loading board `{name}`"))?;
+            Ok(show_json(&loaded))
+        }
+        None => anyhow::bail!("`boards` lists boards and has no JSON report; use `boards show`"),
+    }
+}
+
 pub(super) fn run(cmd: BoardsCmd, common: &BoardArgs) -> anyhow::Result<()> {
     match cmd.action {
         None => {
@@ -47,14 +73,7 @@ pub(super) fn run(cmd: BoardsCmd, common: &BoardArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("loading board `{name}`"))?;
             let d = loaded.board.derived();
             if json {
-                let v = serde_json::json!({
-                    "board": loaded.board,
-                    "derived": d,
-                    "ddr_peak_bytes_per_s": d.ddr_peak_bytes_per_s,
-                    "intercard_payload_bytes_per_s": d.intercard_payload_bytes_per_s,
-                    "host_link_bytes_per_s": d.host_link_bytes_per_s,
-                });
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                println!("{}", serde_json::to_string_pretty(&show_json(&loaded))?);
             } else {
                 print!("{}", loaded.resolved_yaml());
                 println!("# derived figures (first principles)");

@@ -2,6 +2,9 @@
 //! Errors reach the user as one message with its context chain and a non-zero exit.
 
 mod boards;
+mod manifest;
+mod regress;
+mod sweep;
 
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
@@ -42,10 +45,23 @@ impl BoardArgs {
 pub enum Command {
     /// List the boards, or show one resolved with its derived figures.
     Boards(boards::BoardsCmd),
+    /// Run a grid of emulate commands from a TOML spec; merge sharded results.
+    Sweep(sweep::SweepCmd),
+    /// Compare latency figures with the committed golden numbers (`--bless` to update).
+    Regress(regress::RegressCmd),
+    /// Weight manifests: list, show footprints, convert a GGUF header, print op graphs.
+    Manifest(manifest::ManifestCmd),
 }
 
 /// Entry point of the binary: parses arguments, sets up logging, runs, maps errors to exit 1.
 pub fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`emulate ... | head`) as command-line tools do, instead
+    // of panicking inside println!.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     init_logging(cli.verbose);
     match run(cli) {
@@ -75,5 +91,29 @@ fn init_logging(verbose: u8) {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Boards(cmd) => boards::run(cmd, &cli.common),
+        Command::Sweep(cmd) => sweep::run(cmd),
+        Command::Regress(cmd) => regress::run(cmd),
+        Command::Manifest(cmd) => manifest::run(cmd),
+    }
+}
+
+/// Runs `emulate ARGS...` in-process and returns the JSON report its `--json` prints.
+/// Sweeps and regression cases run their points through this.
+pub fn run_json(args: &[String]) -> anyhow::Result<serde_json::Value> {
+    let cli =
+        Cli::try_parse_from(std::iter::once("emulate".to_string()).chain(args.iter().cloned()))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "emulate {}: {}",
+                    args.join(" "),
+                    e.render().to_string().trim()
+                )
+            })?;
+    match &cli.command {
+        Command::Boards(cmd) => boards::json(cmd, &cli.common),
+        Command::Sweep(_) | Command::Regress(_) => {
+            anyhow::bail!("sweeps and regressions cannot be points of a sweep")
+        }
+        Command::Manifest(_) => anyhow::bail!("`manifest` has no JSON report to sweep"),
     }
 }

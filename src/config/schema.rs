@@ -118,6 +118,15 @@ pub struct MatmulConfig {
     pub operand_bytes_per_cycle: u32,
     /// Whether operand buffers are double buffered (streaming overlaps compute).
     pub double_buffered: bool,
+    /// FP32 operations per cycle in the block-scale epilogue (each a multiply, an add, or a
+    /// multiply followed by a separately rounded add).
+    pub epilogue_ops_per_cycle: u32,
+    /// Capacity of one weight (A) operand buffer; two when double buffered.
+    pub a_buffer: ByteSize,
+    /// Capacity of one activation (B) operand buffer; two when double buffered.
+    pub b_buffer: ByteSize,
+    /// Outputs the accumulator memory holds: the largest tile is this many outputs.
+    pub accumulators: u32,
 }
 
 /// The on-chip scratchpad.
@@ -130,6 +139,8 @@ pub struct ScratchpadConfig {
     pub size: ByteSize,
     /// Access latency in core cycles.
     pub latency: Cycles,
+    /// Bytes the scratchpad port moves per core cycle.
+    pub port_width: ByteSize,
 }
 
 /// Row-buffer management policy of the DDR controller.
@@ -196,6 +207,20 @@ pub struct MemoryConfig {
     pub phy: PhyConfig,
     /// The controller.
     pub controller: ControllerConfig,
+    /// Parameters of the kv-swap and weight-stream regimes (doc/memory.md).
+    pub regimes: RegimeConfig,
+}
+
+/// Parameters of the memory regimes that move data over the host link (doc/memory.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RegimeConfig {
+    /// kv-swap: the page KV and activation data move in (a power of two).
+    pub page_size: ByteSize,
+    /// weight-stream: DDR set aside to receive streamed weights.
+    pub staging_window: ByteSize,
+    /// weight-stream: weight tensors fetched ahead of the one in use (0: on demand only).
+    pub prefetch_depth: u32,
 }
 
 /// JEDEC DDR3 timing parameters, named as in the standard.

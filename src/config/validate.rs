@@ -47,6 +47,29 @@ pub fn validate(b: &Board) -> Check {
                 return fail(k, "must be greater than zero when the unit is enabled");
             }
         }
+        for (k, v) in [
+            ("matmul.epilogue_ops_per_cycle", m.epilogue_ops_per_cycle),
+            ("matmul.accumulators", m.accumulators),
+        ] {
+            if v == 0 {
+                return fail(k, "must be greater than zero when the unit is enabled");
+            }
+        }
+        // A buffer must hold one block of the largest type streamed through it:
+        // Q6_K (210 bytes) for weights, Q8_K (292 bytes) for activations.
+        for (k, v, min) in [
+            ("matmul.a_buffer", m.a_buffer, 210),
+            ("matmul.b_buffer", m.b_buffer, 292),
+        ] {
+            if v.bytes() < min {
+                return fail(
+                    k,
+                    format!(
+                        "must hold at least one block of its largest type ({min} bytes), not {v}"
+                    ),
+                );
+            }
+        }
     }
     if b.scratchpad.size.bytes() == 0 {
         return fail(
@@ -177,7 +200,29 @@ fn validate_memory(b: &Board) -> Check {
             format!("tCWL ({}) cannot exceed tCL ({}) in DDR3", t.tCWL, t.tCL),
         );
     }
+    let r = &mem.regimes;
+    if !r.page_size.bytes().is_power_of_two() {
+        return fail(
+            "memory.regimes.page_size",
+            format!("the swap page must be a power of two bytes, not {}", r.page_size),
+        );
+    }
+    if r.staging_window.bytes() == 0 || r.staging_window.bytes() > mem.capacity.bytes() {
+        return fail(
+            "memory.regimes.staging_window",
+            format!(
+                "the staging window must be more than zero and at most the capacity ({}), not {}",
+                mem.capacity, r.staging_window
+            ),
+        );
+    }
     let sp = &b.scratchpad;
+    if sp.port_width.bytes() == 0 {
+        return fail(
+            "scratchpad.port_width",
+            "the scratchpad port must move at least one byte per cycle",
+        );
+    }
     let (d0, d1) = (mem.base, mem.base.saturating_add(mem.capacity.bytes()));
     let (s0, s1) = (sp.base, sp.base.saturating_add(sp.size.bytes()));
     if s0 < d1 && d0 < s1 {

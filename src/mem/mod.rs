@@ -5,8 +5,13 @@
 //! it is issued. The model answers with the time the data is back (read) or accepted (write).
 //! Models are used through generics (static dispatch) on the hot path.
 
+pub mod card;
+pub mod ddr3;
 pub mod fixed;
+pub mod microbench;
 pub mod store;
+
+pub use card::CardMemory;
 
 use crate::stats::Stats;
 use crate::units::Time;

@@ -1,0 +1,621 @@
+//! The unit's arithmetic: dot products bit-exact to GGML's generic reference kernels.
+//!
+//! Each function follows the order of operations of the matching `*_generic` function in
+//! llama.cpp's `ggml/src/ggml-cpu/quants.c` (and `ggml_vec_dot_bf16`'s scalar path in
+//! `vec.cpp`), as doc/xpop-matmul.md section "Semantics" specifies:
+//!
+//! - integer work (quant products, sub-block scales, min sums) is exact, so its order is free;
+//! - every floating-point operation is a separately rounded IEEE binary32 (or binary64 for the
+//!   BF16 accumulator) operation in round-to-nearest-even, never fused, with subnormals kept;
+//! - the float accumulators and the order they are updated in are GGML's: 8 lane sums per
+//!   output for the K-quants, one running sum for Q4_0/Q8_0, a binary64 sum for BF16;
+//! - a NaN result is written as the canonical NaN `0x7FC00000`.
+//!
+//! Rust never contracts `a * b + c` into a fused multiply-add, so writing the expressions out
+//! gives the unfused order.
+
+use crate::quant::quantize::{bf16_to_f32, f16_to_f32};
+use crate::quant::{GgmlType, QK8_0, QK_K};
+use rayon::prelude::*;
+use thiserror::Error;
+
+/// Why a dot product cannot be formed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DotError {
+    /// The weight type has no dot product in the unit.
+    #[error("type {0} is not a weight type of the matrix unit (q4_0, q8_0, q4_K, q6_K, bf16)")]
+    UnsupportedType(GgmlType),
+    /// `k` is not a whole number of blocks.
+    #[error("k = {k} is not a multiple of the {ty} block size {block}")]
+    PartialBlock {
+        /// The weight type.
+        ty: GgmlType,
+        /// The row length.
+        k: u64,
+        /// Its block size.
+        block: usize,
+    },
+    /// A row set is shorter than its rows and stride need.
+    #[error("{what}: {rows} rows of {row_bytes} bytes at stride {stride} need {need} bytes, {have} given")]
+    ShortBuffer {
+        /// Which operand.
+        what: &'static str,
+        /// Rows.
+        rows: usize,
+        /// Bytes per row.
+        row_bytes: usize,
+        /// Stride between rows.
+        stride: usize,
+        /// Bytes needed.
+        need: usize,
+        /// Bytes given.
+        have: usize,
+    },
+}
+
+/// Rows of one operand in memory: row `r` starts at `bytes[r * stride]`.
+#[derive(Clone, Copy, Debug)]
+pub struct RowSet<'a> {
+    /// The bytes holding the rows.
+    pub bytes: &'a [u8],
+    /// Number of rows.
+    pub rows: usize,
+    /// Bytes from the start of one row to the next (at least the row's size).
+    pub stride: usize,
+}
+
+impl<'a> RowSet<'a> {
+    /// Rows packed back to back.
+    pub fn packed(bytes: &'a [u8], rows: usize, row_bytes: usize) -> Self {
+        RowSet {
+            bytes,
+            rows,
+            stride: row_bytes,
+        }
+    }
+
+    fn row(&self, r: usize, row_bytes: usize) -> &'a [u8] {
+        &self.bytes[r * self.stride..r * self.stride + row_bytes]
+    }
+
+    fn check(&self, what: &'static str, row_bytes: usize) -> Result<(), DotError> {
+        let need = if self.rows == 0 {
+            0
+        } else {
+            (self.rows - 1) * self.stride + row_bytes
+        };
+        if self.bytes.len() < need || (self.rows > 1 && self.stride < row_bytes) {
+            return Err(DotError::ShortBuffer {
+                what,
+                rows: self.rows,
+                row_bytes,
+                stride: self.stride,
+                need,
+                have: self.bytes.len(),
+            });
+        }
+        Ok(())
+    }
+}
+
+const CANONICAL_NAN: u32 = 0x7FC0_0000;
+
+fn canonical(x: f32) -> f32 {
+    if x.is_nan() {
+        f32::from_bits(CANONICAL_NAN)
+    } else {
+        x
+    }
+}
+
+fn le_u16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn le_f32(b: &[u8], at: usize) -> f32 {
+    f32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// A K-quant weight block unpacked: quants in element order, one scale per 16-element group,
+/// the Q4_K mins per 32-element sub-block, and the f16 super-scales widened to f32.
+#[derive(Clone)]
+struct KBlock {
+    q: [i8; QK_K],
+    scale: [i32; 16],
+    min: [i32; 8],
+    d: f32,
+    dmin: f32,
+}
+
+/// A Q8_K activation block.
+#[derive(Clone)]
+struct Q8KBlock {
+    qs: [i8; QK_K],
+    bsums: [i16; 16],
+    d: f32,
+}
+
+/// A 32-element block (Q4_0 with the offset of 8 removed, or Q8_0) and its f16 scale widened.
+#[derive(Clone, Copy)]
+struct Block32 {
+    q: [i8; QK8_0],
+    d: f32,
+}
+
+/// The 6-bit scale and min of sub-block `j` (0..8) from Q4_K's 12 packed bytes
+/// (GGML's `get_scale_min_k4`).
+fn q4k_scale_min(s: &[u8], j: usize) -> (i32, i32) {
+    if j < 4 {
+        ((s[j] & 63) as i32, (s[j + 4] & 63) as i32)
+    } else {
+        (
+            ((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4)) as i32,
+            ((s[j + 4] >> 4) | ((s[j] >> 6) << 4)) as i32,
+        )
+    }
+}
+
+fn decode_q4_k(b: &[u8]) -> KBlock {
+    let scales = &b[4..16];
+    let qs = &b[16..144];
+    let mut blk = KBlock {
+        q: [0; QK_K],
+        scale: [0; 16],
+        min: [0; 8],
+        d: f16_to_f32(le_u16(b, 0)),
+        dmin: f16_to_f32(le_u16(b, 2)),
+    };
+    for j in 0..8 {
+        let (sc, m) = q4k_scale_min(scales, j);
+        blk.scale[2 * j] = sc;
+        blk.scale[2 * j + 1] = sc;
+        blk.min[j] = m;
+    }
+    // Chunk c of 64 elements reads qs[32c..32c+32]: low nibbles first, then high nibbles.
+    for c in 0..4 {
+        for l in 0..32 {
+            let byte = qs[32 * c + l];
+            blk.q[64 * c + l] = (byte & 0xF) as i8;
+            blk.q[64 * c + 32 + l] = (byte >> 4) as i8;
+        }
+    }
+    blk
+}
+
+fn decode_q6_k(b: &[u8]) -> KBlock {
+    let ql = &b[0..128];
+    let qh = &b[128..192];
+    let sc = &b[192..208];
+    let mut blk = KBlock {
+        q: [0; QK_K],
+        scale: [0; 16],
+        min: [0; 8],
+        d: f16_to_f32(le_u16(b, 208)),
+        dmin: 0.0,
+    };
+    for (g, s) in blk.scale.iter_mut().enumerate() {
+        *s = sc[g] as i8 as i32;
+    }
+    for h in 0..2 {
+        let (ql, qh, q) = (&ql[64 * h..], &qh[32 * h..], &mut blk.q[128 * h..]);
+        for l in 0..32 {
+            let hb = qh[l];
+            q[l] = ((ql[l] & 0xF) | ((hb & 3) << 4)) as i8 - 32;
+            q[l + 32] = ((ql[l + 32] & 0xF) | (((hb >> 2) & 3) << 4)) as i8 - 32;
+            q[l + 64] = ((ql[l] >> 4) | (((hb >> 4) & 3) << 4)) as i8 - 32;
+            q[l + 96] = ((ql[l + 32] >> 4) | (((hb >> 6) & 3) << 4)) as i8 - 32;
+        }
+    }
+    blk
+}
+
+fn decode_q8_k(b: &[u8]) -> Q8KBlock {
+    let mut blk = Q8KBlock {
+        qs: [0; QK_K],
+        bsums: [0; 16],
+        d: le_f32(b, 0),
+    };
+    for (q, &byte) in blk.qs.iter_mut().zip(&b[4..260]) {
+        *q = byte as i8;
+    }
+    for (g, s) in blk.bsums.iter_mut().enumerate() {
+        *s = le_u16(b, 260 + 2 * g) as i16;
+    }
+    blk
+}
+
+fn decode_q4_0(b: &[u8]) -> Block32 {
+    let mut blk = Block32 {
+        q: [0; QK8_0],
+        d: f16_to_f32(le_u16(b, 0)),
+    };
+    for j in 0..16 {
+        blk.q[j] = (b[2 + j] & 0xF) as i8 - 8;
+        blk.q[j + 16] = (b[2 + j] >> 4) as i8 - 8;
+    }
+    blk
+}
+
+fn decode_q8_0(b: &[u8]) -> Block32 {
+    let mut blk = Block32 {
+        q: [0; QK8_0],
+        d: f16_to_f32(le_u16(b, 0)),
+    };
+    for (q, &byte) in blk.q.iter_mut().zip(&b[2..34]) {
+        *q = byte as i8;
+    }
+    blk
+}
+
+/// `ggml_vec_dot_q4_K_q8_K_generic` (with `mins`) and `ggml_vec_dot_q6_K_q8_K_generic`.
+fn dot_k(x: &[KBlock], y: &[Q8KBlock], mins: bool) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let mut sumf = 0.0f32;
+    for (x, y) in x.iter().zip(y) {
+        // Lane l holds the scaled products of elements l, l+8, l+16, ...: exact integers.
+        let mut isum = [0i32; 8];
+        for g in 0..16 {
+            let s = x.scale[g];
+            for h in 0..2 {
+                let base = 16 * g + 8 * h;
+                for (l, acc) in isum.iter_mut().enumerate() {
+                    let p = x.q[base + l] as i32 * y.qs[base + l] as i32;
+                    *acc = acc.wrapping_add(s.wrapping_mul(p));
+                }
+            }
+        }
+        let d = x.d * y.d;
+        for (lane, &i) in lanes.iter_mut().zip(&isum) {
+            *lane += d * i as f32;
+        }
+        if mins {
+            let mut msum = 0i32;
+            for g in 0..16 {
+                msum = msum.wrapping_add((y.bsums[g] as i32).wrapping_mul(x.min[g / 2]));
+            }
+            let dmin = x.dmin * y.d;
+            sumf -= dmin * msum as f32;
+        }
+    }
+    for lane in lanes {
+        sumf += lane;
+    }
+    canonical(sumf)
+}
+
+fn isum32(x: &Block32, y: &Block32) -> i32 {
+    x.q.iter()
+        .zip(&y.q)
+        .map(|(&a, &b)| a as i32 * b as i32)
+        .sum()
+}
+
+/// `ggml_vec_dot_q4_0_q8_0_generic`: `sumf += sumi * dx * dy`, left to right.
+fn dot_q4_0(x: &[Block32], y: &[Block32]) -> f32 {
+    let mut sumf = 0.0f32;
+    for (x, y) in x.iter().zip(y) {
+        sumf += isum32(x, y) as f32 * x.d * y.d;
+    }
+    canonical(sumf)
+}
+
+/// `ggml_vec_dot_q8_0_q8_0_generic`: `sumf += sumi * (dx * dy)`.
+fn dot_q8_0(x: &[Block32], y: &[Block32]) -> f32 {
+    let mut sumf = 0.0f32;
+    for (x, y) in x.iter().zip(y) {
+        sumf += isum32(x, y) as f32 * (x.d * y.d);
+    }
+    canonical(sumf)
+}
+
+/// `ggml_vec_dot_bf16`'s scalar path: binary32 products summed in binary64, in order.
+fn dot_bf16(x: &[f32], y: &[f32]) -> f32 {
+    let mut sum = 0.0f64;
+    for (&a, &b) in x.iter().zip(y) {
+        sum += (a * b) as f64;
+    }
+    canonical(sum as f32)
+}
+
+/// One operand's rows unpacked once, so each row is decoded a single time however many
+/// dot products use it.
+enum Decoded {
+    K(Vec<KBlock>),
+    Q8K(Vec<Q8KBlock>),
+    B32(Vec<Block32>),
+    Float(Vec<f32>),
+}
+
+fn decode_row(ty: GgmlType, row: &[u8]) -> Decoded {
+    let bb = ty.block_bytes();
+    let blocks = row.chunks_exact(bb);
+    match ty {
+        GgmlType::Q4_K => Decoded::K(blocks.map(decode_q4_k).collect()),
+        GgmlType::Q6_K => Decoded::K(blocks.map(decode_q6_k).collect()),
+        GgmlType::Q8_K => Decoded::Q8K(blocks.map(decode_q8_k).collect()),
+        GgmlType::Q4_0 => Decoded::B32(blocks.map(decode_q4_0).collect()),
+        GgmlType::Q8_0 => Decoded::B32(blocks.map(decode_q8_0).collect()),
+        GgmlType::BF16 => Decoded::Float(blocks.map(|b| bf16_to_f32(le_u16(b, 0))).collect()),
+        GgmlType::F32 | GgmlType::F16 => unreachable!("checked by the caller"),
+    }
+}
+
+fn dot_decoded(ty: GgmlType, a: &Decoded, b: &Decoded) -> f32 {
+    match (a, b) {
+        (Decoded::K(x), Decoded::Q8K(y)) => dot_k(x, y, ty == GgmlType::Q4_K),
+        (Decoded::B32(x), Decoded::B32(y)) if ty == GgmlType::Q4_0 => dot_q4_0(x, y),
+        (Decoded::B32(x), Decoded::B32(y)) => dot_q8_0(x, y),
+        (Decoded::Float(x), Decoded::Float(y)) => dot_bf16(x, y),
+        _ => unreachable!("operand types are paired by vec_dot_type"),
+    }
+}
+
+fn activation_type(ty: GgmlType) -> Result<GgmlType, DotError> {
+    ty.vec_dot_type().ok_or(DotError::UnsupportedType(ty))
+}
+
+fn row_bytes(ty: GgmlType, k: u64) -> Result<usize, DotError> {
+    ty.row_bytes(k)
+        .map(|b| b as usize)
+        .ok_or(DotError::PartialBlock {
+            ty,
+            k,
+            block: ty.block_elems(),
+        })
+}
+
+/// The dot product of one weight row (type `ty`) with one activation row (its
+/// `vec_dot_type`), both `k` elements: what GGML's `ggml_vec_dot_<ty>_<vec_dot_type>` returns.
+pub fn dot(ty: GgmlType, k: u64, a_row: &[u8], b_row: &[u8]) -> Result<f32, DotError> {
+    let bt = activation_type(ty)?;
+    let (ra, rb) = (row_bytes(ty, k)?, row_bytes(bt, k)?);
+    RowSet::packed(a_row, 1, ra).check("a", ra)?;
+    RowSet::packed(b_row, 1, rb).check("b", rb)?;
+    let a = decode_row(ty, &a_row[..ra]);
+    let b = decode_row(bt, &b_row[..rb]);
+    Ok(dot_decoded(ty, &a, &b))
+}
+
+/// The matrix product the unit computes: `C[i][j] = dot(A row j, B row i)` for `i < B.rows`
+/// and `j < A.rows`, returned row-major (`B.rows` rows of `A.rows` values). This is GGML's
+/// `mul_mat` layout: `dst` row `i` holds the outputs for activation row (token) `i`.
+///
+/// Rows are computed in parallel; each output is one sequential dot product, so the result
+/// does not depend on the number of threads.
+pub fn matmul(ty: GgmlType, k: u64, a: RowSet, b: RowSet) -> Result<Vec<f32>, DotError> {
+    let bt = activation_type(ty)?;
+    let (ra, rb) = (row_bytes(ty, k)?, row_bytes(bt, k)?);
+    a.check("a", ra)?;
+    b.check("b", rb)?;
+    let (m, n) = (b.rows, a.rows);
+    let bs: Vec<Decoded> = (0..m)
+        .into_par_iter()
+        .map(|i| decode_row(bt, b.row(i, rb)))
+        .collect();
+    // One column of C per weight row: decode the row once, dot it with every activation row.
+    let columns: Vec<Vec<f32>> = (0..n)
+        .into_par_iter()
+        .with_min_len(16)
+        .map(|j| {
+            let aj = decode_row(ty, a.row(j, ra));
+            bs.iter().map(|bi| dot_decoded(ty, &aj, bi)).collect()
+        })
+        .collect();
+    let mut c = vec![0.0f32; m * n];
+    for (j, col) in columns.iter().enumerate() {
+        for (i, &v) in col.iter().enumerate() {
+            c[i * n + j] = v;
+        }
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant::quantize::{f32_to_bf16, f32_to_f16};
+
+    fn q8k_block(d: f32, qs: &[i8; 256]) -> Vec<u8> {
+        let mut b = d.to_le_bytes().to_vec();
+        b.extend(qs.iter().map(|&q| q as u8));
+        for g in qs.chunks(16) {
+            let s: i32 = g.iter().map(|&q| q as i32).sum();
+            b.extend((s as i16).to_le_bytes());
+        }
+        b
+    }
+
+    /// A Q4_K block with the given d, dmin, 8 scales, 8 mins (6-bit) and 256 nibbles.
+    fn q4k_block(d: f32, dmin: f32, sc: [u8; 8], mn: [u8; 8], q: &[u8; 256]) -> Vec<u8> {
+        let mut s = [0u8; 12];
+        for j in 0..4 {
+            s[j] = (sc[j] & 63) | ((sc[j + 4] >> 4) << 6);
+            s[j + 4] = (mn[j] & 63) | ((mn[j + 4] >> 4) << 6);
+            s[j + 8] = (sc[j + 4] & 0xF) | ((mn[j + 4] & 0xF) << 4);
+        }
+        let mut b = f32_to_f16(d).to_le_bytes().to_vec();
+        b.extend(f32_to_f16(dmin).to_le_bytes());
+        b.extend(s);
+        for c in 0..4 {
+            for l in 0..32 {
+                b.push(q[64 * c + l] | (q[64 * c + 32 + l] << 4));
+            }
+        }
+        assert_eq!(b.len(), 144);
+        b
+    }
+
+    #[test]
+    fn q4k_scale_packing_round_trips_through_get_scale_min() {
+        let sc = [1, 63, 17, 40, 33, 62, 5, 48];
+        let mn = [0, 12, 63, 7, 50, 16, 31, 63];
+        let blk = decode_q4_k(&q4k_block(1.0, 1.0, sc, mn, &[0; 256]));
+        for j in 0..8 {
+            assert_eq!(blk.scale[2 * j], sc[j] as i32);
+            assert_eq!(blk.min[j], mn[j] as i32);
+        }
+    }
+
+    #[test]
+    fn q4k_hand_case() {
+        // Weights: element e has nibble (e % 16); sub-block s has scale s + 1, min 2s.
+        // Activations: qs[e] = 1 for e < 128, -1 after, d = 0.5.  d = 0.25, dmin = 0.125.
+        let mut q = [0u8; 256];
+        for (e, v) in q.iter_mut().enumerate() {
+            *v = (e % 16) as u8;
+        }
+        let sc = [1, 2, 3, 4, 5, 6, 7, 8];
+        let mn = [0, 2, 4, 6, 8, 10, 12, 14];
+        let a = q4k_block(0.25, 0.125, sc, mn, &q);
+        let mut y = [0i8; 256];
+        for (e, v) in y.iter_mut().enumerate() {
+            *v = if e < 128 { 1 } else { -1 };
+        }
+        let b = q8k_block(0.5, &y);
+        // Each 32-element sub-block sums nibbles 0..15 twice: 240. Sub-blocks 0-3 have
+        // sign +1, 4-7 sign -1: sum_s scale_s * 240 * sign = 240 * (1+2+3+4 - 5-6-7-8) = -3840.
+        // Each lane gets 1/8 of every sub-block's sum (lane l sees nibbles l and l+8 twice per
+        // sub-block: 2*(l + l + 8) = 4l + 16, and sum_l (4l+16) = 240).
+        // Lane l integer: (4l + 16) * (10 - 26) = -16 * (4l + 16).
+        // Mins: bsums are +16 for groups 0..7 and -16 for 8..15; sum_g bsum_g * min[g/2]
+        //   = 16 * 2 * (0+2+4+6) - 16 * 2 * (8+10+12+14) = 384 - 1408 = -1024.
+        let d = 0.25f32 * 0.5;
+        let dmin = 0.125f32 * 0.5;
+        let mut sumf = 0.0f32 - dmin * -1024.0;
+        let mut lanes = [0.0f32; 8];
+        for (l, lane) in lanes.iter_mut().enumerate() {
+            *lane = d * (-16.0 * (4.0 * l as f32 + 16.0));
+        }
+        for lane in lanes {
+            sumf += lane;
+        }
+        // By hand: lanes sum to -16 * 240 * 0.125 = -480; minus (-1024 * 0.0625) = +64.
+        assert_eq!(sumf, -416.0);
+        assert_eq!(dot(GgmlType::Q4_K, 256, &a, &b).unwrap(), -416.0);
+    }
+
+    #[test]
+    fn q6k_hand_case() {
+        // All 6-bit quants 33 (value +1), scales alternate 2, -1; activations all 3, d = 1.
+        let mut b = vec![0u8; 210];
+        // q = 33 = 0b10_0001: low nibble 1, high bits 2.
+        b[..128].fill(0x11);
+        b[128..192].fill(0b1010_1010);
+        for (g, s) in b[192..208].iter_mut().enumerate() {
+            *s = if g % 2 == 0 { 2 } else { (-1i8) as u8 };
+        }
+        b[208..210].copy_from_slice(&f32_to_f16(0.5).to_le_bytes());
+        let y = q8k_block(1.0, &[3; 256]);
+        // Per 16-group: 16 * 1 * 3 * scale = 48 * scale; 8 groups of +2, 8 of -1: 48 * 8 = 384.
+        // Times d = 0.5: 192.
+        assert_eq!(dot(GgmlType::Q6_K, 256, &b, &y).unwrap(), 192.0);
+    }
+
+    #[test]
+    fn q4_0_and_q8_0_hand_cases() {
+        // Q4_0: nibbles 9 (value +1) everywhere, d = 2; Q8_0 activations all 5, d = 0.25.
+        let mut a = f32_to_f16(2.0).to_le_bytes().to_vec();
+        a.extend([0x99u8; 16]);
+        let mut y = f32_to_f16(0.25).to_le_bytes().to_vec();
+        y.extend([5u8; 32]);
+        // sumi = 32 * 5 = 160; 160 * 2 * 0.25 = 80.
+        assert_eq!(dot(GgmlType::Q4_0, 32, &a, &y).unwrap(), 80.0);
+        // Q8_0 x Q8_0 with the same activations as weights: 32 * 25 * 0.0625 = 50.
+        assert_eq!(dot(GgmlType::Q8_0, 32, &y, &y).unwrap(), 50.0);
+    }
+
+    #[test]
+    fn q4_0_rounds_left_to_right_but_q8_0_scales_first() {
+        // sumi = 7 * 127 * 31 + 7 * (-127) = 26670 has 14 significant bits, so sumi * dx is
+        // inexact and the two association orders round differently (found by search, checked
+        // here by hand): dx = 2047/1024, dy = 2045/1024, both exact in f16.
+        let (dx, dy) = (2047.0f32 / 1024.0, 2045.0f32 / 1024.0);
+        let left = (26670.0f32 * dx) * dy;
+        let right = 26670.0f32 * (dx * dy);
+        assert_eq!(left.to_bits(), 1_204_810_715);
+        assert_eq!(right.to_bits(), 1_204_810_716);
+        let mut y = f32_to_f16(dy).to_le_bytes().to_vec();
+        y.extend([127u8; 31]);
+        y.push((-127i8) as u8);
+        let mut q4 = f32_to_f16(dx).to_le_bytes().to_vec();
+        q4.extend([0xFFu8; 16]); // every nibble 15: value 7
+        assert_eq!(dot(GgmlType::Q4_0, 32, &q4, &y).unwrap(), left);
+        let mut q8 = f32_to_f16(dx).to_le_bytes().to_vec();
+        q8.extend([7u8; 32]);
+        assert_eq!(dot(GgmlType::Q8_0, 32, &q8, &y).unwrap(), right);
+    }
+
+    #[test]
+    fn bf16_accumulates_in_binary64() {
+        // 1 + 2^-24 + 2^-24 ... : in f32 each tiny term is lost; in f64 they add up.
+        let tiny = 2f32.powi(-24);
+        let a: Vec<f32> = vec![1.0, tiny, tiny, tiny, tiny];
+        let ones = vec![1.0f32; 5];
+        let pack = |v: &[f32]| -> Vec<u8> {
+            v.iter()
+                .flat_map(|&x| f32_to_bf16(x).to_le_bytes())
+                .collect()
+        };
+        let got = dot(GgmlType::BF16, 5, &pack(&a), &pack(&ones)).unwrap();
+        // 1 + 4 * 2^-24 = 1 + 2^-22 is exact in f32; an f32 accumulator would give 1.0.
+        assert_eq!(got, 1.0 + 2f32.powi(-22));
+    }
+
+    #[test]
+    fn nan_results_are_canonical() {
+        let pack = |v: &[u32]| -> Vec<u8> {
+            v.iter()
+                .flat_map(|&x| ((x >> 16) as u16).to_le_bytes())
+                .collect()
+        };
+        let inf = f32::INFINITY.to_bits();
+        let got = dot(
+            GgmlType::BF16,
+            2,
+            &pack(&[inf, 0xFF80_0000]),
+            &pack(&[1.0f32.to_bits(), 1.0f32.to_bits()]),
+        )
+        .unwrap();
+        assert_eq!(got.to_bits(), CANONICAL_NAN);
+    }
+
+    #[test]
+    fn matmul_layout_is_token_major() {
+        // A: 3 rows of Q8_0 with values r+1; B: 2 rows with values 1 and 2, all d = 1.
+        let row = |v: i8| {
+            let mut b = f32_to_f16(1.0).to_le_bytes().to_vec();
+            b.extend([v as u8; 32]);
+            b
+        };
+        let a: Vec<u8> = (0..3).flat_map(|r| row(r + 1)).collect();
+        let b: Vec<u8> = [1, 2].into_iter().flat_map(row).collect();
+        let c = matmul(
+            GgmlType::Q8_0,
+            32,
+            RowSet::packed(&a, 3, 34),
+            RowSet::packed(&b, 2, 34),
+        )
+        .unwrap();
+        assert_eq!(c, vec![32.0, 64.0, 96.0, 64.0, 128.0, 192.0]);
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        assert_eq!(
+            dot(GgmlType::Q4_K, 100, &[], &[]),
+            Err(DotError::PartialBlock {
+                ty: GgmlType::Q4_K,
+                k: 100,
+                block: 256
+            })
+        );
+        assert_eq!(
+            dot(GgmlType::F16, 2, &[0; 4], &[0; 4]),
+            Err(DotError::UnsupportedType(GgmlType::F16))
+        );
+        assert!(matches!(
+            dot(GgmlType::Q8_0, 32, &[0; 33], &[0; 34]),
+            Err(DotError::ShortBuffer { .. })
+        ));
+    }
+}

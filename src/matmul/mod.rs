@@ -1,0 +1,317 @@
+//! The Xpop_matmul matrix unit (doc/xpop-matmul.md): what its instructions do
+//! ([`MatmulUnit::execute`]) and how long they take ([`MatmulUnit::timing`]), kept apart.
+//!
+//! - [`dot`]: the arithmetic, bit-exact to GGML's reference dot products;
+//! - [`descriptor`]: the 64-byte job descriptor `xpop.mm` reads;
+//! - [`timing`]: the per-tile timing model over a [`MemoryModel`].
+//!
+//! Call protocol for the hart: for each Xpop instruction, `execute` it (architectural
+//! effect, may trap); if it did not trap and the timing model is on, call `timing` with the
+//! instruction's issue time and the card's memory model. The core may issue its next
+//! instruction at [`XpopTiming::complete`] (`xpop.mm` blocks the in-order core until the
+//! unit is done). `timing` streams the unit's own memory traffic through the model, so the
+//! loads and stores `execute` made through the [`HartContext`] must not be sent to the memory
+//! model again for an Xpop instruction.
+
+pub mod descriptor;
+pub mod dot;
+pub mod timing;
+
+use crate::config::Board;
+use crate::hart::{HartContext, Trap};
+use crate::isa::xpop::{InfoSel, XInst};
+use crate::mem::MemoryModel;
+use crate::stats::Stats;
+use crate::units::Time;
+use descriptor::{DescriptorError, MatmulJob, DESCRIPTOR_ALIGN, DESCRIPTOR_BYTES, WEIGHT_TYPES};
+use dot::RowSet;
+use timing::{TimingParams, TimingReport};
+
+/// The most descriptors one `xpop.mm` may run.
+pub const MAX_DESCRIPTORS: u64 = 65535;
+
+/// The extension version `xpop.info rd, 0` reports.
+pub const VERSION: u64 = 1;
+
+/// When an Xpop instruction lets the core go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct XpopTiming {
+    /// The core may issue its next instruction, and `rd` (for `xpop.info`) is written, at
+    /// this time.
+    pub complete: Time,
+}
+
+/// The jobs of the last `xpop.mm` executed, waiting for their timing.
+#[derive(Clone, Debug)]
+struct PendingMm {
+    desc_addr: u64,
+    jobs: Vec<MatmulJob>,
+}
+
+/// The Xpop_matmul unit of one card.
+#[derive(Clone, Debug)]
+pub struct MatmulUnit {
+    enabled: bool,
+    params: TimingParams,
+    jobs_completed: u64,
+    pending: Option<PendingMm>,
+    busy_until: Time,
+    totals: TimingReport,
+    mm_instructions: u64,
+    info_instructions: u64,
+    macs_by_type: [u64; WEIGHT_TYPES.len()],
+}
+
+impl MatmulUnit {
+    /// The unit `board` describes (disabled when `board.matmul.enabled` is false).
+    pub fn new(board: &Board) -> MatmulUnit {
+        MatmulUnit {
+            enabled: board.matmul.enabled,
+            params: TimingParams::from_board(board),
+            jobs_completed: 0,
+            pending: None,
+            busy_until: Time::ZERO,
+            totals: TimingReport::default(),
+            mm_instructions: 0,
+            info_instructions: 0,
+            macs_by_type: [0; WEIGHT_TYPES.len()],
+        }
+    }
+
+    /// The timing parameters in use.
+    pub fn params(&self) -> &TimingParams {
+        &self.params
+    }
+
+    /// Descriptors completed since reset (`xpop.info rd, 4`).
+    pub fn jobs_completed(&self) -> u64 {
+        self.jobs_completed
+    }
+
+    /// Executes one instruction: its architectural effect on registers and memory.
+    pub fn execute(&mut self, inst: &XInst, ctx: &mut impl HartContext) -> Result<(), Trap> {
+        if !self.enabled {
+            return Err(Trap::illegal(format!(
+                "{inst}: the Xpop_matmul unit is not fitted on this board (matmul.enabled = false)"
+            )));
+        }
+        match *inst {
+            XInst::Mm { rs1, rs2 } => {
+                let desc_addr = ctx.x(rs1);
+                let count = ctx.x(rs2);
+                self.pending = None;
+                let jobs = read_descriptors(desc_addr, count, ctx)?;
+                for (i, job) in jobs.iter().enumerate() {
+                    run_job(job, ctx).map_err(|t| annotate(t, i, desc_addr))?;
+                    self.jobs_completed += 1;
+                }
+                self.pending = Some(PendingMm { desc_addr, jobs });
+                Ok(())
+            }
+            XInst::Info { rd, sel } => {
+                let v = match sel {
+                    InfoSel::Version => VERSION,
+                    InfoSel::Types => WEIGHT_TYPES.iter().map(|t| 1u64 << t.id()).sum(),
+                    InfoSel::Int8Macs => self.params.int8_macs_per_cycle,
+                    InfoSel::Bf16Macs => self.params.bf16_macs_per_cycle,
+                    InfoSel::Jobs => self.jobs_completed,
+                };
+                ctx.set_x(rd, v);
+                Ok(())
+            }
+        }
+    }
+
+    /// Times the instruction just executed, issued at `issue`, streaming the unit's traffic
+    /// through `mem`. `xpop.mm` starts when the unit is free and blocks until its last result
+    /// is written; `xpop.info` takes one cycle.
+    pub fn timing<M: MemoryModel>(&mut self, inst: &XInst, issue: Time, mem: &mut M) -> XpopTiming {
+        let one_cycle = issue + self.params.clock.period();
+        match inst {
+            XInst::Info { .. } => {
+                self.info_instructions += 1;
+                XpopTiming {
+                    complete: one_cycle,
+                }
+            }
+            XInst::Mm { .. } => {
+                self.mm_instructions += 1;
+                let Some(p) = self.pending.take() else {
+                    return XpopTiming {
+                        complete: one_cycle,
+                    };
+                };
+                let start = issue.max(self.busy_until);
+                let r = self.time_jobs(p.desc_addr, &p.jobs, start, mem);
+                self.busy_until = r.end;
+                XpopTiming {
+                    complete: r.end.max(one_cycle),
+                }
+            }
+        }
+    }
+
+    /// Times `jobs` as one `xpop.mm` would run them and adds them to the unit's statistics.
+    /// Other layers can use it to cost a matrix product without executing it.
+    pub fn time_jobs<M: MemoryModel>(
+        &mut self,
+        desc_addr: u64,
+        jobs: &[MatmulJob],
+        start: Time,
+        mem: &mut M,
+    ) -> TimingReport {
+        let r = timing::time_jobs(&self.params, desc_addr, jobs, start, mem);
+        for job in jobs {
+            if let Some(i) = WEIGHT_TYPES.iter().position(|&t| t == job.ty) {
+                self.macs_by_type[i] += job.macs();
+            }
+        }
+        let t = &mut self.totals;
+        t.busy += r.busy;
+        t.descriptor += r.descriptor;
+        t.k_steps += r.k_steps;
+        t.mac += r.mac;
+        t.epilogue_stall += r.epilogue_stall;
+        t.fill_drain += r.fill_drain;
+        t.operand_stall += r.operand_stall;
+        t.result_stall += r.result_stall;
+        t.ideal_cycles += r.ideal_cycles;
+        t.tiles += r.tiles;
+        t.macs += r.macs;
+        t.descriptor_bytes += r.descriptor_bytes;
+        t.operand_bytes += r.operand_bytes;
+        t.result_bytes += r.result_bytes;
+        t.jobs += r.jobs;
+        r
+    }
+
+    /// The unit's counters, with paths relative to the unit (`stall_cycles.operands`).
+    pub fn stats(&self) -> Stats {
+        let t = &self.totals;
+        let mut s = Stats::new();
+        s.set(
+            "instructions.mm",
+            self.mm_instructions as f64,
+            "instructions",
+        );
+        s.set(
+            "instructions.info",
+            self.info_instructions as f64,
+            "instructions",
+        );
+        s.set("jobs", t.jobs as f64, "jobs");
+        s.set("tiles", t.tiles as f64, "tiles");
+        s.set("macs", t.macs as f64, "macs");
+        for (ty, &macs) in WEIGHT_TYPES.iter().zip(&self.macs_by_type) {
+            s.set(format!("macs_by_type.{ty}"), macs as f64, "macs");
+        }
+        s.set("busy_cycles", t.busy as f64, "cycles");
+        s.set("descriptor_cycles", t.descriptor as f64, "cycles");
+        s.set("k_step_cycles", t.k_steps as f64, "cycles");
+        s.set("mac_cycles", t.mac as f64, "cycles");
+        s.set("fill_drain_cycles", t.fill_drain as f64, "cycles");
+        s.set("stall_cycles.operands", t.operand_stall as f64, "cycles");
+        s.set("stall_cycles.epilogue", t.epilogue_stall as f64, "cycles");
+        s.set("stall_cycles.result_write", t.result_stall as f64, "cycles");
+        s.set("utilisation", t.utilisation(), "ratio");
+        s.set("bytes.descriptors", t.descriptor_bytes as f64, "bytes");
+        s.set("bytes.operands", t.operand_bytes as f64, "bytes");
+        s.set("bytes.results", t.result_bytes as f64, "bytes");
+        s
+    }
+}
+
+fn annotate(t: Trap, index: usize, desc_addr: u64) -> Trap {
+    match t {
+        Trap::IllegalInstruction { reason } => Trap::illegal(format!(
+            "xpop.mm descriptor {index} at {:#x}: {reason}",
+            desc_addr + index as u64 * DESCRIPTOR_BYTES
+        )),
+        other => other,
+    }
+}
+
+/// Reads and validates every descriptor before any job runs, so a bad descriptor traps with
+/// no memory changed.
+fn read_descriptors(
+    addr: u64,
+    count: u64,
+    ctx: &mut impl HartContext,
+) -> Result<Vec<MatmulJob>, Trap> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if count > MAX_DESCRIPTORS {
+        return Err(Trap::illegal(format!(
+            "xpop.mm: {count} descriptors requested, at most {MAX_DESCRIPTORS} are allowed"
+        )));
+    }
+    if !addr.is_multiple_of(DESCRIPTOR_ALIGN) {
+        return Err(Trap::Misaligned {
+            addr,
+            len: DESCRIPTOR_BYTES,
+        });
+    }
+    let mut raw = vec![0u8; (count * DESCRIPTOR_BYTES) as usize];
+    ctx.load(addr, &mut raw)?;
+    raw.chunks_exact(DESCRIPTOR_BYTES as usize)
+        .enumerate()
+        .map(|(i, d)| {
+            let d: &[u8; 64] = d.try_into().expect("64-byte chunks");
+            MatmulJob::parse(d).map_err(|e| match e {
+                DescriptorError::Misaligned { addr, align, .. } => {
+                    Trap::Misaligned { addr, len: align }
+                }
+                DescriptorError::Invalid(s) => annotate(Trap::illegal(s), i, addr),
+            })
+        })
+        .collect()
+}
+
+/// Loads `rows` rows of `row_bytes` at `base` with stride `stride`, packed: one load when the
+/// rows are back to back, else one per row.
+fn load_rows(
+    ctx: &mut impl HartContext,
+    base: u64,
+    stride: u64,
+    rows: u64,
+    row_bytes: u64,
+) -> Result<Vec<u8>, Trap> {
+    let mut buf = vec![0u8; (rows * row_bytes) as usize];
+    if rows <= 1 || stride == row_bytes {
+        ctx.load(base, &mut buf)?;
+    } else {
+        for (r, row) in buf.chunks_exact_mut(row_bytes as usize).enumerate() {
+            ctx.load(base + r as u64 * stride, row)?;
+        }
+    }
+    Ok(buf)
+}
+
+/// Runs one validated job: loads A and B, computes C, stores C row by row (one store when
+/// C's rows are back to back).
+fn run_job(job: &MatmulJob, ctx: &mut impl HartContext) -> Result<(), Trap> {
+    if job.m == 0 || job.n == 0 {
+        return Ok(());
+    }
+    let (ra, rb) = (job.a_row_bytes(), job.b_row_bytes());
+    let a = load_rows(ctx, job.a, job.lda, job.n, ra)?;
+    let b = load_rows(ctx, job.b, job.ldb, job.m, rb)?;
+    let c = dot::matmul(
+        job.ty,
+        job.k,
+        RowSet::packed(&a, job.n as usize, ra as usize),
+        RowSet::packed(&b, job.m as usize, rb as usize),
+    )
+    .map_err(|e| Trap::illegal(e.to_string()))?;
+    let bytes: Vec<u8> = c.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let row = (4 * job.n) as usize;
+    if job.m == 1 || job.ldc == 4 * job.n {
+        ctx.store(job.c, &bytes)?;
+    } else {
+        for (i, r) in bytes.chunks_exact(row).enumerate() {
+            ctx.store(job.c + i as u64 * job.ldc, r)?;
+        }
+    }
+    Ok(())
+}

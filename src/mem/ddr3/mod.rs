@@ -1,0 +1,718 @@
+//! The DDR3 timing model: banks with open rows, refresh, the tRRD/tFAW activation limits,
+//! read/write turnaround, the controller's request queue (in-order or FR-FCFS), the open or
+//! closed page policy, and the LiteDRAM ECP5 PHY's fixed latencies.
+//!
+//! # How a request is timed
+//!
+//! Time inside the model is counted in DRAM clocks (150 MHz on the Sail boards) and converted
+//! exactly to and from [`Time`] femtoseconds at the edges ([`ClockConv`]).
+//!
+//! 1. **Arrival.** The request reaches the controller at the first system-clock edge at or
+//!    after its issue time (and never before the previous request: the controller sees
+//!    requests in call order).
+//! 2. **Split.** It is cut into bursts (bus width x burst length bytes) by address.
+//! 3. **Queue.** Each burst takes one of `queue_depth` entries from the moment it is admitted
+//!    until its column command (RD/WR) issues. When the queue is full, the burst waits for the
+//!    first entry to free; admission is first come, first served. The requester is never
+//!    blocked on earlier completions: a stream of independent requests is pipelined up to
+//!    the queue depth.
+//! 4. **Commands.** The burst's commands are placed at the earliest clocks that satisfy every
+//!    JEDEC constraint with respect to all commands already committed (the same rules the
+//!    checker in [`check`] verifies): a row hit needs only RD/WR; a closed bank needs ACT
+//!    first; a bank with another row open needs PRE, ACT. Commands of one bank stay in
+//!    arrival order. One command per DRAM clock on the command bus.
+//!    - `in-order`: column commands issue strictly in arrival order; ACT/PRE for a later
+//!      request may go early to another bank (bank look-ahead, as any controller does).
+//!    - `fr-fcfs`: a column command may also take an earlier free slot left between
+//!      already committed column commands (a ready request overtakes one still waiting for
+//!      its bank), and a row hit to the row a bank is about to close is served before that
+//!      precharge when it fits. A later request never delays an earlier one: each
+//!      completion is final when it is returned.
+//!    - Page policy `open` leaves rows open; `closed` precharges after the last burst a
+//!      request has in that row.
+//! 5. **Refresh.** Every tREFI a refresh falls due. It is committed when the first burst
+//!    admitted at or after the due time is scheduled: all banks are precharged (PREA) after
+//!    the last committed command, REF follows tRP later, and no command may issue until
+//!    tRFC after the REF.
+//! 6. **Completion.** Read data reaches the requester the PHY's read latency (system clocks,
+//!    counted from the system clock in which the RD issued, including the CAS latency) plus
+//!    the burst's transfer after the RD; a write is complete when the PHY has taken its data
+//!    (write latency plus the burst). A request completes with its last burst.
+//!
+//! The model is generic over a [`CommandSink`]; the default [`NoTrace`] records nothing and
+//! costs nothing. Build with [`Ddr3::with_sink`] and a [`CommandTrace`] to keep every
+//! command for [`check::check`].
+
+pub mod check;
+mod mapping;
+mod timing;
+mod trace;
+
+pub use mapping::{AddressMap, Location};
+pub use timing::{ClockConv, Ddr3Timing};
+pub use trace::{Command, CommandKind, CommandSink, CommandTrace, NoTrace};
+
+use super::{Access, MemoryModel, Request};
+use crate::config::{Board, MemoryConfig, PagePolicy, Scheduler};
+use crate::stats::Stats;
+use crate::units::{Frequency, Time};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// A memory configuration the DDR3 model cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Ddr3Error {
+    /// A board value is inconsistent with the model.
+    #[error("board key `{key}`: {message}")]
+    Config {
+        /// Dotted board key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Switches for experiments and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ddr3Options {
+    /// Issue refreshes (on for every real run; off to measure what refresh costs).
+    pub refresh: bool,
+}
+
+impl Default for Ddr3Options {
+    fn default() -> Self {
+        Self { refresh: true }
+    }
+}
+
+/// A row a bank has been told to close: served by an FR-FCFS overtake until `pre_at`.
+#[derive(Debug, Clone, Copy)]
+struct Closing {
+    row: u64,
+    pre_at: u64,
+    cas_ok: u64,
+}
+
+/// One bank, after every command committed so far.
+#[derive(Debug, Clone, Default)]
+struct Bank {
+    open: Option<u64>,
+    /// Earliest column command to the open row (tRCD).
+    cas_ok: u64,
+    /// Earliest PRE (tRAS, tRTP, write recovery).
+    pre_ok: u64,
+    /// Earliest ACT (tRP, tRC).
+    act_ok: u64,
+    /// Last PRE, for REF's tRP.
+    last_pre: Option<u64>,
+    /// Last column command of the current row, for in-bank order.
+    last_cas: u64,
+    closing: Option<Closing>,
+    hits: u64,
+    misses: u64,
+    conflicts: u64,
+    activates: u64,
+    reads: u64,
+    writes: u64,
+}
+
+/// Occupancy of the command bus, one bit per DRAM clock, from `base_word * 64` on.
+#[derive(Debug, Clone, Default)]
+struct SlotMap {
+    base_word: u64,
+    words: VecDeque<u64>,
+}
+
+impl SlotMap {
+    #[inline]
+    fn is_free(&self, t: u64) -> bool {
+        let w = t / 64;
+        debug_assert!(w >= self.base_word, "command bus slot below the pruned window");
+        match self.words.get((w - self.base_word) as usize) {
+            Some(bits) => bits & (1 << (t % 64)) == 0,
+            None => true,
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, t: u64) {
+        let idx = (t / 64 - self.base_word) as usize;
+        if idx >= self.words.len() {
+            self.words.resize(idx + 1, 0);
+        }
+        self.words[idx] |= 1 << (t % 64);
+    }
+
+    /// The first free clock at or after `t`.
+    #[inline]
+    fn first_free(&self, mut t: u64) -> u64 {
+        loop {
+            let idx = (t / 64 - self.base_word) as usize;
+            let Some(&bits) = self.words.get(idx) else {
+                return t;
+            };
+            let free = !bits >> (t % 64);
+            if free != 0 {
+                return t + free.trailing_zeros() as u64;
+            }
+            t = (t / 64 + 1) * 64;
+        }
+    }
+
+    /// Forgets clocks before `t` (no command will be placed there any more).
+    #[inline]
+    fn prune(&mut self, t: u64) {
+        let w = t / 64;
+        while self.base_word < w {
+            if self.words.pop_front().is_none() {
+                self.base_word = w;
+                break;
+            }
+            self.base_word += 1;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Counters {
+    reads: u64,
+    writes: u64,
+    read_bytes: u64,
+    write_bytes: u64,
+    bursts: u64,
+    precharges: u64,
+    refreshes: u64,
+    refresh_busy: u64,
+    queue_wait: u64,
+    read_latency: u64,
+    write_latency: u64,
+    overtakes: u64,
+    last_done: u64,
+}
+
+/// The DDR3 model of one card's memory. `S` receives every committed command.
+#[derive(Debug, Clone)]
+pub struct Ddr3<S: CommandSink = NoTrace> {
+    t: Ddr3Timing,
+    map: AddressMap,
+    clock: ClockConv,
+    policy: PagePolicy,
+    scheduler: Scheduler,
+    depth: usize,
+    refresh: bool,
+    banks: Vec<Bank>,
+    /// Departure clocks of the bursts in the queue.
+    queue: BinaryHeap<Reverse<u64>>,
+    last_arrival: u64,
+    last_admit: u64,
+    cmd_bus: SlotMap,
+    /// Committed column commands (clock, is write), sorted by clock.
+    cols: VecDeque<(u64, bool)>,
+    /// Committed ACT clocks, sorted.
+    acts: VecDeque<u64>,
+    /// Latest clock of any committed command.
+    last_cmd: u64,
+    /// No command may issue before this clock (end of the last refresh).
+    floor: u64,
+    next_ref: u64,
+    c: Counters,
+    sink: S,
+}
+
+impl Ddr3<NoTrace> {
+    /// The model for the board's memory, untraced, with refresh.
+    pub fn from_board(board: &Board) -> Result<Self, Ddr3Error> {
+        Self::new(&board.memory, board.clock)
+    }
+
+    /// The model for `mem`, whose controller runs on `sys_clock` (which must be the DRAM
+    /// clock divided by the PHY ratio).
+    pub fn new(mem: &MemoryConfig, sys_clock: Frequency) -> Result<Self, Ddr3Error> {
+        Ddr3::with_sink(mem, sys_clock, Ddr3Options::default(), NoTrace)
+    }
+}
+
+impl<S: CommandSink> Ddr3<S> {
+    /// The model with explicit options and a command sink (a [`CommandTrace`] to record).
+    pub fn with_sink(
+        mem: &MemoryConfig,
+        sys_clock: Frequency,
+        options: Ddr3Options,
+        sink: S,
+    ) -> Result<Self, Ddr3Error> {
+        let t = Ddr3Timing::from_config(mem)?;
+        let want = sys_clock.hz() * mem.phy.ratio as f64;
+        if (mem.dram_clock.hz() - want).abs() > 1e-6 * want {
+            return Err(Ddr3Error::Config {
+                key: "memory.phy.ratio".into(),
+                message: format!(
+                    "a 1:{} PHY on a {sys_clock} system clock needs a {} MHz DRAM clock, not {}",
+                    mem.phy.ratio,
+                    want / 1e6,
+                    mem.dram_clock
+                ),
+            });
+        }
+        if mem.controller.queue_depth == 0 {
+            return Err(Ddr3Error::Config {
+                key: "memory.controller.queue_depth".into(),
+                message: "the queue needs at least one entry".into(),
+            });
+        }
+        Ok(Self {
+            t,
+            map: AddressMap::new(mem),
+            clock: ClockConv::new(mem.dram_clock),
+            policy: mem.controller.page_policy,
+            scheduler: mem.controller.scheduler,
+            depth: mem.controller.queue_depth as usize,
+            refresh: options.refresh,
+            banks: vec![Bank::default(); mem.banks as usize],
+            queue: BinaryHeap::with_capacity(mem.controller.queue_depth as usize + 1),
+            last_arrival: 0,
+            last_admit: 0,
+            cmd_bus: SlotMap::default(),
+            cols: VecDeque::new(),
+            acts: VecDeque::new(),
+            last_cmd: 0,
+            floor: 0,
+            next_ref: t.refi,
+            c: Counters::default(),
+            sink,
+        })
+    }
+
+    /// The timing in DRAM clocks.
+    pub fn timing(&self) -> &Ddr3Timing {
+        &self.t
+    }
+
+    /// Number of banks.
+    pub fn banks(&self) -> u32 {
+        self.banks.len() as u32
+    }
+
+    /// Whether refresh is modelled.
+    pub fn refresh_enabled(&self) -> bool {
+        self.refresh
+    }
+
+    /// DRAM clock conversion.
+    pub fn clock(&self) -> ClockConv {
+        self.clock
+    }
+
+    /// The address mapping.
+    pub fn address_map(&self) -> &AddressMap {
+        &self.map
+    }
+
+    /// The command sink (the trace, when recording).
+    pub fn sink(&self) -> &S {
+        &self.sink
+    }
+
+    /// The completion time of the latest request answered so far.
+    pub fn last_completion(&self) -> Time {
+        self.clock.time_of(self.c.last_done)
+    }
+
+    #[inline]
+    fn record(&mut self, at: u64, kind: CommandKind, bank: u32, row: u64, column: u32) {
+        self.sink.record(Command {
+            at,
+            kind,
+            bank,
+            row,
+            column,
+        });
+    }
+
+    /// Takes a queue entry for a burst arriving at `arrival`; returns the admission clock.
+    #[inline]
+    fn admit(&mut self, arrival: u64) -> u64 {
+        let mut at = arrival.max(self.last_admit);
+        while let Some(&Reverse(d)) = self.queue.peek() {
+            if d > at {
+                break;
+            }
+            self.queue.pop();
+        }
+        if self.queue.len() >= self.depth {
+            if let Some(Reverse(d)) = self.queue.pop() {
+                at = at.max(d);
+            }
+        }
+        self.last_admit = at;
+        at
+    }
+
+    /// Commits every refresh due at or before `now`.
+    fn refresh_until(&mut self, now: u64) {
+        while self.refresh && self.next_ref <= now {
+            self.commit_refresh();
+        }
+    }
+
+    fn commit_refresh(&mut self) {
+        let t0 = self.next_ref.max(self.last_cmd + 1).max(self.floor);
+        let open_pre_ok = self
+            .banks
+            .iter()
+            .filter(|b| b.open.is_some())
+            .map(|b| b.pre_ok)
+            .max();
+        let (start, ref_at) = match open_pre_ok {
+            Some(pre_ok) => {
+                let p = t0.max(pre_ok);
+                self.record(p, CommandKind::PrechargeAll, 0, 0, 0);
+                self.c.precharges += 1;
+                for b in &mut self.banks {
+                    if b.open.take().is_some() {
+                        b.last_pre = Some(p);
+                    }
+                }
+                (p, p + self.t.rp)
+            }
+            None => {
+                let after_pre = self
+                    .banks
+                    .iter()
+                    .filter_map(|b| b.last_pre)
+                    .map(|p| p + self.t.rp)
+                    .max()
+                    .unwrap_or(0);
+                let r = t0.max(after_pre);
+                (r, r)
+            }
+        };
+        self.record(ref_at, CommandKind::Refresh, 0, 0, 0);
+        // REF and PREA lie after every committed command and before the floor, so no later
+        // command can land on their clocks: they need no command-bus bits.
+        self.floor = ref_at + self.t.rfc;
+        self.last_cmd = ref_at;
+        for b in &mut self.banks {
+            b.closing = None;
+        }
+        self.c.refreshes += 1;
+        self.c.refresh_busy += self.floor - start;
+        self.next_ref += self.t.refi;
+    }
+
+    #[inline]
+    fn note_cmd(&mut self, at: u64) {
+        self.cmd_bus.set(at);
+        self.last_cmd = self.last_cmd.max(at);
+    }
+
+    fn commit_precharge(&mut self, b: usize, at: u64) {
+        let bank = &mut self.banks[b];
+        let row = bank.open.take().expect("precharge of an open bank");
+        bank.closing = Some(Closing {
+            row,
+            pre_at: at,
+            cas_ok: bank.cas_ok,
+        });
+        bank.last_pre = Some(at);
+        bank.act_ok = bank.act_ok.max(at + self.t.rp);
+        self.c.precharges += 1;
+        self.note_cmd(at);
+        self.record(at, CommandKind::Precharge, b as u32, 0, 0);
+    }
+
+    fn commit_activate(&mut self, b: usize, row: u64, at: u64) {
+        let t = self.t;
+        let bank = &mut self.banks[b];
+        bank.open = Some(row);
+        bank.cas_ok = at + t.rcd;
+        bank.pre_ok = at + t.ras;
+        bank.act_ok = at + t.rc;
+        bank.last_cas = 0;
+        bank.activates += 1;
+        let pos = self.acts.partition_point(|&x| x <= at);
+        self.acts.insert(pos, at);
+        self.note_cmd(at);
+        self.record(at, CommandKind::Activate, b as u32, row, 0);
+    }
+
+    #[inline]
+    fn commit_column(&mut self, loc: Location, write: bool, at: u64, in_bank_order: bool) {
+        if in_bank_order {
+            let bank = &mut self.banks[loc.bank as usize];
+            bank.last_cas = bank.last_cas.max(at);
+            bank.pre_ok = bank.pre_ok.max(at + self.t.column_to_precharge(write));
+        }
+        let bank = &mut self.banks[loc.bank as usize];
+        if write {
+            bank.writes += 1;
+        } else {
+            bank.reads += 1;
+        }
+        if self.cols.back().is_none_or(|&(x, _)| x <= at) {
+            self.cols.push_back((at, write));
+        } else {
+            let pos = self.cols.partition_point(|&(x, _)| x <= at);
+            self.cols.insert(pos, (at, write));
+        }
+        self.note_cmd(at);
+        let kind = if write {
+            CommandKind::Write
+        } else {
+            CommandKind::Read
+        };
+        self.record(at, kind, loc.bank, loc.row, loc.column);
+    }
+
+    /// Earliest ACT clock at or after `lo` that keeps tRRD and tFAW with every committed ACT
+    /// and finds the command bus free.
+    fn activate_slot(&self, lo: u64) -> u64 {
+        let (rrd, faw) = (self.t.rrd, self.t.faw);
+        let acts = &self.acts;
+        let mut t = lo;
+        loop {
+            let i = acts.partition_point(|&x| x < t);
+            let n = acts.len();
+            if i > 0 && t < acts[i - 1] + rrd {
+                t = acts[i - 1] + rrd;
+                continue;
+            }
+            if i >= 4 && t < acts[i - 4] + faw {
+                t = acts[i - 4] + faw;
+                continue;
+            }
+            if i < n && acts[i] < t + rrd {
+                t = acts[i] + rrd;
+                continue;
+            }
+            // Five-ACT windows with the new one first or in the middle.
+            let mut ok = !(i + 3 < n && acts[i + 3] < t + faw);
+            for before in 1..4 {
+                let after = 4 - before;
+                if ok && i >= before && i + after <= n {
+                    ok = acts[i + after - 1] - acts[i - before] >= faw;
+                }
+            }
+            if !ok || !self.cmd_bus.is_free(t) {
+                t += 1;
+                continue;
+            }
+            return t;
+        }
+    }
+
+    /// Earliest column-command clock at or after `lo` (and at most `limit`) that keeps the
+    /// column spacing with the committed column commands on both sides and finds the command
+    /// bus free.
+    fn column_slot(&self, lo: u64, write: bool, limit: Option<u64>) -> Option<u64> {
+        let t_ = &self.t;
+        let cols = &self.cols;
+        let mut t = lo;
+        let mut i = cols.partition_point(|&(x, _)| x < t);
+        loop {
+            if i > 0 {
+                let (p, pw) = cols[i - 1];
+                t = t.max(p + t_.column_gap(pw, write));
+            }
+            if limit.is_some_and(|l| t > l) {
+                return None;
+            }
+            if let Some(&(n, nw)) = cols.get(i) {
+                if n < t + t_.column_gap(write, nw) {
+                    i += 1;
+                    continue;
+                }
+            }
+            if !self.cmd_bus.is_free(t) {
+                t += 1;
+                continue;
+            }
+            return Some(t);
+        }
+    }
+
+    /// Column clock for the in-order scheduler: after the last committed column command.
+    #[inline]
+    fn in_order_slot(&self, lo: u64, write: bool) -> u64 {
+        let mut t = lo;
+        if let Some(&(last, w)) = self.cols.back() {
+            t = t.max(last + self.t.column_gap(w, write));
+        }
+        self.cmd_bus.first_free(t)
+    }
+
+    /// Schedules one burst admitted at `admit`; returns the clock of its column command.
+    #[inline]
+    fn schedule_burst(&mut self, loc: Location, write: bool, admit: u64, close_after: bool) -> u64 {
+        let lo = admit.max(self.floor);
+        let b = loc.bank as usize;
+        if self.scheduler == Scheduler::FrFcfs {
+            if let Some(at) = self.try_overtake(loc, write, lo) {
+                self.banks[b].hits += 1;
+                self.c.overtakes += 1;
+                self.commit_column(loc, write, at, false);
+                return at;
+            }
+        }
+        let cas_lo = match self.banks[b].open {
+            Some(r) if r == loc.row => {
+                let bank = &mut self.banks[b];
+                bank.hits += 1;
+                lo.max(bank.cas_ok).max(bank.last_cas + 1)
+            }
+            open => {
+                if open.is_some() {
+                    self.banks[b].conflicts += 1;
+                    let p = self.cmd_bus.first_free(lo.max(self.banks[b].pre_ok));
+                    self.commit_precharge(b, p);
+                } else {
+                    self.banks[b].misses += 1;
+                }
+                let a = self.activate_slot(lo.max(self.banks[b].act_ok));
+                self.commit_activate(b, loc.row, a);
+                lo.max(a + self.t.rcd)
+            }
+        };
+        let at = match self.scheduler {
+            Scheduler::InOrder => self.in_order_slot(cas_lo, write),
+            Scheduler::FrFcfs => self
+                .column_slot(cas_lo, write, None)
+                .expect("an unbounded search always finds a slot"),
+        };
+        self.commit_column(loc, write, at, true);
+        if close_after {
+            let p = self.cmd_bus.first_free(self.banks[b].pre_ok);
+            self.commit_precharge(b, p);
+        }
+        at
+    }
+
+    /// FR-FCFS: a hit to the row its bank is about to close, served before that PRE.
+    #[inline]
+    fn try_overtake(&self, loc: Location, write: bool, lo: u64) -> Option<u64> {
+        let cl = self.banks[loc.bank as usize].closing?;
+        if cl.row != loc.row || lo >= cl.pre_at {
+            return None;
+        }
+        let latest = cl.pre_at.checked_sub(self.t.column_to_precharge(write))?;
+        let from = lo.max(cl.cas_ok);
+        if from > latest {
+            return None;
+        }
+        self.column_slot(from, write, Some(latest))
+    }
+
+    /// Clock at which a burst whose column command issued at `cas` completes.
+    #[inline]
+    fn burst_done(&self, cas: u64, write: bool) -> u64 {
+        let r = self.t.ratio;
+        let phy = if write {
+            self.t.phy_write
+        } else {
+            self.t.phy_read
+        };
+        cas / r * r + phy + self.t.burst.div_ceil(r) * r
+    }
+
+    /// Forgets state that can no longer constrain commands placed at or after `t`.
+    #[inline]
+    fn prune(&mut self, t: u64) {
+        self.cmd_bus.prune(t);
+        let col_keep = t.saturating_sub(self.t.max_column_gap());
+        while self.cols.front().is_some_and(|&(x, _)| x < col_keep) {
+            self.cols.pop_front();
+        }
+        let act_keep = t.saturating_sub(self.t.faw.max(self.t.rrd));
+        while self.acts.front().is_some_and(|&x| x < act_keep) {
+            self.acts.pop_front();
+        }
+    }
+}
+
+impl<S: CommandSink> MemoryModel for Ddr3<S> {
+    fn access(&mut self, req: Request) -> Time {
+        let r = self.t.ratio;
+        let arrival = self
+            .clock
+            .cycle_at_or_after(req.issue)
+            .div_ceil(r)
+            .saturating_mul(r)
+            .max(self.last_arrival);
+        self.last_arrival = arrival;
+        let write = req.access == Access::Write;
+        let bytes = req.bytes.max(1) as u64;
+        let first = self.map.burst_of(req.addr);
+        let last = self.map.burst_of(req.addr.wrapping_add(bytes - 1));
+        let mut done = 0;
+        let mut next = self.map.locate(first);
+        let mut burst = first;
+        loop {
+            let loc = next;
+            let is_last = burst == last;
+            if !is_last {
+                next = self.map.locate(burst.wrapping_add(1));
+            }
+            let close_after = self.policy == PagePolicy::Closed
+                && (is_last || next.bank != loc.bank || next.row != loc.row);
+            let admit = self.admit(arrival);
+            self.refresh_until(admit);
+            self.prune(admit);
+            self.c.queue_wait += admit - arrival;
+            let cas = self.schedule_burst(loc, write, admit, close_after);
+            self.queue.push(Reverse(cas));
+            done = done.max(self.burst_done(cas, write));
+            self.c.bursts += 1;
+            if is_last {
+                break;
+            }
+            burst = burst.wrapping_add(1);
+        }
+        if write {
+            self.c.writes += 1;
+            self.c.write_bytes += req.bytes as u64;
+            self.c.write_latency += done - arrival;
+        } else {
+            self.c.reads += 1;
+            self.c.read_bytes += req.bytes as u64;
+            self.c.read_latency += done - arrival;
+        }
+        self.c.last_done = self.c.last_done.max(done);
+        self.clock.time_of(done)
+    }
+
+    fn stats(&self) -> Stats {
+        let mut s = Stats::new();
+        let c = &self.c;
+        let ns = |clocks: u64| self.clock.time_of(clocks).ns();
+        s.set("reads", c.reads as f64, "requests");
+        s.set("writes", c.writes as f64, "requests");
+        s.set("bytes_read", c.read_bytes as f64, "bytes");
+        s.set("bytes_written", c.write_bytes as f64, "bytes");
+        s.set("bursts", c.bursts as f64, "bursts");
+        s.set("precharges", c.precharges as f64, "commands");
+        s.set("refreshes", c.refreshes as f64, "commands");
+        s.set("refresh_busy_time", ns(c.refresh_busy), "ns");
+        s.set("queue_wait_time", ns(c.queue_wait), "ns");
+        s.set("read_latency_total", ns(c.read_latency), "ns");
+        s.set("write_latency_total", ns(c.write_latency), "ns");
+        s.set("data_bus_busy_time", ns(c.bursts * self.t.burst), "ns");
+        s.set("fr_fcfs_overtakes", c.overtakes as f64, "bursts");
+        let (mut hits, mut misses, mut conflicts, mut acts) = (0, 0, 0, 0);
+        for (i, b) in self.banks.iter().enumerate() {
+            s.set(format!("bank{i}.row_hits"), b.hits as f64, "bursts");
+            s.set(format!("bank{i}.row_misses"), b.misses as f64, "bursts");
+            s.set(format!("bank{i}.row_conflicts"), b.conflicts as f64, "bursts");
+            s.set(format!("bank{i}.activates"), b.activates as f64, "commands");
+            s.set(format!("bank{i}.reads"), b.reads as f64, "bursts");
+            s.set(format!("bank{i}.writes"), b.writes as f64, "bursts");
+            hits += b.hits;
+            misses += b.misses;
+            conflicts += b.conflicts;
+            acts += b.activates;
+        }
+        s.set("row_hits", hits as f64, "bursts");
+        s.set("row_misses", misses as f64, "bursts");
+        s.set("row_conflicts", conflicts as f64, "bursts");
+        s.set("activates", acts as f64, "commands");
+        s
+    }
+}

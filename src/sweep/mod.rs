@@ -1,0 +1,297 @@
+//! Parameter sweeps: a grid of emulate runs on a rayon pool, one JSON line per point,
+//! resumable, shardable across machines, with a summary table and plots.
+//!
+//! Each point is an emulate command line. The sweep runs it in-process through a runner
+//! (`cli::run_json` in the binary), records `{key, index, axes, argv, ok, result | error}`
+//! in `results.jsonl` as soon as it finishes, and writes the resolved board of each point to
+//! `configs/<key>.yaml`. A failing point records its error and the sweep goes on.
+
+pub mod key;
+pub mod plot;
+pub mod results;
+pub mod spec;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use key::KeyContext;
+use rayon::prelude::*;
+use results::{Record, RecordWriter};
+use spec::{Point, SweepSpec};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Which points of the grid this invocation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// Every point.
+    All,
+    /// One point by grid index.
+    Point(usize),
+    /// Points whose index is `k` modulo `n`.
+    Shard {
+        /// This shard, 0-based.
+        k: usize,
+        /// Number of shards.
+        n: usize,
+    },
+}
+
+impl std::str::FromStr for Selection {
+    type Err = String;
+    /// Parses a shard as `K/N` (0-based K).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (k, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("shard `{s}`: expected K/N, e.g. 0/4"))?;
+        let k: usize = k
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard `{s}`: K is not a number"))?;
+        let n: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard `{s}`: N is not a number"))?;
+        if n == 0 || k >= n {
+            return Err(format!("shard `{s}`: need 0 <= K < N"));
+        }
+        Ok(Selection::Shard { k, n })
+    }
+}
+
+impl Selection {
+    fn includes(self, index: usize) -> bool {
+        match self {
+            Selection::All => true,
+            Selection::Point(i) => i == index,
+            Selection::Shard { k, n } => index % n == k,
+        }
+    }
+}
+
+/// How to run a sweep.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Worker threads.
+    pub jobs: usize,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Skip points whose key is already in `results.jsonl`.
+    pub resume: bool,
+    /// Which points to run.
+    pub selection: Selection,
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepOutcome {
+    /// Points in the grid.
+    pub grid: usize,
+    /// Points selected by `--point`/`--shard`.
+    pub selected: usize,
+    /// Points run now.
+    pub ran: usize,
+    /// Points skipped because a record existed.
+    pub skipped: usize,
+    /// Points (run now or before) that failed.
+    pub failed: usize,
+    /// Files written (results, summary, plots).
+    pub files: Vec<PathBuf>,
+    /// Plot problems, reported but not fatal.
+    pub warnings: Vec<String>,
+}
+
+/// A point runner: emulate arguments in, JSON report out.
+pub type Runner<'a> = dyn Fn(&[String]) -> Result<serde_json::Value> + Sync + 'a;
+
+/// The source tree whose `programs/` the keys hash: `.` when it has `programs/`, else the
+/// tree the binary was built from.
+pub fn default_root() -> PathBuf {
+    if Path::new("programs").is_dir() {
+        PathBuf::from(".")
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+}
+
+/// The points of a spec with their keys, as `--plan` prints them.
+pub fn plan(spec: &SweepSpec, ctx: &KeyContext) -> Vec<(Point, String)> {
+    spec.points()
+        .into_iter()
+        .map(|p| {
+            let k = ctx.key(&p.argv);
+            (p, k)
+        })
+        .collect()
+}
+
+/// Runs the selected points of `spec` and writes results, summary and plots into `opts.out`.
+pub fn run(
+    spec: &SweepSpec,
+    opts: &SweepOptions,
+    ctx: &KeyContext,
+    runner: &Runner,
+) -> Result<SweepOutcome> {
+    std::fs::create_dir_all(&opts.out)
+        .with_context(|| format!("cannot create {}", opts.out.display()))?;
+    let results_path = opts.out.join("results.jsonl");
+    let existing = results::read_records(&results_path)?;
+    if !existing.is_empty() && !opts.resume {
+        bail!(
+            "{} already holds {} results: pass --resume to continue that sweep, or choose another --out",
+            results_path.display(),
+            existing.len()
+        );
+    }
+    let done: BTreeSet<String> = existing.iter().map(|r| r.key.clone()).collect();
+    let planned = plan(spec, ctx);
+    let grid = planned.len();
+    if let Selection::Point(i) = opts.selection {
+        if i >= grid {
+            bail!(
+                "--point {i}: the grid has {grid} points (0..{})",
+                grid.saturating_sub(1)
+            );
+        }
+    }
+    let selected: Vec<(Point, String)> = planned
+        .into_iter()
+        .filter(|(p, _)| opts.selection.includes(p.index))
+        .collect();
+    let n_selected = selected.len();
+    let pending: Vec<(Point, String)> = selected
+        .into_iter()
+        .filter(|(_, k)| !done.contains(k))
+        .collect();
+    let skipped = n_selected - pending.len();
+
+    let configs = opts.out.join("configs");
+    std::fs::create_dir_all(&configs)?;
+    let writer = Mutex::new(RecordWriter::append(&results_path)?);
+    let bar = ProgressBar::new(pending.len() as u64);
+    if opts.progress {
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} points  {elapsed} (eta {eta})  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .build()
+        .context("cannot start the worker pool")?;
+    let write_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    pool.install(|| {
+        pending.par_iter().for_each(|(p, k)| {
+            let record = run_point(p, k, runner, &configs);
+            if let Err(e) = writer
+                .lock()
+                .map_err(|_| anyhow::anyhow!("writer poisoned"))
+                .and_then(|mut w| w.write(&record))
+            {
+                write_error.lock().expect("error slot").get_or_insert(e);
+            }
+            bar.set_message(if record.ok {
+                String::new()
+            } else {
+                format!("point {} failed", p.index)
+            });
+            bar.inc(1);
+        });
+    });
+    bar.finish_and_clear();
+    if let Some(e) = write_error.into_inner().expect("error slot") {
+        return Err(e.context("writing results"));
+    }
+    let all = results::merge([results::read_records(&results_path)?]);
+    let mut outcome = finish(spec, &opts.out, &all)?;
+    outcome.grid = grid;
+    outcome.selected = n_selected;
+    outcome.ran = pending.len();
+    outcome.skipped = skipped;
+    Ok(outcome)
+}
+
+/// Writes the summary and plots for `records` into `out`.
+pub fn finish(spec: &SweepSpec, out: &Path, records: &[Record]) -> Result<SweepOutcome> {
+    let summary = out.join("summary.csv");
+    std::fs::write(&summary, results::summary_csv(records))?;
+    let mut files = vec![out.join("results.jsonl"), summary];
+    let mut warnings = Vec::new();
+    for p in &spec.plots {
+        match plot::write_plot(out, p, records) {
+            Ok(f) => files.extend(f),
+            Err(e) => warnings.push(format!("plot `{}`: {e:#}", p.file)),
+        }
+    }
+    Ok(SweepOutcome {
+        grid: records.len(),
+        selected: records.len(),
+        ran: 0,
+        skipped: 0,
+        failed: records.iter().filter(|r| !r.ok).count(),
+        files,
+        warnings,
+    })
+}
+
+fn run_point(p: &Point, key: &str, runner: &Runner, configs: &Path) -> Record {
+    let start = std::time::Instant::now();
+    // A point that panics is recorded as failed like any other error.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner(&p.argv)))
+        .unwrap_or_else(|panic| {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(anyhow::anyhow!("the point panicked: {msg}"))
+        });
+    if let Some(cfg) = resolved_config(&p.argv) {
+        let _ = std::fs::write(configs.join(format!("{key}.yaml")), cfg);
+    }
+    let host_seconds = start.elapsed().as_secs_f64();
+    match outcome {
+        Ok(result) => Record {
+            key: key.to_string(),
+            index: p.index,
+            axes: p.axes.clone(),
+            argv: p.argv.clone(),
+            ok: true,
+            result: Some(result),
+            error: None,
+            host_seconds,
+        },
+        Err(e) => Record {
+            key: key.to_string(),
+            index: p.index,
+            axes: p.axes.clone(),
+            argv: p.argv.clone(),
+            ok: false,
+            result: None,
+            error: Some(format!("{e:#}")),
+            host_seconds,
+        },
+    }
+}
+
+/// The resolved board of a point's arguments, when they name a loadable board.
+fn resolved_config(argv: &[String]) -> Option<String> {
+    let mut board = "innerjib7ea".to_string();
+    let mut sets = Vec::new();
+    for w in argv.windows(2) {
+        match w[0].as_str() {
+            "--board" => board = w[1].clone(),
+            "--set" => sets.push(w[1].clone()),
+            _ => {}
+        }
+    }
+    crate::config::load_board(&board, &sets)
+        .ok()
+        .map(|b| b.resolved_yaml())
+}

@@ -1,0 +1,235 @@
+//! Sweep specifications (TOML) and their expansion into a grid of points.
+//!
+//! ```toml
+//! command = ["membench", "--pattern", "stream", "--bytes", "1MiB"]  # emulate args, no --json
+//! board = "innerjib7ea"                                             # default board
+//! [axes]                                # cartesian product, first axis varies slowest
+//! board = ["innerjib7ea", "innerjib7ea-x16"]       # --board
+//! "--pattern" = ["stream", "random"]               # any option of the command
+//! "set:memory.capacity" = ["1 GiB", "2 GiB"]       # --set memory.capacity=...
+//! [[plots]]
+//! file = "bw_vs_capacity"      # writes bw_vs_capacity.svg and .png
+//! x = "set:memory.capacity"    # an axis or a result path
+//! y = "bytes_per_s"            # a result path (dotted)
+//! series = "board"             # optional: one line per value of this axis
+//! ```
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A parsed sweep specification.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// The emulate command each point runs (without `--json`).
+    pub command: Vec<String>,
+    /// The board used when no `board` axis is given.
+    #[serde(default = "default_board")]
+    pub board: String,
+    /// The axes of the grid, in the order written.
+    #[serde(default)]
+    pub axes: toml::map::Map<String, toml::Value>,
+    /// Plots drawn from the results.
+    #[serde(default)]
+    pub plots: Vec<PlotSpec>,
+}
+
+fn default_board() -> String {
+    "innerjib7ea".to_string()
+}
+
+/// One plot of a result against an axis.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlotSpec {
+    /// Output file stem (`.svg` and `.png` are written).
+    pub file: String,
+    /// The x axis: an axis name or a dotted result path.
+    pub x: String,
+    /// The y value: a dotted result path.
+    pub y: String,
+    /// An axis whose values each get their own line.
+    #[serde(default)]
+    pub series: Option<String>,
+    /// Plot title.
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// One point of the grid.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Point {
+    /// Position in the grid (row-major, first axis slowest).
+    pub index: usize,
+    /// The value of each axis, in axis order.
+    pub axes: Vec<(String, String)>,
+    /// The emulate arguments, without the program name and without `--json`.
+    pub argv: Vec<String>,
+}
+
+impl Point {
+    /// The value of `axis` at this point.
+    pub fn axis(&self, axis: &str) -> Option<&str> {
+        self.axes
+            .iter()
+            .find(|(a, _)| a == axis)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl SweepSpec {
+    /// Reads and checks a spec file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read sweep spec {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("in sweep spec {}", path.display()))
+    }
+
+    /// Parses and checks spec text.
+    pub fn parse(text: &str) -> Result<Self> {
+        let spec: SweepSpec = toml::from_str(text)?;
+        if spec.command.is_empty() {
+            bail!("key `command`: the command must name an emulate subcommand");
+        }
+        if spec.command.iter().any(|a| a == "--json") {
+            bail!("key `command`: leave out --json, the sweep adds it");
+        }
+        for (name, values) in &spec.axes {
+            let arr = values
+                .as_array()
+                .with_context(|| format!("axis `{name}`: expected a list of values"))?;
+            if arr.is_empty() {
+                bail!("axis `{name}`: the list of values is empty");
+            }
+            for v in arr {
+                axis_value_text(v).with_context(|| format!("axis `{name}`"))?;
+            }
+            if !(name == "board" || name.starts_with("set:") || name.starts_with("--")) {
+                bail!("axis `{name}`: name an option (`--tokens`), `board`, or `set:key.path`");
+            }
+        }
+        for p in &spec.plots {
+            if let Some(s) = &p.series {
+                if !spec.axes.contains_key(s) {
+                    bail!("plot `{}`: series `{s}` is not an axis", p.file);
+                }
+            }
+        }
+        Ok(spec)
+    }
+
+    /// Expands the grid into points, first axis varying slowest.
+    pub fn points(&self) -> Vec<Point> {
+        let axes: Vec<(String, Vec<String>)> = self
+            .axes
+            .iter()
+            .map(|(k, v)| {
+                let vals = v
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|x| axis_value_text(x).ok()).collect())
+                    .unwrap_or_default();
+                (k.clone(), vals)
+            })
+            .collect();
+        let total: usize = axes.iter().map(|(_, v)| v.len()).product();
+        (0..total)
+            .map(|index| {
+                let mut rem = index;
+                let mut chosen = vec![(String::new(), String::new()); axes.len()];
+                for (i, (name, vals)) in axes.iter().enumerate().rev() {
+                    chosen[i] = (name.clone(), vals[rem % vals.len()].clone());
+                    rem /= vals.len();
+                }
+                let argv = self.argv_for(&chosen);
+                Point {
+                    index,
+                    axes: chosen,
+                    argv,
+                }
+            })
+            .collect()
+    }
+
+    fn argv_for(&self, chosen: &[(String, String)]) -> Vec<String> {
+        let board = chosen
+            .iter()
+            .find(|(a, _)| a == "board")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| self.board.clone());
+        let mut argv = vec!["--board".to_string(), board];
+        for (axis, value) in chosen {
+            if let Some(key) = axis.strip_prefix("set:") {
+                argv.push("--set".into());
+                argv.push(format!("{key}={value}"));
+            }
+        }
+        argv.extend(self.command.iter().cloned());
+        for (axis, value) in chosen {
+            if axis.starts_with("--") {
+                argv.push(axis.clone());
+                argv.push(value.clone());
+            }
+        }
+        argv
+    }
+}
+
+fn axis_value_text(v: &toml::Value) -> Result<String> {
+    Ok(match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Float(f) => f.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
+        other => bail!("value `{other}` must be a string, number or boolean"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_is_row_major_in_written_order() {
+        let spec = SweepSpec::parse(
+            r#"
+command = ["membench", "--pattern", "stream"]
+[axes]
+"set:memory.capacity" = ["1 GiB", "2 GiB"]
+board = ["innerjib7ea", "innerjib7ea-x16"]
+"--bytes" = [4096, 8192, 16384]
+"#,
+        )
+        .unwrap();
+        let pts = spec.points();
+        assert_eq!(pts.len(), 12);
+        assert_eq!(pts[0].axis("set:memory.capacity"), Some("1 GiB"));
+        assert_eq!(pts[11].axis("set:memory.capacity"), Some("2 GiB"));
+        assert_eq!(pts[1].axis("--bytes"), Some("8192"));
+        assert_eq!(
+            pts[3].argv,
+            [
+                "--board",
+                "innerjib7ea-x16",
+                "--set",
+                "memory.capacity=1 GiB",
+                "membench",
+                "--pattern",
+                "stream",
+                "--bytes",
+                "4096"
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_bad_specs() {
+        assert!(SweepSpec::parse("command = []").is_err());
+        assert!(SweepSpec::parse("command = [\"x\", \"--json\"]").is_err());
+        let e = SweepSpec::parse("command = [\"x\"]\n[axes]\nfoo = [1]").unwrap_err();
+        assert!(format!("{e:#}").contains("axis `foo`"));
+        let e = SweepSpec::parse("command = [\"x\"]\n[axes]\nboard = []").unwrap_err();
+        assert!(format!("{e:#}").contains("empty"));
+        assert!(SweepSpec::parse("command = [\"x\"]\nunknown = 1").is_err());
+    }
+}

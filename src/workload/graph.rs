@@ -1,0 +1,792 @@
+//! The llama forward pass for one step as a list of GGML ops, built from a manifest.
+//!
+//! A step processes `n_tokens` new tokens after `n_past` cached positions: decode is one
+//! token, the prefill of a P-token prompt is P tokens from position 0. The ops follow
+//! llama.cpp's `llm_build_llama` without flash attention:
+//!
+//! ```text
+//! x = get_rows(token_embd, tokens)
+//! per block l:
+//!   xn = rms_norm(x) * attn_norm
+//!   q, k, v = wq.xn, wk.xn, wv.xn ; q, k = rope(q), rope(k)
+//!   cache_k[n_past..] = f16(k) ; cache_v[.., n_past..] = f16(v)   (V stored transposed)
+//!   kq = K.q  (per head, grouped-query: heads/kv_heads queries share one K head)
+//!   kq = soft_max(kq * 1/sqrt(head_dim) + causal mask)
+//!   kqv = V.kq ; x = x + wo.kqv
+//!   xn = rms_norm(x) * ffn_norm
+//!   x = x + w_down.(silu(w_gate.xn) * (w_up.xn))
+//! logits = output . (rms_norm(x[last]) * output_norm)
+//! ```
+//!
+//! Each node names the GGML op, the kernel it binds to ([`super::kernels`]), its operands as
+//! views of named regions (manifest tensors, `cache_k_l*`/`cache_v_l*`, `act.*`), its FLOPs
+//! and the bytes it moves. Counting conventions (doc/manifests.md, "FLOPs and bytes"):
+//! a multiply-add is 2 FLOPs; rms_norm 3 per element; mul and add 1; rope 3 per rotated
+//! element; soft_max 7 per score (scale, mask, max, subtract, exp, sum, normalise); swiglu 4
+//! per element (exp, add, divide, multiply); get_rows and cpy 0 (data movement; the type
+//! conversion inside them and inside mul_mat's activation conversion is not counted).
+//! Bytes moved count each operand once: every input read, the output written, and a matrix
+//! product's converted activations written and read once.
+
+use super::dtype::GgmlType;
+use super::kernels;
+use super::manifest::Manifest;
+use super::regions::{
+    act, activation_buffers, cache_k_name, cache_v_name, check_kv_type, src1_conversion_bytes,
+    RegionKind, StepShape, WorkloadError,
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A GGML op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// Embedding lookup (dequantizing rows).
+    GetRows,
+    /// RMS normalisation (without the weight).
+    RmsNorm,
+    /// Element-wise multiply (norm weight, broadcast over rows).
+    Mul,
+    /// Matrix product `src0 . src1^T`.
+    MulMat,
+    /// Rotary position embedding.
+    Rope,
+    /// Copy with type conversion (into the KV cache).
+    Cpy,
+    /// Softmax with scale and causal mask.
+    SoftMax,
+    /// Element-wise add (residual).
+    Add,
+    /// `silu(gate) * up`.
+    Swiglu,
+}
+
+impl Op {
+    /// Every op, in enum order.
+    pub const ALL: [Op; 9] = [
+        Op::GetRows,
+        Op::RmsNorm,
+        Op::Mul,
+        Op::MulMat,
+        Op::Rope,
+        Op::Cpy,
+        Op::SoftMax,
+        Op::Add,
+        Op::Swiglu,
+    ];
+
+    /// GGML's name for the op.
+    pub fn ggml_name(self) -> &'static str {
+        match self {
+            Op::GetRows => "get_rows",
+            Op::RmsNorm => "rms_norm",
+            Op::Mul => "mul",
+            Op::MulMat => "mul_mat",
+            Op::Rope => "rope",
+            Op::Cpy => "cpy",
+            Op::SoftMax => "soft_max",
+            Op::Add => "add",
+            Op::Swiglu => "swiglu",
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.ggml_name())
+    }
+}
+
+/// FLOPs per element of the element-wise ops (see the module doc).
+pub mod flops_per_element {
+    /// x^2, accumulate, scale.
+    pub const RMS_NORM: u64 = 3;
+    /// One multiply.
+    pub const MUL: u64 = 1;
+    /// One add.
+    pub const ADD: u64 = 1;
+    /// Two multiplies and an add per rotated element.
+    pub const ROPE: u64 = 3;
+    /// scale, mask, max, subtract, exp, sum, normalise.
+    pub const SOFT_MAX: u64 = 7;
+    /// exp, add, divide (silu), multiply (by up).
+    pub const SWIGLU: u64 = 4;
+}
+
+/// A view of a region that an op reads or writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Operand {
+    /// Region name (manifest tensor, `cache_k_l3`, `act.x`).
+    pub region: String,
+    /// Region kind.
+    pub kind: RegionKind,
+    /// Element type of the view.
+    pub dtype: GgmlType,
+    /// Logical shape of the view, `ne0` first.
+    pub ne: [u64; 4],
+    /// Byte offset of the view's first element in the region.
+    pub offset: u64,
+    /// Bytes from `offset` to the end of the view's last element (strided views span more
+    /// than they touch).
+    pub extent: u64,
+    /// Bytes the op touches.
+    pub bytes: u64,
+}
+
+/// Scalar parameters of a node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Params {
+    /// None.
+    None,
+    /// RMSNorm epsilon.
+    RmsNorm {
+        /// Epsilon.
+        eps: f64,
+    },
+    /// Matrix product: the type the activations are converted to.
+    MulMat {
+        /// `vec_dot_type` of src0.
+        vec_dot_type: GgmlType,
+    },
+    /// Rotary embedding of positions `n_past..n_past+n_tokens`.
+    Rope {
+        /// First position.
+        n_past: u64,
+        /// Rotated dimensions per head.
+        dims: u32,
+        /// Frequency base.
+        freq_base: f64,
+        /// GGML rope mode (0: rotate adjacent pairs, as llama).
+        mode: u32,
+    },
+    /// Store into the KV cache.
+    Cpy {
+        /// First position written.
+        n_past: u64,
+        /// Whether the destination is the transposed V cache.
+        transposed: bool,
+    },
+    /// Softmax of attention scores.
+    SoftMax {
+        /// Scale applied before the mask: 1/sqrt(head_dim).
+        scale: f64,
+        /// Positions before the first new token; token i sees positions `<= n_past + i`.
+        n_past: u64,
+        /// Causal mask applied.
+        causal: bool,
+    },
+}
+
+/// One op of the step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Node {
+    /// Name (`blk.3.attn_q`, `inp_embd`, `output`).
+    pub name: String,
+    /// GGML op.
+    pub op: Op,
+    /// Kernel ABI name it binds to.
+    pub kernel: String,
+    /// Block, for per-layer ops.
+    pub layer: Option<u32>,
+    /// Operands read, in kernel argument order.
+    pub inputs: Vec<Operand>,
+    /// Operand written.
+    pub output: Operand,
+    /// Scratch written and read (a matrix product's converted activations).
+    pub scratch: Option<Operand>,
+    /// Scalar parameters.
+    pub params: Params,
+    /// Floating-point operations.
+    pub flops: u64,
+    /// Bytes read plus bytes written.
+    pub bytes_moved: u64,
+}
+
+/// One step of the model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Graph {
+    /// Tokens processed.
+    pub n_tokens: u64,
+    /// Positions already cached.
+    pub n_past: u64,
+    /// Capacity of the KV cache in positions (the row stride of the transposed V cache).
+    pub context: u64,
+    /// KV cache element type.
+    pub kv_type: GgmlType,
+    /// The ops, in execution order.
+    pub nodes: Vec<Node>,
+}
+
+/// Totals for one op kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OpTotals {
+    /// Nodes.
+    pub count: u64,
+    /// FLOPs.
+    pub flops: u64,
+    /// Bytes moved.
+    pub bytes_moved: u64,
+}
+
+impl Graph {
+    /// Total FLOPs.
+    pub fn flops(&self) -> u64 {
+        self.nodes.iter().map(|n| n.flops).sum()
+    }
+
+    /// Total bytes moved.
+    pub fn bytes_moved(&self) -> u64 {
+        self.nodes.iter().map(|n| n.bytes_moved).sum()
+    }
+
+    /// Number of nodes with op `op`.
+    pub fn count(&self, op: Op) -> usize {
+        self.nodes.iter().filter(|n| n.op == op).count()
+    }
+
+    /// Matrix products whose first operand is a weight.
+    pub fn weight_matmuls(&self) -> impl Iterator<Item = &Node> {
+        self.nodes
+            .iter()
+            .filter(|n| n.op == Op::MulMat && n.inputs[0].kind == RegionKind::Weight)
+    }
+
+    /// Count, FLOPs and bytes by op, in op order.
+    pub fn by_op(&self) -> BTreeMap<Op, OpTotals> {
+        let mut m = BTreeMap::new();
+        for n in &self.nodes {
+            let e: &mut OpTotals = m.entry(n.op).or_default();
+            e.count += 1;
+            e.flops += n.flops;
+            e.bytes_moved += n.bytes_moved;
+        }
+        m
+    }
+
+    /// Count, FLOPs and bytes by kernel name, in name order.
+    pub fn by_kernel(&self) -> BTreeMap<String, OpTotals> {
+        let mut m = BTreeMap::new();
+        for n in &self.nodes {
+            let e: &mut OpTotals = m.entry(n.kernel.clone()).or_default();
+            e.count += 1;
+            e.flops += n.flops;
+            e.bytes_moved += n.bytes_moved;
+        }
+        m
+    }
+}
+
+/// The decode step of one token at position `n_past` (so `n_past + 1` positions attended),
+/// with a KV cache of `context` positions of `kv_type`.
+pub fn decode(
+    m: &Manifest,
+    n_past: u64,
+    context: u64,
+    kv_type: GgmlType,
+) -> Result<Graph, WorkloadError> {
+    build(
+        m,
+        StepShape {
+            n_tokens: 1,
+            n_past,
+        },
+        context,
+        kv_type,
+    )
+}
+
+/// The prefill of a `prompt`-token prompt from position 0.
+pub fn prefill(
+    m: &Manifest,
+    prompt: u64,
+    context: u64,
+    kv_type: GgmlType,
+) -> Result<Graph, WorkloadError> {
+    build(
+        m,
+        StepShape {
+            n_tokens: prompt,
+            n_past: 0,
+        },
+        context,
+        kv_type,
+    )
+}
+
+/// Builds the step `s` with a KV cache of `context` positions.
+pub fn build(
+    m: &Manifest,
+    s: StepShape,
+    context: u64,
+    kv_type: GgmlType,
+) -> Result<Graph, WorkloadError> {
+    let a = &m.architecture;
+    check_kv_type(kv_type)?;
+    if s.n_tokens == 0 {
+        return Err(WorkloadError("a step needs at least one token".into()));
+    }
+    if context == 0 || context > a.max_context {
+        return Err(WorkloadError(format!(
+            "context {context} is outside 1..={} (the model's max_context)",
+            a.max_context
+        )));
+    }
+    if s.kv_len() > context {
+        return Err(WorkloadError(format!(
+            "the step attends to {} positions ({} cached + {} new) but the KV cache holds {context}",
+            s.kv_len(),
+            s.n_past,
+            s.n_tokens
+        )));
+    }
+    let mut b = Builder::new(m, s, context, kv_type)?;
+    b.embed()?;
+    for l in 0..a.layers {
+        b.block(l)?;
+    }
+    b.head()?;
+    Ok(Graph {
+        n_tokens: s.n_tokens,
+        n_past: s.n_past,
+        context,
+        kv_type,
+        nodes: b.nodes,
+    })
+}
+
+struct Builder<'m> {
+    m: &'m Manifest,
+    s: StepShape,
+    context: u64,
+    kv_type: GgmlType,
+    acts: BTreeMap<&'static str, super::regions::Buffer>,
+    nodes: Vec<Node>,
+}
+
+impl<'m> Builder<'m> {
+    fn new(
+        m: &'m Manifest,
+        s: StepShape,
+        context: u64,
+        kv_type: GgmlType,
+    ) -> Result<Self, WorkloadError> {
+        let acts = activation_buffers(m, kv_type, s)
+            .into_iter()
+            .map(|b| (b.name, b))
+            .collect();
+        Ok(Builder {
+            m,
+            s,
+            context,
+            kv_type,
+            acts,
+            nodes: Vec::new(),
+        })
+    }
+
+    /// The whole activation buffer `name` viewed as F32 (or its own type) of shape `ne`.
+    fn act(&self, name: &'static str, ne: [u64; 4]) -> Operand {
+        self.act_at(name, ne, 0)
+    }
+
+    /// A contiguous view of activation buffer `name` starting `offset` bytes in.
+    fn act_at(&self, name: &'static str, ne: [u64; 4], offset: u64) -> Operand {
+        let dtype = self.acts[name].dtype;
+        let bytes = dtype.tensor_bytes(&ne).unwrap_or(0);
+        Operand {
+            region: name.to_string(),
+            kind: RegionKind::Activation,
+            dtype,
+            ne,
+            offset,
+            extent: bytes,
+            bytes,
+        }
+    }
+
+    fn weight(&self, name: &str) -> Result<Operand, WorkloadError> {
+        let t = self.m.tensor(name).ok_or_else(|| {
+            WorkloadError(format!("manifest `{}` has no tensor `{name}`", self.m.name))
+        })?;
+        let mut ne = [1u64; 4];
+        ne[..t.shape.len()].copy_from_slice(&t.shape);
+        Ok(Operand {
+            region: t.name.clone(),
+            kind: t.kind,
+            dtype: t.dtype,
+            ne,
+            offset: 0,
+            extent: t.bytes,
+            bytes: t.bytes,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        name: String,
+        op: Op,
+        kernel: String,
+        layer: Option<u32>,
+        inputs: Vec<Operand>,
+        output: Operand,
+        params: Params,
+        flops: u64,
+    ) {
+        self.push_with_scratch(name, op, kernel, layer, inputs, output, None, params, flops)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_with_scratch(
+        &mut self,
+        name: String,
+        op: Op,
+        kernel: String,
+        layer: Option<u32>,
+        inputs: Vec<Operand>,
+        output: Operand,
+        scratch: Option<Operand>,
+        params: Params,
+        flops: u64,
+    ) {
+        let bytes_moved = inputs.iter().map(|o| o.bytes).sum::<u64>()
+            + output.bytes
+            + scratch.as_ref().map_or(0, |s| 2 * s.bytes);
+        self.nodes.push(Node {
+            name,
+            op,
+            kernel,
+            layer,
+            inputs,
+            output,
+            scratch,
+            params,
+            flops,
+            bytes_moved,
+        });
+    }
+
+    fn embed(&mut self) -> Result<(), WorkloadError> {
+        let a = &self.m.architecture;
+        let t = self.s.n_tokens;
+        let mut table = self.weight("token_embd.weight")?;
+        let row = table.dtype.row_bytes(a.hidden_size).unwrap_or(0);
+        table.bytes = row * t;
+        let kernel = kernels::get_rows(table.dtype);
+        let tokens = self.act(act::TOKENS, [t, 1, 1, 1]);
+        let out = self.act(act::X, [a.hidden_size, t, 1, 1]);
+        self.push(
+            "inp_embd".into(),
+            Op::GetRows,
+            kernel,
+            None,
+            vec![table, tokens],
+            out,
+            Params::None,
+            0,
+        );
+        Ok(())
+    }
+
+    /// rms_norm of `rows` rows of act.x starting at row `first`, then mul by `weight`.
+    fn norm(
+        &mut self,
+        prefix: &str,
+        layer: Option<u32>,
+        weight: &str,
+        first: u64,
+        rows: u64,
+    ) -> Result<(), WorkloadError> {
+        let a = &self.m.architecture;
+        let h = a.hidden_size;
+        let x = self.act_at(act::X, [h, rows, 1, 1], first * h * 4);
+        let xn = self.act(act::XN, [h, rows, 1, 1]);
+        self.push(
+            prefix.to_string(),
+            Op::RmsNorm,
+            kernels::RMS_NORM.into(),
+            layer,
+            vec![x],
+            xn.clone(),
+            Params::RmsNorm { eps: a.rms_eps },
+            flops_per_element::RMS_NORM * h * rows,
+        );
+        let w = self.weight(weight)?;
+        self.push(
+            format!("{prefix}_mul"),
+            Op::Mul,
+            kernels::MUL.into(),
+            layer,
+            vec![xn.clone(), w],
+            xn,
+            Params::None,
+            flops_per_element::MUL * h * rows,
+        );
+        Ok(())
+    }
+
+    /// `out = w . input` for `rows` activation rows.
+    fn matmul(
+        &mut self,
+        name: String,
+        layer: Option<u32>,
+        weight: &str,
+        input: Operand,
+        out: &'static str,
+        rows: u64,
+    ) -> Result<(), WorkloadError> {
+        let w = self.weight(weight)?;
+        let (k, n) = (w.ne[0], w.ne[1]);
+        if input.ne[0] != k {
+            return Err(WorkloadError(format!(
+                "`{weight}` has rows of {k} but its input has {}",
+                input.ne[0]
+            )));
+        }
+        let conv = src1_conversion_bytes(w.dtype, k, rows);
+        let scratch = (conv > 0).then(|| {
+            let mut s = self.act(act::SRC1_Q, [conv, 1, 1, 1]);
+            s.dtype = w.dtype.vec_dot_type();
+            s.ne = [k, rows, 1, 1];
+            s
+        });
+        let output = self.act(out, [n, rows, 1, 1]);
+        let kernel = kernels::mul_mat(w.dtype);
+        let vdt = w.dtype.vec_dot_type();
+        self.push_with_scratch(
+            name,
+            Op::MulMat,
+            kernel,
+            layer,
+            vec![w, input],
+            output,
+            scratch,
+            Params::MulMat { vec_dot_type: vdt },
+            2 * k * n * rows,
+        );
+        Ok(())
+    }
+
+    fn block(&mut self, l: u32) -> Result<(), WorkloadError> {
+        let a = self.m.architecture.clone();
+        let (h, kvd, f) = (a.hidden_size, a.kv_dim(), a.ffn_size);
+        let (hd, heads, kvh) = (a.head_dim(), u64::from(a.heads), u64::from(a.kv_heads));
+        let t = self.s.n_tokens;
+        let kv_len = self.s.kv_len();
+        let p = |w: &str| format!("blk.{l}.{w}");
+        let wt = |w: &str| format!("blk.{l}.{w}.weight");
+        let ly = Some(l);
+
+        // Attention.
+        self.norm(&p("attn_norm"), ly, &wt("attn_norm"), 0, t)?;
+        let xn = self.act(act::XN, [h, t, 1, 1]);
+        self.matmul(p("attn_q"), ly, &wt("attn_q"), xn.clone(), act::Q, t)?;
+        self.matmul(p("attn_k"), ly, &wt("attn_k"), xn.clone(), act::K, t)?;
+        self.matmul(p("attn_v"), ly, &wt("attn_v"), xn, act::V, t)?;
+        for (name, buf, nh) in [("rope_q", act::Q, heads), ("rope_k", act::K, kvh)] {
+            let x = self.act(buf, [hd, nh, t, 1]);
+            self.push(
+                p(name),
+                Op::Rope,
+                kernels::ROPE.into(),
+                ly,
+                vec![x.clone()],
+                x,
+                Params::Rope {
+                    n_past: self.s.n_past,
+                    dims: a.rope.dims,
+                    freq_base: a.rope.freq_base,
+                    mode: 0,
+                },
+                flops_per_element::ROPE * u64::from(a.rope.dims) * nh * t,
+            );
+        }
+        // Store the new keys and values; K rows are positions, V is transposed (rows are
+        // dimensions, `context` positions long).
+        let kvt = self.kv_type;
+        let esz = kvt.block_bytes();
+        let k_new = self.act(act::K, [kvd, t, 1, 1]);
+        let k_dst = Operand {
+            region: cache_k_name(l),
+            kind: RegionKind::Kv,
+            dtype: kvt,
+            ne: [kvd, t, 1, 1],
+            offset: self.s.n_past * kvd * esz,
+            extent: t * kvd * esz,
+            bytes: t * kvd * esz,
+        };
+        self.push(
+            p("k_store"),
+            Op::Cpy,
+            kernels::cpy_f32(kvt),
+            ly,
+            vec![k_new],
+            k_dst,
+            Params::Cpy {
+                n_past: self.s.n_past,
+                transposed: false,
+            },
+            0,
+        );
+        let v_new = self.act(act::V, [kvd, t, 1, 1]);
+        let v_dst = Operand {
+            region: cache_v_name(l),
+            kind: RegionKind::Kv,
+            dtype: kvt,
+            ne: [t, kvd, 1, 1],
+            offset: self.s.n_past * esz,
+            extent: (kvd - 1) * self.context * esz + t * esz,
+            bytes: t * kvd * esz,
+        };
+        self.push(
+            p("v_store"),
+            Op::Cpy,
+            kernels::cpy_f32(kvt),
+            ly,
+            vec![v_new],
+            v_dst,
+            Params::Cpy {
+                n_past: self.s.n_past,
+                transposed: true,
+            },
+            0,
+        );
+
+        // Scores: K [hd, kv_len, kv_heads] . q [hd, t, heads] -> [kv_len, t, heads].
+        let k_view = Operand {
+            region: cache_k_name(l),
+            kind: RegionKind::Kv,
+            dtype: kvt,
+            ne: [hd, kv_len, kvh, 1],
+            offset: 0,
+            extent: kv_len * kvd * esz,
+            bytes: kv_len * kvd * esz,
+        };
+        let q = self.act(act::Q, [hd, t, heads, 1]);
+        let kq = self.act(act::KQ, [kv_len, t, heads, 1]);
+        let conv = src1_conversion_bytes(kvt, hd, t * heads);
+        let scratch = (conv > 0).then(|| {
+            let mut s = self.act(act::SRC1_Q, [conv, 1, 1, 1]);
+            s.dtype = kvt.vec_dot_type();
+            s.ne = [hd, t, heads, 1];
+            s
+        });
+        self.push_with_scratch(
+            p("kq"),
+            Op::MulMat,
+            kernels::mul_mat(kvt),
+            ly,
+            vec![k_view, q],
+            kq.clone(),
+            scratch,
+            Params::MulMat {
+                vec_dot_type: kvt.vec_dot_type(),
+            },
+            2 * hd * kv_len * t * heads,
+        );
+        self.push(
+            p("kq_soft_max"),
+            Op::SoftMax,
+            kernels::SOFT_MAX.into(),
+            ly,
+            vec![kq.clone()],
+            kq.clone(),
+            Params::SoftMax {
+                scale: 1.0 / (hd as f64).sqrt(),
+                n_past: self.s.n_past,
+                causal: true,
+            },
+            flops_per_element::SOFT_MAX * kv_len * t * heads,
+        );
+        // Weighted values: V^T [kv_len, hd, kv_heads] . kq [kv_len, t, heads] -> [hd, t, heads],
+        // written with heads merged as [hidden, t] (llama.cpp's permute + cont).
+        let v_view = Operand {
+            region: cache_v_name(l),
+            kind: RegionKind::Kv,
+            dtype: kvt,
+            ne: [kv_len, hd, kvh, 1],
+            offset: 0,
+            extent: (kvd - 1) * self.context * esz + kv_len * esz,
+            bytes: kv_len * kvd * esz,
+        };
+        let conv = src1_conversion_bytes(kvt, kv_len, t * heads);
+        let scratch = (conv > 0).then(|| {
+            let mut s = self.act(act::SRC1_Q, [conv, 1, 1, 1]);
+            s.dtype = kvt.vec_dot_type();
+            s.ne = [kv_len, t, heads, 1];
+            s
+        });
+        let kqv = self.act(act::KQV, [h, t, 1, 1]);
+        self.push_with_scratch(
+            p("kqv"),
+            Op::MulMat,
+            kernels::mul_mat(kvt),
+            ly,
+            vec![v_view, kq],
+            kqv.clone(),
+            scratch,
+            Params::MulMat {
+                vec_dot_type: kvt.vec_dot_type(),
+            },
+            2 * kv_len * hd * t * heads,
+        );
+        self.matmul(p("attn_output"), ly, &wt("attn_output"), kqv, act::PROJ, t)?;
+        self.residual(p("attn_residual"), ly)?;
+
+        // Feed-forward.
+        self.norm(&p("ffn_norm"), ly, &wt("ffn_norm"), 0, t)?;
+        let xn = self.act(act::XN, [h, t, 1, 1]);
+        self.matmul(p("ffn_gate"), ly, &wt("ffn_gate"), xn.clone(), act::GATE, t)?;
+        self.matmul(p("ffn_up"), ly, &wt("ffn_up"), xn, act::UP, t)?;
+        let g = self.act(act::GATE, [f, t, 1, 1]);
+        let u = self.act(act::UP, [f, t, 1, 1]);
+        self.push(
+            p("ffn_swiglu"),
+            Op::Swiglu,
+            kernels::SWIGLU.into(),
+            ly,
+            vec![g.clone(), u],
+            g.clone(),
+            Params::None,
+            flops_per_element::SWIGLU * f * t,
+        );
+        self.matmul(p("ffn_down"), ly, &wt("ffn_down"), g, act::PROJ, t)?;
+        self.residual(p("ffn_residual"), ly)
+    }
+
+    fn residual(&mut self, name: String, layer: Option<u32>) -> Result<(), WorkloadError> {
+        let h = self.m.architecture.hidden_size;
+        let t = self.s.n_tokens;
+        let x = self.act(act::X, [h, t, 1, 1]);
+        let proj = self.act(act::PROJ, [h, t, 1, 1]);
+        self.push(
+            name,
+            Op::Add,
+            kernels::ADD.into(),
+            layer,
+            vec![x.clone(), proj],
+            x,
+            Params::None,
+            flops_per_element::ADD * h * t,
+        );
+        Ok(())
+    }
+
+    /// Final norm and output projection, for the last token only (llama.cpp computes logits
+    /// only for the tokens whose output is wanted: the last one when generating).
+    fn head(&mut self) -> Result<(), WorkloadError> {
+        let h = self.m.architecture.hidden_size;
+        let last = self.s.n_tokens - 1;
+        self.norm("output_norm", None, "output_norm.weight", last, 1)?;
+        let w = if self.m.tensor("output.weight").is_some() {
+            "output.weight"
+        } else {
+            "token_embd.weight"
+        };
+        let xn = self.act(act::XN, [h, 1, 1, 1]);
+        self.matmul("output".into(), None, w, xn, act::LOGITS, 1)
+    }
+}

@@ -1,0 +1,135 @@
+//! The kernel ABI names: which compiled program each graph node binds to.
+//!
+//! A kernel name is the GGML op and the element types that decide which code runs, in GGML's
+//! lower-case type names: `mul_mat_q4_K` multiplies Q4_K weights by F32 activations
+//! (converting the activations to Q8_K first), `get_rows_q4_0` dequantizes Q4_0 rows,
+//! `cpy_f32_f16` converts F32 to F16. The programs themselves (`programs/<name>.elf`) are
+//! built elsewhere; this table is the contract they implement. doc/manifests.md lists it
+//! with the same operand roles.
+
+use super::dtype::GgmlType;
+
+/// What a kernel does, its operands and scalar parameters, for documentation and binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelAbi {
+    /// Name pattern (`mul_mat_<w>`); `<w>` is the weight type, `<t>` the table type,
+    /// `<kv>` the KV cache type.
+    pub pattern: &'static str,
+    /// The GGML op it implements.
+    pub ggml_op: &'static str,
+    /// Source operands, in order.
+    pub srcs: &'static [&'static str],
+    /// Destination.
+    pub dst: &'static str,
+    /// Scalar parameters.
+    pub params: &'static str,
+}
+
+/// Every kernel pattern the llama graph uses.
+pub const KERNELS: &[KernelAbi] = &[
+    KernelAbi {
+        pattern: "get_rows_<t>",
+        ggml_op: "GET_ROWS",
+        srcs: &["table <t> [ne0, rows]", "row ids I32 [n]"],
+        dst: "F32 [ne0, n]",
+        params: "-",
+    },
+    KernelAbi {
+        pattern: "rms_norm_f32",
+        ggml_op: "RMS_NORM",
+        srcs: &["x F32 [ne0, n]"],
+        dst: "F32 [ne0, n]: x / sqrt(mean(x^2) + eps)",
+        params: "eps",
+    },
+    KernelAbi {
+        pattern: "mul_f32",
+        ggml_op: "MUL",
+        srcs: &["a F32 [ne0, n]", "b F32 [ne0] (broadcast over rows)"],
+        dst: "F32 [ne0, n]",
+        params: "-",
+    },
+    KernelAbi {
+        pattern: "add_f32",
+        ggml_op: "ADD",
+        srcs: &["a F32 [ne0, n]", "b F32 [ne0, n]"],
+        dst: "F32 [ne0, n]",
+        params: "-",
+    },
+    KernelAbi {
+        pattern: "mul_mat_<w>",
+        ggml_op: "MUL_MAT",
+        srcs: &[
+            "src0 <w> [k, m, b2] (weights or KV cache; b2 broadcast to src1's ne2)",
+            "src1 F32 [k, n, ne2]",
+        ],
+        dst: "F32 [m, n, ne2]: dst = src0 . src1^T per batch",
+        params: "scratch: src1 converted to vec_dot_type(<w>)",
+    },
+    KernelAbi {
+        pattern: "rope_f32",
+        ggml_op: "ROPE",
+        srcs: &["x F32 [head_dim, heads, n]"],
+        dst: "F32, same shape (in place)",
+        params: "n_past (positions n_past..n_past+n), dims, freq_base, mode 0 (adjacent pairs)",
+    },
+    KernelAbi {
+        pattern: "cpy_f32_<kv>",
+        ggml_op: "CPY",
+        srcs: &["x F32 [kv_dim, n]"],
+        dst: "<kv> cache view at positions n_past..n_past+n (V transposed: stride = context)",
+        params: "n_past, transposed",
+    },
+    KernelAbi {
+        pattern: "soft_max_f32",
+        ggml_op: "SOFT_MAX",
+        srcs: &["scores F32 [kv_len, n, heads]"],
+        dst: "F32, same shape (in place)",
+        params: "scale = 1/sqrt(head_dim); causal mask: token i sees positions <= n_past + i",
+    },
+    KernelAbi {
+        pattern: "swiglu_f32",
+        ggml_op: "GLU (SWIGLU)",
+        srcs: &["gate F32 [ffn, n]", "up F32 [ffn, n]"],
+        dst: "F32 [ffn, n]: silu(gate) * up (written over gate)",
+        params: "-",
+    },
+];
+
+/// `get_rows_<t>`.
+pub fn get_rows(t: GgmlType) -> String {
+    format!("get_rows_{}", t.ggml_name())
+}
+
+/// `mul_mat_<w>`.
+pub fn mul_mat(w: GgmlType) -> String {
+    format!("mul_mat_{}", w.ggml_name())
+}
+
+/// `cpy_f32_<kv>`.
+pub fn cpy_f32(to: GgmlType) -> String {
+    format!("cpy_f32_{}", to.ggml_name())
+}
+
+/// Element-wise and normalisation kernels on F32 data.
+pub const RMS_NORM: &str = "rms_norm_f32";
+/// Row-broadcast multiply.
+pub const MUL: &str = "mul_f32";
+/// Element-wise add.
+pub const ADD: &str = "add_f32";
+/// Rotary embedding.
+pub const ROPE: &str = "rope_f32";
+/// Scaled, causally masked softmax.
+pub const SOFT_MAX: &str = "soft_max_f32";
+/// SwiGLU.
+pub const SWIGLU: &str = "swiglu_f32";
+
+/// The ABI entry a concrete kernel name belongs to.
+pub fn abi_of(kernel: &str) -> Option<&'static KernelAbi> {
+    KERNELS.iter().find(|k| match k.pattern.split_once('<') {
+        Some((prefix, _)) => kernel
+            .strip_prefix(prefix)
+            .and_then(GgmlType::from_name)
+            .is_some(),
+        None => k.pattern == kernel,
+    })
+}

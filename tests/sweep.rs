@@ -1,0 +1,308 @@
+//! Sweeps: resume, error isolation, key stability, shard + merge equivalence, and
+//! the command line, on fast `boards show` points.
+
+use sail_emu::sweep::{self, key::KeyContext, results, spec::SweepSpec, Selection, SweepOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const SPEC: &str = r#"
+command = ["boards", "show"]
+[axes]
+board = ["innerjib7ea", "innerjib7ea-x16"]
+"set:intercard.encoding" = ["8b10b", "64b66b"]
+"set:memory.capacity" = ["256 MiB", "512 MiB", "3 MHz"]
+[[plots]]
+file = "link"
+x = "set:memory.capacity"
+y = "intercard_payload_bytes_per_s"
+series = "set:intercard.encoding"
+"#;
+
+fn ctx() -> KeyContext {
+    KeyContext::new(Path::new(env!("CARGO_MANIFEST_DIR")))
+}
+
+fn opts(out: &Path, selection: Selection, resume: bool) -> SweepOptions {
+    SweepOptions {
+        jobs: 2,
+        out: out.to_path_buf(),
+        resume,
+        selection,
+        progress: false,
+    }
+}
+
+/// The parts of a record that must not depend on how the sweep was split (not host time).
+type Comparable = (
+    String,
+    usize,
+    bool,
+    Option<serde_json::Value>,
+    Option<String>,
+);
+
+fn comparable(rs: &[results::Record]) -> Vec<Comparable> {
+    rs.iter()
+        .map(|r| {
+            (
+                r.key.clone(),
+                r.index,
+                r.ok,
+                r.result.clone(),
+                r.error.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn failing_points_are_recorded_and_the_sweep_goes_on() {
+    let spec = SweepSpec::parse(SPEC).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let o = sweep::run(
+        &spec,
+        &opts(dir.path(), Selection::All, false),
+        &ctx(),
+        &sail_emu::cli::run_json,
+    )
+    .unwrap();
+    assert_eq!((o.grid, o.ran, o.failed), (12, 12, 4));
+    let rs = results::read_records(&dir.path().join("results.jsonl")).unwrap();
+    assert_eq!(rs.len(), 12);
+    for r in &rs {
+        let bad = r.axes.iter().any(|(_, v)| v == "3 MHz");
+        assert_eq!(r.ok, !bad);
+        if bad {
+            assert!(
+                r.error.as_ref().unwrap().contains("memory.capacity"),
+                "{:?}",
+                r.error
+            );
+        } else {
+            let want = if r.axes[1].1 == "64b66b" {
+                5e9 * 64.0 / 66.0 / 8.0
+            } else {
+                5e8
+            };
+            let got = r.number("intercard_payload_bytes_per_s").unwrap();
+            assert!((got - want).abs() < 1e-3, "{got} vs {want}");
+        }
+    }
+    let csv = std::fs::read_to_string(dir.path().join("summary.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 13);
+    // One resolved config per loadable point sits next to the results.
+    let configs = std::fs::read_dir(dir.path().join("configs"))
+        .unwrap()
+        .count();
+    assert_eq!(configs, 8);
+}
+
+#[test]
+fn a_panicking_point_is_isolated() {
+    let spec = SweepSpec::parse(SPEC).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let runner = |argv: &[String]| -> anyhow::Result<serde_json::Value> {
+        if argv.iter().any(|a| a.contains("512 MiB")) {
+            panic!("boom");
+        }
+        Ok(serde_json::json!({"x": 1}))
+    };
+    let o = sweep::run(
+        &spec,
+        &opts(dir.path(), Selection::All, false),
+        &ctx(),
+        &runner,
+    )
+    .unwrap();
+    assert_eq!(o.failed, 4);
+    let rs = results::read_records(&dir.path().join("results.jsonl")).unwrap();
+    assert!(rs
+        .iter()
+        .filter(|r| !r.ok)
+        .all(|r| r.error.as_ref().unwrap().contains("boom")));
+}
+
+#[test]
+fn resume_skips_done_points_and_survives_a_cut_line() {
+    let spec = SweepSpec::parse(SPEC).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let calls = AtomicUsize::new(0);
+    let runner = |_: &[String]| -> anyhow::Result<serde_json::Value> {
+        calls.fetch_add(1, Ordering::SeqCst);
+        Ok(serde_json::json!({"v": 2}))
+    };
+    // First run: only shard 0/3 (4 points).
+    sweep::run(
+        &spec,
+        &opts(dir.path(), Selection::Shard { k: 0, n: 3 }, false),
+        &ctx(),
+        &runner,
+    )
+    .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    // Simulate an interruption in the middle of writing a line.
+    let path = dir.path().join("results.jsonl");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("{\"key\":\"abc\",\"ind");
+    std::fs::write(&path, text).unwrap();
+    // Without --resume the sweep refuses to mix runs.
+    assert!(sweep::run(
+        &spec,
+        &opts(dir.path(), Selection::All, false),
+        &ctx(),
+        &runner
+    )
+    .is_err());
+    let o = sweep::run(
+        &spec,
+        &opts(dir.path(), Selection::All, true),
+        &ctx(),
+        &runner,
+    )
+    .unwrap();
+    assert_eq!((o.skipped, o.ran), (4, 8));
+    assert_eq!(calls.load(Ordering::SeqCst), 12);
+    let rs = results::read_records(&path).unwrap();
+    assert_eq!(rs.len(), 12);
+    // A second resume runs nothing.
+    let o = sweep::run(
+        &spec,
+        &opts(dir.path(), Selection::All, true),
+        &ctx(),
+        &runner,
+    )
+    .unwrap();
+    assert_eq!((o.skipped, o.ran), (12, 0));
+}
+
+#[test]
+fn sharded_then_merged_equals_a_single_run() {
+    let spec = SweepSpec::parse(SPEC).unwrap();
+    let single = tempfile::tempdir().unwrap();
+    sweep::run(
+        &spec,
+        &opts(single.path(), Selection::All, false),
+        &ctx(),
+        &sail_emu::cli::run_json,
+    )
+    .unwrap();
+    let mut sets = Vec::new();
+    let shards: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    for (k, d) in shards.iter().enumerate() {
+        sweep::run(
+            &spec,
+            &opts(d.path(), Selection::Shard { k, n: 3 }, false),
+            &ctx(),
+            &sail_emu::cli::run_json,
+        )
+        .unwrap();
+        sets.push(results::read_records(&d.path().join("results.jsonl")).unwrap());
+    }
+    let merged = results::merge(sets);
+    let one =
+        results::merge([results::read_records(&single.path().join("results.jsonl")).unwrap()]);
+    assert_eq!(comparable(&merged), comparable(&one));
+    assert_eq!(results::summary_csv(&merged), results::summary_csv(&one));
+}
+
+#[test]
+fn keys_are_stable_across_expansions_and_axis_order() {
+    let a = sweep::plan(&SweepSpec::parse(SPEC).unwrap(), &ctx());
+    let b = sweep::plan(&SweepSpec::parse(SPEC).unwrap(), &ctx());
+    assert_eq!(a, b);
+    let mut keys: Vec<&String> = a.iter().map(|(_, k)| k).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 12, "every point has its own key");
+    let reordered = SPEC.replace(
+        "board = [\"innerjib7ea\", \"innerjib7ea-x16\"]\n\"set:intercard.encoding\" = [\"8b10b\", \"64b66b\"]",
+        "\"set:intercard.encoding\" = [\"8b10b\", \"64b66b\"]\nboard = [\"innerjib7ea\", \"innerjib7ea-x16\"]",
+    );
+    assert_ne!(reordered, SPEC);
+    let mut ka: Vec<String> = a.into_iter().map(|(_, k)| k).collect();
+    let mut kb: Vec<String> = sweep::plan(&SweepSpec::parse(&reordered).unwrap(), &ctx())
+        .into_iter()
+        .map(|(_, k)| k)
+        .collect();
+    ka.sort();
+    kb.sort();
+    assert_eq!(ka, kb);
+}
+
+fn emulate(args: &[&str], cwd: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_emulate"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn command_line_plan_point_merge_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("s.toml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let s = spec.to_str().unwrap();
+    let plan = emulate(&["sweep", s, "--plan"], &root);
+    assert!(plan.status.success());
+    assert_eq!(String::from_utf8_lossy(&plan.stdout).lines().count(), 12);
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    let out = emulate(
+        &["sweep", s, "--point", "3", "--out", a.to_str().unwrap()],
+        &root,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = emulate(
+        &["sweep", s, "--shard", "1/2", "--out", b.to_str().unwrap()],
+        &root,
+    );
+    assert!(out.status.success());
+    let m = dir.path().join("m");
+    let out = emulate(
+        &[
+            "sweep",
+            "merge",
+            a.join("results.jsonl").to_str().unwrap(),
+            b.join("results.jsonl").to_str().unwrap(),
+            "--out",
+            m.to_str().unwrap(),
+            "--spec",
+            s,
+        ],
+        &root,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Point 3 is in shard 1/2, so the merge holds the 6 odd points once each.
+    let rs = results::read_records(&m.join("results.jsonl")).unwrap();
+    assert_eq!(
+        rs.iter().map(|r| r.index).collect::<Vec<_>>(),
+        [1, 3, 5, 7, 9, 11]
+    );
+    assert!(m.join("link.svg").is_file());
+    let svg = std::fs::read_to_string(m.join("link.svg")).unwrap();
+    assert!(svg.contains("64b66b") && svg.contains("8b10b"));
+    let bad = emulate(
+        &[
+            "sweep",
+            s,
+            "--point",
+            "99",
+            "--out",
+            dir.path().join("c").to_str().unwrap(),
+        ],
+        &root,
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("the grid has 12 points"));
+}
