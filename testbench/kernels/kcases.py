@@ -250,16 +250,20 @@ def rope_model(x, pos, n_dims, mode, base, freq_scale, attn_factor):
     return y
 
 
-def case_rope(seed, T, H, D, n_dims, mode, base=10000.0, freq_scale=1.0, attn_factor=1.0):
+def case_rope(seed, T, H, D, n_dims, mode, base=10000.0, freq_scale=1.0, attn_factor=1.0, n_past=None):
+    """Positions from an I32 tensor, or (n_past given) n_past + token index with no tensor."""
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 1, (T, H, D)).astype(f32)
-    pos = rng.integers(0, 2048, T).astype(np.int32)
-    pos[0] = 0
+    if n_past is None:
+        pos = rng.integers(0, 2048, T).astype(np.int32)
+        pos[0] = 0
+    else:
+        pos = (n_past + np.arange(T)).astype(np.int32)
     img = Image()
     src = img.tensor(F32, (D, H, T), x)
-    p = img.tensor(I32, (T,), pos)
+    srcs = [src] if n_past is not None else [src, img.tensor(I32, (T,), pos)]
     dst = img.tensor(F32, (D, H, T))
-    params = [0, n_dims, mode, 0, 2048, f32(base), f32(freq_scale), f32(0.0), f32(attn_factor), f32(32.0), f32(1.0)]
+    params = [0 if n_past is None else n_past, n_dims, mode, 0, 2048, f32(base), f32(freq_scale), f32(0.0), f32(attn_factor), f32(32.0), f32(1.0)]
 
     def check(out, vlen):
         got = _dst_f32(out, dst)[0]
@@ -288,8 +292,9 @@ def case_rope(seed, T, H, D, n_dims, mode, base=10000.0, freq_scale=1.0, attn_fa
         errs += _cmp_tol(got, ref, bnd, "f64 reference")
         return errs
 
-    name = f"rope_{'norm' if mode == 0 else 'neox'}_t{T}_h{H}_d{D}_nd{n_dims}" + ("_fs" if freq_scale != 1.0 else "")
-    return _mk(name, "k_rope", img, "rope", dst, [src, p], params=params, check=check)
+    name = f"rope_{'norm' if mode == 0 else 'neox'}_t{T}_h{H}_d{D}_nd{n_dims}" + ("_fs" if freq_scale != 1.0 else "") + \
+        ("" if n_past is None else f"_npast{n_past}")
+    return _mk(name, "k_rope", img, "rope", dst, srcs, params=params, check=check)
 
 
 # ---- soft_max -----------------------------------------------------------------------------------
@@ -438,6 +443,27 @@ def case_cpy_kv(seed, D, H_kv, T, n_ctx, pos):
         return _cmp_exact(got.view(np.uint16), want.view(np.uint16), "cache bytes")
 
     return _mk(f"cpy_f32_f16_kv_d{D}_h{H_kv}_t{T}_at{pos}", "k_cpy", img, "cpy", dst, [src], check=check,
+               dst_segment=cache_addr)
+
+
+def case_cpy_v_transposed(seed, kv_dim, T, n_ctx, pos):
+    """V rows [kv_dim, T] (F32) into a transposed F16 V cache: element (d, t) of the view is at
+    (d * n_ctx + pos + t) * 2, so the view has nb = (n_ctx*2, 2)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 2, (T, kv_dim)).astype(f32)
+    img = Image()
+    src = img.tensor(F32, (kv_dim, T), x)
+    cache0 = rng.normal(0, 1, (kv_dim, n_ctx)).astype(np.float16)
+    cache_addr = img.alloc(kv_dim * n_ctx * 2, cache0.tobytes())
+    dst = Tensor(F16, (kv_dim, T, 1, 1), (n_ctx * 2, 2, 2 * T, 2 * T), cache_addr + pos * 2)
+
+    def check(out, vlen):
+        got = np.frombuffer(out.read(cache_addr, kv_dim * n_ctx * 2), np.float16).reshape(kv_dim, n_ctx)
+        want = cache0.copy()
+        want[:, pos:pos + T] = x.T.astype(np.float16)
+        return _cmp_exact(got.view(np.uint16), want.view(np.uint16), "cache bytes")
+
+    return _mk(f"cpy_f32_f16_vT_kv{kv_dim}_t{T}_at{pos}", "k_cpy", img, "cpy", dst, [src], check=check,
                dst_segment=cache_addr)
 
 
@@ -658,6 +684,7 @@ def all_cases() -> list:
         case_rope(521, 2, 3, 64, 32, 0),
         case_rope(522, 3, 2, 128, 128, 2),
         case_rope(523, 2, 2, 64, 64, 0, freq_scale=0.5, attn_factor=0.9),
+        case_rope(524, 4, 4, 64, 64, 0, n_past=1000),
     ]
     cases += [
         case_soft_max(530, 37, 3, 2, 0.125),
@@ -674,6 +701,7 @@ def all_cases() -> list:
     ]
     cases += [
         case_cpy_kv(550, 64, 4, 3, 20, 7),
+        case_cpy_v_transposed(554, 48, 3, 16, 5),
         case_cpy_strided(551, F32, F16, (40, 3, 2)),
         case_cpy_strided(552, F16, F32, (33, 4)),
         case_cpy_strided(553, F32, F32, (20, 2)),
