@@ -15,7 +15,7 @@ import numpy as np
 
 import kabi
 import kref
-from kabi import F16, F32, I32, I64, Q4_0, Q4_K, Q6_K, Q8_0, Q8_K, Image, Tensor, pack_op, strided_view
+from kabi import BF16, F16, F32, I32, I64, Q4_0, Q4_K, Q6_K, Q8_0, Q8_K, Image, Tensor, pack_op, strided_view
 
 f32 = np.float32
 
@@ -94,6 +94,8 @@ def _weights(rng, wtype, n, k):
         raw = kref.quantize_q8_0(rng.normal(0, 0.05, (n, k)).astype(f32))
     elif wtype == F16:
         raw = rng.normal(0, 0.5, (n, k)).astype(np.float16).view(np.uint8).reshape(-1)
+    elif wtype == BF16:
+        raw = kref.to_bf16(rng.normal(0, 0.5, (n, k)).astype(f32)).view(np.uint8).reshape(-1)
     else:
         raw = rng.normal(0, 0.5, (n, k)).astype(f32).view(np.uint8).reshape(-1)
     return np.ascontiguousarray(raw, np.uint8)
@@ -108,7 +110,7 @@ def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False):
     w = img.tensor(wtype, (k, n, wb), wraw)
     x = rng.normal(0, 1.0, (ab, m, k)).astype(f32)
     x[..., 5] = 0.0
-    vdt = {Q4_0: Q8_0, Q8_0: Q8_0, Q4_K: Q8_K, Q6_K: Q8_K, F16: F16, F32: F32}[wtype]
+    vdt = {Q4_0: Q8_0, Q8_0: Q8_0, Q4_K: Q8_K, Q6_K: Q8_K, F16: F16, BF16: BF16, F32: F32}[wtype]
 
     def act_dot(xs):  # (m, k) -> raw rows in the dot type
         if vdt == Q8_0:
@@ -117,6 +119,8 @@ def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False):
             return kref.quantize_q8_K(xs)
         if vdt == F16:
             return xs.astype(np.float16).view(np.uint8).reshape(-1)
+        if vdt == BF16:
+            return kref.to_bf16(xs).view(np.uint8).reshape(-1)
         return xs.view(np.uint8).reshape(-1)
 
     if prequantized:
@@ -144,10 +148,14 @@ def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False):
             elif wtype == Q6_K:
                 want = kref.mul_mat_q6_K(wr, ar, n, m, k)
             else:
-                el = np.float16 if wtype == F16 else f32
-                wf = wr.view(el).astype(f32).reshape(n, k)
-                af = ar.view(el).astype(f32).reshape(m, k)
-                lanes = vlen // 16 if wtype == F16 else vlen // 8
+                if wtype == BF16:
+                    wf = kref.from_bf16(wr.view(np.uint16)).reshape(n, k)
+                    af = kref.from_bf16(ar.view(np.uint16)).reshape(m, k)
+                else:
+                    el = np.float16 if wtype == F16 else f32
+                    wf = wr.view(el).astype(f32).reshape(n, k)
+                    af = ar.view(el).astype(f32).reshape(m, k)
+                lanes = vlen // 8 if wtype == F32 else vlen // 16
                 want = kref.mul_mat_lanes(wf, af, lanes)
             errs += _cmp_f32_exact(got[b], want, f"batch {b} order model")
             # independent check of the model: f64 product of dequantized operands; every
@@ -161,7 +169,7 @@ def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False):
             errs += _cmp_tol(got[b], want64, bound, f"batch {b} f64 reference")
         return errs
 
-    tname = {Q4_0: "q4_0", Q8_0: "q8_0", Q4_K: "q4_K", Q6_K: "q6_K", F16: "f16", F32: "f32"}[wtype]
+    tname = {Q4_0: "q4_0", Q8_0: "q8_0", Q4_K: "q4_K", Q6_K: "q6_K", F16: "f16", BF16: "bf16", F32: "f32"}[wtype]
     name = f"mul_mat_{tname}_n{n}_m{m}_k{k}" + (f"_b{wb}x{ab}" if ab > 1 else "") + ("_preq" if prequantized else "")
     return _mk(name, "k_mul_mat", img, "mul_mat", dst, [w, a], check=check, wsize=wsize)
 
@@ -639,12 +647,12 @@ def error_cases() -> list:
     c.img.set_desc(bytes(blob))
     c.name, c.expect_status = "err_wrong_family", 2
     out.append(c)
-    # unsupported weight type (BF16) in mul_mat
+    # Q8_K is an activation type, not a weight type
     img = Image()
-    w = img.tensor(kabi.BF16, (64, 4), np.zeros(256, np.uint16))
-    a = img.tensor(F32, (64, 1), np.zeros(64, f32))
-    d = img.tensor(F32, (4, 1))
-    out.append(_mk("err_mul_mat_bf16", "k_mul_mat", img, "mul_mat", d, [w, a], expect_status=3))
+    w = img.tensor(Q8_K, (256, 2), np.zeros(2 * 292, np.uint8))
+    a = img.tensor(F32, (256, 1), np.zeros(256, f32))
+    d = img.tensor(F32, (2, 1))
+    out.append(_mk("err_mul_mat_q8_K_weights", "k_mul_mat", img, "mul_mat", d, [w, a], expect_status=3))
     # K not a multiple of the Q4_K block
     img = Image()
     w = img.tensor(Q4_0, (96, 2), kref.quantize_q4_0(np.ones((2, 96), f32)))
@@ -676,6 +684,8 @@ def all_cases() -> list:
     cases.append(case_mul_mat(300, F32, 5, 4, 96, ne2=(2, 4)))
     cases.append(case_mul_mat(301, F16, 7, 3, 80, ne2=(1, 3)))
     cases.append(case_mul_mat(302, Q4_K, 16, 2, 2048))
+    cases.append(case_mul_mat(303, BF16, 12, 3, 200))
+    cases.append(case_mul_mat(304, BF16, 6, 2, 64, ne2=(2, 2), prequantized=True))
     cases.append(case_get_rows(410, Q4_K, 256, 8, 3, bad_index=True))
     cases += [case_quantize(500, Q8_0, 3, 256), case_quantize(501, Q8_K, 3, 512)]
     cases += [case_rms_norm(510, 2048, 3, 1e-5), case_rms_norm(511, 100, 4, 1e-6)]

@@ -173,6 +173,16 @@ def quantize_q8_K(x: np.ndarray) -> np.ndarray:
     return out.reshape(-1)
 
 
+def to_bf16(x: np.ndarray) -> np.ndarray:
+    """GGML_FP32_TO_BF16 (round to nearest even, NaN kept quiet) via gguf, as uint16."""
+    x = np.asarray(x, dtype=f32)
+    return quantize(x.reshape(-1, x.shape[-1]), GT.BF16).reshape(-1).view(np.uint16)
+
+
+def from_bf16(u: np.ndarray) -> np.ndarray:
+    return (np.asarray(u, np.uint16).astype(np.uint32) << 16).view(f32)
+
+
 def dequant(raw: np.ndarray, t: int, n: int) -> np.ndarray:
     """GGML's dequantize_row_* via gguf for the block types; rows of n elements."""
     if t == 15:  # Q8_K: gguf has no Q8_K
