@@ -93,6 +93,9 @@ pub struct Hart {
     pub cycle: u64,
     /// This hart's id (`mhartid`).
     pub hart_id: u64,
+    /// `mstatus`: kept for the FS/VS/XS enable fields bare-metal start-up code sets; the
+    /// units are always on, so the value only reads back what was written (WARL).
+    pub mstatus: u64,
     /// Guest memory.
     pub mem: GuestMemory,
     /// The Xpop_matmul unit, when the card has one (see [`Hart::attach_matmul`]).
@@ -120,6 +123,7 @@ impl Hart {
             instret: 0,
             cycle: 0,
             hart_id: 0,
+            mstatus: 0,
             mem,
             matmul: None,
             reservation: None,
@@ -280,6 +284,7 @@ impl Hart {
             0xc02 | 0xb02 => self.instret,
             0xf14 => self.hart_id,
             0x301 => MISA,
+            0x300 => self.mstatus,
             _ => return None,
         })
     }
@@ -294,6 +299,8 @@ impl Hart {
                 self.frm = ((v >> 5) & 7) as u8;
             }
             0x301 => {} // misa is WARL: writes are ignored.
+            // mstatus keeps the FS (14:13), VS (10:9) and XS fields only.
+            0x300 => self.mstatus = v & ((3 << 13) | (3 << 9) | (3 << 15)),
             _ => {
                 let what = if self.csr_read(csr).is_some() {
                     "write to read-only CSR"

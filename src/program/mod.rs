@@ -207,26 +207,41 @@ impl MemoryMap {
 
 /// A hart with `program` loaded into a fresh memory of `map`, ready to run from the entry.
 pub fn load_hart(program: &Program, map: &MemoryMap) -> Result<Hart, ProgramError> {
-    let mut store = map.backing_store();
+    let mem = GuestMemory::new(map.backing_store(), map.mmio_base);
+    load_hart_into(program, map, mem).map_err(|(e, _)| e)
+}
+
+/// A hart with `program` loaded into an existing memory (whose other bytes are kept), ready
+/// to run from the entry with cleared console and exit state. On failure the memory is
+/// handed back with the error.
+pub fn load_hart_into(
+    program: &Program,
+    map: &MemoryMap,
+    mut mem: GuestMemory,
+) -> Result<Hart, (ProgramError, GuestMemory)> {
+    mem.console.clear();
+    mem.exit = None;
     for s in &program.segments {
-        let outside = || ProgramError::OutsideMap {
+        let outside = ProgramError::OutsideMap {
             file: program.path.display().to_string(),
             addr: s.addr,
             len: s.mem_size,
             map: store_map_text(map),
         };
+        let store = mem.store_mut();
         if s.mem_size > 0 && !store.contains(s.addr, s.mem_size) {
-            return Err(outside());
+            return Err((outside, mem));
         }
-        store.write(s.addr, &s.data).map_err(|_| outside())?;
+        // The loadable image, then zeros for the rest of the segment (.bss).
+        let zeros = vec![0u8; (s.mem_size as usize).saturating_sub(s.data.len())];
+        if store.write(s.addr, &s.data).is_err()
+            || store.write(s.addr + s.data.len() as u64, &zeros).is_err()
+        {
+            return Err((outside, mem));
+        }
     }
     let (lo, hi) = program.text_range();
-    let mut hart = Hart::new(
-        GuestMemory::new(store, map.mmio_base),
-        program.entry,
-        lo,
-        hi,
-    );
+    let mut hart = Hart::new(mem, program.entry, lo, hi);
     hart.x[2] = map.stack_top();
     Ok(hart)
 }
