@@ -207,22 +207,22 @@ impl MemoryMap {
 
 /// A hart with `program` loaded into a fresh memory of `map`, ready to run from the entry.
 pub fn load_hart(program: &Program, map: &MemoryMap) -> Result<Hart, ProgramError> {
-    let mem = GuestMemory::new(map.backing_store(), map.mmio_base);
-    load_hart_into(program, map, mem).map_err(|(e, _)| e)
+    let mut mem = GuestMemory::new(map.backing_store(), map.mmio_base);
+    load_segments(program, map, &mut mem)?;
+    Ok(start_hart(program, map, mem))
 }
 
-/// A hart with `program` loaded into an existing memory (whose other bytes are kept), ready
-/// to run from the entry with cleared console and exit state. On failure the memory is
-/// handed back with the error.
-pub fn load_hart_into(
+/// Writes `program`'s segments into an existing memory (its other bytes are kept; `.bss` is
+/// zeroed) and clears the console and exit state, so the memory can start a new run.
+pub fn load_segments(
     program: &Program,
     map: &MemoryMap,
-    mut mem: GuestMemory,
-) -> Result<Hart, (ProgramError, GuestMemory)> {
+    mem: &mut GuestMemory,
+) -> Result<(), ProgramError> {
     mem.console.clear();
     mem.exit = None;
     for s in &program.segments {
-        let outside = ProgramError::OutsideMap {
+        let outside = || ProgramError::OutsideMap {
             file: program.path.display().to_string(),
             addr: s.addr,
             len: s.mem_size,
@@ -230,20 +230,25 @@ pub fn load_hart_into(
         };
         let store = mem.store_mut();
         if s.mem_size > 0 && !store.contains(s.addr, s.mem_size) {
-            return Err((outside, mem));
+            return Err(outside());
         }
         // The loadable image, then zeros for the rest of the segment (.bss).
         let zeros = vec![0u8; (s.mem_size as usize).saturating_sub(s.data.len())];
-        if store.write(s.addr, &s.data).is_err()
-            || store.write(s.addr + s.data.len() as u64, &zeros).is_err()
-        {
-            return Err((outside, mem));
-        }
+        store.write(s.addr, &s.data).map_err(|_| outside())?;
+        store
+            .write(s.addr + s.data.len() as u64, &zeros)
+            .map_err(|_| outside())?;
     }
+    Ok(())
+}
+
+/// A hart over `mem` (with `program` already loaded) at the program's entry, with the stack
+/// pointer at the top of the map's DDR.
+pub fn start_hart(program: &Program, map: &MemoryMap, mem: GuestMemory) -> Hart {
     let (lo, hi) = program.text_range();
     let mut hart = Hart::new(mem, program.entry, lo, hi);
     hart.x[2] = map.stack_top();
-    Ok(hart)
+    hart
 }
 
 fn store_map_text(map: &MemoryMap) -> String {

@@ -134,14 +134,9 @@ impl Card {
             }
         }
         let prog = self.program(program)?;
+        program::load_segments(&prog, &self.map, self.mem())?;
         let memory = self.memory.take().expect("memory present between runs");
-        let mut hart = match program::load_hart_into(&prog, &self.map, memory) {
-            Ok(h) => h,
-            Err((e, memory)) => {
-                self.memory = Some(memory);
-                return Err(e.into());
-            }
-        };
+        let mut hart = program::start_hart(&prog, &self.map, memory);
         let desc_write = hart.mem.write(DESC_ADDR, &packed);
         hart.attach_matmul(MatmulUnit::new(&self.board));
         let outcome = match desc_write {
