@@ -134,8 +134,11 @@ impl Card {
             }
         }
         let prog = self.program(program)?;
-        program::load_segments(&prog, &self.map, self.mem())?;
-        let memory = self.memory.take().expect("memory present between runs");
+        let mut memory = self.memory.take().expect("memory present between runs");
+        if let Err(e) = program::load_segments(&prog, &self.map, &mut memory) {
+            self.memory = Some(memory);
+            return Err(e.into());
+        }
         let mut hart = program::start_hart(&prog, &self.map, memory);
         let desc_write = hart.mem.write(DESC_ADDR, &packed);
         hart.attach_matmul(MatmulUnit::new(&self.board));
