@@ -69,7 +69,7 @@ impl Hart {
     }
 
     /// Executes one decoded instruction at `self.pc` and advances the PC.
-    #[inline]
+    #[inline(always)]
     pub fn execute(&mut self, d: &Decoded) -> Result<(), Halt> {
         use Inst::*;
         let pc = self.pc;

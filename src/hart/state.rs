@@ -228,7 +228,7 @@ impl Hart {
     }
 
     /// Loads `size` bytes (1, 2, 4, 8) little-endian, zero-extended.
-    #[inline]
+    #[inline(always)]
     pub fn load_uint(&mut self, addr: u64, size: usize) -> Result<u64, Trap> {
         if self.log_enabled {
             self.log.push(MemAccess {
@@ -241,7 +241,7 @@ impl Hart {
     }
 
     /// Stores the low `size` bytes of `v`.
-    #[inline]
+    #[inline(always)]
     pub fn store_uint(&mut self, addr: u64, size: usize, v: u64) -> Result<(), Trap> {
         if self.log_enabled {
             self.log.push(MemAccess {

@@ -12,7 +12,6 @@ pub use run::{run, RunError, RunStop};
 
 use crate::config::Board;
 use crate::hart::{GuestMemory, Hart};
-use crate::mem::store::BackingStore;
 use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader};
 use std::path::{Path, PathBuf};
@@ -191,12 +190,12 @@ impl MemoryMap {
         }
     }
 
-    /// An empty backing store with the map's regions.
-    pub fn backing_store(&self) -> BackingStore {
-        let mut s = BackingStore::new();
-        s.add_region("ddr", self.ddr_base, self.ddr_size);
-        s.add_region("scratchpad", self.scratchpad_base, self.scratchpad_size);
-        s
+    /// An empty guest memory with the map's regions (DDR first: the hart's fast path).
+    pub fn guest_memory(&self) -> GuestMemory {
+        let mut m = GuestMemory::new(self.mmio_base);
+        m.add_region("ddr", self.ddr_base, self.ddr_size);
+        m.add_region("scratchpad", self.scratchpad_base, self.scratchpad_size);
+        m
     }
 
     /// Initial stack pointer: the top of DDR, 16-byte aligned.
@@ -207,7 +206,7 @@ impl MemoryMap {
 
 /// A hart with `program` loaded into a fresh memory of `map`, ready to run from the entry.
 pub fn load_hart(program: &Program, map: &MemoryMap) -> Result<Hart, ProgramError> {
-    let mut store = map.backing_store();
+    let mut store = map.guest_memory();
     for s in &program.segments {
         let outside = || ProgramError::OutsideMap {
             file: program.path.display().to_string(),
@@ -215,18 +214,13 @@ pub fn load_hart(program: &Program, map: &MemoryMap) -> Result<Hart, ProgramErro
             len: s.mem_size,
             map: store_map_text(map),
         };
-        if s.mem_size > 0 && !store.contains(s.addr, s.mem_size) {
+        if s.mem_size > 0 && !store.in_regions(s.addr, s.mem_size) {
             return Err(outside());
         }
         store.write(s.addr, &s.data).map_err(|_| outside())?;
     }
     let (lo, hi) = program.text_range();
-    let mut hart = Hart::new(
-        GuestMemory::new(store, map.mmio_base),
-        program.entry,
-        lo,
-        hi,
-    );
+    let mut hart = Hart::new(store, program.entry, lo, hi);
     hart.x[2] = map.stack_top();
     Ok(hart)
 }
