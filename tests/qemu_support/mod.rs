@@ -104,7 +104,7 @@ pub fn build(src: &Path, seed: u64, extra_cflags: &[&str]) -> Result<Build, Stri
         run(Command::new("clang-19")
             .arg(&t)
             .args(&flags)
-            .args(["-fno-builtin", "-fno-vectorize", "-fno-slp-vectorize", "-c"])
+            .args(["-fno-builtin", "-march=rv64gc_zfh", "-c"])
             .arg(&rt)
             .arg("-o")
             .arg(dir.join(format!("{tag}-rt.o"))))?;
