@@ -12,6 +12,7 @@ mod state;
 pub use exec::{SYS_EXIT, SYS_EXIT_GROUP, SYS_WRITE};
 pub use memory::GuestMemory;
 pub use state::{Decoded, FetchError, Halt, Hart, MemAccess, MISA};
+pub mod vector;
 
 use crate::mem::store::OutOfBounds;
 use thiserror::Error;

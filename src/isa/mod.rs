@@ -7,6 +7,7 @@
 
 mod compressed;
 pub mod disasm;
+pub mod vector;
 pub mod xpop;
 
 pub use compressed::decode16;
