@@ -32,7 +32,7 @@ fn fixed_memory(b: &sail_emu::config::Board) -> FixedLatency {
 fn timed(code: &[u32]) -> (u64, u64, sail_emu::stats::Stats) {
     let b = board();
     let prog = Program::parse(&elf_bytes(code), Path::new("t.elf")).unwrap();
-    let mut hart = program::load_hart(&prog, &MemoryMap::from_board(&b)).unwrap();
+    let mut hart = program::load_card_hart(&prog, &b).unwrap();
     let mut t = InOrderTiming::new(CoreParams::from_board(&b), fixed_memory(&b));
     let stop = program::run(&mut hart, &mut t, 1_000_000, None).unwrap();
     assert_eq!(stop.exit_code, 0);
@@ -190,4 +190,31 @@ fn functional_and_timed_runs_leave_identical_state() {
     assert_eq!(state(&h1, top - 4096, 4096), state(&h2, top - 4096, 4096));
     assert!(t.cycles() > f.cycles(), "the timed run has stalls");
     assert!(String::from_utf8_lossy(&h1.mem.console).contains("75a5c7d63781920d"));
+}
+
+/// e32, m8, ta, ma.
+const E32M8: u32 = (2 << 3) | 3 | (1 << 6) | (1 << 7);
+
+#[test]
+fn vector_instructions_cost_beats_and_wait_for_their_groups() {
+    let b = board();
+    let vlmax = 8 * b.core.vlen as u64 / 32;
+    let beats = (vlmax * 32).div_ceil(32 * b.core.vector_lanes as u64);
+    let lat = b.core.latency.vec_alu.count();
+    // vsetvli t0, zero, e32, m8 (vl = VLMAX); two independent group adds: the second waits
+    // for the unit's beats. Exit code: t0 - VLMAX (0 when vl is right).
+    let vl_check = |v: Vec<u32>| {
+        let mut c = vec![vsetvli(5, 0, E32M8)];
+        c.extend(v);
+        c.push(addi(10, 5, -(vlmax as i32)));
+        c.extend(exit_seq());
+        c
+    };
+    let (cycles, n, s) = timed(&vl_check(vec![vadd_vv(8, 16, 24), vadd_vv(0, 16, 24)]));
+    assert_eq!(s.get("stalls.structural.vector").unwrap() as u64, beats - 1);
+    assert_eq!(cycles, n + beats - 1);
+    assert_eq!(s.get("vpu.busy_cycles").unwrap() as u64, 2 * beats);
+    // A dependent add waits for the whole group: latency + beats - 1 after issue.
+    let (_, _, s) = timed(&vl_check(vec![vadd_vv(8, 16, 24), vadd_vv(0, 8, 8)]));
+    assert_eq!(s.get("stalls.raw.vec_alu").unwrap() as u64, lat + beats - 2);
 }

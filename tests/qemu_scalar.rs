@@ -30,3 +30,12 @@ fn fp_f_d_zfh_rounding_and_flags_match_qemu() {
         assert!(n > 40_000, "{n}");
     }
 }
+
+#[test]
+fn compiled_rvv_code_matches_qemu_at_vlen_128_and_256() {
+    // Auto-vectorised loops and GGML-style intrinsics, end to end through the hart.
+    if tools_present() {
+        let n = check("rvv.c", &[1, 2], &[128, 256], &[]);
+        assert!(n > 3000, "{n}");
+    }
+}

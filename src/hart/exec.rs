@@ -320,6 +320,16 @@ impl Hart {
                 let size = fp_size(fmt);
                 self.store_uint(addr!(rs1, imm), size, self.f[rs2 as usize])?
             }
+            Vector(v) => {
+                let Some(mut unit) = self.vector.take() else {
+                    return Err(Halt::Trap(Trap::illegal(format!(
+                        "`{v}`: this hart has no vector unit"
+                    ))));
+                };
+                let r = unit.execute(&v, self);
+                self.vector = Some(unit);
+                r?
+            }
             Xpop(x) => {
                 let Some(mut unit) = self.matmul.take() else {
                     return Err(Halt::Trap(Trap::illegal(format!(

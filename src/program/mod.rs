@@ -225,6 +225,15 @@ pub fn load_hart(program: &Program, map: &MemoryMap) -> Result<Hart, ProgramErro
     Ok(hart)
 }
 
+/// A hart of one card of `board` with `program` loaded: the board's memory map, its vector
+/// unit (VLEN `core.vlen`) and its Xpop_matmul unit.
+pub fn load_card_hart(program: &Program, board: &Board) -> Result<Hart, ProgramError> {
+    let mut hart = load_hart(program, &MemoryMap::from_board(board))?;
+    hart.attach_vector(crate::hart::vector::VectorUnit::new(board.core.vlen));
+    hart.attach_matmul(crate::matmul::MatmulUnit::new(board));
+    Ok(hart)
+}
+
 fn store_map_text(map: &MemoryMap) -> String {
     format!(
         "ddr {:#x}..{:#x}, scratchpad {:#x}..{:#x}",
