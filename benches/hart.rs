@@ -1,5 +1,6 @@
 //! Host speed of the hart on the scalar integer loop `programs/intloop.elf` (19.0 M
-//! instructions): functional only and with the timing model (through `CardMemory`).
+//! instructions) and the RVV kernel loop `programs/vecloop.elf` (int8 dot products with
+//! vle8/vwmul/vwredsum): functional only and with the timing model (through `CardMemory`).
 //! Criterion's throughput is in instructions (elements) per second: Melem/s = MIPS.
 //!
 //! Run: `cargo bench --bench hart`. When clang-19, ld.lld-19 and qemu-riscv64 are present,
@@ -9,7 +10,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sail_emu::config::load_board;
 use sail_emu::mem::CardMemory;
-use sail_emu::program::{self, MemoryMap, Program};
+use sail_emu::program::{self, Program};
 use sail_emu::timing::{CoreParams, Functional, InOrderTiming};
 use std::path::PathBuf;
 use std::process::Command;
@@ -20,20 +21,26 @@ fn root() -> PathBuf {
 }
 
 fn bench(c: &mut Criterion) {
+    let instructions = bench_program(c, "intloop");
+    bench_program(c, "vecloop");
+    qemu_note(instructions);
+}
+
+/// Benchmarks `programs/<name>.elf` functional and timed; returns its instruction count.
+fn bench_program(c: &mut Criterion, name: &str) -> u64 {
     let board = load_board("innerjib7ea", &[]).unwrap().board;
-    let prog = Program::load(&root().join("programs/intloop.elf")).unwrap();
-    let map = MemoryMap::from_board(&board);
+    let prog = Program::load(&root().join(format!("programs/{name}.elf"))).unwrap();
     // The instruction count, for the throughput.
-    let mut h = program::load_hart(&prog, &map).unwrap();
+    let mut h = program::load_card_hart(&prog, &board).unwrap();
     program::run(&mut h, &mut Functional::default(), u64::MAX, None).unwrap();
     let instructions = h.instret;
 
-    let mut g = c.benchmark_group("intloop");
+    let mut g = c.benchmark_group(name);
     g.sample_size(10);
     g.throughput(Throughput::Elements(instructions));
     g.bench_function("functional", |b| {
         b.iter(|| {
-            let mut h = program::load_hart(&prog, &map).unwrap();
+            let mut h = program::load_card_hart(&prog, &board).unwrap();
             let mut t = Functional::default();
             program::run(&mut h, &mut t, u64::MAX, None).unwrap();
             h.instret
@@ -41,7 +48,7 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("timed", |b| {
         b.iter(|| {
-            let mut h = program::load_hart(&prog, &map).unwrap();
+            let mut h = program::load_card_hart(&prog, &board).unwrap();
             let mem = CardMemory::new(&board).unwrap();
             let mut t = InOrderTiming::new(CoreParams::from_board(&board), mem);
             program::run(&mut h, &mut t, u64::MAX, None).unwrap();
@@ -49,7 +56,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
-    qemu_note(instructions);
+    instructions
 }
 
 /// Times the same loop under qemu-riscv64 (Linux build), if the tools are installed.
