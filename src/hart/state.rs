@@ -93,6 +93,9 @@ pub struct Hart {
     pub cycle: u64,
     /// This hart's id (`mhartid`).
     pub hart_id: u64,
+    /// `mstatus`, kept as written: FP and vector state are always on (FS/VS are not
+    /// checked), so bare-metal start-up code that sets FS/VS works unchanged.
+    pub mstatus: u64,
     /// Guest memory.
     pub mem: GuestMemory,
     /// The vector unit (see [`Hart::attach_vector`]); without one, vector instructions and
@@ -123,6 +126,7 @@ impl Hart {
             instret: 0,
             cycle: 0,
             hart_id: 0,
+            mstatus: 0,
             mem,
             matmul: None,
             vector: None,
@@ -288,6 +292,7 @@ impl Hart {
             0xc00 | 0xc01 | 0xb00 => self.cycle,
             0xc02 | 0xb02 => self.instret,
             0xf14 => self.hart_id,
+            0x300 => self.mstatus,
             0x301 => MISA | if self.vector.is_some() { 1 << 21 } else { 0 },
             _ => return self.vector.as_ref().and_then(|v| v.csr_read(csr)),
         })
@@ -304,6 +309,7 @@ impl Hart {
                 self.frm = ((v >> 5) & 7) as u8;
             }
             0x301 => {} // misa is WARL: writes are ignored.
+            0x300 => self.mstatus = v,
             _ if self.vector.as_mut().is_some_and(|v| v.csr_write(csr, v_)) => {}
             _ => {
                 let what = if self.csr_read(csr).is_some() {
