@@ -10,9 +10,9 @@
 //! the destination is not rewritten; `exact` turns reuse off.
 
 use crate::config::Board;
+use crate::hart::vector::VectorUnit;
 use crate::hart::GuestMemory;
 use crate::matmul::MatmulUnit;
-use crate::mem::store::BackingStore;
 use crate::mem::CardMemory;
 use crate::program::{self, MemoryMap, Program};
 use crate::stats::Stats;
@@ -78,7 +78,7 @@ impl Card {
     ) -> Self {
         let mut map = MemoryMap::from_board(board);
         map.ddr_size = map.ddr_size.max(ddr_bytes.next_multiple_of(1 << 16));
-        let memory = GuestMemory::new(map.backing_store(), map.mmio_base);
+        let memory = map.guest_memory();
         Self {
             board: board.clone(),
             map,
@@ -105,11 +105,6 @@ impl Card {
     /// Reads bytes from card memory.
     pub fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<()> {
         Ok(self.mem().read(addr, buf)?)
-    }
-
-    /// The backing store, for bulk initialisation.
-    pub fn store_mut(&mut self) -> &mut BackingStore {
-        self.mem().store_mut()
     }
 
     fn program(&mut self, path: &Path) -> Result<Arc<Program>> {
@@ -141,6 +136,7 @@ impl Card {
         }
         let mut hart = program::start_hart(&prog, &self.map, memory);
         let desc_write = hart.mem.write(DESC_ADDR, &packed);
+        hart.attach_vector(VectorUnit::new(self.board.core.vlen));
         hart.attach_matmul(MatmulUnit::new(&self.board));
         let outcome = match desc_write {
             Err(e) => Err(anyhow::Error::from(e)),
@@ -221,7 +217,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "TEMPORARY: until the vector unit is wired into the hart (lead removes this)"]
     fn runs_a_kernel_and_reuses_identical_invocations() {
         let board = load_board("innerjib7ea", &[]).unwrap().board;
         let prog = kernel_dir().join("k_eltwise.elf");
@@ -252,7 +247,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "TEMPORARY: until the vector unit is wired into the hart (lead removes this)"]
     fn a_refused_descriptor_names_the_kernel_and_status() {
         let board = load_board("innerjib7ea", &[]).unwrap().board;
         let prog = kernel_dir().join("k_eltwise.elf");
