@@ -70,7 +70,14 @@ pub struct VectorUnit {
     sew: u32,
     /// LMUL in eighths (1 = mf8 .. 64 = m8).
     lmul8: u32,
+    /// Instructions already found legal under a vtype (with vstart = 0): a direct-mapped
+    /// cache of (instruction key, vtype) so the per-instruction checks run once per
+    /// (instruction, vtype) pair rather than on every execution.
+    legal_cache: Box<[(u64, u64); LEGAL_CACHE]>,
 }
+
+/// Entries in the legality cache (a power of two).
+const LEGAL_CACHE: usize = 1024;
 
 impl VectorUnit {
     /// A unit with VLEN = `vlen_bits` (a power of two from 64 to 65536; the board uses 128,
@@ -91,6 +98,7 @@ impl VectorUnit {
             vxsat: false,
             sew: 8,
             lmul8: 8,
+            legal_cache: Box::new([(u64::MAX, u64::MAX); LEGAL_CACHE]),
         }
     }
 
@@ -179,7 +187,7 @@ impl VectorUnit {
             Vlr | Vsr => memory::exec_whole(self, inst, ctx),
             VmvNr => permute::whole_move(self, inst),
             _ => {
-                self.check_legal(inst)?;
+                self.check_legal_cached(inst)?;
                 match inst.op {
                     Vle | Vlse | Vluxei | Vloxei | Vleff | Vlm | Vse | Vsse | Vsuxei | Vsoxei
                     | Vsm => memory::exec(self, inst, ctx),
@@ -265,6 +273,22 @@ impl VectorUnit {
         } else {
             Ok(rm)
         }
+    }
+
+    /// [`Self::check_legal`] through the cache (only legal results with vstart = 0 are cached).
+    #[inline]
+    fn check_legal_cached(&mut self, inst: &VInst) -> Result<(), Trap> {
+        let key = inst.key();
+        let slot = (key ^ (key >> 17) ^ (key >> 40) ^ self.vtype.rotate_left(7)) as usize
+            & (LEGAL_CACHE - 1);
+        if self.vstart == 0 && self.legal_cache[slot] == (key, self.vtype) {
+            return Ok(());
+        }
+        self.check_legal(inst)?;
+        if self.vstart == 0 {
+            self.legal_cache[slot] = (key, self.vtype);
+        }
+        Ok(())
     }
 
     /// Checks everything about an instruction that depends on vtype and vstart.
