@@ -33,6 +33,39 @@ pub(super) fn binop<T: Elem>(
 ) {
     let (d, s2, s1) = (vu.off(inst.vd), vu.off(inst.vs2), vu.off(inst.vs1));
     let b = T::BYTES;
+    if inst.vm {
+        // Unmasked: copy the sources aside, then one pass over disjoint slices.
+        let body = vu.body();
+        if body.is_empty() {
+            return;
+        }
+        let (lo, n) = (body.start * b, body.len() * b);
+        let VectorUnit { regs, scratch, .. } = vu;
+        let (sa, sb) = scratch.split_at_mut(8 * n.div_ceil(8).max(1));
+        sa[..n].copy_from_slice(&regs[s2 + lo..s2 + lo + n]);
+        match sc {
+            Some(x) => {
+                let x = x & T::MASK;
+                for (o, a) in regs[d + lo..d + lo + n]
+                    .chunks_exact_mut(T::BYTES)
+                    .zip(sa[..n].chunks_exact(T::BYTES))
+                {
+                    T::wr(o, 0, f(T::rd(a, 0), x));
+                }
+            }
+            None => {
+                sb[..n].copy_from_slice(&regs[s1 + lo..s1 + lo + n]);
+                for ((o, a), y) in regs[d + lo..d + lo + n]
+                    .chunks_exact_mut(T::BYTES)
+                    .zip(sa[..n].chunks_exact(T::BYTES))
+                    .zip(sb[..n].chunks_exact(T::BYTES))
+                {
+                    T::wr(o, 0, f(T::rd(a, 0), T::rd(y, 0)));
+                }
+            }
+        }
+        return;
+    }
     match sc {
         Some(x) => {
             let x = x & T::MASK;

@@ -74,6 +74,9 @@ pub struct VectorUnit {
     /// cache of (instruction key, vtype) so the per-instruction checks run once per
     /// (instruction, vtype) pair rather than on every execution.
     legal_cache: Box<[(u64, u64); LEGAL_CACHE]>,
+    /// Scratch copies of source groups (2 groups of up to 8 registers), so element loops can
+    /// iterate over disjoint slices.
+    scratch: Vec<u8>,
 }
 
 /// Entries in the legality cache (a power of two).
@@ -99,6 +102,7 @@ impl VectorUnit {
             sew: 8,
             lmul8: 8,
             legal_cache: Box::new([(u64::MAX, u64::MAX); LEGAL_CACHE]),
+            scratch: vec![0; 16 * vlenb],
         }
     }
 
