@@ -55,9 +55,9 @@ fn report(cmd: &MatmulCmd, common: &BoardArgs) -> anyhow::Result<serde_json::Val
         board.name
     );
     let ty = cmd.ty;
-    let bt = ty.vec_dot_type().filter(|_| {
-        crate::matmul::descriptor::WEIGHT_TYPES.contains(&ty)
-    });
+    let bt = ty
+        .vec_dot_type()
+        .filter(|_| crate::matmul::descriptor::WEIGHT_TYPES.contains(&ty));
     let bt = bt.with_context(|| {
         format!("--type {ty}: the unit takes q4_0, q8_0, q4_K, q6_K or bf16 weights")
     })?;
@@ -208,10 +208,7 @@ pub(super) fn run(cmd: MatmulCmd, common: &BoardArgs) -> anyhow::Result<()> {
         "operand_stall",
         "result_stall",
     ] {
-        println!(
-            "  {:<14} {} cycles",
-            cause, j["cycles_by_cause"][cause]
-        );
+        println!("  {:<14} {} cycles", cause, j["cycles_by_cause"][cause]);
     }
     println!(
         "  bytes          {} operands, {} results, {} descriptors ({:.2} GB/s)",
