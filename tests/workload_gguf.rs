@@ -322,3 +322,30 @@ fn a_gguf_that_is_not_llama_or_has_wrong_shapes_is_refused_by_key() {
         &["llama.attention.head_count_kv", "cannot be shared evenly"],
     );
 }
+
+#[test]
+fn type_ids_and_block_sizes_agree_with_the_gguf_package() {
+    let Some(py) = python() else { return };
+    let o = std::process::Command::new(&py)
+        .args([
+            "-c",
+            "import json; from gguf.constants import GGML_QUANT_SIZES as S, GGMLQuantizationType as T\n\
+             print(json.dumps({t.name: [t.value, *S[t]] for t in T if t in S}))",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&o.stdout).unwrap();
+    for &t in GgmlType::ALL {
+        let w = want
+            .get(t.name())
+            .unwrap_or_else(|| panic!("gguf does not know {}", t.name()));
+        assert_eq!(
+            w,
+            &json!([t.id(), t.block_elems(), t.block_bytes()]),
+            "{}",
+            t.name()
+        );
+    }
+}

@@ -588,12 +588,13 @@ impl<'m> Builder<'m> {
         self.matmul(p("attn_v"), ly, &wt("attn_v"), xn, act::V, t)?;
         for (name, buf, nh) in [("rope_q", act::Q, heads), ("rope_k", act::K, kvh)] {
             let x = self.act(buf, [hd, nh, t, 1]);
+            let pos = self.act(act::POS, [t, 1, 1, 1]);
             self.push(
                 p(name),
                 Op::Rope,
                 kernels::ROPE.into(),
                 ly,
-                vec![x.clone()],
+                vec![x.clone(), pos],
                 x,
                 Params::Rope {
                     n_past: self.s.n_past,

@@ -3,9 +3,10 @@
 //! A kernel name is the GGML op and the element types that decide which code runs, in GGML's
 //! lower-case type names: `mul_mat_q4_K` multiplies Q4_K weights by F32 activations
 //! (converting the activations to Q8_K first), `get_rows_q4_0` dequantizes Q4_0 rows,
-//! `cpy_f32_f16` converts F32 to F16. The programs themselves (`programs/<name>.elf`) are
-//! built elsewhere; this table is the contract they implement. doc/manifests.md lists it
-//! with the same operand roles.
+//! `cpy_f32_f16` converts F32 to F16. Each name binds to a kernel program of
+//! `programs/kernels/` (`k_mul_mat.elf`, ...) and an opcode of its descriptor ABI
+//! (`programs/kernels/ggml_abi.h`, `enum sail_opcode`); the element types travel in the
+//! descriptor's tensors. doc/manifests.md lists the same table.
 
 use super::dtype::GgmlType;
 
@@ -17,6 +18,10 @@ pub struct KernelAbi {
     pub pattern: &'static str,
     /// The GGML op it implements.
     pub ggml_op: &'static str,
+    /// The kernel program (`programs/kernels/elf/<program>.elf`).
+    pub program: &'static str,
+    /// The descriptor opcode (`enum sail_opcode` in `programs/kernels/ggml_abi.h`).
+    pub opcode: u16,
     /// Source operands, in order.
     pub srcs: &'static [&'static str],
     /// Destination.
@@ -30,6 +35,8 @@ pub const KERNELS: &[KernelAbi] = &[
     KernelAbi {
         pattern: "get_rows_<t>",
         ggml_op: "GET_ROWS",
+        program: "k_get_rows",
+        opcode: 10,
         srcs: &["table <t> [ne0, rows]", "row ids I32 [n]"],
         dst: "F32 [ne0, n]",
         params: "-",
@@ -37,6 +44,8 @@ pub const KERNELS: &[KernelAbi] = &[
     KernelAbi {
         pattern: "rms_norm_f32",
         ggml_op: "RMS_NORM",
+        program: "k_rms_norm",
+        opcode: 3,
         srcs: &["x F32 [ne0, n]"],
         dst: "F32 [ne0, n]: x / sqrt(mean(x^2) + eps)",
         params: "eps",
@@ -44,6 +53,8 @@ pub const KERNELS: &[KernelAbi] = &[
     KernelAbi {
         pattern: "mul_f32",
         ggml_op: "MUL",
+        program: "k_eltwise",
+        opcode: 7,
         srcs: &["a F32 [ne0, n]", "b F32 [ne0] (broadcast over rows)"],
         dst: "F32 [ne0, n]",
         params: "-",
@@ -51,6 +62,8 @@ pub const KERNELS: &[KernelAbi] = &[
     KernelAbi {
         pattern: "add_f32",
         ggml_op: "ADD",
+        program: "k_eltwise",
+        opcode: 6,
         srcs: &["a F32 [ne0, n]", "b F32 [ne0, n]"],
         dst: "F32 [ne0, n]",
         params: "-",
@@ -58,6 +71,8 @@ pub const KERNELS: &[KernelAbi] = &[
     KernelAbi {
         pattern: "mul_mat_<w>",
         ggml_op: "MUL_MAT",
+        program: "k_mul_mat",
+        opcode: 1,
         srcs: &[
             "src0 <w> [k, m, b2] (weights or KV cache; b2 broadcast to src1's ne2)",
             "src1 F32 [k, n, ne2]",
@@ -68,13 +83,17 @@ pub const KERNELS: &[KernelAbi] = &[
     KernelAbi {
         pattern: "rope_f32",
         ggml_op: "ROPE",
-        srcs: &["x F32 [head_dim, heads, n]"],
+        program: "k_rope",
+        opcode: 4,
+        srcs: &["x F32 [head_dim, heads, n]", "positions I32 [n]"],
         dst: "F32, same shape (in place)",
-        params: "n_past (positions n_past..n_past+n), dims, freq_base, mode 0 (adjacent pairs)",
+        params: "dims, mode 0 (adjacent pairs), freq_base, freq_scale 1",
     },
     KernelAbi {
         pattern: "cpy_f32_<kv>",
         ggml_op: "CPY",
+        program: "k_cpy",
+        opcode: 11,
         srcs: &["x F32 [kv_dim, n]"],
         dst: "<kv> cache view at positions n_past..n_past+n (V transposed: stride = context)",
         params: "n_past, transposed",
@@ -82,6 +101,8 @@ pub const KERNELS: &[KernelAbi] = &[
     KernelAbi {
         pattern: "soft_max_f32",
         ggml_op: "SOFT_MAX",
+        program: "k_soft_max",
+        opcode: 5,
         srcs: &["scores F32 [kv_len, n, heads]"],
         dst: "F32, same shape (in place)",
         params: "scale = 1/sqrt(head_dim); causal mask: token i sees positions <= n_past + i",
@@ -89,6 +110,8 @@ pub const KERNELS: &[KernelAbi] = &[
     KernelAbi {
         pattern: "swiglu_f32",
         ggml_op: "GLU (SWIGLU)",
+        program: "k_eltwise",
+        opcode: 9,
         srcs: &["gate F32 [ffn, n]", "up F32 [ffn, n]"],
         dst: "F32 [ffn, n]: silu(gate) * up (written over gate)",
         params: "-",

@@ -114,12 +114,19 @@ impl Manifest {
     /// Parses manifest text (JSON when `file` ends in `.json`, YAML otherwise) and validates it.
     pub fn parse(text: &str, file: &str) -> Result<Manifest, ManifestError> {
         let m: Manifest = if file.ends_with(".json") {
-            serde_json::from_str(text).map_err(|e| ManifestError {
-                file: file.into(),
-                line: Some(e.line()),
-                tensor: None,
-                key: String::new(),
-                message: e.to_string(),
+            serde_json::from_str(text).map_err(|e| {
+                let full = e.to_string();
+                let message = match full.rfind(" at line ") {
+                    Some(i) => full[..i].to_string(),
+                    None => full,
+                };
+                ManifestError {
+                    file: file.into(),
+                    line: Some(e.line()),
+                    tensor: None,
+                    key: String::new(),
+                    message,
+                }
             })?
         } else {
             serde_yaml::from_str(text).map_err(|e| yaml_error(text, file, &e))?
@@ -424,10 +431,12 @@ fn yaml_error(text: &str, file: &str, e: &serde_yaml::Error) -> ManifestError {
     };
     // `tensors[3].dtype` -> the name of tensor 3, from a loose parse of the text.
     let mut tensor = None;
+    let mut tensor_index = None;
     let mut short_key = key.clone();
     if let Some(rest) = key.strip_prefix("tensors[") {
         if let Some((idx, tail)) = rest.split_once(']') {
             if let Ok(i) = idx.parse::<usize>() {
+                tensor_index = Some(i);
                 let tree: Option<serde_yaml::Value> = serde_yaml::from_str(text).ok();
                 tensor = tree
                     .as_ref()
@@ -454,6 +463,18 @@ fn yaml_error(text: &str, file: &str, e: &serde_yaml::Error) -> ManifestError {
             format!("{short_key}.{f}")
         };
     }
+    // serde_yaml's path stops at a flow mapping (`tensors[3]`): find the field whose value
+    // does not deserialize.
+    if short_key.is_empty() {
+        if let Some(i) = tensor_index {
+            let tree: Option<serde_yaml::Value> = serde_yaml::from_str(text).ok();
+            if let Some(entry) = tree.as_ref().and_then(|v| v.get("tensors")?.get(i)) {
+                if let Some(k) = failing_tensor_field(entry) {
+                    short_key = k;
+                }
+            }
+        }
+    }
     ManifestError {
         file: file.into(),
         line: e.location().map(|l| l.line()),
@@ -461,6 +482,30 @@ fn yaml_error(text: &str, file: &str, e: &serde_yaml::Error) -> ManifestError {
         key: short_key,
         message,
     }
+}
+
+/// The first field of a tensor entry whose value does not have the field's type.
+fn failing_tensor_field(entry: &serde_yaml::Value) -> Option<String> {
+    use serde_yaml::from_value as de;
+    let map = entry.as_mapping()?;
+    for (k, v) in map {
+        let key = k.as_str()?;
+        let v = v.clone();
+        let ok = match key {
+            "name" => de::<String>(v).is_ok(),
+            "kind" => de::<RegionKind>(v).is_ok(),
+            "dtype" => de::<GgmlType>(v).is_ok(),
+            "shape" => de::<Vec<u64>>(v).is_ok(),
+            "bytes" => de::<u64>(v).is_ok(),
+            "layer" => de::<Option<u32>>(v).is_ok(),
+            "offset" => de::<Option<u64>>(v).is_ok(),
+            _ => true,
+        };
+        if !ok {
+            return Some(key.to_string());
+        }
+    }
+    None
 }
 
 /// Attaches file and line to a validation failure.

@@ -61,6 +61,8 @@ impl std::error::Error for WorkloadError {}
 pub mod act {
     /// Token ids of the step (I32, one per token).
     pub const TOKENS: &str = "act.tokens";
+    /// Positions of the step's tokens, `n_past..n_past + n` (I32, one per token; RoPE input).
+    pub const POS: &str = "act.pos";
     /// Residual stream (F32, hidden x tokens).
     pub const X: &str = "act.x";
     /// Normalised residual, input of the projections (F32, hidden x tokens).
@@ -189,6 +191,7 @@ pub fn activation_buffers(m: &Manifest, kv_type: GgmlType, s: StepShape) -> Vec<
     src1_q = src1_q.max(src1_conversion_bytes(kv_type, s.kv_len(), t * heads));
     vec![
         buf(act::TOKENS, GgmlType::I32, [t, 1, 1, 1]),
+        buf(act::POS, GgmlType::I32, [t, 1, 1, 1]),
         buf(act::X, GgmlType::F32, [h, t, 1, 1]),
         buf(act::XN, GgmlType::F32, [h, t, 1, 1]),
         buf(act::Q, GgmlType::F32, [h, t, 1, 1]),
