@@ -27,7 +27,10 @@ fn bytes(len: usize) -> Vec<u8> {
 }
 
 fn floats(len: usize) -> Vec<f32> {
-    bytes(len).iter().map(|&b| (b as f32 - 127.5) / 64.0).collect()
+    bytes(len)
+        .iter()
+        .map(|&b| (b as f32 - 127.5) / 64.0)
+        .collect()
 }
 
 /// Weight rows of `ty` with finite f16 scales.
