@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
+# The committed program ELFs must match a rebuild of their sources.
+make -C programs check
 cargo test --release
 # Latency regression against the committed golden numbers.
 cargo run --release --quiet -- regress

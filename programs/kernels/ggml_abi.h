@@ -113,6 +113,7 @@ struct sail_op {
 #define SAIL_P_SOFTMAX_MAX_BIAS 1 /* f32, must be 0 (no ALiBi) */
 #define SAIL_P_SOFTMAX_CAUSAL 2   /* i32: 1 = mask column j when j > n_past + row */
 #define SAIL_P_SOFTMAX_N_PAST 3   /* i32 */
+#define SAIL_P_ROPE_N_PAST 0      /* i32: positions n_past + i when there is no positions tensor */
 #define SAIL_P_ROPE_N_DIMS 1      /* i32 */
 #define SAIL_P_ROPE_MODE 2        /* i32: 0 normal (llama), 2 neox */
 #define SAIL_P_ROPE_N_CTX_ORIG 4  /* i32, unused when ext_factor == 0 */

@@ -4,7 +4,8 @@
  *   src0: F32 or F16; dst: F32 or F16 with the same number of elements.
  * Elements are taken in row-major order of src0 and written in row-major order of dst, so
  * the shapes may differ (a [head_dim, n_head_kv, n_tokens] tensor into a 1-D cache view), as
- * in ggml_cpy. F32 -> F16 rounds to nearest even (fcvt.h.s, ggml_cpu_fp32_to_fp16 on
+ * in ggml_cpy. Element strides (nb[0]) may be anything, which covers a transposed V cache
+ * (a dst view whose nb[0] is the context length times 2). F32 -> F16 rounds to nearest even (fcvt.h.s, ggml_cpu_fp32_to_fp16 on
  * RISC-V); F16 -> F32 is exact; same-type copies move bytes.
  */
 #include <riscv_vector.h>
@@ -32,6 +33,19 @@ static void convert_run(uint32_t st, uint32_t dt, uintptr_t s, uintptr_t d, int6
     }
 }
 
+/* tensor_check without the nb[0] rule (F16/F32 only here). */
+static int tensor_check_any_nb0(const struct sail_tensor *t) {
+    if (t->type != SAIL_TYPE_F32 && t->type != SAIL_TYPE_F16) {
+        return SAIL_ERR_TYPE;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (t->ne[i] < 1) {
+            return SAIL_ERR_SHAPE;
+        }
+    }
+    return SAIL_OK;
+}
+
 static int is_contiguous(const struct sail_tensor *t) {
     uint64_t nb = type_block_bytes(t->type);
     for (int d = 0; d < 4; d++) {
@@ -53,8 +67,8 @@ int sail_kernel(const struct sail_op *op) {
     }
     const struct sail_tensor *src = &op->src[0];
     const struct sail_tensor *dst = &op->dst;
-    TRY(tensor_check(src));
-    TRY(tensor_check(dst));
+    TRY(tensor_check_any_nb0(src));
+    TRY(tensor_check_any_nb0(dst));
     if ((src->type != SAIL_TYPE_F32 && src->type != SAIL_TYPE_F16) ||
         (dst->type != SAIL_TYPE_F32 && dst->type != SAIL_TYPE_F16)) {
         return SAIL_ERR_TYPE;
@@ -67,7 +81,8 @@ int sail_kernel(const struct sail_op *op) {
         convert_run(src->type, dst->type, (uintptr_t)src->data, (uintptr_t)dst->data, total);
         return SAIL_OK;
     }
-    if (tensor_same_shape(src, dst)) {
+    const int rows_contiguous = src->nb[0] == type_block_bytes(src->type) && dst->nb[0] == type_block_bytes(dst->type);
+    if (tensor_same_shape(src, dst) && rows_contiguous) {
         for (int64_t i3 = 0; i3 < src->ne[3]; i3++) {
             for (int64_t i2 = 0; i2 < src->ne[2]; i2++) {
                 for (int64_t i1 = 0; i1 < src->ne[1]; i1++) {

@@ -1,11 +1,11 @@
 /* MUL_MAT with RVV: dst = src0 . src1^T in GGML's sense.
  *
- *   src0: weights [K, N, ne02, ne03]   F32, F16, Q4_0, Q8_0, Q4_K or Q6_K
+ *   src0: weights [K, N, ne02, ne03]   F32, F16, BF16, Q4_0, Q8_0, Q4_K or Q6_K
  *   src1: activations [K, M, ne12, ne13]  F32, or already in src0's dot type
  *   dst:  [N, M, ne12, ne13] F32,  dst[n, m, i2, i3] = dot(src0[:, n, i2/r2, i3/r3], src1[:, m, i2, i3])
  *
  * As in ggml-cpu, F32 activations are first converted row by row into the weight type's
- * dot type (Q8_0 for Q4_0/Q8_0, Q8_K for Q4_K/Q6_K, F16 for F16) in the work buffer
+ * dot type (Q8_0 for Q4_0/Q8_0, Q8_K for Q4_K/Q6_K, F16 for F16, BF16 for BF16) in the work buffer
  * (op->wdata, at least rows(src1) * row_bytes(dot type, K) bytes), then every output is one
  * dot product. Weight rows form the outer loop so each is streamed from DDR once.
  */
@@ -25,6 +25,8 @@ static float dot_row(uint32_t type, int64_t k, uintptr_t w, uintptr_t a) {
         return vec_dot_q6_K_q8_K(k, (const block_q6_K *)w, (const block_q8_K *)a);
     case SAIL_TYPE_F16:
         return vec_dot_f16(k, (const uint16_t *)w, (const uint16_t *)a);
+    case SAIL_TYPE_BF16:
+        return vec_dot_bf16(k, (const uint16_t *)w, (const uint16_t *)a);
     default:
         return vec_dot_f32(k, (const float *)w, (const float *)a);
     }

@@ -1,7 +1,8 @@
 /* ROPE (rotary position embedding), GGML's ggml_rope_ext without YaRN ramp:
  *
  *   src0: F32 [head_dim, n_head, n_tokens, 1], src1: I32 positions [n_tokens], dst: F32 like src0
- *   params (GGML's op_params layout): [1] n_dims, [2] mode (0 normal = llama, 2 neox),
+ *   Without src1 (n_src = 1) token i2 is at position params[0] + i2 (GGML's legacy n_past slot).
+ *   params (GGML's op_params layout): [0] n_past (only without src1), [1] n_dims, [2] mode (0 normal = llama, 2 neox),
  *   [5] freq_base, [6] freq_scale, [7] ext_factor (must be 0), [8] attn_factor.
  *
  * Per token, as ggml_rope_cache_init: theta_scale = powf(freq_base, -2.0f/n_dims) (here:
@@ -23,20 +24,28 @@ int sail_kernel(const struct sail_op *op) {
     if (op->op != SAIL_OP_ROPE) {
         return SAIL_ERR_OP;
     }
-    if (op->n_src < 2) {
+    if (op->n_src < 1) {
         return SAIL_ERR_SHAPE;
     }
     const struct sail_tensor *src = &op->src[0];
-    const struct sail_tensor *pos = &op->src[1];
+    const struct sail_tensor *pos = op->n_src >= 2 ? &op->src[1] : 0;
     const struct sail_tensor *dst = &op->dst;
     TRY(tensor_check(src));
-    TRY(tensor_check(pos));
     TRY(tensor_check(dst));
-    if (src->type != SAIL_TYPE_F32 || dst->type != SAIL_TYPE_F32 || pos->type != SAIL_TYPE_I32) {
+    if (src->type != SAIL_TYPE_F32 || dst->type != SAIL_TYPE_F32) {
         return SAIL_ERR_TYPE;
     }
-    if (!tensor_same_shape(src, dst) || pos->ne[0] != src->ne[2] || src->ne[3] != 1) {
+    if (!tensor_same_shape(src, dst) || src->ne[3] != 1) {
         return SAIL_ERR_SHAPE;
+    }
+    if (pos) {
+        TRY(tensor_check(pos));
+        if (pos->type != SAIL_TYPE_I32) {
+            return SAIL_ERR_TYPE;
+        }
+        if (pos->ne[0] != src->ne[2]) {
+            return SAIL_ERR_SHAPE;
+        }
     }
     const int n_dims = op->params[SAIL_P_ROPE_N_DIMS];
     const int mode = op->params[SAIL_P_ROPE_MODE];
@@ -55,7 +64,8 @@ int sail_kernel(const struct sail_op *op) {
     const int64_t ne0 = src->ne[0];
 
     for (int64_t i2 = 0; i2 < src->ne[2]; i2++) {
-        const int32_t p = *(const int32_t *)(uintptr_t)(pos->data + (uint64_t)i2 * pos->nb[0]);
+        const int32_t p = pos ? *(const int32_t *)(uintptr_t)(pos->data + (uint64_t)i2 * pos->nb[0])
+                              : op->params[SAIL_P_ROPE_N_PAST] + (int32_t)i2;
         float theta = (float)p;
         for (int i = 0; i < half; i++) {
             double s, c;

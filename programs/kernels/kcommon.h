@@ -74,6 +74,18 @@ static inline ggml_half f32_to_fp16(float f) {
     return v.u;
 }
 
+/* f32 -> bf16 as GGML_FP32_TO_BF16: round to nearest even; NaN stays NaN (quiet bit set). */
+static inline uint16_t f32_to_bf16(float f) {
+    union {
+        float f;
+        uint32_t u;
+    } v = {.f = f};
+    if ((v.u & 0x7fffffffu) > 0x7f800000u) {
+        return (uint16_t)((v.u >> 16) | 64u);
+    }
+    return (uint16_t)((v.u + (0x7fffu + ((v.u >> 16) & 1u))) >> 16);
+}
+
 static inline uint32_t f32_bits(float f) {
     union {
         float f;

@@ -19,8 +19,15 @@ KERNELS_LINUX_OUT ?= target/kernels-linux
 KERNEL_PROGRAMS := k_mul_mat k_quantize k_rms_norm k_rope k_soft_max k_eltwise k_get_rows \
                    k_cpy k_attention b_stream b_chase
 
+# The Xpop_matmul variant needs programs/xpop.h (the matrix unit's wrappers); it has no Linux
+# build, since QEMU has no matrix unit.
+ifneq ($(wildcard $(KERNELS_DIR)/../xpop.h),)
+KERNEL_BARE_ONLY := k_mul_mat_xpop
+endif
+
 # shared sources per program
 KSRC_k_mul_mat := quants.c
+KSRC_k_mul_mat_xpop := quants.c
 KSRC_k_quantize := quants.c
 
 KERNEL_HEADERS := $(wildcard $(KERNELS_DIR)/*.h)
@@ -28,12 +35,12 @@ KERNEL_HEADERS := $(wildcard $(KERNELS_DIR)/*.h)
 # -ffp-contract=off: every fused multiply-add in the kernels is written out (fmaf,
 # vfmacc), so the numerics are what the source says (doc/kernels.md "Numerics").
 KERNEL_CFLAGS := -march=rv64gcv_zfh -mabi=lp64d -O2 -std=c11 -ffp-contract=off -fno-math-errno \
-                 -Wall -Wextra -Werror -I$(KERNELS_DIR)
+                 -Wall -Wextra -Werror -I$(abspath $(KERNELS_DIR)) -I$(abspath $(KERNELS_DIR)/..)
 KERNEL_BARE_CFLAGS := --target=riscv64-unknown-elf -mcmodel=medany -ffreestanding -nostdlib \
                       -fno-pic -fno-asynchronous-unwind-tables -fno-unwind-tables
 KERNEL_LINUX_CFLAGS := --target=riscv64-linux-gnu -static
 
-KERNELS_ELFS := $(addprefix $(KERNELS_BARE_OUT)/,$(addsuffix .elf,$(KERNEL_PROGRAMS)))
+KERNELS_ELFS := $(addprefix $(KERNELS_BARE_OUT)/,$(addsuffix .elf,$(KERNEL_PROGRAMS) $(KERNEL_BARE_ONLY)))
 KERNELS_LINUX := $(addprefix $(KERNELS_LINUX_OUT)/,$(KERNEL_PROGRAMS))
 KERNELS_OBJ_OUT := $(KERNELS_LINUX_OUT)/bare-obj
 
@@ -41,21 +48,28 @@ KERNELS_OBJ_OUT := $(KERNELS_LINUX_OUT)/bare-obj
 kernels-bare: $(KERNELS_ELFS)
 kernels-linux: $(KERNELS_LINUX)
 
+# Objects are compiled from inside $(KERNELS_DIR) with bare file names, so nothing in an ELF
+# depends on where the tree is checked out (the committed ELFs must rebuild byte for byte).
 define KERNEL_PROGRAM_RULES
 $(KERNELS_BARE_OUT)/$(1).elf: $(KERNELS_DIR)/$(1).c $(addprefix $(KERNELS_DIR)/,$(KSRC_$(1))) \
         $(KERNELS_DIR)/crt0.S $(KERNELS_DIR)/rt.c $(KERNELS_DIR)/link.ld $(KERNEL_HEADERS)
 	@mkdir -p $(KERNELS_BARE_OUT) $(KERNELS_OBJ_OUT)/$(1)
-	cd $(KERNELS_OBJ_OUT)/$(1) && $(CLANG) $(KERNEL_CFLAGS) $(KERNEL_BARE_CFLAGS) -c \
-	    $(abspath $(KERNELS_DIR)/crt0.S $(KERNELS_DIR)/rt.c $(KERNELS_DIR)/$(1).c $(addprefix $(KERNELS_DIR)/,$(KSRC_$(1))))
-	$(LLD) -T $(KERNELS_DIR)/link.ld --no-relax-gp -o $$@ $(KERNELS_OBJ_OUT)/$(1)/*.o
+	@echo "  CC+LD   $$@"
+	@for s in crt0.S rt.c $(1).c $(KSRC_$(1)); do \
+	    (cd $(KERNELS_DIR) && $(CLANG) $(KERNEL_CFLAGS) -I. $(KERNEL_BARE_CFLAGS) -c $$$$s \
+	        -o $(abspath $(KERNELS_OBJ_OUT))/$(1)/$$$${s%.*}.o) || exit 1; \
+	done
+	@$(LLD) -T $(KERNELS_DIR)/link.ld --no-relax-gp -o $$@ \
+	    $(addprefix $(KERNELS_OBJ_OUT)/$(1)/,crt0.o rt.o $(1).o $(KSRC_$(1):.c=.o))
 
 $(KERNELS_LINUX_OUT)/$(1): $(KERNELS_DIR)/$(1).c $(addprefix $(KERNELS_DIR)/,$(KSRC_$(1))) \
         $(KERNELS_DIR)/host_driver.c $(KERNEL_HEADERS)
 	@mkdir -p $(KERNELS_LINUX_OUT)
-	$(CLANG) $(KERNEL_CFLAGS) $(KERNEL_LINUX_CFLAGS) -o $$@ $(KERNELS_DIR)/host_driver.c \
+	@echo "  CC      $$@"
+	@$(CLANG) $(KERNEL_CFLAGS) $(KERNEL_LINUX_CFLAGS) -o $$@ $(KERNELS_DIR)/host_driver.c \
 	    $(KERNELS_DIR)/$(1).c $(addprefix $(KERNELS_DIR)/,$(KSRC_$(1)))
 endef
-$(foreach p,$(KERNEL_PROGRAMS),$(eval $(call KERNEL_PROGRAM_RULES,$(p))))
+$(foreach p,$(KERNEL_PROGRAMS) $(KERNEL_BARE_ONLY),$(eval $(call KERNEL_PROGRAM_RULES,$(p))))
 
 kernels-clean:
 	rm -rf $(KERNELS_LINUX_OUT)

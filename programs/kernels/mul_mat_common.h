@@ -19,6 +19,8 @@ static inline uint32_t mul_mat_dot_type(uint32_t wtype) {
         return SAIL_TYPE_F16;
     case SAIL_TYPE_F32:
         return SAIL_TYPE_F32;
+    case SAIL_TYPE_BF16:
+        return SAIL_TYPE_BF16;
     default:
         return 0xffffffffu;
     }
@@ -79,6 +81,12 @@ static inline int mul_mat_prepare(const struct sail_op *op, struct mul_mat_plan 
                 case SAIL_TYPE_Q8_K:
                     quantize_row_q8_K(x, (block_q8_K *)out, k);
                     break;
+                case SAIL_TYPE_BF16: { /* as GGML_FP32_TO_BF16 */
+                    uint16_t *h = (uint16_t *)out;
+                    for (int64_t j = 0; j < k; j++) {
+                        h[j] = f32_to_bf16(x[j]);
+                    }
+                } break;
                 default: { /* F16: round to nearest even, as ggml_cpu_fp32_to_fp16 */
                     uint16_t *h = (uint16_t *)out;
                     for (int64_t j = 0; j < k; j++) {

@@ -2,6 +2,7 @@
 //! Errors reach the user as one message with its context chain and a non-zero exit.
 
 mod boards;
+mod kernel;
 mod manifest;
 mod regress;
 mod sweep;
@@ -45,6 +46,8 @@ impl BoardArgs {
 pub enum Command {
     /// List the boards, or show one resolved with its derived figures.
     Boards(boards::BoardsCmd),
+    /// Run one bare-metal RISC-V program on one card and report its cycles.
+    Kernel(kernel::KernelCmd),
     /// Run a grid of emulate commands from a TOML spec; merge sharded results.
     Sweep(sweep::SweepCmd),
     /// Compare latency figures with the committed golden numbers (`--bless` to update).
@@ -91,6 +94,7 @@ fn init_logging(verbose: u8) {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Boards(cmd) => boards::run(cmd, &cli.common),
+        Command::Kernel(cmd) => kernel::run(cmd, &cli.common),
         Command::Sweep(cmd) => sweep::run(cmd),
         Command::Regress(cmd) => regress::run(cmd),
         Command::Manifest(cmd) => manifest::run(cmd),
@@ -111,6 +115,7 @@ pub fn run_json(args: &[String]) -> anyhow::Result<serde_json::Value> {
             })?;
     match &cli.command {
         Command::Boards(cmd) => boards::json(cmd, &cli.common),
+        Command::Kernel(cmd) => kernel::json(cmd, &cli.common),
         Command::Sweep(_) | Command::Regress(_) => {
             anyhow::bail!("sweeps and regressions cannot be points of a sweep")
         }

@@ -4,6 +4,16 @@
 //! [`HartContext`]: the scalar registers, the FP control state and the guest memory, without
 //! reaching into the hart's internals.
 
+mod exec;
+pub mod memory;
+pub mod softfloat;
+mod state;
+
+pub use exec::{SYS_EXIT, SYS_EXIT_GROUP, SYS_WRITE};
+pub use memory::GuestMemory;
+pub use state::{Decoded, FetchError, Halt, Hart, MemAccess, MISA};
+pub mod vector;
+
 use crate::mem::store::OutOfBounds;
 use thiserror::Error;
 

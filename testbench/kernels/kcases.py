@@ -15,7 +15,7 @@ import numpy as np
 
 import kabi
 import kref
-from kabi import F16, F32, I32, I64, Q4_0, Q4_K, Q6_K, Q8_0, Q8_K, Image, Tensor, pack_op, strided_view
+from kabi import BF16, F16, F32, I32, I64, Q4_0, Q4_K, Q6_K, Q8_0, Q8_K, Image, Tensor, pack_op, strided_view
 
 f32 = np.float32
 
@@ -30,10 +30,10 @@ class Case:
     mutable: set = field(default_factory=set)  # addresses of segments the kernel may write
 
 
-def _mk(name, program, img, op, dst, srcs, params=(), check=None, wsize=0, expect_status=0):
+def _mk(name, program, img, op, dst, srcs, params=(), check=None, wsize=0, expect_status=0, dst_segment=None):
     waddr = img.alloc(wsize) if wsize else 0
     img.set_desc(pack_op(kabi.OPS[op], dst, srcs, params, waddr, wsize))
-    mutable = {dst.addr} | ({waddr} if waddr else set())
+    mutable = {dst.addr if dst_segment is None else dst_segment} | ({waddr} if waddr else set())
     return Case(name, program, img, check, expect_status, mutable)
 
 
@@ -94,6 +94,8 @@ def _weights(rng, wtype, n, k):
         raw = kref.quantize_q8_0(rng.normal(0, 0.05, (n, k)).astype(f32))
     elif wtype == F16:
         raw = rng.normal(0, 0.5, (n, k)).astype(np.float16).view(np.uint8).reshape(-1)
+    elif wtype == BF16:
+        raw = kref.to_bf16(rng.normal(0, 0.5, (n, k)).astype(f32)).view(np.uint8).reshape(-1)
     else:
         raw = rng.normal(0, 0.5, (n, k)).astype(f32).view(np.uint8).reshape(-1)
     return np.ascontiguousarray(raw, np.uint8)
@@ -108,7 +110,7 @@ def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False):
     w = img.tensor(wtype, (k, n, wb), wraw)
     x = rng.normal(0, 1.0, (ab, m, k)).astype(f32)
     x[..., 5] = 0.0
-    vdt = {Q4_0: Q8_0, Q8_0: Q8_0, Q4_K: Q8_K, Q6_K: Q8_K, F16: F16, F32: F32}[wtype]
+    vdt = {Q4_0: Q8_0, Q8_0: Q8_0, Q4_K: Q8_K, Q6_K: Q8_K, F16: F16, BF16: BF16, F32: F32}[wtype]
 
     def act_dot(xs):  # (m, k) -> raw rows in the dot type
         if vdt == Q8_0:
@@ -117,6 +119,8 @@ def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False):
             return kref.quantize_q8_K(xs)
         if vdt == F16:
             return xs.astype(np.float16).view(np.uint8).reshape(-1)
+        if vdt == BF16:
+            return kref.to_bf16(xs).view(np.uint8).reshape(-1)
         return xs.view(np.uint8).reshape(-1)
 
     if prequantized:
@@ -144,10 +148,14 @@ def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False):
             elif wtype == Q6_K:
                 want = kref.mul_mat_q6_K(wr, ar, n, m, k)
             else:
-                el = np.float16 if wtype == F16 else f32
-                wf = wr.view(el).astype(f32).reshape(n, k)
-                af = ar.view(el).astype(f32).reshape(m, k)
-                lanes = vlen // 16 if wtype == F16 else vlen // 8
+                if wtype == BF16:
+                    wf = kref.from_bf16(wr.view(np.uint16)).reshape(n, k)
+                    af = kref.from_bf16(ar.view(np.uint16)).reshape(m, k)
+                else:
+                    el = np.float16 if wtype == F16 else f32
+                    wf = wr.view(el).astype(f32).reshape(n, k)
+                    af = ar.view(el).astype(f32).reshape(m, k)
+                lanes = vlen // 8 if wtype == F32 else vlen // 16
                 want = kref.mul_mat_lanes(wf, af, lanes)
             errs += _cmp_f32_exact(got[b], want, f"batch {b} order model")
             # independent check of the model: f64 product of dequantized operands; every
@@ -161,9 +169,510 @@ def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False):
             errs += _cmp_tol(got[b], want64, bound, f"batch {b} f64 reference")
         return errs
 
-    tname = {Q4_0: "q4_0", Q8_0: "q8_0", Q4_K: "q4_K", Q6_K: "q6_K", F16: "f16", F32: "f32"}[wtype]
+    tname = {Q4_0: "q4_0", Q8_0: "q8_0", Q4_K: "q4_K", Q6_K: "q6_K", F16: "f16", BF16: "bf16", F32: "f32"}[wtype]
     name = f"mul_mat_{tname}_n{n}_m{m}_k{k}" + (f"_b{wb}x{ab}" if ab > 1 else "") + ("_preq" if prequantized else "")
     return _mk(name, "k_mul_mat", img, "mul_mat", dst, [w, a], check=check, wsize=wsize)
+
+
+# ---- quantize -----------------------------------------------------------------------------------
+
+def case_quantize(seed, qtype, rows, k):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 2.0, (rows, k)).astype(f32)
+    x[1, :] = 0.0  # an all-zero row (every block zero)
+    if qtype == Q8_0:
+        # block 0 of row 0: amax 127 -> d = 1, so x*id lands exactly on .5 ties (roundf: away from 0)
+        x[0, :32] = np.array([127, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.5] + [0.25] * 24, f32)
+    else:
+        # first block of row 0: -127 comes before +127, so max = -127 (first largest |x|),
+        # iscale = 1 and the .5 values are ties (nearest_int: to even)
+        x[0, :256] = 0.0
+        x[0, :8] = np.array([-127, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 127], f32)
+    img = Image()
+    # rows strided: 16 bytes of padding after each row
+    nb1 = k * 4 + 16
+    padded = np.zeros((rows, nb1 // 4), f32)
+    padded[:, :k] = x
+    src = img.tensor(F32, (k, rows), padded.reshape(-1)[: (rows - 1) * nb1 // 4 + k], nb=(4, nb1, nb1 * rows, nb1 * rows))
+    dst = img.tensor(qtype, (k, rows))
+
+    def check(out, vlen):
+        got = np.frombuffer(out.read_tensor(dst), np.uint8)
+        want = kref.quantize_q8_0(x) if qtype == Q8_0 else kref.quantize_q8_K(x)
+        return _cmp_exact(got, want, "quantized bytes")
+
+    name = f"quantize_{'q8_0' if qtype == Q8_0 else 'q8_K'}_r{rows}_k{k}"
+    return _mk(name, "k_quantize", img, "quantize", dst, [src], check=check)
+
+
+# ---- rms_norm -----------------------------------------------------------------------------------
+
+def case_rms_norm(seed, n, rows, eps):
+    rng = np.random.default_rng(seed)
+    x = (rng.normal(0, 1, (rows, n)) * rng.uniform(0.01, 100, (rows, 1))).astype(f32)
+    img = Image()
+    src = img.tensor(F32, (n, rows), x)
+    dst = img.tensor(F32, (n, rows))
+
+    def check(out, vlen):
+        got = _dst_f32(out, dst)[0, 0]
+        sq = (x * x).astype(f32)
+        mean = (kref.seq_sum_f64(sq) / n).astype(f32)
+        scale = (f32(1.0) / np.sqrt((mean + f32(eps)).astype(f32))).astype(f32)
+        want = (x * scale[:, None]).astype(f32)
+        errs = _cmp_f32_exact(got, want, "GGML order")
+        ref64 = x.astype(np.float64) / np.sqrt((x.astype(np.float64) ** 2).mean(axis=1, keepdims=True) + eps)
+        errs += _cmp_tol(got, ref64, 4 * 2.0**-24 * np.abs(ref64) + 1e-30, "f64 reference (4 ulp)")
+        return errs
+
+    return _mk(f"rms_norm_n{n}_r{rows}", "k_rms_norm", img, "rms_norm", dst, [src], params=[f32(eps)], check=check)
+
+
+# ---- rope ---------------------------------------------------------------------------------------
+
+def rope_model(x, pos, n_dims, mode, base, freq_scale, attn_factor):
+    """x (T, H, D) f32 -> rotated, in the kernel's (= GGML's) order."""
+    T, H, D = x.shape
+    ts = kref.rope_theta_scale(base, n_dims)
+    y = x.copy()
+    half = n_dims // 2
+    for t in range(T):
+        theta = f32(pos[t])
+        cs = np.zeros(half, f32)
+        sn = np.zeros(half, f32)
+        for i in range(half):
+            th = f32(f32(freq_scale) * theta)
+            cs[i] = f32(f32(np.cos(np.float64(th))) * f32(attn_factor))
+            sn[i] = f32(f32(np.sin(np.float64(th))) * f32(attn_factor))
+            theta = f32(theta * ts)
+        if mode == 0:
+            x0, x1 = x[t, :, 0:n_dims:2], x[t, :, 1:n_dims:2]
+        else:
+            x0, x1 = x[t, :, 0:half], x[t, :, half:n_dims]
+        y0 = ((x0 * cs).astype(f32) - (x1 * sn).astype(f32)).astype(f32)
+        y1 = ((x0 * sn).astype(f32) + (x1 * cs).astype(f32)).astype(f32)
+        if mode == 0:
+            y[t, :, 0:n_dims:2], y[t, :, 1:n_dims:2] = y0, y1
+        else:
+            y[t, :, 0:half], y[t, :, half:n_dims] = y0, y1
+    return y
+
+
+def case_rope(seed, T, H, D, n_dims, mode, base=10000.0, freq_scale=1.0, attn_factor=1.0, n_past=None):
+    """Positions from an I32 tensor, or (n_past given) n_past + token index with no tensor."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (T, H, D)).astype(f32)
+    if n_past is None:
+        pos = rng.integers(0, 2048, T).astype(np.int32)
+        pos[0] = 0
+    else:
+        pos = (n_past + np.arange(T)).astype(np.int32)
+    img = Image()
+    src = img.tensor(F32, (D, H, T), x)
+    srcs = [src] if n_past is not None else [src, img.tensor(I32, (T,), pos)]
+    dst = img.tensor(F32, (D, H, T))
+    params = [0 if n_past is None else n_past, n_dims, mode, 0, 2048, f32(base), f32(freq_scale), f32(0.0), f32(attn_factor), f32(32.0), f32(1.0)]
+
+    def check(out, vlen):
+        got = _dst_f32(out, dst)[0]
+        want = rope_model(x, pos, n_dims, mode, base, freq_scale, attn_factor)
+        errs = _cmp_f32_exact(got, want, "GGML order")
+        # independent: exact rotation by pos * base^(-2i/n_dims) in f64. The f32 theta
+        # recurrence of GGML drifts by about i ulps of theta (theta up to 2048 rad), so
+        # the bound grows with |theta|: 2e-6 * |theta| + 1e-5 per output.
+        th = pos[:, None].astype(np.float64) * freq_scale * base ** (-2.0 * np.arange(n_dims // 2) / n_dims)
+        c, s = np.cos(th) * attn_factor, np.sin(th) * attn_factor
+        xd = x.astype(np.float64)
+        ref = xd.copy()
+        if mode == 0:
+            a, b = xd[:, :, 0:n_dims:2], xd[:, :, 1:n_dims:2]
+            ref[:, :, 0:n_dims:2] = a * c[:, None] - b * s[:, None]
+            ref[:, :, 1:n_dims:2] = a * s[:, None] + b * c[:, None]
+            bnd = np.zeros_like(ref)
+            bnd[:, :, 0:n_dims:2] = bnd[:, :, 1:n_dims:2] = (2e-6 * th[:, None] + 1e-5) * (np.abs(a) + np.abs(b))
+        else:
+            hh = n_dims // 2
+            a, b = xd[:, :, 0:hh], xd[:, :, hh:n_dims]
+            ref[:, :, 0:hh] = a * c[:, None] - b * s[:, None]
+            ref[:, :, hh:n_dims] = a * s[:, None] + b * c[:, None]
+            bnd = np.zeros_like(ref)
+            bnd[:, :, 0:hh] = bnd[:, :, hh:n_dims] = (2e-6 * th[:, None] + 1e-5) * (np.abs(a) + np.abs(b))
+        errs += _cmp_tol(got, ref, bnd, "f64 reference")
+        return errs
+
+    name = f"rope_{'norm' if mode == 0 else 'neox'}_t{T}_h{H}_d{D}_nd{n_dims}" + ("_fs" if freq_scale != 1.0 else "") + \
+        ("" if n_past is None else f"_npast{n_past}")
+    return _mk(name, "k_rope", img, "rope", dst, srcs, params=params, check=check)
+
+
+# ---- soft_max -----------------------------------------------------------------------------------
+
+def softmax_model(w):
+    """rows of w (already scaled and masked) -> the kernel's softmax."""
+    mx = w.max(axis=-1, keepdims=True)
+    e = kref.kexpf((w - mx).astype(f32))
+    s = kref.seq_sum_f64(e)
+    inv = (1.0 / s).astype(f32)
+    return (e * inv[..., None]).astype(f32)
+
+
+def case_soft_max(seed, n, rows, heads, scale, mask_type=None, causal=False, n_past=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 3, (heads, rows, n)).astype(f32)
+    img = Image()
+    src = img.tensor(F32, (n, rows, heads), x)
+    srcs = [src]
+    m = None
+    if mask_type is not None:
+        m = np.where(rng.random((rows + 2, n)) < 0.3, -np.inf, rng.normal(0, 1, (rows + 2, n))).astype(f32)
+        m[:, 0] = 0.0
+        if mask_type == F16:
+            m = m.astype(np.float16)
+        srcs.append(img.tensor(mask_type, (n, rows + 2), m))
+    dst = img.tensor(F32, (n, rows, heads))
+
+    def check(out, vlen):
+        got = _dst_f32(out, dst)[0]
+        w = (x * f32(scale)).astype(f32)
+        if m is not None:
+            w = (w + m[:rows].astype(f32)[None]).astype(f32)
+        if causal:
+            j = np.arange(n)[None, None, :]
+            i = np.arange(rows)[None, :, None]
+            w = np.where(j > n_past + i, f32(-np.inf), w).astype(f32)
+        want = softmax_model(w)
+        errs = _cmp_f32_exact(got, want, "kernel order")
+        wd = w.astype(np.float64)
+        ref = np.exp(wd - wd.max(axis=-1, keepdims=True))
+        ref /= ref.sum(axis=-1, keepdims=True)
+        # relative error: the f32 rounding of (w - max) moves exp's argument by |w - max| ulps
+        # of 1, plus ~2 ulp from vexpf and 3 from the sum, reciprocal and scaling
+        arg = np.abs(wd - wd.max(axis=-1, keepdims=True))
+        bound = (np.where(np.isfinite(arg), arg, 0) + 6) * 2.0**-24 * ref + 1e-37
+        errs += _cmp_tol(got, ref, bound, "f64 reference")
+        return errs
+
+    name = f"soft_max_n{n}_r{rows}_h{heads}" + ({None: "", F16: "_maskf16", F32: "_maskf32"}[mask_type]) + (f"_causal{n_past}" if causal else "")
+    params = [f32(scale), f32(0.0), int(causal), n_past]
+    return _mk(name, "k_soft_max", img, "soft_max", dst, srcs, params=params, check=check)
+
+
+# ---- element-wise -------------------------------------------------------------------------------
+
+def case_eltwise(seed, op, ne_a, ne_b=None):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0, 4, ne_a[::-1]).astype(f32)
+    a.reshape(-1)[:4] = [0.0, -0.0, 90.0, -110.0]  # exp over/underflow edges for silu
+    img = Image()
+    ta = img.tensor(F32, ne_a, a)
+    srcs = [ta]
+    b = None
+    if ne_b is not None:
+        b = rng.normal(0, 2, ne_b[::-1]).astype(f32)
+        srcs.append(img.tensor(F32, ne_b, b))
+    dst = img.tensor(F32, ne_a)
+
+    def check(out, vlen):
+        got = _dst_f32(out, dst).reshape(a.shape)
+        if b is not None:
+            reps = tuple(sa // sb for sa, sb in zip(a.shape, b.shape))
+            bb = np.tile(b, reps)
+        if op == "add":
+            want = (a + bb).astype(f32)
+        elif op == "mul":
+            want = (a * bb).astype(f32)
+        elif op == "silu":
+            want = kref.silu(a)
+        else:
+            want = (kref.silu(a) * bb).astype(f32)
+        errs = _cmp_f32_exact(got, want, "f32 ops")
+        if op in ("silu", "swiglu"):
+            ad = a.astype(np.float64)
+            ref = ad / (1 + np.exp(-ad))
+            if op == "swiglu":
+                ref = ref * bb
+            errs += _cmp_tol(got, ref, 8 * 2.0**-24 * np.abs(ref) + 1e-37, "f64 reference (8 ulp)")
+        return errs
+
+    name = f"{op}_" + "x".join(map(str, ne_a)) + ("_by_" + "x".join(map(str, ne_b)) if ne_b and op in ("add", "mul") else "")
+    return _mk(name, "k_eltwise", img, op, dst, srcs, check=check)
+
+
+# ---- get_rows -----------------------------------------------------------------------------------
+
+def case_get_rows(seed, ttype, n_embd, n_vocab, n_idx, bad_index=False):
+    rng = np.random.default_rng(seed)
+    raw = _weights(rng, ttype, n_vocab, n_embd)
+    img = Image()
+    tab = img.tensor(ttype, (n_embd, n_vocab), raw)
+    idx = rng.integers(0, n_vocab, n_idx).astype(np.int32)
+    idx[0] = n_vocab - 1
+    if bad_index:
+        idx[-1] = n_vocab
+    ti = img.tensor(I32, (n_idx,), idx)
+    dst = img.tensor(F32, (n_embd, n_idx))
+
+    def check(out, vlen):
+        got = _dst_f32(out, dst)[0, 0]
+        rb = kabi.row_bytes(ttype, n_embd)
+        rows = np.stack([raw[r * rb:(r + 1) * rb] for r in idx])
+        if ttype == F32:
+            want = rows.view(f32).reshape(n_idx, n_embd)
+        elif ttype == F16:
+            want = rows.view(np.float16).astype(f32).reshape(n_idx, n_embd)
+        else:
+            want = kref.dequant(rows.reshape(-1), ttype, n_embd)
+        return _cmp_f32_exact(got, want, "gguf dequantize")
+
+    tname = {Q4_0: "q4_0", Q8_0: "q8_0", Q4_K: "q4_K", Q6_K: "q6_K", F16: "f16", F32: "f32"}[ttype]
+    return _mk(f"get_rows_{tname}_e{n_embd}_i{n_idx}" + ("_badidx" if bad_index else ""), "k_get_rows", img,
+               "get_rows", dst, [tab, ti], check=check, expect_status=8 if bad_index else 0)
+
+
+# ---- cpy (KV cache store) -----------------------------------------------------------------------
+
+def case_cpy_kv(seed, D, H_kv, T, n_ctx, pos):
+    """K rows [D, H_kv, T] (F32) into a 1-D F16 view of a cache of n_ctx rows at row `pos`."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 2, (T, H_kv, D)).astype(f32)
+    x.reshape(-1)[:3] = [65520.0, 1e-8, -3e-5]  # overflow to inf, f16 subnormals
+    img = Image()
+    src = img.tensor(F32, (D, H_kv, T), x)
+    row = D * H_kv
+    cache0 = rng.normal(0, 1, (n_ctx, row)).astype(np.float16)
+    cache_addr = img.alloc(n_ctx * row * 2, cache0.tobytes())
+    dst = Tensor(F16, (row * T, 1, 1, 1), (2, row * T * 2, row * T * 2, row * T * 2), cache_addr + pos * row * 2)
+
+    def check(out, vlen):
+        got = np.frombuffer(out.read(cache_addr, n_ctx * row * 2), np.float16).reshape(n_ctx, row)
+        want = cache0.copy()
+        with np.errstate(over="ignore"):
+            want[pos:pos + T] = x.reshape(T, row).astype(np.float16)
+        return _cmp_exact(got.view(np.uint16), want.view(np.uint16), "cache bytes")
+
+    return _mk(f"cpy_f32_f16_kv_d{D}_h{H_kv}_t{T}_at{pos}", "k_cpy", img, "cpy", dst, [src], check=check,
+               dst_segment=cache_addr)
+
+
+def case_cpy_v_transposed(seed, kv_dim, T, n_ctx, pos):
+    """V rows [kv_dim, T] (F32) into a transposed F16 V cache: element (d, t) of the view is at
+    (d * n_ctx + pos + t) * 2, so the view has nb = (n_ctx*2, 2)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 2, (T, kv_dim)).astype(f32)
+    img = Image()
+    src = img.tensor(F32, (kv_dim, T), x)
+    cache0 = rng.normal(0, 1, (kv_dim, n_ctx)).astype(np.float16)
+    cache_addr = img.alloc(kv_dim * n_ctx * 2, cache0.tobytes())
+    dst = Tensor(F16, (kv_dim, T, 1, 1), (n_ctx * 2, 2, 2 * T, 2 * T), cache_addr + pos * 2)
+
+    def check(out, vlen):
+        got = np.frombuffer(out.read(cache_addr, kv_dim * n_ctx * 2), np.float16).reshape(kv_dim, n_ctx)
+        want = cache0.copy()
+        want[:, pos:pos + T] = x.T.astype(np.float16)
+        return _cmp_exact(got.view(np.uint16), want.view(np.uint16), "cache bytes")
+
+    return _mk(f"cpy_f32_f16_vT_kv{kv_dim}_t{T}_at{pos}", "k_cpy", img, "cpy", dst, [src], check=check,
+               dst_segment=cache_addr)
+
+
+def case_cpy_strided(seed, st, dt, ne):
+    """Same shape, strided dst (padding between rows)."""
+    rng = np.random.default_rng(seed)
+    ne = tuple(ne) + (1,) * (4 - len(ne))
+    x = rng.normal(0, 2, ne[::-1]).astype(f32)
+    if st == F16:
+        x = x.astype(np.float16)
+    img = Image()
+    src = img.tensor(st, ne, x)
+    esz = 4 if dt == F32 else 2
+    nb1 = ne[0] * esz + 8
+    dst = img.tensor(dt, ne, nb=(esz, nb1, nb1 * ne[1], nb1 * ne[1] * ne[2]))
+
+    def check(out, vlen):
+        got = strided_view(out.read_tensor(dst), dst, f32 if dt == F32 else np.float16)
+        want = x.astype(f32 if dt == F32 else np.float16).reshape(got.shape)
+        return _cmp_exact(got, want, "copied values")
+
+    name = f"cpy_{'f32' if st == F32 else 'f16'}_{'f32' if dt == F32 else 'f16'}_" + "x".join(map(str, ne[:3]))
+    return _mk(name, "k_cpy", img, "cpy", dst, [src], check=check)
+
+
+# ---- attention ----------------------------------------------------------------------------------
+
+def attention_model(q, k, v, scale, mask, causal, n_past):
+    """q (n_q, H, D) f32; k, v (H_kv, n_kv, D) f16 values as f32. Returns (n_q, H, D)."""
+    n_q, H, D = q.shape
+    H_kv, n_kv, _ = k.shape
+    g = H // H_kv
+    out = np.zeros((n_q, H, D), f32)
+    for iq in range(n_q):
+        n_vis = min(n_kv, n_past + iq + 1) if causal else n_kv
+        for h in range(H):
+            kk = k[h // g, :n_vis]
+            vv = v[h // g, :n_vis]
+            prod = (q[iq, h][None, :] * kk).astype(f32)  # (n_vis, D)
+            s = kref.seq_sum_f32(prod, axis=-1)
+            s = (s * f32(scale)).astype(f32)
+            if mask is not None:
+                s = (s + mask[iq, :n_vis]).astype(f32)
+            e = kref.kexpf((s - s.max()).astype(f32))
+            inv = f32(1.0 / kref.seq_sum_f64(e))
+            o = np.zeros(D, f32)
+            for j in range(n_vis):
+                o = kref.fma32(np.full(D, e[j], f32), vv[j], o)
+            out[iq, h] = (o * inv).astype(f32)
+    return out
+
+
+def case_attention(seed, D, H, H_kv, n_q, n_kv, causal, n_past=0, mask_type=None, v_transposed=False):
+    rng = np.random.default_rng(seed)
+    q = rng.normal(0, 1, (n_q, H, D)).astype(f32)
+    k = rng.normal(0, 1, (H_kv, n_kv, D)).astype(np.float16)
+    v = rng.normal(0, 1, (H_kv, n_kv, D)).astype(np.float16)
+    img = Image()
+    tq = img.tensor(F32, (D, n_q, H), np.ascontiguousarray(q.transpose(1, 0, 2)))
+    tk = img.tensor(F16, (D, n_kv, H_kv), k)
+    if v_transposed:  # cache stored as [n_kv, D] per head: element (d, j) at d*n_kv*2 + j*2
+        vt = np.ascontiguousarray(v.transpose(0, 2, 1))
+        tv = img.tensor(F16, (D, n_kv, H_kv), vt, nb=(n_kv * 2, 2, n_kv * D * 2, n_kv * D * H_kv * 2))
+    else:
+        tv = img.tensor(F16, (D, n_kv, H_kv), v)
+    srcs = [tq, tk, tv]
+    m = None
+    if mask_type is not None:
+        m = np.where(rng.random((n_q, n_kv)) < 0.25, -np.inf, 0.0).astype(f32)
+        m[:, 0] = 0.0
+        if mask_type == F16:
+            m = m.astype(np.float16)
+        srcs.append(img.tensor(mask_type, (n_kv, n_q), m))
+    dst = img.tensor(F32, (D, H, n_q))
+    scale = f32(1.0 / np.sqrt(D))
+
+    def check(out, vlen):
+        got = _dst_f32(out, dst)[0]  # (n_q, H, D)
+        want = attention_model(q, k.astype(f32), v.astype(f32), scale, None if m is None else m.astype(f32), causal, n_past)
+        errs = _cmp_f32_exact(got, want, "kernel order")
+        # f64 reference; bound: relative 1e-5 of sum_j p_j |v_j| (D-term dot, exp and sums in f32)
+        ref = np.zeros_like(got, dtype=np.float64)
+        bnd = np.zeros_like(ref)
+        for iq in range(n_q):
+            n_vis = min(n_kv, n_past + iq + 1) if causal else n_kv
+            for h in range(H):
+                kk = k[h // (H // H_kv), :n_vis].astype(np.float64)
+                vv = v[h // (H // H_kv), :n_vis].astype(np.float64)
+                s = kk @ q[iq, h].astype(np.float64) * np.float64(scale)
+                if m is not None:
+                    s = s + m[iq, :n_vis].astype(np.float64)
+                p = np.exp(s - s.max())
+                p /= p.sum()
+                ref[iq, h] = p @ vv
+                bnd[iq, h] = 1e-5 * (p @ np.abs(vv)) + 1e-30
+        errs += _cmp_tol(got, ref, bnd, "f64 reference")
+        return errs
+
+    name = f"attention_d{D}_h{H}_kv{H_kv}_q{n_q}_n{n_kv}" + (f"_causal{n_past}" if causal else "") + \
+        ({None: "", F16: "_maskf16", F32: "_maskf32"}[mask_type]) + ("_vT" if v_transposed else "")
+    return _mk(name, "k_attention", img, "attention", dst, srcs, params=[scale, f32(0.0), int(causal), n_past],
+               check=check, wsize=4 * n_kv)
+
+
+# ---- microbenchmarks ----------------------------------------------------------------------------
+
+def case_stream_read(seed, nbytes, repeat):
+    rng = np.random.default_rng(seed)
+    w = rng.integers(0, 2**32, nbytes // 4, dtype=np.uint32)
+    img = Image()
+    src = img.tensor(I32, (nbytes // 4,), w)
+    dst = img.tensor(I32, (1,))
+
+    def check(out, vlen):
+        got = np.frombuffer(out.read_tensor(dst), np.uint32)[0]
+        want = np.uint32((int(w.astype(np.uint64).sum()) * repeat) % 2**32)
+        return [] if got == want else [f"sum {got:#x} != {want:#x}"]
+
+    return _mk(f"stream_read_{nbytes}_x{repeat}", "b_stream", img, "stream_read", dst, [src], params=[repeat], check=check)
+
+
+def case_stream_copy(seed, nbytes, repeat):
+    rng = np.random.default_rng(seed)
+    b = rng.integers(0, 256, nbytes, dtype=np.uint8)
+    img = Image()
+    src = img.tensor(kabi.I8, (nbytes,), b)
+    dst = img.tensor(kabi.I8, (nbytes,))
+
+    def check(out, vlen):
+        return _cmp_exact(np.frombuffer(out.read_tensor(dst), np.uint8), b, "copied bytes")
+
+    return _mk(f"stream_copy_{nbytes}_x{repeat}", "b_stream", img, "stream_copy", dst, [src], params=[repeat], check=check)
+
+
+def case_chase(seed, n, steps):
+    rng = np.random.default_rng(seed)
+    perm = np.arange(n)
+    for i in range(n - 1, 0, -1):  # Sattolo: one cycle through every element
+        j = int(rng.integers(0, i))
+        perm[i], perm[j] = perm[j], perm[i]
+    nxt = perm.astype(np.int64)
+    img = Image()
+    src = img.tensor(I64, (n,), nxt)
+    dst = img.tensor(I64, (1,))
+    i = 0
+    for _ in range(steps):
+        i = int(nxt[i])
+    want = i
+
+    def check(out, vlen):
+        got = int(np.frombuffer(out.read_tensor(dst), np.int64)[0])
+        return [] if got == want else [f"index {got} != {want}"]
+
+    return _mk(f"pointer_chase_n{n}_s{steps}", "b_chase", img, "pointer_chase", dst, [src],
+               params=[steps & 0xFFFFFFFF, steps >> 32], check=check)
+
+
+# ---- refused descriptors --------------------------------------------------------------------------
+
+def error_cases() -> list:
+    out = []
+    # bad magic
+    c = case_rms_norm(900, 64, 2, 1e-5)
+    blob = bytearray(c.img.segments[0][1])
+    blob[0] ^= 0xFF
+    c.img.set_desc(bytes(blob))
+    c.name, c.expect_status = "err_bad_magic", 1
+    out.append(c)
+    # op from another family
+    c = case_rms_norm(901, 64, 2, 1e-5)
+    blob = bytearray(c.img.segments[0][1])
+    blob[6:8] = struct.pack("<H", kabi.OPS["rope"])
+    c.img.set_desc(bytes(blob))
+    c.name, c.expect_status = "err_wrong_family", 2
+    out.append(c)
+    # Q8_K is an activation type, not a weight type
+    img = Image()
+    w = img.tensor(Q8_K, (256, 2), np.zeros(2 * 292, np.uint8))
+    a = img.tensor(F32, (256, 1), np.zeros(256, f32))
+    d = img.tensor(F32, (2, 1))
+    out.append(_mk("err_mul_mat_q8_K_weights", "k_mul_mat", img, "mul_mat", d, [w, a], expect_status=3))
+    # K not a multiple of the Q4_K block
+    img = Image()
+    w = img.tensor(Q4_0, (96, 2), kref.quantize_q4_0(np.ones((2, 96), f32)))
+    a = img.tensor(F32, (96, 1), np.ones(96, f32))
+    d = img.tensor(F32, (3, 1))
+    out.append(_mk("err_mul_mat_shape", "k_mul_mat", img, "mul_mat", d, [w, a], expect_status=4, wsize=4096))
+    # work buffer too small
+    img = Image()
+    w = img.tensor(Q4_K, (256, 2), kref.random_q4_K(np.random.default_rng(3), 2).reshape(-1))
+    a = img.tensor(F32, (256, 2), np.ones(512, f32))
+    d = img.tensor(F32, (2, 2))
+    out.append(_mk("err_mul_mat_work", "k_mul_mat", img, "mul_mat", d, [w, a], expect_status=6, wsize=292))
+    # YaRN ramp is not implemented
+    c = case_rope(902, 1, 2, 64, 64, 0)
+    blob = bytearray(c.img.segments[0][1])
+    blob[32 + 4 * 7: 32 + 4 * 8] = struct.pack("<f", 1.0)
+    c.img.set_desc(bytes(blob))
+    c.name, c.expect_status = "err_rope_ext_factor", 7
+    out.append(c)
+    return out
 
 
 def all_cases() -> list:
@@ -171,6 +680,49 @@ def all_cases() -> list:
     for i, wt in enumerate([Q4_0, Q8_0, Q4_K, Q6_K, F16, F32]):
         cases.append(case_mul_mat(100 + i, wt, 24, 3, 512))
         cases.append(case_mul_mat(200 + i, wt, 8, 1, 1024, prequantized=wt not in (F32,)))
+        cases.append(case_get_rows(400 + i, wt, 512, 40, 6))
     cases.append(case_mul_mat(300, F32, 5, 4, 96, ne2=(2, 4)))
     cases.append(case_mul_mat(301, F16, 7, 3, 80, ne2=(1, 3)))
+    cases.append(case_mul_mat(302, Q4_K, 16, 2, 2048))
+    cases.append(case_mul_mat(303, BF16, 12, 3, 200))
+    cases.append(case_mul_mat(304, BF16, 6, 2, 64, ne2=(2, 2), prequantized=True))
+    cases.append(case_get_rows(410, Q4_K, 256, 8, 3, bad_index=True))
+    cases += [case_quantize(500, Q8_0, 3, 256), case_quantize(501, Q8_K, 3, 512)]
+    cases += [case_rms_norm(510, 2048, 3, 1e-5), case_rms_norm(511, 100, 4, 1e-6)]
+    cases += [
+        case_rope(520, 3, 4, 64, 64, 0),
+        case_rope(521, 2, 3, 64, 32, 0),
+        case_rope(522, 3, 2, 128, 128, 2),
+        case_rope(523, 2, 2, 64, 64, 0, freq_scale=0.5, attn_factor=0.9),
+        case_rope(524, 4, 4, 64, 64, 0, n_past=1000),
+    ]
+    cases += [
+        case_soft_max(530, 37, 3, 2, 0.125),
+        case_soft_max(531, 100, 5, 1, 1.0, mask_type=F16),
+        case_soft_max(532, 64, 4, 2, 0.3, mask_type=F32),
+        case_soft_max(533, 20, 6, 3, 0.5, causal=True, n_past=13),
+    ]
+    cases += [
+        case_eltwise(540, "add", (64, 3, 2), (64, 1, 1)),
+        case_eltwise(541, "mul", (96, 4), (32, 2)),
+        case_eltwise(542, "add", (50, 3), (50, 3)),
+        case_eltwise(543, "silu", (300, 3)),
+        case_eltwise(544, "swiglu", (77, 5), (77, 5)),
+    ]
+    cases += [
+        case_cpy_kv(550, 64, 4, 3, 20, 7),
+        case_cpy_v_transposed(554, 48, 3, 16, 5),
+        case_cpy_strided(551, F32, F16, (40, 3, 2)),
+        case_cpy_strided(552, F16, F32, (33, 4)),
+        case_cpy_strided(553, F32, F32, (20, 2)),
+    ]
+    cases += [
+        case_attention(560, 64, 8, 2, 1, 37, True, n_past=36),
+        case_attention(561, 64, 4, 4, 5, 15, True, n_past=10),
+        case_attention(562, 32, 4, 1, 3, 40, False, mask_type=F16),
+        case_attention(563, 64, 4, 2, 2, 21, True, n_past=19, v_transposed=True),
+        case_attention(564, 80, 2, 1, 2, 9, False, mask_type=F32),
+    ]
+    cases += [case_stream_read(570, 4096, 3), case_stream_copy(571, 3000, 2), case_chase(572, 1000, 2500)]
+    cases += error_cases()
     return cases

@@ -173,6 +173,16 @@ def quantize_q8_K(x: np.ndarray) -> np.ndarray:
     return out.reshape(-1)
 
 
+def to_bf16(x: np.ndarray) -> np.ndarray:
+    """GGML_FP32_TO_BF16 (round to nearest even, NaN kept quiet) via gguf, as uint16."""
+    x = np.asarray(x, dtype=f32)
+    return quantize(x.reshape(-1, x.shape[-1]), GT.BF16).reshape(-1).view(np.uint16)
+
+
+def from_bf16(u: np.ndarray) -> np.ndarray:
+    return (np.asarray(u, np.uint16).astype(np.uint32) << 16).view(f32)
+
+
 def dequant(raw: np.ndarray, t: int, n: int) -> np.ndarray:
     """GGML's dequantize_row_* via gguf for the block types; rows of n elements."""
     if t == 15:  # Q8_K: gguf has no Q8_K
@@ -297,7 +307,8 @@ def kexpf(x) -> np.ndarray:
     n2 = n - n1
     s1 = ((n1 + 127).astype(np.int32) << 23).view(f32)
     s2 = ((n2 + 127).astype(np.int32) << 23).view(f32)
-    return ((p * s1).astype(f32) * s2).astype(f32)
+    with np.errstate(over="ignore"):
+        return ((p * s1).astype(f32) * s2).astype(f32)
 
 
 def silu(x) -> np.ndarray:
@@ -320,3 +331,88 @@ def ulp_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ai = np.where(ai < 0, np.int64(-2**31) - ai, ai)
     bi = np.where(bi < 0, np.int64(-2**31) - bi, bi)
     return np.abs(ai - bi)
+
+
+# ---- GGML's generic (scalar reference) dot-product order: the Xpop_matmul unit's arithmetic --
+# (ggml-cpu/quants.c *_generic; every float operation separately rounded, never fused)
+
+def mul_mat_q4_0_generic(w_raw, a_raw, n, m, k) -> np.ndarray:
+    """sumf += sumi*d_x*d_y, evaluated left to right: ((f32(sumi)*d_x)*d_y) then the add."""
+    nb = k // 32
+    W, A = _per_block(w_raw, a_raw, n, m, 18, 34, nb)
+    acc = np.zeros((m, n), f32)
+    for ib in range(nb):
+        dx, qx = q4_0_ints(W[:, ib])
+        dy, qy = q8_0_ints(A[:, ib])
+        sumi = (qy @ qx.T).astype(f32)
+        t = ((sumi * dx[None, :]).astype(f32) * dy[:, None]).astype(f32)
+        acc = (acc + t).astype(f32)
+    return acc
+
+
+def mul_mat_q8_0_generic(w_raw, a_raw, n, m, k) -> np.ndarray:
+    """sumf += sumi*(d_x*d_y)."""
+    nb = k // 32
+    W, A = _per_block(w_raw, a_raw, n, m, 34, 34, nb)
+    acc = np.zeros((m, n), f32)
+    for ib in range(nb):
+        dx, qx = q8_0_ints(W[:, ib])
+        dy, qy = q8_0_ints(A[:, ib])
+        dd = (dy[:, None] * dx[None, :]).astype(f32)
+        acc = (acc + ((qy @ qx.T).astype(f32) * dd).astype(f32)).astype(f32)
+    return acc
+
+
+def _lanes8(prod_scaled: np.ndarray) -> np.ndarray:
+    """(m, n, 256) integer terms -> (m, n, 8) lane sums aux32[l] = sum of terms e with e%8 == l."""
+    return prod_scaled.reshape(prod_scaled.shape[:-1] + (32, 8)).sum(axis=-2)
+
+
+def mul_mat_q4_K_generic(w_raw, a_raw, n, m, k) -> np.ndarray:
+    """8 f32 lane sums: sums[l] += d*aux32[l] per block; sumf -= dmin*sumi_mins per block;
+    finally sumf += sums[l] for l = 0..7."""
+    nb = k // 256
+    W, A = _per_block(w_raw, a_raw, n, m, 144, 292, nb)
+    sums = np.zeros((m, n, 8), f32)
+    sumf = np.zeros((m, n), f32)
+    for ib in range(nb):
+        xd, xdmin, sc, mn, q4 = q4_K_parts(W[:, ib])
+        yd, q8, bsums = q8_K_parts(A[:, ib])
+        scale_e = np.repeat(sc, 32, axis=1)  # (n, 256): the sub-block scale of element e
+        terms = q8[:, None, :] * (q4 * scale_e)[None, :, :]  # (m, n, 256)
+        aux32 = _lanes8(terms).astype(f32)
+        d = (xd[None, :] * yd[:, None]).astype(f32)
+        sums = (sums + (d[..., None] * aux32).astype(f32)).astype(f32)
+        sumi = bsums @ np.repeat(mn, 2, axis=1).T  # (m, n): sum_j bsums[j] * mins[j/2]
+        dmin = (xdmin[None, :] * yd[:, None]).astype(f32)
+        sumf = (sumf - (dmin * sumi.astype(f32)).astype(f32)).astype(f32)
+    for l in range(8):
+        sumf = (sumf + sums[..., l]).astype(f32)
+    return sumf
+
+
+def mul_mat_q6_K_generic(w_raw, a_raw, n, m, k) -> np.ndarray:
+    """8 f32 lane sums: sums[l] += d*aux32[l] per block; result = sum of sums[l] from 0."""
+    nb = k // 256
+    W, A = _per_block(w_raw, a_raw, n, m, 210, 292, nb)
+    sums = np.zeros((m, n, 8), f32)
+    for ib in range(nb):
+        xd, sc, q6 = q6_K_parts(W[:, ib])
+        yd, q8, _ = q8_K_parts(A[:, ib])
+        scale_e = np.repeat(sc, 16, axis=1)
+        terms = q8[:, None, :] * (q6 * scale_e)[None, :, :]
+        aux32 = _lanes8(terms).astype(f32)
+        d = (xd[None, :] * yd[:, None]).astype(f32)
+        sums = (sums + (d[..., None] * aux32).astype(f32)).astype(f32)
+    sumf = np.zeros((m, n), f32)
+    for l in range(8):
+        sumf = (sumf + sums[..., l]).astype(f32)
+    return sumf
+
+
+def mul_mat_bf16_generic(w_u16, a_u16, n, m, k) -> np.ndarray:
+    """sumf (double) += f32(x*y) in order; result rounded to f32."""
+    wf = from_bf16(w_u16).reshape(n, k)
+    af = from_bf16(a_u16).reshape(m, k)
+    prod = (af[:, None, :] * wf[None, :, :]).astype(f32)
+    return seq_sum_f64(prod, axis=-1).astype(f32)

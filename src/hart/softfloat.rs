@@ -1,0 +1,818 @@
+//! IEEE 754 arithmetic for binary16/32/64 in software, with every RISC-V rounding mode and
+//! the exception flags exactly as the RISC-V spec asks: tininess detected after rounding,
+//! canonical NaNs, `fma(inf, 0, qNaN)` invalid, saturating float-to-integer conversions.
+//!
+//! Each operation computes the exact result as an integer significand times a power of two
+//! (with a sticky bit for whatever lies far below the rounding point) and rounds once in
+//! [`round_pack`]. Values travel as raw bits in a `u64` (low 16/32/64 bits).
+
+/// Invalid operation.
+pub const NV: u8 = 16;
+/// Divide by zero.
+pub const DZ: u8 = 8;
+/// Overflow.
+pub const OF: u8 = 4;
+/// Underflow.
+pub const UF: u8 = 2;
+/// Inexact.
+pub const NX: u8 = 1;
+
+/// Round to nearest, ties to even.
+pub const RNE: u8 = 0;
+/// Round towards zero.
+pub const RTZ: u8 = 1;
+/// Round down (towards -inf).
+pub const RDN: u8 = 2;
+/// Round up (towards +inf).
+pub const RUP: u8 = 3;
+/// Round to nearest, ties to max magnitude.
+pub const RMM: u8 = 4;
+
+/// A binary interchange format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Format {
+    /// Exponent field width.
+    pub exp_bits: u32,
+    /// Fraction field width (precision minus one).
+    pub frac_bits: u32,
+}
+
+/// binary16.
+pub const F16: Format = Format {
+    exp_bits: 5,
+    frac_bits: 10,
+};
+/// binary32.
+pub const F32: Format = Format {
+    exp_bits: 8,
+    frac_bits: 23,
+};
+/// binary64.
+pub const F64: Format = Format {
+    exp_bits: 11,
+    frac_bits: 52,
+};
+
+impl Format {
+    fn bias(self) -> i32 {
+        (1 << (self.exp_bits - 1)) - 1
+    }
+    fn exp_max_field(self) -> u64 {
+        (1 << self.exp_bits) - 1
+    }
+    fn sign_bit(self) -> u64 {
+        1 << (self.exp_bits + self.frac_bits)
+    }
+    fn frac_mask(self) -> u64 {
+        (1 << self.frac_bits) - 1
+    }
+    /// The canonical quiet NaN.
+    pub fn canonical_nan(self) -> u64 {
+        (self.exp_max_field() << self.frac_bits) | (1 << (self.frac_bits - 1))
+    }
+    fn inf(self, sign: bool) -> u64 {
+        (if sign { self.sign_bit() } else { 0 }) | (self.exp_max_field() << self.frac_bits)
+    }
+    fn zero(self, sign: bool) -> u64 {
+        if sign {
+            self.sign_bit()
+        } else {
+            0
+        }
+    }
+    fn max_finite(self, sign: bool) -> u64 {
+        self.zero(sign) | (((self.exp_max_field() - 1) << self.frac_bits) | self.frac_mask())
+    }
+    /// True when `v` is a NaN.
+    pub fn is_nan(self, v: u64) -> bool {
+        (v >> self.frac_bits) & self.exp_max_field() == self.exp_max_field()
+            && v & self.frac_mask() != 0
+    }
+    /// True when `v` is a signalling NaN.
+    pub fn is_snan(self, v: u64) -> bool {
+        self.is_nan(v) && v & (1 << (self.frac_bits - 1)) == 0
+    }
+    /// The sign bit of `v`.
+    pub fn sign(self, v: u64) -> bool {
+        v & self.sign_bit() != 0
+    }
+    /// Width in bits.
+    pub fn width(self) -> u32 {
+        1 + self.exp_bits + self.frac_bits
+    }
+}
+
+/// An unpacked operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Val {
+    Nan,
+    Inf(bool),
+    Zero(bool),
+    /// (-1)^sign * sig * 2^exp, sig != 0.
+    Fin(bool, i32, u64),
+}
+
+fn unpack(f: Format, v: u64) -> Val {
+    let sign = f.sign(v);
+    let e = ((v >> f.frac_bits) & f.exp_max_field()) as i32;
+    let frac = v & f.frac_mask();
+    if e as u64 == f.exp_max_field() {
+        if frac != 0 {
+            Val::Nan
+        } else {
+            Val::Inf(sign)
+        }
+    } else if e == 0 {
+        if frac == 0 {
+            Val::Zero(sign)
+        } else {
+            Val::Fin(sign, 1 - f.bias() - f.frac_bits as i32, frac)
+        }
+    } else {
+        Val::Fin(
+            sign,
+            e - f.bias() - f.frac_bits as i32,
+            frac | (1 << f.frac_bits),
+        )
+    }
+}
+
+fn bit_len(v: u128) -> i32 {
+    128 - v.leading_zeros() as i32
+}
+
+/// Shifts right by `s`, returning (quotient, half bit, sticky below half).
+fn shr_round(sig: u128, s: u32) -> (u128, bool, bool) {
+    match s {
+        0 => (sig, false, false),
+        1..=127 => (
+            sig >> s,
+            (sig >> (s - 1)) & 1 != 0,
+            sig & ((1u128 << (s - 1)) - 1) != 0,
+        ),
+        128 => (0, sig >> 127 != 0, sig & (u128::MAX >> 1) != 0),
+        _ => (0, false, sig != 0),
+    }
+}
+
+/// Shifts right by `s`, ORing everything shifted out into the lowest bit.
+fn shr_jam(sig: u128, s: u32) -> u128 {
+    if s == 0 {
+        sig
+    } else if s >= 128 {
+        (sig != 0) as u128
+    } else {
+        (sig >> s) | ((sig & ((1u128 << s) - 1) != 0) as u128)
+    }
+}
+
+fn round_inc(rm: u8, sign: bool, lsb: bool, half: bool, sticky: bool) -> bool {
+    match rm {
+        RNE => half && (sticky || lsb),
+        RTZ => false,
+        RDN => sign && (half || sticky),
+        RUP => !sign && (half || sticky),
+        _ => half, // RMM
+    }
+}
+
+/// Rounds (-1)^sign * sig * 2^exp (sig != 0, exact or with a sticky low bit well below the
+/// rounding point) to format `f` with rounding mode `rm`, raising OF/UF/NX into `flags`.
+pub fn round_pack(f: Format, sign: bool, exp: i32, sig: u128, rm: u8, flags: &mut u8) -> u64 {
+    debug_assert!(sig != 0);
+    let p = f.frac_bits as i32 + 1;
+    let emin = 1 - f.bias();
+    let top = bit_len(sig) - 1 + exp; // value in [2^top, 2^(top+1))
+    let q = if top >= emin {
+        top - (p - 1)
+    } else {
+        emin - (p - 1)
+    };
+    let shift = q - exp;
+    let (mut m, half, sticky) = if shift <= 0 {
+        (sig << (-shift) as u32, false, false)
+    } else {
+        shr_round(sig, shift as u32)
+    };
+    let inexact = half || sticky;
+    if round_inc(rm, sign, m & 1 != 0, half, sticky) {
+        m += 1;
+    }
+    let mut q = q;
+    if m >> p != 0 {
+        m >>= 1;
+        q += 1;
+    }
+    if inexact {
+        *flags |= NX;
+        if top < emin {
+            // Tininess after rounding: tiny unless rounding to p bits with an unbounded
+            // exponent reaches 2^emin.
+            let s2 = (top - (p - 1)) - exp;
+            let (m2, h2, st2) = if s2 <= 0 {
+                (sig << (-s2) as u32, false, false)
+            } else {
+                shr_round(sig, s2 as u32)
+            };
+            let m2 = m2 + round_inc(rm, sign, m2 & 1 != 0, h2, st2) as u128;
+            let reaches_normal = top + 1 == emin && m2 >> p != 0;
+            if !reaches_normal {
+                *flags |= UF;
+            }
+        }
+    }
+    if m == 0 {
+        return f.zero(sign);
+    }
+    let biased = if m >> (p - 1) != 0 {
+        (q + (p - 1) + f.bias()) as i64
+    } else {
+        0
+    };
+    if biased >= f.exp_max_field() as i64 {
+        *flags |= OF | NX;
+        return match rm {
+            RNE | RMM => f.inf(sign),
+            RTZ => f.max_finite(sign),
+            RDN => {
+                if sign {
+                    f.inf(true)
+                } else {
+                    f.max_finite(false)
+                }
+            }
+            _ => {
+                if sign {
+                    f.max_finite(true)
+                } else {
+                    f.inf(false)
+                }
+            }
+        };
+    }
+    f.zero(sign) | ((biased as u64) << f.frac_bits) | (m as u64 & f.frac_mask())
+}
+
+/// NaN result for a NaN operand: canonical NaN, NV if any operand is signalling.
+fn nan_result(f: Format, ops: &[u64], flags: &mut u8) -> u64 {
+    if ops.iter().any(|&v| f.is_snan(v)) {
+        *flags |= NV;
+    }
+    f.canonical_nan()
+}
+
+/// Exact sum of two finite nonzero terms, then rounded.
+fn add_terms(
+    f: Format,
+    (sa, ea, ma): (bool, i32, u128),
+    (sb, eb, mb): (bool, i32, u128),
+    rm: u8,
+    flags: &mut u8,
+) -> u64 {
+    // X is the term with the higher top bit.
+    let (x, y) = if bit_len(ma) + ea >= bit_len(mb) + eb {
+        ((sa, ea, ma), (sb, eb, mb))
+    } else {
+        ((sb, eb, mb), (sa, ea, ma))
+    };
+    let (sx, ex, mx) = x;
+    let (sy, ey, my) = y;
+    // Common exponent: the lower of the two, but keep X within 126 bits (Y, whose top bit
+    // is not above X's, then fits too; if it must shift right, its bits below become sticky).
+    let e = ex.min(ey).max(ex - (126 - bit_len(mx)));
+    let xs = mx << (ex - e) as u32;
+    let ys = if ey >= e {
+        my << (ey - e) as u32
+    } else {
+        shr_jam(my, (e - ey) as u32)
+    };
+    let (sign, mag) = if sx == sy {
+        (sx, xs + ys)
+    } else if xs >= ys {
+        (sx, xs - ys)
+    } else {
+        (sy, ys - xs)
+    };
+    if mag == 0 {
+        return f.zero(rm == RDN);
+    }
+    round_pack(f, sign, e, mag, rm, flags)
+}
+
+/// a + b.
+pub fn add(f: Format, a: u64, b: u64, rm: u8, flags: &mut u8) -> u64 {
+    match (unpack(f, a), unpack(f, b)) {
+        (Val::Nan, _) | (_, Val::Nan) => nan_result(f, &[a, b], flags),
+        (Val::Inf(x), Val::Inf(y)) => {
+            if x != y {
+                *flags |= NV;
+                f.canonical_nan()
+            } else {
+                f.inf(x)
+            }
+        }
+        (Val::Inf(x), _) | (_, Val::Inf(x)) => f.inf(x),
+        (Val::Zero(x), Val::Zero(y)) => f.zero(if x == y { x } else { rm == RDN }),
+        (Val::Zero(_), _) => b,
+        (_, Val::Zero(_)) => a,
+        (Val::Fin(sa, ea, ma), Val::Fin(sb, eb, mb)) => {
+            add_terms(f, (sa, ea, ma as u128), (sb, eb, mb as u128), rm, flags)
+        }
+    }
+}
+
+/// a - b.
+pub fn sub(f: Format, a: u64, b: u64, rm: u8, flags: &mut u8) -> u64 {
+    let nb = if f.is_nan(b) { b } else { b ^ f.sign_bit() };
+    add(f, a, nb, rm, flags)
+}
+
+/// a * b.
+pub fn mul(f: Format, a: u64, b: u64, rm: u8, flags: &mut u8) -> u64 {
+    match (unpack(f, a), unpack(f, b)) {
+        (Val::Nan, _) | (_, Val::Nan) => nan_result(f, &[a, b], flags),
+        (Val::Inf(_), Val::Zero(_)) | (Val::Zero(_), Val::Inf(_)) => {
+            *flags |= NV;
+            f.canonical_nan()
+        }
+        (Val::Inf(x), Val::Inf(y))
+        | (Val::Inf(x), Val::Fin(y, ..))
+        | (Val::Fin(x, ..), Val::Inf(y)) => f.inf(x != y),
+        (Val::Zero(x), Val::Zero(y))
+        | (Val::Zero(x), Val::Fin(y, ..))
+        | (Val::Fin(x, ..), Val::Zero(y)) => f.zero(x != y),
+        (Val::Fin(sa, ea, ma), Val::Fin(sb, eb, mb)) => {
+            round_pack(f, sa != sb, ea + eb, ma as u128 * mb as u128, rm, flags)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+/// a * b + c with one rounding. `negate_product` and `negate_addend` give fmsub/fnmadd/fnmsub.
+pub fn fma(
+    f: Format,
+    a: u64,
+    b: u64,
+    c: u64,
+    negate_product: bool,
+    negate_addend: bool,
+    rm: u8,
+    flags: &mut u8,
+) -> u64 {
+    let (ua, ub, uc) = (unpack(f, a), unpack(f, b), unpack(f, c));
+    let inf_times_zero = matches!(
+        (ua, ub),
+        (Val::Inf(_), Val::Zero(_)) | (Val::Zero(_), Val::Inf(_))
+    );
+    if inf_times_zero {
+        if f.is_snan(c) {
+            *flags |= NV;
+        }
+        *flags |= NV;
+        return f.canonical_nan();
+    }
+    if matches!(ua, Val::Nan) || matches!(ub, Val::Nan) || matches!(uc, Val::Nan) {
+        return nan_result(f, &[a, b, c], flags);
+    }
+    let sign_of = |v: Val| match v {
+        Val::Inf(s) | Val::Zero(s) | Val::Fin(s, ..) => s,
+        Val::Nan => false,
+    };
+    let ps = (sign_of(ua) != sign_of(ub)) != negate_product;
+    let cs = sign_of(uc) != negate_addend;
+    let p_inf = matches!(ua, Val::Inf(_)) || matches!(ub, Val::Inf(_));
+    let p_zero = matches!(ua, Val::Zero(_)) || matches!(ub, Val::Zero(_));
+    if p_inf {
+        if let Val::Inf(_) = uc {
+            if cs != ps {
+                *flags |= NV;
+                return f.canonical_nan();
+            }
+        }
+        return f.inf(ps);
+    }
+    if let Val::Inf(_) = uc {
+        return f.inf(cs);
+    }
+    match (p_zero, uc) {
+        (true, Val::Zero(_)) => f.zero(if ps == cs { ps } else { rm == RDN }),
+        (true, Val::Fin(..)) => {
+            if cs {
+                c | f.sign_bit()
+            } else {
+                c & !f.sign_bit()
+            }
+        }
+        (true, _) => unreachable!("NaN and infinite addends handled above"),
+        (false, cv) => {
+            let (Val::Fin(_, ea, ma), Val::Fin(_, eb, mb)) = (ua, ub) else {
+                unreachable!("finite product operands")
+            };
+            let prod = (ps, ea + eb, ma as u128 * mb as u128);
+            match cv {
+                Val::Zero(_) => round_pack(f, ps, prod.1, prod.2, rm, flags),
+                Val::Fin(_, ec, mc) => add_terms(f, prod, (cs, ec, mc as u128), rm, flags),
+                _ => unreachable!("addend classes handled above"),
+            }
+        }
+    }
+}
+
+/// a / b.
+pub fn div(f: Format, a: u64, b: u64, rm: u8, flags: &mut u8) -> u64 {
+    match (unpack(f, a), unpack(f, b)) {
+        (Val::Nan, _) | (_, Val::Nan) => nan_result(f, &[a, b], flags),
+        (Val::Inf(_), Val::Inf(_)) | (Val::Zero(_), Val::Zero(_)) => {
+            *flags |= NV;
+            f.canonical_nan()
+        }
+        (Val::Inf(x), Val::Zero(y)) | (Val::Inf(x), Val::Fin(y, ..)) => f.inf(x != y),
+        (Val::Zero(x), Val::Inf(y))
+        | (Val::Zero(x), Val::Fin(y, ..))
+        | (Val::Fin(x, ..), Val::Inf(y)) => f.zero(x != y),
+        (Val::Fin(x, ..), Val::Zero(y)) => {
+            *flags |= DZ;
+            f.inf(x != y)
+        }
+        (Val::Fin(sa, ea, ma), Val::Fin(sb, eb, mb)) => {
+            let sh = 126 - bit_len(ma as u128);
+            let num = (ma as u128) << sh;
+            let q = num / mb as u128;
+            let r = num % mb as u128;
+            round_pack(f, sa != sb, ea - sh - eb, q | (r != 0) as u128, rm, flags)
+        }
+    }
+}
+
+fn isqrt(n: u128) -> (u128, bool) {
+    // Digit-by-digit square root; returns (floor(sqrt(n)), remainder != 0).
+    let mut rem = n;
+    let mut root: u128 = 0;
+    let mut bit: u128 = 1 << 126;
+    while bit > n {
+        bit >>= 2;
+    }
+    while bit != 0 {
+        if rem >= root + bit {
+            rem -= root + bit;
+            root = (root >> 1) + bit;
+        } else {
+            root >>= 1;
+        }
+        bit >>= 2;
+    }
+    (root, rem != 0)
+}
+
+/// sqrt(a).
+pub fn sqrt(f: Format, a: u64, rm: u8, flags: &mut u8) -> u64 {
+    match unpack(f, a) {
+        Val::Nan => nan_result(f, &[a], flags),
+        Val::Zero(_) => a,
+        Val::Inf(false) => a,
+        Val::Inf(true) | Val::Fin(true, ..) => {
+            *flags |= NV;
+            f.canonical_nan()
+        }
+        Val::Fin(false, e, m) => {
+            let mut sh = 124 - bit_len(m as u128);
+            if (e - sh) % 2 != 0 {
+                sh += 1;
+            }
+            let (r, inexact) = isqrt((m as u128) << sh);
+            round_pack(f, false, (e - sh) / 2, r | inexact as u128, rm, flags)
+        }
+    }
+}
+
+/// Converts between formats (widening is exact; narrowing rounds).
+pub fn convert(to: Format, from: Format, a: u64, rm: u8, flags: &mut u8) -> u64 {
+    match unpack(from, a) {
+        Val::Nan => {
+            nan_result(from, &[a], flags);
+            to.canonical_nan()
+        }
+        Val::Inf(s) => to.inf(s),
+        Val::Zero(s) => to.zero(s),
+        Val::Fin(s, e, m) => round_pack(to, s, e, m as u128, rm, flags),
+    }
+}
+
+/// Converts a signed (`signed`) or unsigned 64-bit integer to format `f`.
+pub fn from_int(f: Format, v: u64, signed: bool, rm: u8, flags: &mut u8) -> u64 {
+    let neg = signed && (v as i64) < 0;
+    let mag = if neg { (v as i64).unsigned_abs() } else { v };
+    if mag == 0 {
+        return 0;
+    }
+    round_pack(f, neg, 0, mag as u128, rm, flags)
+}
+
+/// Converts to an integer of `bits` (32 or 64) bits, signed or not, saturating with NV.
+/// The result is the integer's value as an i128 (the caller sign-extends 32-bit results).
+pub fn to_int(f: Format, a: u64, bits: u32, signed: bool, rm: u8, flags: &mut u8) -> i128 {
+    let (lo, hi): (i128, i128) = if signed {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    } else {
+        (0, (1i128 << bits) - 1)
+    };
+    let (sign, e, m) = match unpack(f, a) {
+        Val::Nan => {
+            *flags |= NV;
+            return hi;
+        }
+        Val::Inf(s) => {
+            *flags |= NV;
+            return if s { lo } else { hi };
+        }
+        Val::Zero(_) => return 0,
+        Val::Fin(s, e, m) => (s, e, m),
+    };
+    let (mag, inexact) = if e >= 0 {
+        if e > 70 {
+            *flags |= NV;
+            return if sign { lo } else { hi };
+        }
+        ((m as u128) << e, false)
+    } else {
+        let (q, half, sticky) = shr_round(m as u128, (-e) as u32);
+        let q = q + round_inc(rm, sign, q & 1 != 0, half, sticky) as u128;
+        (q, half || sticky)
+    };
+    let v: i128 = if sign { -(mag as i128) } else { mag as i128 };
+    if v < lo || v > hi {
+        *flags |= NV;
+        return if sign { lo } else { hi };
+    }
+    if inexact {
+        *flags |= NX;
+    }
+    v
+}
+
+/// Comparison result of a and b: None when unordered.
+fn compare(f: Format, a: u64, b: u64) -> Option<std::cmp::Ordering> {
+    use std::cmp::Ordering::*;
+    let key = |v: Val| -> (i32, i128) {
+        match v {
+            Val::Zero(_) => (0, 0),
+            Val::Inf(s) => (if s { -1 } else { 1 }, 0),
+            Val::Fin(s, e, m) => {
+                // Map to a totally ordered magnitude: exponent of top bit, then significand.
+                let top = bit_len(m as u128) + e;
+                let norm = (m as i128) << (64 - bit_len(m as u128));
+                let k = ((top as i128 + 4096) << 66) | norm;
+                (0, if s { -k } else { k })
+            }
+            Val::Nan => (0, 0),
+        }
+    };
+    let (ua, ub) = (unpack(f, a), unpack(f, b));
+    if matches!(ua, Val::Nan) || matches!(ub, Val::Nan) {
+        return None;
+    }
+    let (ka, kb) = (key(ua), key(ub));
+    Some(match ka.0.cmp(&kb.0) {
+        Equal => ka.1.cmp(&kb.1),
+        o => o,
+    })
+}
+
+/// feq: quiet comparison (NV only for signalling NaNs).
+pub fn eq(f: Format, a: u64, b: u64, flags: &mut u8) -> bool {
+    if f.is_snan(a) || f.is_snan(b) {
+        *flags |= NV;
+    }
+    compare(f, a, b) == Some(std::cmp::Ordering::Equal)
+}
+
+/// flt: signalling comparison (NV for any NaN).
+pub fn lt(f: Format, a: u64, b: u64, flags: &mut u8) -> bool {
+    match compare(f, a, b) {
+        None => {
+            *flags |= NV;
+            false
+        }
+        Some(o) => o == std::cmp::Ordering::Less,
+    }
+}
+
+/// fle: signalling comparison (NV for any NaN).
+pub fn le(f: Format, a: u64, b: u64, flags: &mut u8) -> bool {
+    match compare(f, a, b) {
+        None => {
+            *flags |= NV;
+            false
+        }
+        Some(o) => o != std::cmp::Ordering::Greater,
+    }
+}
+
+/// fmin (`max` false) / fmax (`max` true), IEEE 754-2019 minimumNumber/maximumNumber with
+/// -0 < +0.
+pub fn min_max(f: Format, a: u64, b: u64, max: bool, flags: &mut u8) -> u64 {
+    if f.is_snan(a) || f.is_snan(b) {
+        *flags |= NV;
+    }
+    match (f.is_nan(a), f.is_nan(b)) {
+        (true, true) => return f.canonical_nan(),
+        (true, false) => return b,
+        (false, true) => return a,
+        _ => {}
+    }
+    let o = compare(f, a, b).expect("ordered operands");
+    let a_first = match o {
+        std::cmp::Ordering::Less => !max,
+        std::cmp::Ordering::Greater => max,
+        // Equal: only +0/-0 differ; min prefers the negative one.
+        std::cmp::Ordering::Equal => f.sign(a) != max,
+    };
+    if a_first {
+        a
+    } else {
+        b
+    }
+}
+
+/// fclass: the 10-bit class mask.
+pub fn classify(f: Format, a: u64) -> u64 {
+    let s = f.sign(a);
+    let e = (a >> f.frac_bits) & f.exp_max_field();
+    let frac = a & f.frac_mask();
+    let bit = if e == f.exp_max_field() {
+        if frac == 0 {
+            if s {
+                0
+            } else {
+                7
+            }
+        } else if f.is_snan(a) {
+            8
+        } else {
+            9
+        }
+    } else if e == 0 {
+        match (frac == 0, s) {
+            (true, true) => 3,
+            (true, false) => 4,
+            (false, true) => 2,
+            (false, false) => 5,
+        }
+    } else if s {
+        1
+    } else {
+        6
+    };
+    1 << bit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn f64op(op: fn(Format, u64, u64, u8, &mut u8) -> u64, a: f64, b: f64) -> (f64, u8) {
+        let mut fl = 0;
+        let r = op(F64, a.to_bits(), b.to_bits(), RNE, &mut fl);
+        (f64::from_bits(r), fl)
+    }
+
+    fn same(x: f64, y: f64) -> bool {
+        x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+    }
+
+    // Host arithmetic rounds to nearest even: the soft results must agree bit for bit.
+    proptest! {
+        #[test]
+        fn f64_ops_match_host(a in any::<u64>(), b in any::<u64>()) {
+            let (a, b) = (f64::from_bits(a), f64::from_bits(b));
+            prop_assert!(same(f64op(add, a, b).0, a + b));
+            prop_assert!(same(f64op(sub, a, b).0, a - b));
+            prop_assert!(same(f64op(mul, a, b).0, a * b));
+            prop_assert!(same(f64op(div, a, b).0, a / b));
+            let mut fl = 0;
+            prop_assert!(same(f64::from_bits(sqrt(F64, a.to_bits(), RNE, &mut fl)), a.sqrt()));
+        }
+
+        #[test]
+        fn f32_ops_match_host(a in any::<u32>(), b in any::<u32>(), c in any::<u32>()) {
+            let (x, y, z) = (f32::from_bits(a), f32::from_bits(b), f32::from_bits(c));
+            let g = |op: fn(Format, u64, u64, u8, &mut u8) -> u64| {
+                let mut fl = 0;
+                f32::from_bits(op(F32, a as u64, b as u64, RNE, &mut fl) as u32)
+            };
+            let s = |p: f32, q: f32| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan());
+            prop_assert!(s(g(add), x + y));
+            prop_assert!(s(g(mul), x * y));
+            prop_assert!(s(g(div), x / y));
+            let mut fl = 0;
+            let r = fma(F32, a as u64, b as u64, c as u64, false, false, RNE, &mut fl);
+            prop_assert!(s(f32::from_bits(r as u32), x.mul_add(y, z)));
+            // Narrowing a double rounds like the host's `as`.
+            let d = f64::from_bits(((a as u64) << 32) | b as u64);
+            let r = convert(F32, F64, d.to_bits(), RNE, &mut fl);
+            prop_assert!(s(f32::from_bits(r as u32), d as f32));
+        }
+
+        #[test]
+        fn f64_fma_matches_host(a in any::<u64>(), b in any::<u64>(), c in any::<u64>()) {
+            let (x, y, z) = (f64::from_bits(a), f64::from_bits(b), f64::from_bits(c));
+            let mut fl = 0;
+            let r = fma(F64, a, b, c, false, false, RNE, &mut fl);
+            prop_assert!(same(f64::from_bits(r), x.mul_add(y, z)));
+        }
+
+        #[test]
+        fn inexact_flag_matches_exactness(a in -1.0e6f64..1.0e6, b in -1.0e6f64..1.0e6) {
+            // x + y is exact exactly when (x + y) - x == y and the error term is zero.
+            let (s, fl) = f64op(add, a, b);
+            let bb = s - a;
+            let err = (a - (s - bb)) + (b - bb);
+            prop_assert_eq!(fl & NX != 0, err != 0.0);
+        }
+
+        #[test]
+        fn f16_conversions_match_half(a in any::<u32>()) {
+            let x = f32::from_bits(a);
+            let mut fl = 0;
+            let r = convert(F16, F32, a as u64, RNE, &mut fl) as u16;
+            let h = half::f16::from_f32(x);
+            prop_assert!(r == h.to_bits() || (x.is_nan() && h.is_nan()));
+            let back = convert(F32, F16, r as u64, RNE, &mut fl) as u32;
+            prop_assert!(back == half::f16::from_bits(r).to_f32().to_bits() || x.is_nan());
+        }
+    }
+
+    #[test]
+    fn directed_rounding_and_flags() {
+        let one = 1.0f64.to_bits();
+        let tiny = f64::from_bits(1).to_bits(); // smallest subnormal
+        let mut fl = 0;
+        // 1 + tiny: RNE and RTZ/RDN give 1, RUP gives next up; NX always.
+        assert_eq!(add(F64, one, tiny, RNE, &mut fl), one);
+        assert_eq!(add(F64, one, tiny, RUP, &mut fl), one + 1);
+        assert_eq!(add(F64, one, tiny, RDN, &mut fl), one);
+        assert_eq!(fl, NX);
+        // 1 - tiny rounds down to the number below 1 under RDN and RTZ.
+        assert_eq!(sub(F64, one, tiny, RTZ, &mut fl), one - 1);
+        // Overflow: max * 2.
+        let mut fl = 0;
+        let r = mul(F64, f64::MAX.to_bits(), 2.0f64.to_bits(), RTZ, &mut fl);
+        assert_eq!(r, f64::MAX.to_bits());
+        assert_eq!(fl, OF | NX);
+        // Underflow: min normal / 3 is tiny and inexact.
+        let mut fl = 0;
+        div(
+            F64,
+            f64::MIN_POSITIVE.to_bits(),
+            3.0f64.to_bits(),
+            RNE,
+            &mut fl,
+        );
+        assert_eq!(fl, UF | NX);
+        // Exact subnormal result: no UF.
+        let mut fl = 0;
+        div(
+            F64,
+            f64::MIN_POSITIVE.to_bits(),
+            2.0f64.to_bits(),
+            RNE,
+            &mut fl,
+        );
+        assert_eq!(fl, 0);
+        // Divide by zero and invalid.
+        let mut fl = 0;
+        assert_eq!(div(F32, 0x3f80_0000, 0, RNE, &mut fl), 0x7f80_0000);
+        assert_eq!(fl, DZ);
+        let mut fl = 0;
+        assert_eq!(sqrt(F32, 0xbf80_0000, RNE, &mut fl), 0x7fc0_0000);
+        assert_eq!(fl, NV);
+        // Conversions saturate.
+        let mut fl = 0;
+        assert_eq!(
+            to_int(F32, 0x7fc0_0000, 32, true, RTZ, &mut fl),
+            i32::MAX as i128
+        );
+        assert_eq!(to_int(F64, (-1.5f64).to_bits(), 64, false, RTZ, &mut fl), 0);
+        assert_eq!(fl, NV);
+        let mut fl = 0;
+        assert_eq!(to_int(F64, (-0.5f64).to_bits(), 64, false, RTZ, &mut fl), 0);
+        assert_eq!(fl, NX);
+        let mut fl = 0;
+        assert_eq!(to_int(F64, 2.5f64.to_bits(), 64, true, RNE, &mut fl), 2);
+        assert_eq!(to_int(F64, 2.5f64.to_bits(), 64, true, RMM, &mut fl), 3);
+        assert_eq!(to_int(F64, (-2.5f64).to_bits(), 64, true, RDN, &mut fl), -3);
+        // fma(inf, 0, qNaN) is invalid.
+        let mut fl = 0;
+        fma(F32, 0x7f80_0000, 0, 0x7fc0_0000, false, false, RNE, &mut fl);
+        assert_eq!(fl, NV);
+        // min/max with signed zeros and NaNs.
+        let mut fl = 0;
+        assert_eq!(min_max(F32, 0, 0x8000_0000, false, &mut fl), 0x8000_0000);
+        assert_eq!(
+            min_max(F32, 0x7f80_0001, 0x3f80_0000, true, &mut fl),
+            0x3f80_0000
+        );
+        assert_eq!(fl, NV);
+    }
+}

@@ -1,0 +1,426 @@
+//! Floating-point vector instructions at SEW 16 (Zvfh), 32 and 64: arithmetic, fused
+//! multiply-add, min/max, sign injection, compares, merges and splats, classification,
+//! square root, conversions (same-width, widening, narrowing, including rtz and rod) and the
+//! widening arithmetic forms. Every operation honours frm (all five modes) and raises the
+//! exact IEEE flags through [`softfloat`](super::softfloat).
+//!
+//! Not implemented: the 7-bit estimates `vfrsqrt7.v` and `vfrec7.v` (they trap as illegal
+//! with a reason).
+
+use super::elem::{by_sew, by_sew_wide, Elem};
+use super::integer::{binop, cmpop, narrow, ternop, widen};
+use super::permute::unbox_f;
+use super::softfloat::{self as sf, Fmt};
+use super::VectorUnit;
+use crate::hart::{HartContext, Trap};
+use crate::isa::vector::{VInst, VOp};
+
+/// Whether `op` is handled here.
+pub(super) fn is_float(op: VOp) -> bool {
+    use VOp::*;
+    matches!(
+        op,
+        Vfadd
+            | Vfsub
+            | Vfrsub
+            | Vfmul
+            | Vfdiv
+            | Vfrdiv
+            | Vfmin
+            | Vfmax
+            | Vfsgnj
+            | Vfsgnjn
+            | Vfsgnjx
+            | Vfmacc
+            | Vfnmacc
+            | Vfmsac
+            | Vfnmsac
+            | Vfmadd
+            | Vfnmadd
+            | Vfmsub
+            | Vfnmsub
+            | Vmfeq
+            | Vmfne
+            | Vmflt
+            | Vmfle
+            | Vmfgt
+            | Vmfge
+            | Vfmerge
+            | Vfmv
+            | Vfclass
+            | Vfsqrt
+            | Vfrsqrt7
+            | Vfrec7
+            | VfcvtXuF
+            | VfcvtXF
+            | VfcvtFXu
+            | VfcvtFX
+            | VfcvtRtzXuF
+            | VfcvtRtzXF
+            | VfwcvtXuF
+            | VfwcvtXF
+            | VfwcvtFXu
+            | VfwcvtFX
+            | VfwcvtFF
+            | VfwcvtRtzXuF
+            | VfwcvtRtzXF
+            | VfncvtXuF
+            | VfncvtXF
+            | VfncvtFXu
+            | VfncvtFX
+            | VfncvtFF
+            | VfncvtRodFF
+            | VfncvtRtzXuF
+            | VfncvtRtzXF
+            | Vfwadd
+            | Vfwsub
+            | Vfwmul
+            | Vfwmacc
+            | Vfwnmacc
+            | Vfwmsac
+            | Vfwnmsac
+    )
+}
+
+/// The FP format of SEW, refusing SEW=8.
+pub(super) fn fmt_of(inst: &VInst, sew: u32) -> Result<Fmt, Trap> {
+    match sew {
+        16 => Ok(sf::H),
+        32 => Ok(sf::S),
+        64 => Ok(sf::D),
+        _ => Err(Trap::illegal(format!(
+            "`{inst}`: no floating-point format at SEW={sew}"
+        ))),
+    }
+}
+
+fn fmt_bits(bits: u32) -> Fmt {
+    match bits {
+        16 => sf::H,
+        32 => sf::S,
+        _ => sf::D,
+    }
+}
+
+pub(super) fn exec(
+    vu: &mut VectorUnit,
+    inst: &VInst,
+    ctx: &mut impl HartContext,
+) -> Result<(), Trap> {
+    use VOp::*;
+    let sew = vu.sew();
+    let mut fl = 0u8;
+    // The scalar operand, unboxed to SEW.
+    let fsc = if inst.form.is_f() {
+        Some(unbox_f(ctx.f_bits(inst.vs1), sew.max(16)))
+    } else {
+        None
+    };
+    let neg = |f: Fmt, x: u64| x ^ (1u64 << (f.bits() - 1));
+    match inst.op {
+        Vfadd | Vfsub | Vfrsub | Vfmul | Vfdiv | Vfrdiv | Vfmin | Vfmax | Vfsgnj | Vfsgnjn
+        | Vfsgnjx => {
+            let f = fmt_of(inst, sew)?;
+            let rm = vu.frm(ctx)?;
+            let fl = &mut fl;
+            by_sew!(sew, T => match inst.op {
+                Vfadd => binop::<T>(vu, inst, fsc, |a, b| sf::add(f, a, b, rm, fl)),
+                Vfsub => binop::<T>(vu, inst, fsc, |a, b| sf::sub(f, a, b, rm, fl)),
+                Vfrsub => binop::<T>(vu, inst, fsc, |a, b| sf::sub(f, b, a, rm, fl)),
+                Vfmul => binop::<T>(vu, inst, fsc, |a, b| sf::mul(f, a, b, rm, fl)),
+                Vfdiv => binop::<T>(vu, inst, fsc, |a, b| sf::div(f, a, b, rm, fl)),
+                Vfrdiv => binop::<T>(vu, inst, fsc, |a, b| sf::div(f, b, a, rm, fl)),
+                Vfmin => binop::<T>(vu, inst, fsc, |a, b| sf::min(f, a, b, fl)),
+                Vfmax => binop::<T>(vu, inst, fsc, |a, b| sf::max(f, a, b, fl)),
+                Vfsgnj => binop::<T>(vu, inst, fsc, |a, b| sf::sign_inject(f, a, b, 0)),
+                Vfsgnjn => binop::<T>(vu, inst, fsc, |a, b| sf::sign_inject(f, a, b, 1)),
+                _ => binop::<T>(vu, inst, fsc, |a, b| sf::sign_inject(f, a, b, 2)),
+            })
+        }
+        Vfmacc | Vfnmacc | Vfmsac | Vfnmsac | Vfmadd | Vfnmadd | Vfmsub | Vfnmsub => {
+            let f = fmt_of(inst, sew)?;
+            let rm = vu.frm(ctx)?;
+            let fl = &mut fl;
+            // a = vs2, b = vs1 or f[rs1], d = vd.
+            by_sew!(sew, T => match inst.op {
+                Vfmacc => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, a, d, rm, fl)),
+                Vfnmacc => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, neg(f, b), a, neg(f, d), rm, fl)),
+                Vfmsac => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, a, neg(f, d), rm, fl)),
+                Vfnmsac => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, neg(f, b), a, d, rm, fl)),
+                Vfmadd => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, d, a, rm, fl)),
+                Vfnmadd => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, neg(f, b), d, neg(f, a), rm, fl)),
+                Vfmsub => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, d, neg(f, a), rm, fl)),
+                _ => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, neg(f, b), d, a, rm, fl)),
+            })
+        }
+        Vmfeq | Vmfne | Vmflt | Vmfle | Vmfgt | Vmfge => {
+            let f = fmt_of(inst, sew)?;
+            let fl = &mut fl;
+            by_sew!(sew, T => match inst.op {
+                Vmfeq => cmpop::<T>(vu, inst, fsc, |a, b| sf::eq(f, a, b, fl)),
+                Vmfne => cmpop::<T>(vu, inst, fsc, |a, b| !sf::eq(f, a, b, fl)),
+                Vmflt => cmpop::<T>(vu, inst, fsc, |a, b| sf::lt(f, a, b, fl)),
+                Vmfle => cmpop::<T>(vu, inst, fsc, |a, b| sf::le(f, a, b, fl)),
+                Vmfgt => cmpop::<T>(vu, inst, fsc, |a, b| sf::lt(f, b, a, fl)),
+                _ => cmpop::<T>(vu, inst, fsc, |a, b| sf::le(f, b, a, fl)),
+            })
+        }
+        Vfmerge | Vfmv => {
+            fmt_of(inst, sew)?;
+            let x = fsc.unwrap_or(0);
+            let merge = inst.op == Vfmerge;
+            by_sew!(sew, T => {
+                let (d, s2) = (vu.off(inst.vd), vu.off(inst.vs2));
+                for i in vu.body() {
+                    let v = if merge && !vu.mask_bit(0, i) {
+                        T::rd(&vu.regs, s2 + i * T::BYTES)
+                    } else {
+                        x
+                    };
+                    T::wr(&mut vu.regs, d + i * T::BYTES, v);
+                }
+            })
+        }
+        Vfclass | Vfsqrt => {
+            let f = fmt_of(inst, sew)?;
+            let rm = if inst.op == Vfsqrt { vu.frm(ctx)? } else { 0 };
+            let fl = &mut fl;
+            by_sew!(sew, T => {
+                if inst.op == Vfclass {
+                    binop::<T>(vu, inst, Some(0), |a, _| sf::classify(f, a))
+                } else {
+                    binop::<T>(vu, inst, Some(0), |a, _| sf::sqrt(f, a, rm, fl))
+                }
+            })
+        }
+        Vfrsqrt7 | Vfrec7 => {
+            return Err(Trap::illegal(format!(
+                "`{inst}`: the 7-bit estimate instructions are not implemented"
+            )))
+        }
+        VfcvtXuF | VfcvtXF | VfcvtRtzXuF | VfcvtRtzXF | VfcvtFXu | VfcvtFX => {
+            let f = fmt_of(inst, sew)?;
+            let rtz = matches!(inst.op, VfcvtRtzXuF | VfcvtRtzXF);
+            let rm = if rtz { sf::RTZ } else { vu.frm(ctx)? };
+            let signed = matches!(inst.op, VfcvtXF | VfcvtRtzXF | VfcvtFX);
+            let to_int = !matches!(inst.op, VfcvtFXu | VfcvtFX);
+            let fl = &mut fl;
+            by_sew!(sew, T => {
+                if to_int {
+                    binop::<T>(vu, inst, Some(0), |a, _| sf::to_int(f, a, rm, signed, T::BITS, fl))
+                } else {
+                    binop::<T>(vu, inst, Some(0), |a, _| {
+                        let v = if signed { T::sx(a) as u64 } else { a };
+                        sf::from_int(f, v, signed, rm, fl)
+                    })
+                }
+            })
+        }
+        VfwcvtXuF | VfwcvtXF | VfwcvtRtzXuF | VfwcvtRtzXF | VfwcvtFXu | VfwcvtFX | VfwcvtFF => {
+            let from_float = !matches!(inst.op, VfwcvtFXu | VfwcvtFX);
+            if sew == 64 || (from_float && sew == 8) {
+                return Err(Trap::illegal(format!("`{inst}` at SEW={sew}")));
+            }
+            let rtz = matches!(inst.op, VfwcvtRtzXuF | VfwcvtRtzXF);
+            let rm = if rtz { sf::RTZ } else { vu.frm(ctx)? };
+            let signed = matches!(inst.op, VfwcvtXF | VfwcvtRtzXF | VfwcvtFX);
+            let fl = &mut fl;
+            by_sew_wide!(sew, T, W => {
+                let (nf, wf) = (fmt_bits(T::BITS), fmt_bits(W::BITS));
+                match inst.op {
+                    VfwcvtFF => widen::<T, W>(vu, inst, Some(0), false, false, |a, _, _| {
+                        sf::convert(nf, wf, a, rm, fl)
+                    }),
+                    VfwcvtFXu | VfwcvtFX => widen::<T, W>(vu, inst, Some(0), false, false, |a, _, _| {
+                        let v = if signed { T::sx(a) as u64 } else { a };
+                        sf::from_int(wf, v, signed, rm, fl)
+                    }),
+                    _ => widen::<T, W>(vu, inst, Some(0), false, false, |a, _, _| {
+                        sf::to_int(nf, a, rm, signed, W::BITS, fl)
+                    }),
+                }
+            })
+        }
+        VfncvtXuF | VfncvtXF | VfncvtRtzXuF | VfncvtRtzXF | VfncvtFXu | VfncvtFX | VfncvtFF
+        | VfncvtRodFF => {
+            let to_float = matches!(inst.op, VfncvtFXu | VfncvtFX | VfncvtFF | VfncvtRodFF);
+            if sew == 64 || (to_float && sew == 8) {
+                return Err(Trap::illegal(format!("`{inst}` at SEW={sew}")));
+            }
+            let rm = match inst.op {
+                VfncvtRtzXuF | VfncvtRtzXF => sf::RTZ,
+                VfncvtRodFF => sf::ROD,
+                _ => vu.frm(ctx)?,
+            };
+            let signed = matches!(inst.op, VfncvtXF | VfncvtRtzXF | VfncvtFX);
+            let fl = &mut fl;
+            by_sew_wide!(sew, T, W => {
+                let (nf, wf) = (fmt_bits(T::BITS), fmt_bits(W::BITS));
+                match inst.op {
+                    VfncvtFF | VfncvtRodFF => narrow::<T, W>(vu, inst, Some(0), |a, _| {
+                        sf::convert(wf, nf, a, rm, fl)
+                    }),
+                    VfncvtFXu | VfncvtFX => narrow::<T, W>(vu, inst, Some(0), |a, _| {
+                        let v = if signed { W::sx(a) as u64 } else { a };
+                        sf::from_int(nf, v, signed, rm, fl)
+                    }),
+                    _ => narrow::<T, W>(vu, inst, Some(0), |a, _| {
+                        sf::to_int(wf, a, rm, signed, T::BITS, fl)
+                    }),
+                }
+            })
+        }
+        Vfwadd | Vfwsub | Vfwmul | Vfwmacc | Vfwnmacc | Vfwmsac | Vfwnmsac => {
+            if sew != 16 && sew != 32 {
+                return Err(Trap::illegal(format!("`{inst}` at SEW={sew}")));
+            }
+            let rm = vu.frm(ctx)?;
+            let wide_vs2 = inst.form.is_wide_vs2();
+            let fl = &mut fl;
+            by_sew_wide!(sew, T, W => {
+                let (nf, wf) = (fmt_bits(T::BITS), fmt_bits(W::BITS));
+                let mut fl2 = 0u8;
+                let acc = matches!(inst.op, Vfwmacc | Vfwnmacc | Vfwmsac | Vfwnmsac);
+                widen::<T, W>(vu, inst, fsc, wide_vs2, acc, |a, b, d| {
+                    let wa = if wide_vs2 { a } else { sf::convert(nf, wf, a, rm, &mut fl2) };
+                    let wb = sf::convert(nf, wf, b, rm, &mut fl2);
+                    match inst.op {
+                        Vfwadd => sf::add(wf, wa, wb, rm, fl),
+                        Vfwsub => sf::sub(wf, wa, wb, rm, fl),
+                        Vfwmul => sf::mul(wf, wa, wb, rm, fl),
+                        // vd = +(vs1 * vs2) + vd
+                        Vfwmacc => sf::fma(wf, wb, wa, d, rm, fl),
+                        Vfwnmacc => sf::fma(wf, neg(wf, wb), wa, neg(wf, d), rm, fl),
+                        Vfwmsac => sf::fma(wf, wb, wa, neg(wf, d), rm, fl),
+                        _ => sf::fma(wf, neg(wf, wb), wa, d, rm, fl),
+                    }
+                });
+                *fl |= fl2;
+            })
+        }
+        _ => unreachable!("not an FP op"),
+    }
+    ctx.raise_fflags(fl);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testctx::*;
+    use super::super::*;
+
+    fn f32s(v: &[f32]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits() as u64).collect()
+    }
+
+    #[test]
+    fn arithmetic_fma_and_flags() {
+        let mut vu = VectorUnit::new(128);
+        let mut cx = TestCtx::new();
+        setvl(&mut vu, &mut cx, 4, "e32, m1");
+        put(&mut vu, 2, 32, &f32s(&[1.5, -2.0, 3.0, 0.1]));
+        put(&mut vu, 3, 32, &f32s(&[2.0, 0.5, 0.0, 0.2]));
+        run(&mut vu, &mut cx, "vfmul.vv v1, v2, v3").unwrap();
+        assert_eq!(get(&vu, 1, 32, 4), f32s(&[3.0, -1.0, 0.0, 0.1f32 * 0.2]));
+        assert_eq!(cx.fflags, 1);
+        cx.fflags = 0;
+        run(&mut vu, &mut cx, "vfdiv.vv v1, v2, v3").unwrap();
+        assert_eq!(get(&vu, 1, 32, 3), f32s(&[0.75, -4.0, f32::INFINITY]));
+        assert_eq!(cx.fflags & 8, 8);
+        cx.f[10] = 0xffff_ffff_0000_0000 | 10.0f32.to_bits() as u64;
+        put(&mut vu, 4, 32, &f32s(&[1.0, 1.0, 1.0, 1.0]));
+        run(&mut vu, &mut cx, "vfmacc.vf v4, fa0, v2").unwrap();
+        assert_eq!(
+            get(&vu, 4, 32, 4),
+            f32s(&[16.0, -19.0, 31.0, 10.0f32.mul_add(0.1, 1.0)])
+        );
+        run(&mut vu, &mut cx, "vfnmsac.vv v4, v2, v3").unwrap(); // vd = -(vs1*vs2) + vd
+        assert_eq!(get(&vu, 4, 32, 2), f32s(&[13.0, -18.0]));
+        run(&mut vu, &mut cx, "vfabs.v v5, v2").unwrap();
+        assert_eq!(get(&vu, 5, 32, 2), f32s(&[1.5, 2.0]));
+        run(&mut vu, &mut cx, "vfrsub.vf v5, v2, fa0").unwrap();
+        assert_eq!(get(&vu, 5, 32, 2), f32s(&[8.5, 12.0]));
+        run(&mut vu, &mut cx, "vmflt.vf v6, v2, fa0").unwrap();
+        assert_eq!(get(&vu, 6, 8, 1)[0] & 0xf, 0b1111);
+        run(&mut vu, &mut cx, "vmfgt.vf v6, v2, fa0").unwrap();
+        assert_eq!(get(&vu, 6, 8, 1)[0] & 0xf, 0);
+    }
+
+    #[test]
+    fn conversions_honour_frm() {
+        let mut vu = VectorUnit::new(128);
+        let mut cx = TestCtx::new();
+        setvl(&mut vu, &mut cx, 4, "e32, m1");
+        put(&mut vu, 2, 32, &f32s(&[2.5, -2.5, 3.7, -0.5]));
+        for (frm, want) in [
+            (0u8, [2i64, -2, 4, 0]),
+            (1, [2, -2, 3, 0]),
+            (2, [2, -3, 3, -1]),
+            (3, [3, -2, 4, 0]),
+            (4, [3, -3, 4, -1]),
+        ] {
+            cx.frm = frm;
+            run(&mut vu, &mut cx, "vfcvt.x.f.v v1, v2").unwrap();
+            let want: Vec<u64> = want.iter().map(|&x| x as u64 & 0xffff_ffff).collect();
+            assert_eq!(get(&vu, 1, 32, 4), want, "frm {frm}");
+        }
+        cx.frm = 0;
+        run(&mut vu, &mut cx, "vfcvt.rtz.x.f.v v1, v2").unwrap();
+        assert_eq!(get(&vu, 1, 32, 3), vec![2, (-2i64 as u64) & 0xffff_ffff, 3]);
+        cx.frm = 7;
+        assert!(run(&mut vu, &mut cx, "vfcvt.x.f.v v1, v2").is_err());
+        cx.frm = 0;
+        // vfncvt.x.f.w: f32 -> i16 saturating
+        setvl(&mut vu, &mut cx, 4, "e16, mf2");
+        put(&mut vu, 4, 32, &f32s(&[40000.0, -1.5, 7.0, -40000.0]));
+        cx.fflags = 0;
+        run(&mut vu, &mut cx, "vfncvt.x.f.w v5, v4").unwrap();
+        assert_eq!(get(&vu, 5, 16, 4), vec![0x7fff, 0xfffe, 7, 0x8000]);
+        assert_eq!(cx.fflags, 16 | 1);
+        // vfwcvt.f.f.v: f16 -> f32
+        put(&mut vu, 6, 16, &[0x3c00, 0xc000, 0x7c00, 0x0001]);
+        run(&mut vu, &mut cx, "vfwcvt.f.f.v v8, v6").unwrap();
+        assert_eq!(
+            get(&vu, 8, 32, 4),
+            f32s(&[1.0, -2.0, f32::INFINITY, 2f32.powi(-24)])
+        );
+        // f32 -> f16 narrowing with overflow
+        setvl(&mut vu, &mut cx, 4, "e16, mf2");
+        put(&mut vu, 10, 32, &f32s(&[1.0, 1.0e6, 0.1, -0.0]));
+        run(&mut vu, &mut cx, "vfncvt.f.f.w v9, v10").unwrap();
+        assert_eq!(
+            get(&vu, 9, 16, 4),
+            vec![
+                0x3c00,
+                0x7c00,
+                half::f16::from_f32(0.1).to_bits() as u64,
+                0x8000
+            ]
+        );
+    }
+
+    #[test]
+    fn widening_fp() {
+        let mut vu = VectorUnit::new(128);
+        let mut cx = TestCtx::new();
+        setvl(&mut vu, &mut cx, 2, "e32, m1");
+        put(&mut vu, 2, 32, &f32s(&[1.0e30, 3.0]));
+        put(&mut vu, 3, 32, &f32s(&[1.0e30, 0.1]));
+        run(&mut vu, &mut cx, "vfwmul.vv v4, v2, v3").unwrap();
+        assert_eq!(
+            get(&vu, 4, 64, 2),
+            vec![
+                (1.0e30f32 as f64 * 1.0e30f32 as f64).to_bits(),
+                (3.0 * 0.1f32 as f64).to_bits()
+            ]
+        );
+        run(&mut vu, &mut cx, "vfwadd.wv v6, v4, v2").unwrap();
+        assert_eq!(
+            get(&vu, 6, 64, 1),
+            vec![(1.0e30f32 as f64 * 1.0e30f32 as f64 + 1.0e30f32 as f64).to_bits()]
+        );
+        // SEW=8 has no FP format.
+        setvl(&mut vu, &mut cx, 2, "e8, m1");
+        assert!(run(&mut vu, &mut cx, "vfadd.vv v1, v2, v3").is_err());
+    }
+}

@@ -1,0 +1,262 @@
+//! Programs: ELF64 RISC-V loading, the card's memory map as a program sees it, and running a
+//! program on one hart to its exit (see doc/programs.md for the bare-metal environment).
+//!
+//! Memory map (bases from the board): DDR at `memory.base` with `memory.capacity`; the
+//! scratchpad at `scratchpad.base` with `scratchpad.size`; one 4 KiB MMIO page at
+//! [`MMIO_BASE`] (console at +0x0, exit at +0x8). At entry `pc` = the ELF entry point,
+//! `sp` = the top of DDR (16-byte aligned), every other register zero.
+
+mod run;
+
+pub use run::{run, RunError, RunStop};
+
+use crate::config::Board;
+use crate::hart::{GuestMemory, Hart};
+use crate::mem::store::BackingStore;
+use object::elf;
+use object::read::elf::{FileHeader, ProgramHeader};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Base address of the MMIO page (console and exit registers).
+pub const MMIO_BASE: u64 = 0x1000_0000;
+
+/// A program that could not be loaded; the message names the file.
+#[derive(Debug, Error)]
+pub enum ProgramError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not a valid ELF64 RISC-V executable.
+    #[error("{file}: {reason}")]
+    BadElf {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A segment does not fit the card's memory map.
+    #[error("{file}: segment at {addr:#x} ({len} bytes) is outside the card's memory map ({map})")]
+    OutsideMap {
+        /// The file.
+        file: String,
+        /// Segment address.
+        addr: u64,
+        /// Segment size in memory.
+        len: u64,
+        /// The map.
+        map: String,
+    },
+}
+
+/// One loadable segment.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// Load address.
+    pub addr: u64,
+    /// Bytes from the file.
+    pub data: Vec<u8>,
+    /// Size in memory (the rest after `data` is zero).
+    pub mem_size: u64,
+    /// Executable.
+    pub exec: bool,
+}
+
+/// A loaded ELF executable.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// Where it came from (for messages).
+    pub path: PathBuf,
+    /// Entry point.
+    pub entry: u64,
+    /// Loadable segments.
+    pub segments: Vec<Segment>,
+}
+
+impl Program {
+    /// Reads and parses an ELF file.
+    pub fn load(path: &Path) -> Result<Program, ProgramError> {
+        let data = std::fs::read(path).map_err(|source| ProgramError::Io {
+            file: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&data, path)
+    }
+
+    /// Parses ELF bytes; `path` names them in messages.
+    pub fn parse(data: &[u8], path: &Path) -> Result<Program, ProgramError> {
+        let file = path.display().to_string();
+        let bad = |reason: String| ProgramError::BadElf {
+            file: file.clone(),
+            reason,
+        };
+        if data.len() < 4 || &data[..4] != b"\x7fELF" {
+            return Err(bad("not an ELF file (bad magic)".into()));
+        }
+        if data.len() > 4 && data[4] != elf::ELFCLASS64 {
+            return Err(bad("not a 64-bit ELF (expected ELF64 for RV64)".into()));
+        }
+        let header = elf::FileHeader64::<object::Endianness>::parse(data)
+            .map_err(|e| bad(format!("corrupt or truncated ELF header: {e}")))?;
+        let endian = header
+            .endian()
+            .map_err(|e| bad(format!("corrupt ELF header: {e}")))?;
+        if header.e_ident().data != elf::ELFDATA2LSB {
+            return Err(bad(
+                "big-endian ELF; RISC-V programs are little-endian".into()
+            ));
+        }
+        let machine = header.e_machine(endian);
+        if machine != elf::EM_RISCV {
+            return Err(bad(format!(
+                "ELF machine {machine} is not RISC-V (EM_RISCV = {})",
+                elf::EM_RISCV
+            )));
+        }
+        if header.e_type(endian) != elf::ET_EXEC {
+            return Err(bad(
+                "not a static executable (ET_EXEC); link with ld.lld and the linker script".into(),
+            ));
+        }
+        let phdrs = header
+            .program_headers(endian, data)
+            .map_err(|e| bad(format!("corrupt or truncated program headers: {e}")))?;
+        let mut segments = Vec::new();
+        for ph in phdrs {
+            if ph.p_type(endian) != elf::PT_LOAD {
+                continue;
+            }
+            let bytes = ph
+                .data(endian, data)
+                .map_err(|_| bad("a loadable segment extends past the end of the file".into()))?;
+            let mem_size = ph.p_memsz(endian);
+            if (bytes.len() as u64) > mem_size {
+                return Err(bad("a segment's file size exceeds its memory size".into()));
+            }
+            segments.push(Segment {
+                addr: ph.p_paddr(endian),
+                data: bytes.to_vec(),
+                mem_size,
+                exec: ph.p_flags(endian) & elf::PF_X != 0,
+            });
+        }
+        if segments.is_empty() {
+            return Err(bad("no loadable segments".into()));
+        }
+        Ok(Program {
+            path: path.to_path_buf(),
+            entry: header.e_entry(endian),
+            segments,
+        })
+    }
+
+    /// The executable address range `[lo, hi)` (the decode cache covers it).
+    pub fn text_range(&self) -> (u64, u64) {
+        let ex = self.segments.iter().filter(|s| s.exec);
+        let lo = ex.clone().map(|s| s.addr).min().unwrap_or(self.entry);
+        let hi = ex.map(|s| s.addr + s.mem_size).max().unwrap_or(self.entry);
+        (lo, hi)
+    }
+}
+
+/// The card's memory map as a program sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryMap {
+    /// DDR base.
+    pub ddr_base: u64,
+    /// DDR size.
+    pub ddr_size: u64,
+    /// Scratchpad base.
+    pub scratchpad_base: u64,
+    /// Scratchpad size.
+    pub scratchpad_size: u64,
+    /// MMIO page base.
+    pub mmio_base: u64,
+}
+
+impl MemoryMap {
+    /// The map of one card of `board`.
+    pub fn from_board(board: &Board) -> Self {
+        Self {
+            ddr_base: board.memory.base,
+            ddr_size: board.memory.capacity.bytes(),
+            scratchpad_base: board.scratchpad.base,
+            scratchpad_size: board.scratchpad.size.bytes(),
+            mmio_base: MMIO_BASE,
+        }
+    }
+
+    /// An empty backing store with the map's regions.
+    pub fn backing_store(&self) -> BackingStore {
+        let mut s = BackingStore::new();
+        s.add_region("ddr", self.ddr_base, self.ddr_size);
+        s.add_region("scratchpad", self.scratchpad_base, self.scratchpad_size);
+        s
+    }
+
+    /// Initial stack pointer: the top of DDR, 16-byte aligned.
+    pub fn stack_top(&self) -> u64 {
+        (self.ddr_base + self.ddr_size) & !15
+    }
+}
+
+/// A hart with `program` loaded into a fresh memory of `map`, ready to run from the entry.
+pub fn load_hart(program: &Program, map: &MemoryMap) -> Result<Hart, ProgramError> {
+    let mut store = map.backing_store();
+    for s in &program.segments {
+        let outside = || ProgramError::OutsideMap {
+            file: program.path.display().to_string(),
+            addr: s.addr,
+            len: s.mem_size,
+            map: store_map_text(map),
+        };
+        if s.mem_size > 0 && !store.contains(s.addr, s.mem_size) {
+            return Err(outside());
+        }
+        store.write(s.addr, &s.data).map_err(|_| outside())?;
+    }
+    let (lo, hi) = program.text_range();
+    let mut hart = Hart::new(
+        GuestMemory::new(store, map.mmio_base),
+        program.entry,
+        lo,
+        hi,
+    );
+    hart.x[2] = map.stack_top();
+    Ok(hart)
+}
+
+fn store_map_text(map: &MemoryMap) -> String {
+    format!(
+        "ddr {:#x}..{:#x}, scratchpad {:#x}..{:#x}",
+        map.ddr_base,
+        map.ddr_base + map.ddr_size,
+        map.scratchpad_base,
+        map.scratchpad_base + map.scratchpad_size
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_bad_files_naming_them() {
+        let p = Path::new("k.elf");
+        let e = Program::parse(b"hello", p).unwrap_err().to_string();
+        assert!(e.starts_with("k.elf: not an ELF"), "{e}");
+        let mut h = vec![0u8; 64];
+        h[..4].copy_from_slice(b"\x7fELF");
+        h[4] = 1; // ELFCLASS32
+        let e = Program::parse(&h, p).unwrap_err().to_string();
+        assert!(e.contains("not a 64-bit ELF"), "{e}");
+        h[4] = 2;
+        let e = Program::parse(&h[..20], p).unwrap_err().to_string();
+        assert!(e.contains("truncated"), "{e}");
+    }
+}

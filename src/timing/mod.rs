@@ -1,0 +1,347 @@
+//! How long instructions take: an in-order, single-issue core at the board clock.
+//!
+//! The model sees each retired instruction after the hart executed it (its class, the
+//! registers it read and wrote, whether it branched, and the memory accesses it made) and
+//! advances its clock:
+//! - an instruction issues when the previous one has issued and every source register is
+//!   ready (a scoreboard of ready cycles for x and f registers); the wait is a stall charged
+//!   to the class of the producer it waited for (`raw.load`, `raw.int_mul`, ...);
+//! - its destination is ready `latency(class)` cycles after issue; a load's destination
+//!   also waits for the memory model (`load` latency plus the model's time, rounded up to
+//!   whole cycles); stores are posted (the memory model still sees them);
+//! - integer and FP divide/sqrt units are iterative: a second one waits for the first
+//!   (`structural.*`);
+//! - a taken branch costs `branch_taken_penalty` cycles, a jump `jump_penalty`.
+//!
+//! Every cycle is either an issue cycle or a stall with a cause, so
+//! `cycles = instructions + sum(stalls)` holds exactly (tested).
+//!
+//! [`Functional`] is the model-free counterpart: one cycle per instruction.
+
+pub mod class;
+
+use crate::config::Board;
+use crate::hart::memory::MMIO_SIZE;
+use crate::hart::{Decoded, Hart};
+use crate::isa::Inst;
+use crate::mem::{Access, MemoryModel, Request};
+use crate::stats::Stats;
+use crate::units::Time;
+use class::{usage, Class, NONE};
+
+/// What the run loop asks of a timing model.
+pub trait CoreTiming {
+    /// Whether the hart must record each instruction's memory accesses for this model.
+    const NEEDS_ACCESSES: bool;
+    /// Accounts one instruction at `pc` that `hart` has just executed (its PC is now the
+    /// successor's; its access log holds the instruction's memory accesses).
+    fn retire(&mut self, pc: u64, d: &Decoded, hart: &mut Hart);
+    /// Cycles so far (the issue slot of the next instruction).
+    fn cycles(&self) -> u64;
+    /// Counters, paths relative to the core (`cycles`, `stalls.raw.load`, ...).
+    fn stats(&self) -> Stats;
+}
+
+/// Functional-only mode: no timing model; the cycle count is the instruction count.
+#[derive(Debug, Clone, Default)]
+pub struct Functional {
+    retired: u64,
+}
+
+impl CoreTiming for Functional {
+    const NEEDS_ACCESSES: bool = false;
+    #[inline(always)]
+    fn retire(&mut self, _pc: u64, _d: &Decoded, _hart: &mut Hart) {
+        self.retired += 1;
+    }
+    #[inline(always)]
+    fn cycles(&self) -> u64 {
+        self.retired
+    }
+    fn stats(&self) -> Stats {
+        let mut s = Stats::new();
+        s.set("cycles", self.retired as f64, "cycles");
+        s.set("instructions", self.retired as f64, "instructions");
+        s
+    }
+}
+
+/// Why the core did not issue in a cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StallCause {
+    /// Waiting for a source register written by an instruction of this class.
+    Raw(Class),
+    /// The iterative integer divider is busy.
+    DividerBusy,
+    /// The iterative FP divide/sqrt unit is busy.
+    FpDividerBusy,
+    /// Taken branch refetch.
+    BranchTaken,
+    /// Jump refetch.
+    Jump,
+    /// Waiting for an Xpop_matmul instruction to complete.
+    Matmul,
+}
+
+impl StallCause {
+    /// Stats path below `stalls.`.
+    pub fn path(self) -> String {
+        match self {
+            StallCause::Raw(c) => format!("raw.{}", c.name()),
+            StallCause::DividerBusy => "structural.int_div".into(),
+            StallCause::FpDividerBusy => "structural.fp_div".into(),
+            StallCause::BranchTaken => "control.branch_taken".into(),
+            StallCause::Jump => "control.jump".into(),
+            StallCause::Matmul => "matmul".into(),
+        }
+    }
+}
+
+const N_CLASS: usize = Class::ALL.len();
+const N_CAUSE: usize = N_CLASS + 5;
+
+fn cause_index(c: StallCause) -> usize {
+    match c {
+        StallCause::Raw(k) => k as usize,
+        StallCause::DividerBusy => N_CLASS,
+        StallCause::FpDividerBusy => N_CLASS + 1,
+        StallCause::BranchTaken => N_CLASS + 2,
+        StallCause::Jump => N_CLASS + 3,
+        StallCause::Matmul => N_CLASS + 4,
+    }
+}
+
+fn cause_of_index(i: usize) -> StallCause {
+    match i {
+        i if i < N_CLASS => StallCause::Raw(Class::ALL[i]),
+        i if i == N_CLASS => StallCause::DividerBusy,
+        i if i == N_CLASS + 1 => StallCause::FpDividerBusy,
+        i if i == N_CLASS + 2 => StallCause::BranchTaken,
+        i if i == N_CLASS + 3 => StallCause::Jump,
+        _ => StallCause::Matmul,
+    }
+}
+
+/// Core timing parameters, in cycles (from the board's `core` section).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreParams {
+    /// Result latency per class, indexed by `Class as usize`.
+    pub latency: [u64; N_CLASS],
+    /// Extra cycles after a taken branch.
+    pub branch_taken_penalty: u64,
+    /// Extra cycles after a jump.
+    pub jump_penalty: u64,
+    /// Clock period.
+    pub period: Time,
+}
+
+impl CoreParams {
+    /// The parameters of `board`'s core.
+    pub fn from_board(board: &Board) -> Self {
+        let l = &board.core.latency;
+        let mut latency = [0; N_CLASS];
+        for c in Class::ALL {
+            latency[c as usize] = match c {
+                Class::IntAlu | Class::Branch | Class::Jump | Class::Store | Class::Matmul => {
+                    l.int_alu.count()
+                }
+                Class::IntMul => l.int_mul.count(),
+                Class::IntDiv => l.int_div.count(),
+                Class::Load => l.load.count(),
+                Class::FpAdd => l.fp_add.count(),
+                Class::FpMul => l.fp_mul.count(),
+                Class::FpFma => l.fp_fma.count(),
+                Class::FpDiv => l.fp_div.count(),
+                Class::FpSqrt => l.fp_sqrt.count(),
+                Class::FpCvt => l.fp_cvt.count(),
+            };
+        }
+        Self {
+            latency,
+            branch_taken_penalty: board.core.branch_taken_penalty.count(),
+            jump_penalty: board.core.jump_penalty.count(),
+            period: board.clock.period(),
+        }
+    }
+}
+
+/// The in-order single-issue core timing model over memory model `M`.
+#[derive(Debug, Clone)]
+pub struct InOrderTiming<M: MemoryModel> {
+    params: CoreParams,
+    mem: M,
+    cycle: u64,
+    ready: [u64; 64],
+    producer: [Class; 64],
+    div_free: u64,
+    fdiv_free: u64,
+    instructions: u64,
+    stalls: [u64; N_CAUSE],
+    class_count: [u64; N_CLASS],
+    mem_cycles: u64,
+    matmul_until: u64,
+}
+
+impl<M: MemoryModel> InOrderTiming<M> {
+    /// A core at cycle 0 with every register ready.
+    pub fn new(params: CoreParams, mem: M) -> Self {
+        Self {
+            params,
+            mem,
+            cycle: 0,
+            ready: [0; 64],
+            producer: [Class::IntAlu; 64],
+            div_free: 0,
+            fdiv_free: 0,
+            instructions: 0,
+            stalls: [0; N_CAUSE],
+            class_count: [0; N_CLASS],
+            mem_cycles: 0,
+            matmul_until: 0,
+        }
+    }
+
+    /// Stall cycles by cause, in a fixed order.
+    pub fn stalls(&self) -> Vec<(StallCause, u64)> {
+        (0..N_CAUSE)
+            .map(|i| (cause_of_index(i), self.stalls[i]))
+            .collect()
+    }
+
+    /// The memory model.
+    pub fn memory(&self) -> &M {
+        &self.mem
+    }
+
+    #[inline]
+    fn stall(&mut self, until: u64, cause: StallCause) {
+        if until > self.cycle {
+            self.stalls[cause_index(cause)] += until - self.cycle;
+            self.cycle = until;
+        }
+    }
+
+    fn cycles_between(&self, from: Time, to: Time) -> u64 {
+        let d = to.fs().saturating_sub(from.fs());
+        d.div_ceil(self.params.period.fs().max(1))
+    }
+}
+
+impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
+    const NEEDS_ACCESSES: bool = true;
+
+    #[inline]
+    fn retire(&mut self, pc: u64, d: &Decoded, hart: &mut Hart) {
+        let next_pc = hart.pc;
+        let u = usage(&d.inst);
+        // Wait for sources, charging each wait to the producer that ended last.
+        for &s in &u.src {
+            if s != NONE {
+                let r = self.ready[s as usize];
+                if r > self.cycle {
+                    let p = self.producer[s as usize];
+                    self.stall(r, StallCause::Raw(p));
+                }
+            }
+        }
+        match u.class {
+            Class::IntDiv => self.stall(self.div_free, StallCause::DividerBusy),
+            Class::FpDiv | Class::FpSqrt => self.stall(self.fdiv_free, StallCause::FpDividerBusy),
+            _ => {}
+        }
+        let issue = self.cycle;
+        let mut latency = self.params.latency[u.class as usize];
+        let accesses = hart.accesses();
+        if !accesses.is_empty() {
+            let t0 = Time(issue * self.params.period.fs());
+            let mut done = t0;
+            for a in accesses {
+                if a.addr.wrapping_sub(hart.mem.mmio_base()) < MMIO_SIZE {
+                    continue; // device registers answer within the load latency
+                }
+                let t = self.mem.access(Request {
+                    addr: a.addr,
+                    bytes: a.len,
+                    access: a.access,
+                    issue: t0,
+                });
+                if a.access == Access::Read {
+                    done = done.max(t);
+                }
+            }
+            let mc = self.cycles_between(t0, done);
+            self.mem_cycles += mc;
+            latency += mc;
+        }
+        if let Inst::Xpop(x) = d.inst {
+            // The core waits until the matrix unit lets it go on.
+            if let Some(unit) = hart.matmul.as_mut() {
+                let t0 = Time(issue * self.params.period.fs());
+                let done = unit.timing(&x, t0, &mut self.mem).complete;
+                let c = self.cycles_between(t0, done).max(1);
+                latency = c;
+                self.matmul_until = issue + c;
+            }
+        }
+        match u.class {
+            Class::IntDiv => self.div_free = issue + latency,
+            Class::FpDiv | Class::FpSqrt => self.fdiv_free = issue + latency,
+            _ => {}
+        }
+        if u.dst != NONE {
+            self.ready[u.dst as usize] = issue + latency;
+            self.producer[u.dst as usize] = u.class;
+        }
+        self.cycle = issue + 1;
+        self.instructions += 1;
+        self.class_count[u.class as usize] += 1;
+        match u.class {
+            Class::Branch if next_pc != pc.wrapping_add(d.len as u64) => {
+                let until = self.cycle + self.params.branch_taken_penalty;
+                self.stall(until, StallCause::BranchTaken);
+            }
+            Class::Jump => {
+                let until = self.cycle + self.params.jump_penalty;
+                self.stall(until, StallCause::Jump);
+            }
+            Class::Matmul => self.stall(self.matmul_until, StallCause::Matmul),
+            _ => {}
+        }
+    }
+
+    #[inline]
+    fn cycles(&self) -> u64 {
+        self.cycle
+    }
+
+    fn stats(&self) -> Stats {
+        let mut s = Stats::new();
+        s.set("cycles", self.cycle as f64, "cycles");
+        s.set("instructions", self.instructions as f64, "instructions");
+        let mut total = 0;
+        for (c, n) in self.stalls() {
+            s.set(format!("stalls.{}", c.path()), n as f64, "cycles");
+            total += n;
+        }
+        s.set("stalls.total", total as f64, "cycles");
+        for c in Class::ALL {
+            s.set(
+                format!("mix.{}", c.name()),
+                self.class_count[c as usize] as f64,
+                "instructions",
+            );
+        }
+        s.set("memory_wait_cycles", self.mem_cycles as f64, "cycles");
+        s.merge_under("mem", &self.mem.stats());
+        s
+    }
+}
+
+/// The core's stats plus the matrix unit's (under `matmul.`), for a finished run.
+pub fn run_stats<T: CoreTiming>(timing: &T, hart: &Hart) -> Stats {
+    let mut s = timing.stats();
+    if let Some(u) = &hart.matmul {
+        s.merge_under("matmul", &u.stats());
+    }
+    s
+}

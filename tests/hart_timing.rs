@@ -1,0 +1,193 @@
+//! The core timing model against closed forms, and functional-only vs timed runs leaving
+//! identical architectural state.
+
+mod common;
+use common::*;
+use sail_emu::config::load_board;
+use sail_emu::hart::Hart;
+use sail_emu::mem::fixed::FixedLatency;
+use sail_emu::mem::CardMemory;
+use sail_emu::program::{self, MemoryMap, Program};
+use sail_emu::timing::{CoreParams, CoreTiming, Functional, InOrderTiming};
+use sail_emu::units::Time;
+use std::path::Path;
+
+fn board() -> sail_emu::config::Board {
+    load_board("innerjib7ea", &[]).unwrap().board
+}
+
+/// A memory with a closed-form latency: the PHY's read latency plus one bus transfer per
+/// 8 bytes, so the core's arithmetic can be checked exactly.
+fn fixed_memory(b: &sail_emu::config::Board) -> FixedLatency {
+    let period = b.clock.period();
+    let transfer = Time::from_secs(1.0 / b.memory.data_rate.per_sec());
+    FixedLatency::new(
+        period * b.memory.phy.read_latency.count(),
+        transfer,
+        b.memory.bus_width.bytes() as u32,
+    )
+}
+
+/// Runs `code` timed; returns (cycles, instructions, stats).
+fn timed(code: &[u32]) -> (u64, u64, sail_emu::stats::Stats) {
+    let b = board();
+    let prog = Program::parse(&elf_bytes(code), Path::new("t.elf")).unwrap();
+    let mut hart = program::load_hart(&prog, &MemoryMap::from_board(&b)).unwrap();
+    let mut t = InOrderTiming::new(CoreParams::from_board(&b), fixed_memory(&b));
+    let stop = program::run(&mut hart, &mut t, 1_000_000, None).unwrap();
+    assert_eq!(stop.exit_code, 0);
+    let s = t.stats();
+    assert_eq!(
+        t.cycles(),
+        hart.instret + s.get("stalls.total").unwrap() as u64,
+        "cycles = instructions + stalls"
+    );
+    (t.cycles(), hart.instret, s)
+}
+
+fn with_exit(mut v: Vec<u32>) -> Vec<u32> {
+    v.push(addi(10, 0, 0));
+    v.extend(exit_seq());
+    v
+}
+
+#[test]
+fn independent_instructions_issue_one_per_cycle() {
+    let code = with_exit((0..20).map(|i| addi(5 + (i % 3), 0, i as i32)).collect());
+    let (cycles, n, _) = timed(&code);
+    assert_eq!(n, 23);
+    assert_eq!(cycles, 23);
+}
+
+#[test]
+fn dependent_multiplies_wait_for_the_multiplier() {
+    let b = board();
+    let lat = b.core.latency.int_mul.count();
+    let k = 10u64;
+    let mut code = vec![addi(10, 0, 3)];
+    code.extend((0..k).map(|_| mul(10, 10, 10)));
+    let (cycles, n, s) = timed(&with_exit(code));
+    assert_eq!(
+        s.get("stalls.raw.int_mul").unwrap() as u64,
+        (lat - 1) * (k - 1)
+    );
+    assert_eq!(cycles, n + (lat - 1) * (k - 1));
+}
+
+#[test]
+fn taken_branches_pay_the_penalty() {
+    let b = board();
+    let pen = b.core.branch_taken_penalty.count();
+    // li a0, 5; loop: addi a0, a0, -1; bnez a0, loop: 4 taken, 1 not taken.
+    let code = with_exit(vec![addi(10, 0, 5), addi(10, 10, -1), bne(10, 0, -4)]);
+    let (cycles, n, s) = timed(&code);
+    assert_eq!(n, 1 + 10 + 3);
+    assert_eq!(
+        s.get("stalls.control.branch_taken").unwrap() as u64,
+        4 * pen
+    );
+    assert_eq!(cycles, n + 4 * pen);
+    // A jump pays the jump penalty: j +4 skips nothing but still redirects.
+    let jp = b.core.jump_penalty.count();
+    let (cycles, n, _) = timed(&with_exit(vec![j(4)]));
+    assert_eq!(cycles, n + jp);
+}
+
+#[test]
+fn divider_is_iterative_and_unpipelined() {
+    let b = board();
+    let lat = b.core.latency.int_div.count();
+    // Two independent divides: the second waits for the divider (structural), then an add
+    // dependent on the second waits for its result.
+    let code = with_exit(vec![
+        addi(5, 0, 100),
+        addi(6, 0, 7),
+        div(7, 5, 6),
+        div(28, 5, 6),
+        add(29, 28, 28),
+    ]);
+    let (cycles, n, s) = timed(&code);
+    let structural = s.get("stalls.structural.int_div").unwrap() as u64;
+    let raw = s.get("stalls.raw.int_div").unwrap() as u64;
+    assert_eq!(structural, lat - 1);
+    assert_eq!(raw, lat - 1);
+    assert_eq!(cycles, n + 2 * (lat - 1));
+}
+
+#[test]
+fn load_use_waits_for_the_memory_model() {
+    let b = board();
+    // a0 = pc + 0x1000 (in DDR); ld a1, 0(a0); add a2, a1, a1.
+    let code = with_exit(vec![auipc(10, 1), ld(11, 10, 0), add(12, 11, 11)]);
+    let (_, _, s) = timed(&code);
+    // Independent closed form: PHY read latency plus one 8-byte transfer, rounded up to
+    // core cycles, on top of the core's load latency; the add issues one cycle after the ld.
+    let period = 1e15 / b.clock.hz();
+    let period_fs = period.round() as u64;
+    let mem_fs = b.memory.phy.read_latency.count() * period_fs
+        + (1e15 / b.memory.data_rate.per_sec()).round() as u64 * 8 / b.memory.bus_width.bytes();
+    let mem_cycles = mem_fs.div_ceil(period_fs);
+    let want = b.core.latency.load.count() + mem_cycles - 1;
+    assert_eq!(s.get("stalls.raw.load").unwrap() as u64, want);
+    assert_eq!(s.get("mem.reads").unwrap(), 1.0);
+}
+
+#[test]
+fn store_then_load_round_trips_through_memory() {
+    let code = with_exit(vec![
+        auipc(10, 1),
+        addi(11, 0, 42),
+        sd(11, 10, 16),
+        ld(12, 10, 16),
+        addi(13, 12, -42),
+        // exit code = a3 (0 when the value came back)
+        addi(10, 13, 0),
+        addi(17, 0, 93),
+        ECALL,
+    ]);
+    let (_, _, s) = timed(&code);
+    assert_eq!(s.get("mem.writes").unwrap(), 1.0);
+}
+
+fn state(h: &Hart, lo: u64, len: usize) -> (Vec<u64>, Vec<u64>, u64, u64, Vec<u8>, Vec<u8>) {
+    let mut mem = vec![0u8; len];
+    h.mem.read(lo, &mut mem).unwrap();
+    (
+        h.x.to_vec(),
+        h.f.to_vec(),
+        h.pc,
+        h.instret,
+        h.mem.console.clone(),
+        mem,
+    )
+}
+
+#[test]
+fn functional_and_timed_runs_leave_identical_state() {
+    let b = board();
+    let prog = Program::load(&root().join("programs/intloop.elf")).unwrap();
+    let map = MemoryMap::from_board(&b);
+    let mut h1 = program::load_hart(&prog, &map).unwrap();
+    let mut f = Functional::default();
+    let s1 = program::run(&mut h1, &mut f, u64::MAX, None).unwrap();
+    let mut h2 = program::load_hart(&prog, &map).unwrap();
+    let mut t = InOrderTiming::new(CoreParams::from_board(&b), CardMemory::new(&b).unwrap());
+    let s2 = program::run(&mut h2, &mut t, u64::MAX, None).unwrap();
+    assert_eq!(s1, s2);
+    // Registers, PC, instruction count, console and the program's whole image plus stack.
+    let lo = prog.segments.iter().map(|s| s.addr).min().unwrap();
+    let hi = prog
+        .segments
+        .iter()
+        .map(|s| s.addr + s.mem_size)
+        .max()
+        .unwrap();
+    assert_eq!(
+        state(&h1, lo, (hi - lo) as usize),
+        state(&h2, lo, (hi - lo) as usize)
+    );
+    let top = map.stack_top();
+    assert_eq!(state(&h1, top - 4096, 4096), state(&h2, top - 4096, 4096));
+    assert!(t.cycles() > f.cycles(), "the timed run has stalls");
+    assert!(String::from_utf8_lossy(&h1.mem.console).contains("75a5c7d63781920d"));
+}

@@ -1,0 +1,32 @@
+//! Differential tests of the scalar ISA against qemu-riscv64: integer and M, A, F/D/Zfh
+//! (every rounding mode, fflags, NaN boxing) and compressed code (every source is compiled
+//! with C), on seeded random inputs.
+
+mod qemu_support;
+use qemu_support::{check, tools_present};
+
+/// Scalar sources are built without auto-vectorisation.
+const SCALAR: &[&str] = &["-fno-vectorize", "-fno-slp-vectorize"];
+
+#[test]
+fn integer_and_m_match_qemu() {
+    if tools_present() {
+        let n = check("int.c", &[1, 2, 3], &[128], SCALAR);
+        assert!(n > 8000, "{n}");
+    }
+}
+
+#[test]
+fn atomics_match_qemu() {
+    if tools_present() {
+        check("amo.c", &[1, 2], &[128], SCALAR);
+    }
+}
+
+#[test]
+fn fp_f_d_zfh_rounding_and_flags_match_qemu() {
+    if tools_present() {
+        let n = check("fp.c", &[1, 2], &[128], SCALAR);
+        assert!(n > 40_000, "{n}");
+    }
+}
