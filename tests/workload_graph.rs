@@ -428,7 +428,7 @@ fn kernels_bind_to_existing_programs_opcodes_and_types_of_the_kernel_abi() {
             .trim_matches(['(', ')']);
         assert_eq!(
             ops.get(name),
-            Some(&u64::from(k.opcode)),
+            Some(&(k.opcode as u64)),
             "{} -> {name}",
             k.pattern
         );
