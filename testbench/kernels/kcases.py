@@ -750,4 +750,17 @@ def xpop_cases() -> list:
     ]
 
 
-CASE_SETS = {"qemu": all_cases, "xpop": xpop_cases}
+def tinyllama_xpop_cases() -> list:
+    """TinyLlama-1.1B decode (m = 1) and a short prefill (m = 8) mul_mat shapes on the matrix
+    unit: attn_q/attn_output 2048x2048, attn_k/attn_v 256x2048, ffn_gate/ffn_up 5632x2048
+    (Q4_K), ffn_down 2048x5632 (Q6_K, as Q4_K_M files store it)."""
+    return [
+        case_mul_mat(800, Q4_K, 2048, 1, 2048, prequantized=True, xpop=True),
+        case_mul_mat(801, Q4_K, 256, 1, 2048, prequantized=True, xpop=True),
+        case_mul_mat(802, Q4_K, 5632, 1, 2048, prequantized=True, xpop=True),
+        case_mul_mat(803, Q6_K, 2048, 1, 5632, prequantized=True, xpop=True),
+        case_mul_mat(804, Q4_K, 5632, 8, 2048, prequantized=True, xpop=True),
+    ]
+
+
+CASE_SETS = {"qemu": all_cases, "xpop": xpop_cases, "tinyllama_xpop": tinyllama_xpop_cases}
