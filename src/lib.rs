@@ -16,6 +16,7 @@ pub mod quant;
 pub mod regress;
 pub mod stats;
 pub mod sweep;
+pub mod system;
 pub mod timing;
 pub mod units;
 pub mod workload;

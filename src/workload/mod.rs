@@ -8,10 +8,12 @@
 //! - [`gguf`]: a bounds-checked reader of GGUF headers; [`import`] turns one into a manifest.
 //! - [`recipe`]: llama.cpp's per-tensor type choice for the shipped Q4_K_M and Q4_0 files.
 //! - [`graph`]: the llama decode step and prefill as GGML ops bound to kernel names.
-//! - [`kernels`]: the kernel ABI names the graph binds to.
+//! - [`kernels`]: the kernel ABI names the graph binds to; [`abi`]: the descriptor bytes a
+//!   kernel program reads.
 //!
 //! The format is described in doc/manifests.md.
 
+pub mod abi;
 pub mod arch;
 pub mod dtype;
 pub mod gguf;
