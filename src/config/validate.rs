@@ -181,7 +181,10 @@ fn validate_memory(b: &Board) -> Check {
     if !r.page_size.bytes().is_power_of_two() {
         return fail(
             "memory.regimes.page_size",
-            format!("the swap page must be a power of two bytes, not {}", r.page_size),
+            format!(
+                "the swap page must be a power of two bytes, not {}",
+                r.page_size
+            ),
         );
     }
     if r.staging_window.bytes() == 0 || r.staging_window.bytes() > mem.capacity.bytes() {

@@ -178,7 +178,11 @@ impl HostLink {
             let d = &self.dirs[dir.index()];
             let p = dir.name();
             s.set(format!("{p}.transfers"), d.transfers as f64, "transfers");
-            s.set(format!("{p}.payload_bytes"), d.payload_bytes as f64, "bytes");
+            s.set(
+                format!("{p}.payload_bytes"),
+                d.payload_bytes as f64,
+                "bytes",
+            );
             s.set(format!("{p}.wire_bytes"), d.wire_bytes as f64, "bytes");
             s.set(format!("{p}.busy_time"), d.busy.ns(), "ns");
             s.set(format!("{p}.queue_time"), d.queued.ns(), "ns");

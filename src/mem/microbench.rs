@@ -204,9 +204,8 @@ pub struct CurvePoint {
 }
 
 /// Offered loads of [`curve`], as fractions of the peak.
-pub const CURVE_FRACTIONS: [f64; 12] = [
-    0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2,
-];
+pub const CURVE_FRACTIONS: [f64; 12] =
+    [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2];
 
 /// Loaded latency against offered load: for each fraction of `peak_bytes_per_s`, a fresh
 /// model from `make` receives `spec`'s requests (stream or random addresses; a chase uses

@@ -80,7 +80,10 @@ fn need(
             v.push(Violation {
                 command: *c,
                 rule,
-                detail: format!("{what}{} clocks after @{e}, needs {min}", c.at - e.min(c.at)),
+                detail: format!(
+                    "{what}{} clocks after @{e}, needs {min}",
+                    c.at - e.min(c.at)
+                ),
             });
         }
     }
@@ -206,7 +209,14 @@ pub fn check(
                     let what = format!("bank {i}: ");
                     need(&mut v, c, "tRAS", s.last_act, t.ras, &what);
                     need(&mut v, c, "tRTP", s.last_read, t.rtp, &what);
-                    need(&mut v, c, "tWR", s.last_write, t.cwl + t.burst + t.wr, &what);
+                    need(
+                        &mut v,
+                        c,
+                        "tWR",
+                        s.last_write,
+                        t.cwl + t.burst + t.wr,
+                        &what,
+                    );
                     s.open = None;
                     s.last_pre = Some(c.at);
                 }
@@ -280,7 +290,10 @@ mod tests {
     #[test]
     fn each_rule_is_caught() {
         let t = timing();
-        assert_eq!(rules(&[cmd(0, Activate, 0, 1), cmd(2, Read, 0, 1)]), ["tRCD"]);
+        assert_eq!(
+            rules(&[cmd(0, Activate, 0, 1), cmd(2, Read, 0, 1)]),
+            ["tRCD"]
+        );
         assert_eq!(
             rules(&[cmd(0, Activate, 0, 1), cmd(3, Activate, 1, 1)]),
             ["tRRD"]

@@ -115,15 +115,71 @@ mod tests {
         let base = 0x8000_0000u64;
         let m = map("row-bank-column");
         let at = |m: &AddressMap, a: u64| m.locate(m.burst_of(base + a));
-        assert_eq!(at(&m, 0x40), Location { bank: 0, row: 0, column: 1 });
-        assert_eq!(at(&m, 0x2000), Location { bank: 1, row: 0, column: 0 });
-        assert_eq!(at(&m, 0x10000), Location { bank: 0, row: 1, column: 0 });
+        assert_eq!(
+            at(&m, 0x40),
+            Location {
+                bank: 0,
+                row: 0,
+                column: 1
+            }
+        );
+        assert_eq!(
+            at(&m, 0x2000),
+            Location {
+                bank: 1,
+                row: 0,
+                column: 0
+            }
+        );
+        assert_eq!(
+            at(&m, 0x10000),
+            Location {
+                bank: 0,
+                row: 1,
+                column: 0
+            }
+        );
         let m = map("row-column-bank");
-        assert_eq!(at(&m, 0x40), Location { bank: 1, row: 0, column: 0 });
-        assert_eq!(at(&m, 0x200), Location { bank: 0, row: 0, column: 1 });
-        assert_eq!(at(&m, 0x10000), Location { bank: 0, row: 1, column: 0 });
+        assert_eq!(
+            at(&m, 0x40),
+            Location {
+                bank: 1,
+                row: 0,
+                column: 0
+            }
+        );
+        assert_eq!(
+            at(&m, 0x200),
+            Location {
+                bank: 0,
+                row: 0,
+                column: 1
+            }
+        );
+        assert_eq!(
+            at(&m, 0x10000),
+            Location {
+                bank: 0,
+                row: 1,
+                column: 0
+            }
+        );
         let m = map("bank-row-column");
-        assert_eq!(at(&m, 0x2000), Location { bank: 0, row: 1, column: 0 });
-        assert_eq!(at(&m, 512 << 20), Location { bank: 1, row: 0, column: 0 });
+        assert_eq!(
+            at(&m, 0x2000),
+            Location {
+                bank: 0,
+                row: 1,
+                column: 0
+            }
+        );
+        assert_eq!(
+            at(&m, 512 << 20),
+            Location {
+                bank: 1,
+                row: 0,
+                column: 0
+            }
+        );
     }
 }
