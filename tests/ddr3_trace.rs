@@ -180,7 +180,7 @@ fn long_mixed_runs_are_legal() {
         ops.push(Op {
             offset: if random { x % (64 << 20) } else { i * 64 },
             bytes: 64,
-            write: x % 5 == 0,
+            write: x.is_multiple_of(5),
             gap_fs: if i % 1000 == 999 { 30_000_000_000 } else { 0 },
         });
     }
