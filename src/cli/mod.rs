@@ -2,6 +2,7 @@
 //! Errors reach the user as one message with its context chain and a non-zero exit.
 
 mod boards;
+mod membench;
 
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
@@ -42,6 +43,8 @@ impl BoardArgs {
 pub enum Command {
     /// List the boards, or show one resolved with its derived figures.
     Boards(boards::BoardsCmd),
+    /// Microbenchmarks of the DDR model: stream, random and pointer-chase traces.
+    Membench(membench::MembenchCmd),
 }
 
 /// Entry point of the binary: parses arguments, sets up logging, runs, maps errors to exit 1.
@@ -75,5 +78,6 @@ fn init_logging(verbose: u8) {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Boards(cmd) => boards::run(cmd, &cli.common),
+        Command::Membench(cmd) => membench::run(cmd, &cli.common),
     }
 }
