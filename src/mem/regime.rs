@@ -48,6 +48,16 @@ pub enum RegionKind {
     Activation,
 }
 
+impl fmt::Display for RegionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RegionKind::Weight => "weight",
+            RegionKind::Kv => "kv",
+            RegionKind::Activation => "activation",
+        })
+    }
+}
+
 /// One region of a manifest, as the regimes need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionSpec {
