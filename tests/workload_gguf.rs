@@ -349,3 +349,118 @@ fn type_ids_and_block_sizes_agree_with_the_gguf_package() {
         );
     }
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use sail_emu::workload::gguf::parse_gguf;
+    use std::sync::OnceLock;
+
+    /// The tiny llama file written by the gguf package, once per test run.
+    fn reference_bytes() -> Option<&'static [u8]> {
+        static BYTES: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+        BYTES
+            .get_or_init(|| {
+                let py = python()?;
+                let dir = tempfile::tempdir().unwrap();
+                let f = write_tiny(&py, dir.path(), "fuzz.gguf", &[]);
+                Some(std::fs::read(f).unwrap())
+            })
+            .as_deref()
+    }
+
+    fn parse(b: &[u8]) -> Result<sail_emu::workload::gguf::GgufFile, String> {
+        parse_gguf(std::io::Cursor::new(b), b.len() as u64, "fuzz.gguf").map_err(|e| e.to_string())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Every truncation of a real gguf-package file is an error naming the file.
+        #[test]
+        fn truncated_reference_files_are_refused(frac in 0.0f64..1.0) {
+            let Some(b) = reference_bytes() else { return Ok(()) };
+            let cut = (frac * b.len() as f64) as usize;
+            let e = parse(&b[..cut]).unwrap_err();
+            prop_assert!(e.starts_with("fuzz.gguf: byte "), "{}", e);
+        }
+
+        /// Bit flips and overwritten bytes in the header of a real file never panic; when
+        /// the result still parses, its tensors lie inside the file.
+        #[test]
+        fn corrupted_reference_headers_never_panic(
+            edits in proptest::collection::vec((0.0f64..1.0, any::<u8>(), any::<bool>()), 1..8)
+        ) {
+            let Some(b) = reference_bytes() else { return Ok(()) };
+            let g = parse(b).unwrap();
+            let header = g.data_offset as usize;
+            let mut b = b.to_vec();
+            for (pos, val, flip) in edits {
+                let p = (pos * header as f64) as usize;
+                if flip { b[p] ^= 1 << (val % 8) } else { b[p] = val }
+            }
+            if let Ok(g) = parse(&b) {
+                for t in &g.tensors {
+                    prop_assert!(g.data_offset + t.offset + t.bytes <= b.len() as u64);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn text_reports_print_the_same_figures_as_json() {
+    let o = emulate(&[
+        "manifest",
+        "show",
+        "tinyllama-1.1b-q4_k_m",
+        "--prompt",
+        "512",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = stdout(&o);
+    for want in [
+        "parameters: 1100048384",
+        "weights:     667.079 MB",
+        "Q6_K        186122240 params        152678400 bytes",
+        "KV cache:    46.137 MB (44.00 MiB)",
+        "activations: 95.553 MB",
+        "total:       808.769 MB",
+    ] {
+        assert!(t.contains(want), "`{want}` not in:\n{t}");
+    }
+    let o = emulate(&[
+        "manifest",
+        "graph",
+        "tinyllama-1.1b-q4_k_m",
+        "--position",
+        "0",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let squeezed: String = stdout(&o).split_whitespace().collect::<Vec<_>>().join(" ");
+    let m = sail_emu::workload::load_manifest("tinyllama-1.1b-q4_k_m").unwrap();
+    let g = sail_emu::workload::graph::decode(&m, 0, 2048, GgmlType::F16).unwrap();
+    let mm = g.by_op()[&sail_emu::workload::graph::Op::MulMat];
+    for want in [
+        "466 nodes".to_string(),
+        format!("mul_mat {} {} {}", mm.count, mm.flops, mm.bytes_moved),
+        format!("total 466 {} {}", g.flops(), g.bytes_moved()),
+        "FLOPs per token: 2.0701e9 = 0.9409 x 2 x 1100048384 parameters = 1.0006 x 2 x \
+         1034420224 matrix parameters"
+            .to_string(),
+    ] {
+        assert!(squeezed.contains(&want), "`{want}` not in:\n{squeezed}");
+    }
+    let o = emulate(&["manifest", "list"]);
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).contains("tinyllama-1.1b-q4_k_m            667.1 MB"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("tinyllama-1.1b-q4_0              636.0 MB"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -154,6 +154,8 @@ fn decode_flops_equal_the_closed_form_and_are_about_2x_parameters() {
     let f0 = graph::decode(&m, 0, 2048, F16).unwrap().flops() as f64;
     let r = f0 / (2.0 * (n - embd));
     assert!((1.0..1.001).contains(&r), "{r}");
+    let r = f0 / (2.0 * a.matmul_params() as f64);
+    assert!((1.0..1.001).contains(&r), "{r}");
     let r = f0 / (2.0 * n);
     assert!((0.935..0.945).contains(&r), "{r}");
     assert!(
@@ -426,7 +428,7 @@ fn kernels_bind_to_existing_programs_opcodes_and_types_of_the_kernel_abi() {
             .trim_matches(['(', ')']);
         assert_eq!(
             ops.get(name),
-            Some(&u64::from(k.opcode)),
+            Some(&(k.opcode as u64)),
             "{} -> {name}",
             k.pattern
         );

@@ -206,7 +206,20 @@ impl MemoryMap {
 
 /// A hart with `program` loaded into a fresh memory of `map`, ready to run from the entry.
 pub fn load_hart(program: &Program, map: &MemoryMap) -> Result<Hart, ProgramError> {
-    let mut store = map.guest_memory();
+    let mut mem = map.guest_memory();
+    load_segments(program, map, &mut mem)?;
+    Ok(start_hart(program, map, mem))
+}
+
+/// Writes `program`'s segments into an existing memory (its other bytes are kept; `.bss` is
+/// zeroed) and clears the console and exit state, so the memory can start a new run.
+pub fn load_segments(
+    program: &Program,
+    map: &MemoryMap,
+    mem: &mut GuestMemory,
+) -> Result<(), ProgramError> {
+    mem.console.clear();
+    mem.exit = None;
     for s in &program.segments {
         let outside = || ProgramError::OutsideMap {
             file: program.path.display().to_string(),
@@ -214,15 +227,25 @@ pub fn load_hart(program: &Program, map: &MemoryMap) -> Result<Hart, ProgramErro
             len: s.mem_size,
             map: store_map_text(map),
         };
-        if s.mem_size > 0 && !store.in_regions(s.addr, s.mem_size) {
+        if s.mem_size > 0 && !mem.in_regions(s.addr, s.mem_size) {
             return Err(outside());
         }
-        store.write(s.addr, &s.data).map_err(|_| outside())?;
+        // The loadable image, then zeros for the rest of the segment (.bss).
+        let zeros = vec![0u8; (s.mem_size as usize).saturating_sub(s.data.len())];
+        mem.write(s.addr, &s.data).map_err(|_| outside())?;
+        mem.write(s.addr + s.data.len() as u64, &zeros)
+            .map_err(|_| outside())?;
     }
+    Ok(())
+}
+
+/// A hart over `mem` (with `program` already loaded) at the program's entry, with the stack
+/// pointer at the top of the map's DDR.
+pub fn start_hart(program: &Program, map: &MemoryMap, mem: GuestMemory) -> Hart {
     let (lo, hi) = program.text_range();
-    let mut hart = Hart::new(store, program.entry, lo, hi);
+    let mut hart = Hart::new(mem, program.entry, lo, hi);
     hart.x[2] = map.stack_top();
-    Ok(hart)
+    hart
 }
 
 /// A hart of one card of `board` with `program` loaded: the board's memory map, its vector

@@ -126,6 +126,9 @@ pub struct Operand {
     pub dtype: GgmlType,
     /// Logical shape of the view, `ne0` first.
     pub ne: [u64; 4],
+    /// Byte strides of the view per dimension, as `ggml_tensor::nb` (for block types
+    /// `nb[0]` is the block size and dimension 0 counts elements).
+    pub nb: [u64; 4],
     /// Byte offset of the view's first element in the region.
     pub offset: u64,
     /// Bytes from `offset` to the end of the view's last element (strided views span more
@@ -133,6 +136,12 @@ pub struct Operand {
     pub extent: u64,
     /// Bytes the op touches.
     pub bytes: u64,
+}
+
+/// The strides of a contiguous tensor of `dtype` with shape `ne`.
+pub fn contiguous_nb(dtype: GgmlType, ne: [u64; 4]) -> [u64; 4] {
+    let row = dtype.row_bytes(ne[0]).unwrap_or(0);
+    [dtype.block_bytes(), row, row * ne[1], row * ne[1] * ne[2]]
 }
 
 /// Scalar parameters of a node.
@@ -401,6 +410,7 @@ impl<'m> Builder<'m> {
             kind: RegionKind::Activation,
             dtype,
             ne,
+            nb: contiguous_nb(dtype, ne),
             offset,
             extent: bytes,
             bytes,
@@ -418,6 +428,7 @@ impl<'m> Builder<'m> {
             kind: t.kind,
             dtype: t.dtype,
             ne,
+            nb: contiguous_nb(t.dtype, ne),
             offset: 0,
             extent: t.bytes,
             bytes: t.bytes,
@@ -615,6 +626,7 @@ impl<'m> Builder<'m> {
             kind: RegionKind::Kv,
             dtype: kvt,
             ne: [kvd, t, 1, 1],
+            nb: contiguous_nb(kvt, [kvd, t, 1, 1]),
             offset: self.s.n_past * kvd * esz,
             extent: t * kvd * esz,
             bytes: t * kvd * esz,
@@ -632,12 +644,21 @@ impl<'m> Builder<'m> {
             },
             0,
         );
-        let v_new = self.act(act::V, [kvd, t, 1, 1]);
+        // The new values viewed transposed ([t, kv_dim], llama.cpp's ggml_transpose), copied
+        // element by element into V's rows.
+        let mut v_new = self.act(act::V, [t, kvd, 1, 1]);
+        v_new.nb = [kvd * 4, 4, kvd * 4 * t, kvd * 4 * t];
         let v_dst = Operand {
             region: cache_v_name(l),
             kind: RegionKind::Kv,
             dtype: kvt,
             ne: [t, kvd, 1, 1],
+            nb: [
+                esz,
+                self.context * esz,
+                kvd * self.context * esz,
+                kvd * self.context * esz,
+            ],
             offset: self.s.n_past * esz,
             extent: (kvd - 1) * self.context * esz + t * esz,
             bytes: t * kvd * esz,
@@ -662,11 +683,14 @@ impl<'m> Builder<'m> {
             kind: RegionKind::Kv,
             dtype: kvt,
             ne: [hd, kv_len, kvh, 1],
+            nb: [esz, kvd * esz, hd * esz, kvd * kv_len * esz],
             offset: 0,
             extent: kv_len * kvd * esz,
             bytes: kv_len * kvd * esz,
         };
-        let q = self.act(act::Q, [hd, t, heads, 1]);
+        // q viewed per head: element (d, token, head) at (token * hidden + head * hd + d) * 4.
+        let mut q = self.act(act::Q, [hd, t, heads, 1]);
+        q.nb = [4, h * 4, hd * 4, h * t * 4];
         let kq = self.act(act::KQ, [kv_len, t, heads, 1]);
         let conv = src1_conversion_bytes(kvt, hd, t * heads);
         let scratch = (conv > 0).then(|| {
@@ -709,6 +733,12 @@ impl<'m> Builder<'m> {
             kind: RegionKind::Kv,
             dtype: kvt,
             ne: [kv_len, hd, kvh, 1],
+            nb: [
+                esz,
+                self.context * esz,
+                hd * self.context * esz,
+                kvd * self.context * esz,
+            ],
             offset: 0,
             extent: (kvd - 1) * self.context * esz + kv_len * esz,
             bytes: kv_len * kvd * esz,
@@ -720,7 +750,10 @@ impl<'m> Builder<'m> {
             s.ne = [kv_len, t, heads, 1];
             s
         });
-        let kqv = self.act(act::KQV, [h, t, 1, 1]);
+        // Output [hd, t, heads] written with heads merged: element (d, token, head) at
+        // (token * hidden + head * hd + d) * 4, i.e. act.kqv is [hidden, t].
+        let mut kqv = self.act(act::KQV, [hd, t, heads, 1]);
+        kqv.nb = [4, h * 4, hd * 4, h * t * 4];
         self.push_with_scratch(
             p("kqv"),
             Op::MulMat,
@@ -734,7 +767,15 @@ impl<'m> Builder<'m> {
             },
             2 * kv_len * hd * t * heads,
         );
-        self.matmul(p("attn_output"), ly, &wt("attn_output"), kqv, act::PROJ, t)?;
+        let merged = self.act(act::KQV, [h, t, 1, 1]);
+        self.matmul(
+            p("attn_output"),
+            ly,
+            &wt("attn_output"),
+            merged,
+            act::PROJ,
+            t,
+        )?;
         self.residual(p("attn_residual"), ly)?;
 
         // Feed-forward.

@@ -8,6 +8,7 @@
 //! (`programs/kernels/ggml_abi.h`, `enum sail_opcode`); the element types travel in the
 //! descriptor's tensors. doc/manifests.md lists the same table.
 
+use super::abi::OpCode;
 use super::dtype::GgmlType;
 
 /// What a kernel does, its operands and scalar parameters, for documentation and binding.
@@ -21,7 +22,7 @@ pub struct KernelAbi {
     /// The kernel program (`programs/kernels/elf/<program>.elf`).
     pub program: &'static str,
     /// The descriptor opcode (`enum sail_opcode` in `programs/kernels/ggml_abi.h`).
-    pub opcode: u16,
+    pub opcode: OpCode,
     /// Source operands, in order.
     pub srcs: &'static [&'static str],
     /// Destination.
@@ -36,7 +37,7 @@ pub const KERNELS: &[KernelAbi] = &[
         pattern: "get_rows_<t>",
         ggml_op: "GET_ROWS",
         program: "k_get_rows",
-        opcode: 10,
+        opcode: OpCode::GetRows,
         srcs: &["table <t> [ne0, rows]", "row ids I32 [n]"],
         dst: "F32 [ne0, n]",
         params: "-",
@@ -45,7 +46,7 @@ pub const KERNELS: &[KernelAbi] = &[
         pattern: "rms_norm_f32",
         ggml_op: "RMS_NORM",
         program: "k_rms_norm",
-        opcode: 3,
+        opcode: OpCode::RmsNorm,
         srcs: &["x F32 [ne0, n]"],
         dst: "F32 [ne0, n]: x / sqrt(mean(x^2) + eps)",
         params: "eps",
@@ -54,7 +55,7 @@ pub const KERNELS: &[KernelAbi] = &[
         pattern: "mul_f32",
         ggml_op: "MUL",
         program: "k_eltwise",
-        opcode: 7,
+        opcode: OpCode::Mul,
         srcs: &["a F32 [ne0, n]", "b F32 [ne0] (broadcast over rows)"],
         dst: "F32 [ne0, n]",
         params: "-",
@@ -63,7 +64,7 @@ pub const KERNELS: &[KernelAbi] = &[
         pattern: "add_f32",
         ggml_op: "ADD",
         program: "k_eltwise",
-        opcode: 6,
+        opcode: OpCode::Add,
         srcs: &["a F32 [ne0, n]", "b F32 [ne0, n]"],
         dst: "F32 [ne0, n]",
         params: "-",
@@ -72,7 +73,7 @@ pub const KERNELS: &[KernelAbi] = &[
         pattern: "mul_mat_<w>",
         ggml_op: "MUL_MAT",
         program: "k_mul_mat",
-        opcode: 1,
+        opcode: OpCode::MulMat,
         srcs: &[
             "src0 <w> [k, m, b2] (weights or KV cache; b2 broadcast to src1's ne2)",
             "src1 F32 [k, n, ne2]",
@@ -84,7 +85,7 @@ pub const KERNELS: &[KernelAbi] = &[
         pattern: "rope_f32",
         ggml_op: "ROPE",
         program: "k_rope",
-        opcode: 4,
+        opcode: OpCode::Rope,
         srcs: &["x F32 [head_dim, heads, n]", "positions I32 [n]"],
         dst: "F32, same shape (in place)",
         params: "dims, mode 0 (adjacent pairs), freq_base, freq_scale 1",
@@ -93,7 +94,7 @@ pub const KERNELS: &[KernelAbi] = &[
         pattern: "cpy_f32_<kv>",
         ggml_op: "CPY",
         program: "k_cpy",
-        opcode: 11,
+        opcode: OpCode::Cpy,
         srcs: &["x F32 [kv_dim, n]"],
         dst: "<kv> cache view at positions n_past..n_past+n (V transposed: stride = context)",
         params: "n_past, transposed",
@@ -102,7 +103,7 @@ pub const KERNELS: &[KernelAbi] = &[
         pattern: "soft_max_f32",
         ggml_op: "SOFT_MAX",
         program: "k_soft_max",
-        opcode: 5,
+        opcode: OpCode::SoftMax,
         srcs: &["scores F32 [kv_len, n, heads]"],
         dst: "F32, same shape (in place)",
         params: "scale = 1/sqrt(head_dim); causal mask: token i sees positions <= n_past + i",
@@ -111,7 +112,7 @@ pub const KERNELS: &[KernelAbi] = &[
         pattern: "swiglu_f32",
         ggml_op: "GLU (SWIGLU)",
         program: "k_eltwise",
-        opcode: 9,
+        opcode: OpCode::Swiglu,
         srcs: &["gate F32 [ffn, n]", "up F32 [ffn, n]"],
         dst: "F32 [ffn, n]: silu(gate) * up (written over gate)",
         params: "-",

@@ -9,12 +9,13 @@
 //! - [`recipe`]: llama.cpp's per-tensor type choice for the shipped Q4_K_M and Q4_0 files.
 //! - [`graph`]: the llama decode step and prefill as GGML ops bound to kernel names.
 //! - [`kernels`]: the kernel ABI names the graph binds to; [`abi`]: the descriptor bytes a
-//!   kernel program reads.
+//!   kernel program reads; [`bind`]: a node's descriptor once its regions have addresses.
 //!
 //! The format is described in doc/manifests.md.
 
 pub mod abi;
 pub mod arch;
+pub mod bind;
 pub mod dtype;
 pub mod gguf;
 pub mod graph;
