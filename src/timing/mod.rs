@@ -389,7 +389,9 @@ impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
         }
         let issue = self.cycle;
         let mut latency = self.params.latency[u.class as usize];
-        latency += self.time_accesses(issue, hart);
+        if !hart.accesses().is_empty() {
+            latency += self.time_accesses(issue, hart);
+        }
         if let Inst::Xpop(x) = d.inst {
             // The core waits until the matrix unit lets it go on.
             if let Some(unit) = hart.matmul.as_mut() {
