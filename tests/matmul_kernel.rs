@@ -131,7 +131,7 @@ fn run(
     for timed in [false, true] {
         let mut hart = program::load_hart(&program, &map).unwrap();
         hart.attach_matmul(MatmulUnit::new(&board));
-        let store = hart.mem.store_mut();
+        let store = &mut hart.mem;
         store.write(DESC, &op).unwrap();
         store.write(w_at, w).unwrap();
         store.write(x_at, x).unwrap();

@@ -5,6 +5,7 @@ mod boards;
 mod kernel;
 mod manifest;
 mod matmul;
+mod membench;
 mod regress;
 mod sweep;
 
@@ -57,6 +58,8 @@ pub enum Command {
     Manifest(manifest::ManifestCmd),
     /// Time one matrix product on the Xpop_matmul unit: tiles, stalls, bytes, roofline.
     Matmul(matmul::MatmulCmd),
+    /// Microbenchmarks of the DDR model: stream, random and pointer-chase traces.
+    Membench(membench::MembenchCmd),
 }
 
 /// Entry point of the binary: parses arguments, sets up logging, runs, maps errors to exit 1.
@@ -102,6 +105,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Regress(cmd) => regress::run(cmd),
         Command::Manifest(cmd) => manifest::run(cmd),
         Command::Matmul(cmd) => matmul::run(cmd, &cli.common),
+        Command::Membench(cmd) => membench::run(cmd, &cli.common),
     }
 }
 
@@ -125,5 +129,8 @@ pub fn run_json(args: &[String]) -> anyhow::Result<serde_json::Value> {
         }
         Command::Manifest(_) => anyhow::bail!("`manifest` has no JSON report to sweep"),
         Command::Matmul(cmd) => matmul::json(cmd, &cli.common),
+        Command::Membench(_) => {
+            anyhow::bail!("`membench` has no in-process JSON report yet; run it with --json")
+        }
     }
 }

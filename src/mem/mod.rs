@@ -9,6 +9,7 @@ pub mod card;
 pub mod ddr3;
 pub mod fixed;
 pub mod microbench;
+pub mod regime;
 pub mod store;
 
 pub use card::CardMemory;

@@ -4,45 +4,10 @@
 
 use super::dtype::GgmlType;
 use super::manifest::Manifest;
-use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// What a region holds (the memory regimes treat each kind differently: weights are read
-/// once per token, the KV cache grows with the context, activations are small and hot).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RegionKind {
-    /// Model weights.
-    Weight,
-    /// Key/value cache.
-    Kv,
-    /// Activations and scratch buffers of one step.
-    Activation,
-}
-
-impl fmt::Display for RegionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RegionKind::Weight => "weight",
-            RegionKind::Kv => "kv",
-            RegionKind::Activation => "activation",
-        })
-    }
-}
-
-/// One region for the memory layer: shaped exactly like the regime layer's input
-/// (`mem::regime::RegionSpec`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RegionSpec {
-    /// Unique name (tensor name, `cache_k_l3`, `act.x`).
-    pub name: String,
-    /// What it holds.
-    pub kind: RegionKind,
-    /// Size in bytes.
-    pub bytes: u64,
-    /// Transformer block, for per-layer regions.
-    pub layer: Option<u32>,
-}
+/// The region list is the memory regimes' input type: one definition, in the memory layer.
+pub use crate::mem::regime::{RegionKind, RegionSpec};
 
 /// An error in the step or region parameters (context, prompt length, KV type).
 #[derive(Debug, Clone, PartialEq, Eq)]
