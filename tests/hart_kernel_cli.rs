@@ -217,3 +217,15 @@ fn xpop_instructions_reach_the_matrix_unit() {
         "{err}"
     );
 }
+
+#[test]
+fn mstatus_keeps_what_start_up_code_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    // t0 = 0x2000 (FS = initial); csrs mstatus, t0; csrr a0, mstatus; a0 -= t0; exit(a0).
+    let mut code = vec![lui(5, 2), 0x3002_a073, 0x3000_2573, 0x4055_0533];
+    code.extend(exit_seq());
+    let p = write_elf(dir.path(), "mstatus.elf", &code);
+    let o = emulate(&["kernel", p.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+}

@@ -32,7 +32,7 @@ fn fixed_memory(b: &sail_emu::config::Board) -> FixedLatency {
 fn timed(code: &[u32]) -> (u64, u64, sail_emu::stats::Stats) {
     let b = board();
     let prog = Program::parse(&elf_bytes(code), Path::new("t.elf")).unwrap();
-    let mut hart = program::load_hart(&prog, &MemoryMap::from_board(&b)).unwrap();
+    let mut hart = program::load_card_hart(&prog, &b).unwrap();
     let mut t = InOrderTiming::new(CoreParams::from_board(&b), fixed_memory(&b));
     let stop = program::run(&mut hart, &mut t, 1_000_000, None).unwrap();
     assert_eq!(stop.exit_code, 0);
@@ -149,9 +149,16 @@ fn store_then_load_round_trips_through_memory() {
     assert_eq!(s.get("mem.writes").unwrap(), 1.0);
 }
 
-fn state(h: &Hart, lo: u64, len: usize) -> (Vec<u64>, Vec<u64>, u64, u64, Vec<u8>, Vec<u8>) {
+type State = (Vec<u64>, Vec<u64>, u64, u64, Vec<u8>, Vec<u8>, Vec<u8>);
+
+fn state(h: &Hart, lo: u64, len: usize) -> State {
     let mut mem = vec![0u8; len];
     h.mem.read(lo, &mut mem).unwrap();
+    let vregs = h
+        .vector
+        .as_ref()
+        .map(|v| v.vreg_bytes().to_vec())
+        .unwrap_or_default();
     (
         h.x.to_vec(),
         h.f.to_vec(),
@@ -159,22 +166,24 @@ fn state(h: &Hart, lo: u64, len: usize) -> (Vec<u64>, Vec<u64>, u64, u64, Vec<u8
         h.instret,
         h.mem.console.clone(),
         mem,
+        vregs,
     )
 }
 
-#[test]
-fn functional_and_timed_runs_leave_identical_state() {
+/// Runs a committed program functional-only and timed; the architectural state after both
+/// (registers, vector registers, PC, instruction count, console, the program image and the
+/// top of the stack) must be identical. Returns the console text.
+fn same_state_both_modes(name: &str) -> String {
     let b = board();
-    let prog = Program::load(&root().join("programs/intloop.elf")).unwrap();
+    let prog = Program::load(&root().join(format!("programs/{name}.elf"))).unwrap();
     let map = MemoryMap::from_board(&b);
-    let mut h1 = program::load_hart(&prog, &map).unwrap();
+    let mut h1 = program::load_card_hart(&prog, &b).unwrap();
     let mut f = Functional::default();
     let s1 = program::run(&mut h1, &mut f, u64::MAX, None).unwrap();
-    let mut h2 = program::load_hart(&prog, &map).unwrap();
+    let mut h2 = program::load_card_hart(&prog, &b).unwrap();
     let mut t = InOrderTiming::new(CoreParams::from_board(&b), CardMemory::new(&b).unwrap());
     let s2 = program::run(&mut h2, &mut t, u64::MAX, None).unwrap();
     assert_eq!(s1, s2);
-    // Registers, PC, instruction count, console and the program's whole image plus stack.
     let lo = prog.segments.iter().map(|s| s.addr).min().unwrap();
     let hi = prog
         .segments
@@ -189,5 +198,43 @@ fn functional_and_timed_runs_leave_identical_state() {
     let top = map.stack_top();
     assert_eq!(state(&h1, top - 4096, 4096), state(&h2, top - 4096, 4096));
     assert!(t.cycles() > f.cycles(), "the timed run has stalls");
-    assert!(String::from_utf8_lossy(&h1.mem.console).contains("75a5c7d63781920d"));
+    String::from_utf8_lossy(&h1.mem.console).into_owned()
+}
+
+#[test]
+fn functional_and_timed_runs_leave_identical_state() {
+    assert!(same_state_both_modes("intloop").contains("75a5c7d63781920d"));
+}
+
+#[test]
+fn functional_and_timed_vector_runs_leave_identical_state() {
+    // The checksum is what the same loop gives compiled natively (scalar C on the host).
+    assert!(same_state_both_modes("vecloop").contains("6577b0b17e159c3a"));
+}
+
+/// e32, m8, ta, ma.
+const E32M8: u32 = (2 << 3) | 3 | (1 << 6) | (1 << 7);
+
+#[test]
+fn vector_instructions_cost_beats_and_wait_for_their_groups() {
+    let b = board();
+    let vlmax = 8 * b.core.vlen as u64 / 32;
+    let beats = (vlmax * 32).div_ceil(32 * b.core.vector_lanes as u64);
+    let lat = b.core.latency.vec_alu.count();
+    // vsetvli t0, zero, e32, m8 (vl = VLMAX); two independent group adds: the second waits
+    // for the unit's beats. Exit code: t0 - VLMAX (0 when vl is right).
+    let vl_check = |v: Vec<u32>| {
+        let mut c = vec![vsetvli(5, 0, E32M8)];
+        c.extend(v);
+        c.push(addi(10, 5, -(vlmax as i32)));
+        c.extend(exit_seq());
+        c
+    };
+    let (cycles, n, s) = timed(&vl_check(vec![vadd_vv(8, 16, 24), vadd_vv(0, 16, 24)]));
+    assert_eq!(s.get("stalls.structural.vector").unwrap() as u64, beats - 1);
+    assert_eq!(cycles, n + beats - 1);
+    assert_eq!(s.get("vpu.busy_cycles").unwrap() as u64, 2 * beats);
+    // A dependent add waits for the whole group: latency + beats - 1 after issue.
+    let (_, _, s) = timed(&vl_check(vec![vadd_vv(8, 16, 24), vadd_vv(0, 8, 8)]));
+    assert_eq!(s.get("stalls.raw.vec_alu").unwrap() as u64, lat + beats - 2);
 }

@@ -10,56 +10,11 @@
 //! (`$SAIL_PYTHON`, else /work/venv/bin/python, else python3). Missing tools skip the test
 //! locally with a note, and fail it when `CI` is set.
 
-use std::path::{Path, PathBuf};
+mod kernels_support;
+
+use kernels_support::*;
+use std::path::Path;
 use std::process::Command;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn tmp_dir(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    std::fs::create_dir_all(&d).expect("create test temp dir");
-    d
-}
-
-/// True when the tool is usable; otherwise panics under CI and returns false locally.
-fn available(ok: bool, what: &str) -> bool {
-    if ok {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{what} is required when CI is set, but it is missing");
-    }
-    eprintln!("note: skipping kernel test: {what} is not available");
-    false
-}
-
-fn runs(cmd: &str, arg: &str) -> bool {
-    Command::new(cmd)
-        .arg(arg)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-/// The Python interpreter for the oracle, if one with gguf and numpy exists.
-fn python() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(p) = std::env::var_os("SAIL_PYTHON") {
-        candidates.push(PathBuf::from(p));
-    } else {
-        candidates.push(PathBuf::from("/work/venv/bin/python"));
-        candidates.push(PathBuf::from("python3"));
-    }
-    candidates.into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import gguf, numpy"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    })
-}
 
 fn toolchain_available() -> bool {
     available(runs("clang-19", "--version"), "clang-19")

@@ -129,8 +129,9 @@ fn strided_job_matches_the_semantics_and_makes_one_access_per_run() {
     )
     .unwrap();
     assert_eq!(get_c(&h, &job), want);
-    // One descriptor load, one per strided row of A and B; one store per strided C row.
-    assert_eq!(h.loads.len(), 1 + 5 + 3);
+    // One descriptor load, one per strided row of A and B, two one-byte probes of C's
+    // extent; one store per strided C row.
+    assert_eq!(h.loads.len(), 1 + 5 + 3 + 2);
     assert_eq!(h.stores.len(), 3);
     // Packed operands: one access each.
     let packed = q4k_job(m, n, k);
@@ -138,7 +139,7 @@ fn strided_job_matches_the_semantics_and_makes_one_access_per_run() {
     h.mem.write(packed.a, &a).unwrap();
     h.mem.write(packed.b, &b).unwrap();
     unit.execute(&MM, &mut h).unwrap();
-    assert_eq!((h.loads.len(), h.stores.len()), (3, 1));
+    assert_eq!((h.loads.len(), h.stores.len()), (3 + 2, 1));
     assert_eq!(get_c(&h, &packed), want);
 }
 
@@ -317,8 +318,21 @@ fn operands_outside_memory_trap_out_of_bounds() {
     let (t, h) = trap_of(job, |_| {});
     assert!(matches!(t, Trap::OutOfBounds(ref e) if e.addr == DDR + DDR_SIZE - 100));
     assert!(h.stores.is_empty());
+    // C running off the end of memory: refused before any output is written.
     let job = MatmulJob {
-        c: DDR + DDR_SIZE - 4,
+        c: DDR + DDR_SIZE - 256,
+        ..q4k_job(3, 2, 256)
+    };
+    let job = MatmulJob { ldc: 128, ..job };
+    let (t, h) = trap_of(job, |_| {});
+    assert!(matches!(t, Trap::OutOfBounds(_)));
+    assert!(h.stores.is_empty());
+    // An absurd weight matrix (4e9 rows, 576 GB) traps out of bounds without the host
+    // trying to allocate it.
+    let job = MatmulJob {
+        a: DDR + DDR_SIZE - 4096,
+        n: 4_000_000_000,
+        ldc: 16_000_000_000,
         ..q4k_job(1, 2, 256)
     };
     let (t, _) = trap_of(job, |_| {});

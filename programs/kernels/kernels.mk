@@ -6,15 +6,18 @@
 # `kernels-clean` and the variable KERNELS_ELFS.
 #
 # Every program is one kernel family: <name>.c + the shared sources it lists below. The
-# bare-metal ELF is linked with crt0.S + rt.c + link.ld; the Linux program with
-# host_driver.c (reads a memory image, runs the kernel, writes the image back).
+# bare-metal ELF is linked with the shared start-up of programs/ (crt0.S, runtime.c, link.ld)
+# and kmain.c; the Linux program with host_driver.c (reads a memory image, runs the kernel,
+# writes the image back).
 
 KERNELS_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+KERNELS_RT_DIR := $(KERNELS_DIR)/..
 CLANG ?= clang-19
 LLD ?= ld.lld-19
 
 KERNELS_BARE_OUT ?= $(KERNELS_DIR)/elf
-KERNELS_LINUX_OUT ?= target/kernels-linux
+KERNELS_LINUX_OUT ?= $(KERNELS_DIR)/../../target/kernels-linux
+KERNELS_OBJ_OUT ?= $(KERNELS_LINUX_OUT)/bare-obj
 
 KERNEL_PROGRAMS := k_mul_mat k_quantize k_rms_norm k_rope k_soft_max k_eltwise k_get_rows \
                    k_cpy k_attention b_stream b_chase
@@ -37,12 +40,13 @@ KERNEL_HEADERS := $(wildcard $(KERNELS_DIR)/*.h)
 KERNEL_CFLAGS := -march=rv64gcv_zfh -mabi=lp64d -O2 -std=c11 -ffp-contract=off -fno-math-errno \
                  -Wall -Wextra -Werror -I$(abspath $(KERNELS_DIR)) -I$(abspath $(KERNELS_DIR)/..)
 KERNEL_BARE_CFLAGS := --target=riscv64-unknown-elf -mcmodel=medany -ffreestanding -nostdlib \
-                      -fno-pic -fno-asynchronous-unwind-tables -fno-unwind-tables
+                      -fno-pic -fno-ident -fno-asynchronous-unwind-tables -fno-unwind-tables
+# the shared runtime's memory functions must not be turned back into calls to themselves
+KERNEL_RT_CFLAGS := -fno-builtin -fno-vectorize -fno-slp-vectorize
 KERNEL_LINUX_CFLAGS := --target=riscv64-linux-gnu -static
 
 KERNELS_ELFS := $(addprefix $(KERNELS_BARE_OUT)/,$(addsuffix .elf,$(KERNEL_PROGRAMS) $(KERNEL_BARE_ONLY)))
 KERNELS_LINUX := $(addprefix $(KERNELS_LINUX_OUT)/,$(KERNEL_PROGRAMS))
-KERNELS_OBJ_OUT := $(KERNELS_LINUX_OUT)/bare-obj
 
 .PHONY: kernels-bare kernels-linux kernels-clean
 kernels-bare: $(KERNELS_ELFS)
@@ -52,15 +56,20 @@ kernels-linux: $(KERNELS_LINUX)
 # depends on where the tree is checked out (the committed ELFs must rebuild byte for byte).
 define KERNEL_PROGRAM_RULES
 $(KERNELS_BARE_OUT)/$(1).elf: $(KERNELS_DIR)/$(1).c $(addprefix $(KERNELS_DIR)/,$(KSRC_$(1))) \
-        $(KERNELS_DIR)/crt0.S $(KERNELS_DIR)/rt.c $(KERNELS_DIR)/link.ld $(KERNEL_HEADERS)
+        $(KERNELS_DIR)/kmain.c $(KERNELS_RT_DIR)/crt0.S $(KERNELS_RT_DIR)/runtime.c \
+        $(KERNELS_RT_DIR)/link.ld $(KERNEL_HEADERS)
 	@mkdir -p $(KERNELS_BARE_OUT) $(KERNELS_OBJ_OUT)/$(1)
 	@echo "  CC+LD   $$@"
-	@for s in crt0.S rt.c $(1).c $(KSRC_$(1)); do \
-	    (cd $(KERNELS_DIR) && $(CLANG) $(KERNEL_CFLAGS) -I. $(KERNEL_BARE_CFLAGS) -c $$$$s \
+	@cd $(KERNELS_RT_DIR) && $(CLANG) $(KERNEL_CFLAGS) $(KERNEL_BARE_CFLAGS) -c crt0.S \
+	    -o $(abspath $(KERNELS_OBJ_OUT))/$(1)/crt0.o
+	@cd $(KERNELS_RT_DIR) && $(CLANG) $(KERNEL_CFLAGS) $(KERNEL_BARE_CFLAGS) $(KERNEL_RT_CFLAGS) \
+	    -c runtime.c -o $(abspath $(KERNELS_OBJ_OUT))/$(1)/runtime.o
+	@for s in kmain.c $(1).c $(KSRC_$(1)); do \
+	    (cd $(KERNELS_DIR) && $(CLANG) $(KERNEL_CFLAGS) $(KERNEL_BARE_CFLAGS) -c $$$$s \
 	        -o $(abspath $(KERNELS_OBJ_OUT))/$(1)/$$$${s%.*}.o) || exit 1; \
 	done
-	@$(LLD) -T $(KERNELS_DIR)/link.ld --no-relax-gp -o $$@ \
-	    $(addprefix $(KERNELS_OBJ_OUT)/$(1)/,crt0.o rt.o $(1).o $(KSRC_$(1):.c=.o))
+	@$(LLD) -T $(KERNELS_RT_DIR)/link.ld --no-relax-gp -static -o $$@ \
+	    $(addprefix $(KERNELS_OBJ_OUT)/$(1)/,crt0.o kmain.o $(1).o $(KSRC_$(1):.c=.o) runtime.o)
 
 $(KERNELS_LINUX_OUT)/$(1): $(KERNELS_DIR)/$(1).c $(addprefix $(KERNELS_DIR)/,$(KSRC_$(1))) \
         $(KERNELS_DIR)/host_driver.c $(KERNEL_HEADERS)

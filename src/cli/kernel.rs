@@ -3,9 +3,8 @@
 
 use super::BoardArgs;
 use crate::config::Board;
-use crate::matmul::MatmulUnit;
 use crate::mem::CardMemory;
-use crate::program::{self, MemoryMap, Program, RunError, RunStop};
+use crate::program::{self, Program, RunError, RunStop};
 use crate::stats::Stats;
 use crate::timing::{run_stats, CoreParams, CoreTiming, Functional, InOrderTiming};
 use anyhow::Context;
@@ -58,9 +57,7 @@ pub fn run_kernel(
     functional: bool,
     trace: Option<&mut dyn Write>,
 ) -> anyhow::Result<KernelResult> {
-    let map = MemoryMap::from_board(board);
-    let mut hart = program::load_hart(program, &map)?;
-    hart.attach_matmul(MatmulUnit::new(board));
+    let mut hart = program::load_card_hart(program, board)?;
     let start = Instant::now();
     let (outcome, stats, cycles) = if functional {
         let mut t = Functional::default();

@@ -4,6 +4,7 @@
 mod boards;
 mod kernel;
 mod manifest;
+mod matmul;
 mod regress;
 mod sweep;
 
@@ -54,6 +55,8 @@ pub enum Command {
     Regress(regress::RegressCmd),
     /// Weight manifests: list, show footprints, convert a GGUF header, print op graphs.
     Manifest(manifest::ManifestCmd),
+    /// Time one matrix product on the Xpop_matmul unit: tiles, stalls, bytes, roofline.
+    Matmul(matmul::MatmulCmd),
 }
 
 /// Entry point of the binary: parses arguments, sets up logging, runs, maps errors to exit 1.
@@ -98,6 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sweep(cmd) => sweep::run(cmd),
         Command::Regress(cmd) => regress::run(cmd),
         Command::Manifest(cmd) => manifest::run(cmd),
+        Command::Matmul(cmd) => matmul::run(cmd, &cli.common),
     }
 }
 
@@ -120,5 +124,6 @@ pub fn run_json(args: &[String]) -> anyhow::Result<serde_json::Value> {
             anyhow::bail!("sweeps and regressions cannot be points of a sweep")
         }
         Command::Manifest(_) => anyhow::bail!("`manifest` has no JSON report to sweep"),
+        Command::Matmul(cmd) => matmul::json(cmd, &cli.common),
     }
 }

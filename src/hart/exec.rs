@@ -69,7 +69,7 @@ impl Hart {
     }
 
     /// Executes one decoded instruction at `self.pc` and advances the PC.
-    #[inline]
+    #[inline(always)]
     pub fn execute(&mut self, d: &Decoded) -> Result<(), Halt> {
         use Inst::*;
         let pc = self.pc;
@@ -319,6 +319,16 @@ impl Hart {
             Fs { fmt, rs1, rs2, imm } => {
                 let size = fp_size(fmt);
                 self.store_uint(addr!(rs1, imm), size, self.f[rs2 as usize])?
+            }
+            Vector(v) => {
+                let Some(mut unit) = self.vector.take() else {
+                    return Err(Halt::Trap(Trap::illegal(format!(
+                        "`{v}`: this hart has no vector unit"
+                    ))));
+                };
+                let r = unit.execute(&v, self);
+                self.vector = Some(unit);
+                r?
             }
             Xpop(x) => {
                 let Some(mut unit) = self.matmul.take() else {

@@ -1,5 +1,12 @@
-//! The hart's view of guest memory: the card's bytes ([`BackingStore`]) plus one MMIO page
-//! with the console and the exit word. No timing here.
+//! The hart's view of guest memory: the card's bytes plus one MMIO page with the console
+//! and the exit word. No timing here.
+//!
+//! The bytes are kept like [`BackingStore`](crate::mem::store::BackingStore) keeps them
+//! (regions of lazily allocated 64 KiB pages, untouched bytes read as zero, an access must
+//! lie inside one region), but with an inlined fast path for the loads and stores of the
+//! interpreter: the first region (DDR) is tried first and a naturally sized access inside
+//! one allocated page is a direct little-endian read or write. This is the hart's hot path,
+//! so it does not go through the general store.
 //!
 //! MMIO page layout (offsets from [`GuestMemory::mmio_base`], see doc/programs.md):
 //! - `+0x00` console: a store writes its low byte to the console.
@@ -8,7 +15,7 @@
 //!
 //! Reads of the MMIO page return 0.
 
-use crate::mem::store::{BackingStore, OutOfBounds};
+use crate::mem::store::OutOfBounds;
 
 /// Size of the MMIO page.
 pub const MMIO_SIZE: u64 = 0x1000;
@@ -17,10 +24,21 @@ pub const MMIO_CONSOLE: u64 = 0x0;
 /// Offset of the exit register in the MMIO page.
 pub const MMIO_EXIT: u64 = 0x8;
 
+const PAGE_BITS: u32 = 16;
+const PAGE: usize = 1 << PAGE_BITS;
+
+#[derive(Debug, Clone)]
+struct Region {
+    name: &'static str,
+    base: u64,
+    size: u64,
+    pages: Vec<Option<Box<[u8]>>>,
+}
+
 /// Guest memory: bytes, MMIO console and exit.
 #[derive(Debug, Clone)]
 pub struct GuestMemory {
-    store: BackingStore,
+    regions: Vec<Region>,
     mmio_base: u64,
     /// Console output so far.
     pub console: Vec<u8>,
@@ -29,29 +47,40 @@ pub struct GuestMemory {
 }
 
 impl GuestMemory {
-    /// Memory over `store`, with the MMIO page at `mmio_base` (outside every store region).
-    pub fn new(store: BackingStore, mmio_base: u64) -> Self {
+    /// An empty memory with the MMIO page at `mmio_base`; add regions with
+    /// [`add_region`](Self::add_region) (the most used one, DDR, first).
+    pub fn new(mmio_base: u64) -> Self {
         Self {
-            store,
+            regions: Vec::new(),
             mmio_base,
             console: Vec::new(),
             exit: None,
         }
     }
 
+    /// Adds a region of `size` zero bytes at `base`; regions must not overlap each other or
+    /// the MMIO page.
+    pub fn add_region(&mut self, name: &'static str, base: u64, size: u64) {
+        debug_assert!(self
+            .regions
+            .iter()
+            .all(|r| base + size <= r.base || r.base + r.size <= base));
+        self.regions.push(Region {
+            name,
+            base,
+            size,
+            pages: vec![None; size.div_ceil(PAGE as u64) as usize],
+        });
+    }
+
+    /// `(name, base, size)` of each region.
+    pub fn regions(&self) -> impl Iterator<Item = (&'static str, u64, u64)> + '_ {
+        self.regions.iter().map(|r| (r.name, r.base, r.size))
+    }
+
     /// Base address of the MMIO page.
     pub fn mmio_base(&self) -> u64 {
         self.mmio_base
-    }
-
-    /// The backing store.
-    pub fn store(&self) -> &BackingStore {
-        &self.store
-    }
-
-    /// The backing store, mutable (loading a program).
-    pub fn store_mut(&mut self) -> &mut BackingStore {
-        &mut self.store
     }
 
     #[inline]
@@ -60,56 +89,164 @@ impl GuestMemory {
     }
 
     fn oob(&self, addr: u64, len: u64) -> OutOfBounds {
-        let mut map: String = self
-            .store
-            .regions()
-            .map(|(n, b, s)| format!("{n} {b:#x}..{:#x}", b + s))
-            .collect::<Vec<_>>()
-            .join(", ");
-        map.push_str(&format!(
-            ", mmio {:#x}..{:#x}",
+        let mut map: Vec<String> = self
+            .regions
+            .iter()
+            .map(|r| format!("{} {:#x}..{:#x}", r.name, r.base, r.base + r.size))
+            .collect();
+        map.push(format!(
+            "mmio {:#x}..{:#x}",
             self.mmio_base,
             self.mmio_base + MMIO_SIZE
         ));
-        OutOfBounds { addr, len, map }
+        OutOfBounds {
+            addr,
+            len,
+            map: map.join(", "),
+        }
+    }
+
+    /// True when `[addr, addr+len)` lies inside one region (or the MMIO page).
+    pub fn contains(&self, addr: u64, len: u64) -> bool {
+        self.region_of(addr, len).is_some() || self.in_mmio(addr, len)
+    }
+
+    /// True when `[addr, addr+len)` lies inside one memory region (not the MMIO page).
+    pub fn in_regions(&self, addr: u64, len: u64) -> bool {
+        self.region_of(addr, len).is_some()
+    }
+
+    fn region_of(&self, addr: u64, len: u64) -> Option<usize> {
+        self.regions.iter().position(|r| {
+            addr >= r.base && addr.checked_add(len).is_some_and(|e| e <= r.base + r.size)
+        })
     }
 
     /// Reads bytes.
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), OutOfBounds> {
-        if self.in_mmio(addr, buf.len() as u64) {
-            buf.fill(0);
-            return Ok(());
+        let len = buf.len() as u64;
+        let Some(i) = self.region_of(addr, len) else {
+            if self.in_mmio(addr, len) {
+                buf.fill(0);
+                return Ok(());
+            }
+            return Err(self.oob(addr, len));
+        };
+        let r = &self.regions[i];
+        let mut off = (addr - r.base) as usize;
+        let mut done = 0;
+        while done < buf.len() {
+            let (p, o) = (off >> PAGE_BITS, off & (PAGE - 1));
+            let n = (PAGE - o).min(buf.len() - done);
+            match &r.pages[p] {
+                Some(page) => buf[done..done + n].copy_from_slice(&page[o..o + n]),
+                None => buf[done..done + n].fill(0),
+            }
+            done += n;
+            off += n;
         }
-        self.store
-            .read(addr, buf)
-            .map_err(|_| self.oob(addr, buf.len() as u64))
+        Ok(())
     }
 
     /// Writes bytes (MMIO writes act on the device).
     pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), OutOfBounds> {
-        if self.in_mmio(addr, data.len() as u64) {
-            let mut v = [0u8; 8];
-            let n = data.len().min(8);
-            v[..n].copy_from_slice(&data[..n]);
-            self.mmio_write(addr - self.mmio_base, u64::from_le_bytes(v));
-            return Ok(());
+        let len = data.len() as u64;
+        let Some(i) = self.region_of(addr, len) else {
+            if self.in_mmio(addr, len) {
+                let mut v = [0u8; 8];
+                let n = data.len().min(8);
+                v[..n].copy_from_slice(&data[..n]);
+                self.mmio_write(addr - self.mmio_base, u64::from_le_bytes(v));
+                return Ok(());
+            }
+            return Err(self.oob(addr, len));
+        };
+        let r = &mut self.regions[i];
+        let mut off = (addr - r.base) as usize;
+        let mut done = 0;
+        while done < data.len() {
+            let (p, o) = (off >> PAGE_BITS, off & (PAGE - 1));
+            let n = (PAGE - o).min(data.len() - done);
+            let page = r.pages[p].get_or_insert_with(|| vec![0u8; PAGE].into_boxed_slice());
+            page[o..o + n].copy_from_slice(&data[done..done + n]);
+            done += n;
+            off += n;
         }
-        self.store
-            .write(addr, data)
-            .map_err(|_| self.oob(addr, data.len() as u64))
+        Ok(())
+    }
+
+    /// The allocated page and offset holding `[addr, addr+size)` in the first region, when
+    /// the access does not cross a page.
+    #[inline(always)]
+    fn fast_page(&self, addr: u64, size: usize) -> Option<(&[u8], usize)> {
+        let r = self.regions.first()?;
+        let off = addr.wrapping_sub(r.base);
+        if off >= r.size {
+            return None;
+        }
+        let off = off as usize;
+        let o = off & (PAGE - 1);
+        if o + size > PAGE {
+            return None;
+        }
+        let page = r.pages.get(off >> PAGE_BITS)?.as_deref()?;
+        Some((page, o))
+    }
+
+    #[inline(always)]
+    fn fast_page_mut(&mut self, addr: u64, size: usize) -> Option<(&mut [u8], usize)> {
+        let r = self.regions.first_mut()?;
+        let off = addr.wrapping_sub(r.base);
+        if off >= r.size {
+            return None;
+        }
+        let off = off as usize;
+        let o = off & (PAGE - 1);
+        if o + size > PAGE {
+            return None;
+        }
+        let page = r.pages.get_mut(off >> PAGE_BITS)?.as_deref_mut()?;
+        Some((page, o))
     }
 
     /// Reads a little-endian value of 1, 2, 4 or 8 bytes.
-    #[inline]
+    #[inline(always)]
     pub fn read_uint(&self, addr: u64, size: usize) -> Result<u64, OutOfBounds> {
+        if let Some((p, o)) = self.fast_page(addr, size) {
+            return Ok(match size {
+                1 => p[o] as u64,
+                2 => u16::from_le_bytes([p[o], p[o + 1]]) as u64,
+                4 => u32::from_le_bytes(p[o..o + 4].try_into().unwrap()) as u64,
+                _ => u64::from_le_bytes(p[o..o + 8].try_into().unwrap()),
+            });
+        }
+        self.read_uint_slow(addr, size)
+    }
+
+    #[inline(never)]
+    fn read_uint_slow(&self, addr: u64, size: usize) -> Result<u64, OutOfBounds> {
         let mut b = [0u8; 8];
         self.read(addr, &mut b[..size])?;
         Ok(u64::from_le_bytes(b))
     }
 
     /// Writes the low `size` bytes of `value`.
-    #[inline]
+    #[inline(always)]
     pub fn write_uint(&mut self, addr: u64, size: usize, value: u64) -> Result<(), OutOfBounds> {
+        if let Some((p, o)) = self.fast_page_mut(addr, size) {
+            match size {
+                1 => p[o] = value as u8,
+                2 => p[o..o + 2].copy_from_slice(&(value as u16).to_le_bytes()),
+                4 => p[o..o + 4].copy_from_slice(&(value as u32).to_le_bytes()),
+                _ => p[o..o + 8].copy_from_slice(&value.to_le_bytes()),
+            }
+            return Ok(());
+        }
+        self.write_uint_slow(addr, size, value)
+    }
+
+    #[inline(never)]
+    fn write_uint_slow(&mut self, addr: u64, size: usize, value: u64) -> Result<(), OutOfBounds> {
         self.write(addr, &value.to_le_bytes()[..size])
     }
 
@@ -124,5 +261,36 @@ impl GuestMemory {
     /// Takes the console output written so far.
     pub fn take_console(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.console)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_and_slow_paths_agree() {
+        let mut m = GuestMemory::new(0x1000_0000);
+        m.add_region("ddr", 0x8000_0000, 1 << 20);
+        m.add_region("scratchpad", 0x2000_0000, 256 << 10);
+        // Untouched memory reads zero; a write across a page boundary takes the slow path.
+        assert_eq!(m.read_uint(0x8000_1000, 8).unwrap(), 0);
+        m.write_uint(0x8000_FFFC, 8, 0x0807_0605_0403_0201).unwrap();
+        assert_eq!(m.read_uint(0x8000_FFFC, 8).unwrap(), 0x0807_0605_0403_0201);
+        assert_eq!(m.read_uint(0x8001_0000, 4).unwrap(), 0x0807_0605);
+        assert_eq!(m.read_uint(0x8000_FFFF, 2).unwrap(), 0x0504);
+        m.write_uint(0x2000_0010, 2, 0xbeef).unwrap();
+        assert_eq!(m.read_uint(0x2000_0010, 1).unwrap(), 0xef);
+        // Bounds: past the end of a region, between regions, straddling the end.
+        let e = m.read_uint(0x8010_0000, 1).unwrap_err();
+        assert!(e.to_string().contains("0x80100000"), "{e}");
+        assert!(m.write_uint(0x800F_FFFC, 8, 0).is_err());
+        assert!(m.read_uint(0x4000_0000, 8).is_err());
+        // MMIO: console and exit.
+        m.write_uint(0x1000_0000, 1, b'A' as u64).unwrap();
+        m.write_uint(0x1000_0008, 4, (-3i32) as u32 as u64).unwrap();
+        assert_eq!(m.take_console(), b"A");
+        assert_eq!(m.exit, Some(-3));
+        assert_eq!(m.read_uint(0x1000_0008, 8).unwrap(), 0);
     }
 }

@@ -93,8 +93,14 @@ pub struct Hart {
     pub cycle: u64,
     /// This hart's id (`mhartid`).
     pub hart_id: u64,
+    /// `mstatus`, kept as written: FP and vector state are always on (FS/VS are not
+    /// checked), so bare-metal start-up code that sets FS/VS works unchanged.
+    pub mstatus: u64,
     /// Guest memory.
     pub mem: GuestMemory,
+    /// The vector unit (see [`Hart::attach_vector`]); without one, vector instructions and
+    /// CSRs are illegal.
+    pub vector: Option<crate::hart::vector::VectorUnit>,
     /// The Xpop_matmul unit, when the card has one (see [`Hart::attach_matmul`]).
     pub matmul: Option<crate::matmul::MatmulUnit>,
     reservation: Option<u64>,
@@ -120,8 +126,10 @@ impl Hart {
             instret: 0,
             cycle: 0,
             hart_id: 0,
+            mstatus: 0,
             mem,
             matmul: None,
+            vector: None,
             reservation: None,
             log_enabled: false,
             log: Vec::with_capacity(16),
@@ -130,6 +138,11 @@ impl Hart {
                 slots: vec![EMPTY; slots],
             },
         }
+    }
+
+    /// Gives the hart a vector unit (RVV 1.0 at the unit's VLEN).
+    pub fn attach_vector(&mut self, unit: crate::hart::vector::VectorUnit) {
+        self.vector = Some(unit);
     }
 
     /// Gives the hart an Xpop_matmul unit; without one, Xpop instructions are illegal.
@@ -228,7 +241,7 @@ impl Hart {
     }
 
     /// Loads `size` bytes (1, 2, 4, 8) little-endian, zero-extended.
-    #[inline]
+    #[inline(always)]
     pub fn load_uint(&mut self, addr: u64, size: usize) -> Result<u64, Trap> {
         if self.log_enabled {
             self.log.push(MemAccess {
@@ -241,7 +254,7 @@ impl Hart {
     }
 
     /// Stores the low `size` bytes of `v`.
-    #[inline]
+    #[inline(always)]
     pub fn store_uint(&mut self, addr: u64, size: usize, v: u64) -> Result<(), Trap> {
         if self.log_enabled {
             self.log.push(MemAccess {
@@ -279,13 +292,15 @@ impl Hart {
             0xc00 | 0xc01 | 0xb00 => self.cycle,
             0xc02 | 0xb02 => self.instret,
             0xf14 => self.hart_id,
-            0x301 => MISA,
-            _ => return None,
+            0x300 => self.mstatus,
+            0x301 => MISA | if self.vector.is_some() { 1 << 21 } else { 0 },
+            _ => return self.vector.as_ref().and_then(|v| v.csr_read(csr)),
         })
     }
 
     /// Writes a CSR; Err when it does not exist or is read-only.
     pub fn csr_write(&mut self, csr: u16, v: u64) -> Result<(), Trap> {
+        let v_ = v;
         match csr {
             0x001 => self.fflags = (v & 0x1f) as u8,
             0x002 => self.frm = (v & 7) as u8,
@@ -294,6 +309,8 @@ impl Hart {
                 self.frm = ((v >> 5) & 7) as u8;
             }
             0x301 => {} // misa is WARL: writes are ignored.
+            0x300 => self.mstatus = v,
+            _ if self.vector.as_mut().is_some_and(|v| v.csr_write(csr, v_)) => {}
             _ => {
                 let what = if self.csr_read(csr).is_some() {
                     "write to read-only CSR"

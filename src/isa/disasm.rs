@@ -436,6 +436,9 @@ pub fn disasm(inst: &Inst, pc: Option<u64>) -> String {
             rm,
         } => f4op(w, "fnmadd", fmt, [rd, rs1, rs2, rs3], rm),
         Xpop(x) => write!(w, "{x}"),
+        // The vector unit's Display separates mnemonic and operands with a tab, as
+        // llvm-objdump does; traces use one space throughout.
+        Vector(v) => write!(w, "{}", v.to_string().replacen('\t', " ", 1)),
     };
     s
 }

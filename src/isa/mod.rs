@@ -615,6 +615,8 @@ pub enum Inst {
     },
     /// An Xpop_matmul instruction (custom-0), executed by the matrix unit.
     Xpop(XInst),
+    /// A vector (RVV 1.0) instruction, executed by the vector unit.
+    Vector(vector::VInst),
 }
 
 /// Length in bytes of the instruction whose low 16 bits are `lo`: 2 for RVC, 4 otherwise.
@@ -990,8 +992,8 @@ pub fn decode32(r: u32) -> Result<Inst, String> {
     })
 }
 
-fn decode_vector(_r: u32) -> Result<Inst, String> {
-    Err("vector (RVV) instructions are not integrated in this build".into())
+fn decode_vector(r: u32) -> Result<Inst, String> {
+    vector::decode(r).map(Inst::Vector)
 }
 
 fn decode_xpop(r: u32) -> Result<Inst, String> {

@@ -196,6 +196,17 @@ pub struct VInst {
 }
 
 impl VInst {
+    /// All fields packed into one `u64` (a unique key for caches).
+    pub fn key(&self) -> u64 {
+        (self.op as u64)
+            | (self.form as u64) << 8
+            | (self.vd as u64) << 16
+            | (self.vs1 as u64) << 24
+            | (self.vs2 as u64) << 32
+            | (self.vm as u64) << 40
+            | (self.aux as u64) << 48
+    }
+
     /// The 5-bit immediate sign-extended (for `.vi` forms that take a signed immediate).
     pub fn simm5(&self) -> i64 {
         ((self.vs1 as i64) << 59) >> 59

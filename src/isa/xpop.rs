@@ -212,6 +212,18 @@ mod tests {
         assert!(decode(0x0200_000b).unwrap_err().contains("funct7"));
     }
 
+    proptest::proptest! {
+        /// Every word either decodes to an instruction whose encoding is exactly that word
+        /// (no reserved bit is silently ignored) or is refused; nothing panics.
+        #[test]
+        fn accepted_words_are_canonical(raw in proptest::prelude::any::<u32>()) {
+            let raw = (raw & !0x7f) | OPCODE_CUSTOM_0;
+            if let Ok(i) = decode(raw) {
+                proptest::prop_assert_eq!(encode(i), raw);
+            }
+        }
+    }
+
     #[test]
     fn disassembly() {
         assert_eq!(XInst::Mm { rs1: 10, rs2: 11 }.to_string(), "xpop.mm a0, a1");

@@ -268,8 +268,15 @@ fn read_descriptors(
         .collect()
 }
 
-/// Loads `rows` rows of `row_bytes` at `base` with stride `stride`, packed: one load when the
-/// rows are back to back, else one per row.
+/// Host bytes read per load call for back-to-back rows, and the most output bytes computed
+/// before they are stored: bounds the host memory a job can make the emulator allocate to
+/// what the guest's memory map really holds.
+const CHUNK_BYTES: u64 = 64 << 20;
+
+/// Loads `rows` rows of `row_bytes` at `base` with stride `stride`, packed: back-to-back rows
+/// in as few loads as possible (chunks of at most [`CHUNK_BYTES`]), else one load per row.
+/// The buffer grows only as loads succeed, so an operand that runs off the memory map traps
+/// before the host allocates more than the map holds.
 fn load_rows(
     ctx: &mut impl HartContext,
     base: u64,
@@ -277,19 +284,30 @@ fn load_rows(
     rows: u64,
     row_bytes: u64,
 ) -> Result<Vec<u8>, Trap> {
-    let mut buf = vec![0u8; (rows * row_bytes) as usize];
+    let mut buf = Vec::new();
     if rows <= 1 || stride == row_bytes {
-        ctx.load(base, &mut buf)?;
+        let total = rows * row_bytes;
+        let mut done = 0;
+        while done < total {
+            let len = (total - done).min(CHUNK_BYTES);
+            let at = buf.len();
+            buf.resize(at + len as usize, 0);
+            ctx.load(base + done, &mut buf[at..])?;
+            done += len;
+        }
     } else {
-        for (r, row) in buf.chunks_exact_mut(row_bytes as usize).enumerate() {
-            ctx.load(base + r as u64 * stride, row)?;
+        for r in 0..rows {
+            let at = buf.len();
+            buf.resize(at + row_bytes as usize, 0);
+            ctx.load(base + r * stride, &mut buf[at..])?;
         }
     }
     Ok(buf)
 }
 
-/// Runs one validated job: loads A and B, computes C, stores C row by row (one store when
-/// C's rows are back to back).
+/// Runs one validated job: loads A and B, checks that C's first and last bytes are in the
+/// memory map, then computes and stores C in chunks of activation rows (one store per chunk
+/// when C's rows are back to back, else one per row).
 fn run_job(job: &MatmulJob, ctx: &mut impl HartContext) -> Result<(), Trap> {
     if job.m == 0 || job.n == 0 {
         return Ok(());
@@ -297,21 +315,32 @@ fn run_job(job: &MatmulJob, ctx: &mut impl HartContext) -> Result<(), Trap> {
     let (ra, rb) = (job.a_row_bytes(), job.b_row_bytes());
     let a = load_rows(ctx, job.a, job.lda, job.n, ra)?;
     let b = load_rows(ctx, job.b, job.ldb, job.m, rb)?;
-    let c = dot::matmul(
-        job.ty,
-        job.k,
-        RowSet::packed(&a, job.n as usize, ra as usize),
-        RowSet::packed(&b, job.m as usize, rb as usize),
-    )
-    .map_err(|e| Trap::illegal(e.to_string()))?;
-    let bytes: Vec<u8> = c.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let row = (4 * job.n) as usize;
-    if job.m == 1 || job.ldc == 4 * job.n {
-        ctx.store(job.c, &bytes)?;
-    } else {
-        for (i, r) in bytes.chunks_exact(row).enumerate() {
-            ctx.store(job.c + i as u64 * job.ldc, r)?;
+    let row = 4 * job.n;
+    let mut probe = [0u8; 1];
+    ctx.load(job.c, &mut probe)?;
+    ctx.load(job.c + (job.m - 1) * job.ldc + row - 1, &mut probe)?;
+    let packed_c = job.m == 1 || job.ldc == row;
+    let chunk_rows = (CHUNK_BYTES / row).max(1);
+    let mut i0 = 0;
+    while i0 < job.m {
+        let rows = chunk_rows.min(job.m - i0);
+        let b_chunk = &b[(i0 * rb) as usize..((i0 + rows) * rb) as usize];
+        let c = dot::matmul(
+            job.ty,
+            job.k,
+            RowSet::packed(&a, job.n as usize, ra as usize),
+            RowSet::packed(b_chunk, rows as usize, rb as usize),
+        )
+        .map_err(|e| Trap::illegal(e.to_string()))?;
+        let bytes: Vec<u8> = c.iter().flat_map(|v| v.to_le_bytes()).collect();
+        if packed_c {
+            ctx.store(job.c + i0 * row, &bytes)?;
+        } else {
+            for (i, r) in bytes.chunks_exact(row as usize).enumerate() {
+                ctx.store(job.c + (i0 + i as u64) * job.ldc, r)?;
+            }
         }
+        i0 += rows;
     }
     Ok(())
 }

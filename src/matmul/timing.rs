@@ -647,6 +647,49 @@ mod tests {
         assert_eq!(r.epilogue_stall, 0);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// For any shape and unit configuration: the cycle causes add up to the busy time,
+        /// the job is never faster than its MACs at the peak rate or its bytes through the
+        /// port, every compulsory byte is read, and the same inputs give the same cycles.
+        #[test]
+        fn cycles_conserve_and_respect_both_floors(
+            ty_i in 0usize..5, m in 0u64..20, n in 1u64..90, kb in 1u64..12,
+            a_kib in 1u64..20, b_kib in 1u64..20, acc in 1u64..200,
+            double in proptest::bool::ANY, opb_log in 2u32..7, fill in 0u64..10, drain in 0u64..50,
+        ) {
+            let ty = crate::matmul::descriptor::WEIGHT_TYPES[ty_i];
+            let k = kb * if ty == GgmlType::BF16 { 64 } else { 256 };
+            let mut p = params();
+            p.a_buffer = a_kib * 1024;
+            p.b_buffer = b_kib * 1024;
+            p.accumulators = acc;
+            p.double_buffered = double;
+            p.operand_bytes_per_cycle = 1 << opb_log;
+            p.fill = fill;
+            p.drain = drain;
+            let j = job(ty, m, n, k);
+            let mem = || FixedLatency::new(Time::from_ps(5000), p.clock.period(), 1 << opb_log);
+            let r = time_jobs(&p, 0x100, &[j], Time::ZERO, &mut mem());
+            proptest::prop_assert_eq!(
+                r.busy,
+                r.descriptor + r.k_steps + r.fill_drain + r.operand_stall + r.result_stall
+            );
+            proptest::prop_assert_eq!(r.k_steps, r.mac + r.epilogue_stall);
+            proptest::prop_assert_eq!(r.macs, j.macs());
+            proptest::prop_assert!(r.mac >= j.macs().div_ceil(p.macs_per_cycle(ty)));
+            let moved = r.descriptor_bytes + r.operand_bytes + r.result_bytes;
+            proptest::prop_assert!(r.busy >= moved / p.operand_bytes_per_cycle);
+            if m > 0 {
+                let compulsory = n * j.a_row_bytes() + m * j.b_row_bytes();
+                proptest::prop_assert!(r.operand_bytes >= compulsory);
+                proptest::prop_assert_eq!(r.result_bytes, 4 * m * n);
+            }
+            let again = time_jobs(&p, 0x100, &[j], Time::ZERO, &mut mem());
+            proptest::prop_assert_eq!(again, r);
+        }
+    }
+
     #[test]
     fn empty_jobs_cost_only_their_descriptor() {
         let p = params();

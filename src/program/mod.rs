@@ -12,7 +12,6 @@ pub use run::{run, RunError, RunStop};
 
 use crate::config::Board;
 use crate::hart::{GuestMemory, Hart};
-use crate::mem::store::BackingStore;
 use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader};
 use std::path::{Path, PathBuf};
@@ -191,12 +190,12 @@ impl MemoryMap {
         }
     }
 
-    /// An empty backing store with the map's regions.
-    pub fn backing_store(&self) -> BackingStore {
-        let mut s = BackingStore::new();
-        s.add_region("ddr", self.ddr_base, self.ddr_size);
-        s.add_region("scratchpad", self.scratchpad_base, self.scratchpad_size);
-        s
+    /// An empty guest memory with the map's regions (DDR first: the hart's fast path).
+    pub fn guest_memory(&self) -> GuestMemory {
+        let mut m = GuestMemory::new(self.mmio_base);
+        m.add_region("ddr", self.ddr_base, self.ddr_size);
+        m.add_region("scratchpad", self.scratchpad_base, self.scratchpad_size);
+        m
     }
 
     /// Initial stack pointer: the top of DDR, 16-byte aligned.
@@ -207,7 +206,20 @@ impl MemoryMap {
 
 /// A hart with `program` loaded into a fresh memory of `map`, ready to run from the entry.
 pub fn load_hart(program: &Program, map: &MemoryMap) -> Result<Hart, ProgramError> {
-    let mut store = map.backing_store();
+    let mut mem = map.guest_memory();
+    load_segments(program, map, &mut mem)?;
+    Ok(start_hart(program, map, mem))
+}
+
+/// Writes `program`'s segments into an existing memory (its other bytes are kept; `.bss` is
+/// zeroed) and clears the console and exit state, so the memory can start a new run.
+pub fn load_segments(
+    program: &Program,
+    map: &MemoryMap,
+    mem: &mut GuestMemory,
+) -> Result<(), ProgramError> {
+    mem.console.clear();
+    mem.exit = None;
     for s in &program.segments {
         let outside = || ProgramError::OutsideMap {
             file: program.path.display().to_string(),
@@ -215,19 +227,33 @@ pub fn load_hart(program: &Program, map: &MemoryMap) -> Result<Hart, ProgramErro
             len: s.mem_size,
             map: store_map_text(map),
         };
-        if s.mem_size > 0 && !store.contains(s.addr, s.mem_size) {
+        if s.mem_size > 0 && !mem.in_regions(s.addr, s.mem_size) {
             return Err(outside());
         }
-        store.write(s.addr, &s.data).map_err(|_| outside())?;
+        // The loadable image, then zeros for the rest of the segment (.bss).
+        let zeros = vec![0u8; (s.mem_size as usize).saturating_sub(s.data.len())];
+        mem.write(s.addr, &s.data).map_err(|_| outside())?;
+        mem.write(s.addr + s.data.len() as u64, &zeros)
+            .map_err(|_| outside())?;
     }
+    Ok(())
+}
+
+/// A hart over `mem` (with `program` already loaded) at the program's entry, with the stack
+/// pointer at the top of the map's DDR.
+pub fn start_hart(program: &Program, map: &MemoryMap, mem: GuestMemory) -> Hart {
     let (lo, hi) = program.text_range();
-    let mut hart = Hart::new(
-        GuestMemory::new(store, map.mmio_base),
-        program.entry,
-        lo,
-        hi,
-    );
+    let mut hart = Hart::new(mem, program.entry, lo, hi);
     hart.x[2] = map.stack_top();
+    hart
+}
+
+/// A hart of one card of `board` with `program` loaded: the board's memory map, its vector
+/// unit (VLEN `core.vlen`) and its Xpop_matmul unit.
+pub fn load_card_hart(program: &Program, board: &Board) -> Result<Hart, ProgramError> {
+    let mut hart = load_hart(program, &MemoryMap::from_board(board))?;
+    hart.attach_vector(crate::hart::vector::VectorUnit::new(board.core.vlen));
+    hart.attach_matmul(crate::matmul::MatmulUnit::new(board));
     Ok(hart)
 }
 

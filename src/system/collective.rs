@@ -114,6 +114,138 @@ fn split(elems: u64, parts: usize) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// The pipelined ring engine: chunk and segment geometry, and when each segment's data is
+/// final on each card.
+struct Ring<'a> {
+    n: usize,
+    buffers: Buffers,
+    /// Per chunk: its segments as (first element, element count).
+    segments: Vec<Vec<(u64, u64)>>,
+    /// ready[card][chunk][segment]: when that segment's data is final on that card.
+    ready: Vec<Vec<Vec<Time>>>,
+    /// First element of each chunk.
+    chunk_start: Vec<u64>,
+    fabric: &'a mut Fabric,
+    timing: CollectiveTiming,
+    end: Time,
+    buf: Vec<u8>,
+}
+
+impl<'a> Ring<'a> {
+    fn new(fabric: &'a mut Fabric, buffers: Buffers, bytes: u64, segment: u64) -> Self {
+        let n = fabric.cards();
+        let chunks = split(bytes / 4, n);
+        let seg_elems = (segment / 4).max(1);
+        let segments: Vec<Vec<(u64, u64)>> = chunks
+            .iter()
+            .map(|&(lo, cnt)| {
+                let k = cnt.div_ceil(seg_elems).max(1) as usize;
+                split(cnt, k)
+                    .into_iter()
+                    .map(|(o, c)| (lo + o, c))
+                    .collect()
+            })
+            .collect();
+        let ready = (0..n)
+            .map(|_| segments.iter().map(|s| vec![Time::ZERO; s.len()]).collect())
+            .collect();
+        Self {
+            n,
+            buffers,
+            chunk_start: chunks.iter().map(|c| c.0).collect(),
+            segments,
+            ready,
+            fabric,
+            timing: CollectiveTiming {
+                seconds: 0.0,
+                messages: 0,
+                bytes_sent: 0,
+            },
+            end: Time::ZERO,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Sends segment `k` of chunk `c` from `from` to `to`; returns its arrival time and
+    /// leaves its bytes in `self.buf`.
+    fn send(
+        &mut self,
+        cards: &mut impl CardOps,
+        from: usize,
+        to: usize,
+        c: usize,
+        k: usize,
+    ) -> Result<Time> {
+        let (e0, ne) = self.segments[c][k];
+        let len = ne * 4;
+        self.buf.resize(len as usize, 0);
+        cards.read(from, self.buffers.data + e0 * 4, &mut self.buf)?;
+        let ch = self
+            .fabric
+            .channel(from, to)
+            .ok_or_else(|| anyhow::anyhow!("no cable from card {from} to card {to}"))?;
+        let at = ch.send(len, self.ready[from][c][k]);
+        self.timing.messages += 1;
+        self.timing.bytes_sent += len;
+        Ok(at)
+    }
+
+    /// One ring pass of N-1 steps: at step s card i sends chunk `chunk_of(i, s)` to card
+    /// i+1, which reduces it into its copy (`reduce`) or overwrites its copy.
+    fn pass(
+        &mut self,
+        cards: &mut impl CardOps,
+        reduce: bool,
+        chunk_of: impl Fn(usize, usize) -> usize,
+    ) -> Result<()> {
+        let n = self.n;
+        for s in 0..n - 1 {
+            // All sends of a step read the senders' data before any receiver changes it.
+            let mut arrivals = Vec::new();
+            for from in 0..n {
+                let to = self.fabric.next(from);
+                let c = chunk_of(from, s);
+                for k in 0..self.segments[c].len() {
+                    let at = self.send(cards, from, to, c, k)?;
+                    arrivals.push((to, c, k, at, self.buf.clone()));
+                }
+            }
+            for (to, c, k, at, data) in arrivals {
+                let (e0, ne) = self.segments[c][k];
+                let dst = self.buffers.data + e0 * 4;
+                let done = if reduce {
+                    let recv = self.buffers.recv + (e0 - self.chunk_start[c]) * 4;
+                    cards.write(to, recv, &data)?;
+                    cards.reduce_f32(to, dst, recv, ne * 4, at)?
+                } else {
+                    cards.write(to, dst, &data)?;
+                    at
+                };
+                self.ready[to][c][k] = done;
+                self.end = self.end.max(done);
+            }
+        }
+        Ok(())
+    }
+
+    /// Card 0's buffer forwarded down the ring, segment by segment.
+    fn broadcast(&mut self, cards: &mut impl CardOps) -> Result<()> {
+        for from in 0..self.n - 1 {
+            let to = from + 1;
+            for c in 0..self.n {
+                for k in 0..self.segments[c].len() {
+                    let at = self.send(cards, from, to, c, k)?;
+                    let e0 = self.segments[c][k].0;
+                    cards.write(to, self.buffers.data + e0 * 4, &self.buf)?;
+                    self.ready[to][c][k] = at;
+                    self.end = self.end.max(at);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Runs `kind` over `fabric` on buffers of `bytes` bytes (a multiple of 4: f32 elements),
 /// segments of at most `segment` bytes. Every card starts at time zero.
 pub fn run(
@@ -124,174 +256,27 @@ pub fn run(
     bytes: u64,
     segment: u64,
 ) -> Result<CollectiveTiming> {
-    let n = fabric.cards();
-    if bytes % 4 != 0 {
+    if !bytes.is_multiple_of(4) {
         bail!("collective size {bytes} is not a whole number of f32 elements");
     }
     if segment < 4 {
         bail!("segment size must be at least one f32 element");
     }
-    let mut t = CollectiveTiming {
-        seconds: 0.0,
-        messages: 0,
-        bytes_sent: 0,
-    };
-    if n < 2 || bytes == 0 {
-        return Ok(t);
-    }
-    let chunks = split(bytes / 4, n);
-    // ready[card][chunk][segment]: when that segment's data is final on that card.
-    let seg_elems = (segment / 4).max(1);
-    let segs_of = |c: usize| -> Vec<(u64, u64)> {
-        let (lo, cnt) = chunks[c];
-        let k = cnt.div_ceil(seg_elems).max(1) as usize;
-        split(cnt, k)
-            .into_iter()
-            .map(|(o, c2)| (lo + o, c2))
-            .collect()
-    };
-    let mut ready: Vec<Vec<Vec<Time>>> = (0..n)
-        .map(|_| (0..n).map(|c| vec![Time::ZERO; segs_of(c).len()]).collect())
-        .collect();
-    let mut end = Time::ZERO;
-    let mut buf = Vec::new();
-    // One ring pass: at step s, card i sends chunk chunk_of(i, s) to card i+1.
-    let mut pass = |reduce: bool,
-                    chunk_of: &dyn Fn(usize, usize) -> usize,
-                    fabric: &mut Fabric,
-                    cards: &mut dyn CardOpsDyn,
-                    ready: &mut Vec<Vec<Vec<Time>>>,
-                    t: &mut CollectiveTiming,
-                    end: &mut Time|
-     -> Result<()> {
-        for s in 0..n - 1 {
-            // Sends of one step read the senders' data before any receiver changes it.
-            let mut arrivals = Vec::new();
-            for i in 0..n {
-                let to = fabric.next(i);
-                let c = chunk_of(i, s);
-                for (k, &(e0, ne)) in segs_of(c).iter().enumerate() {
-                    let len = ne * 4;
-                    buf.resize(len as usize, 0);
-                    cards.read_dyn(i, buffers.data + e0 * 4, &mut buf)?;
-                    let ch = fabric
-                        .channel(i, to)
-                        .ok_or_else(|| anyhow::anyhow!("no cable from card {i} to card {to}"))?;
-                    let at = ch.send(len, ready[i][c][k]);
-                    t.messages += 1;
-                    t.bytes_sent += len;
-                    arrivals.push((to, c, k, e0, len, at, buf.clone()));
-                }
+    let n = fabric.cards();
+    let mut ring = Ring::new(fabric, buffers, bytes, segment);
+    if n >= 2 && bytes > 0 {
+        match kind {
+            Collective::Reducescatter => ring.pass(cards, true, |i, s| (i + n - s) % n)?,
+            Collective::Allreduce => {
+                ring.pass(cards, true, |i, s| (i + n - s) % n)?;
+                ring.pass(cards, false, |i, s| (i + 1 + n - s) % n)?;
             }
-            for (to, c, k, e0, len, at, data) in arrivals {
-                let done = if reduce {
-                    let recv = buffers.recv + (e0 - chunks[c].0) * 4;
-                    cards.write_dyn(to, recv, &data)?;
-                    cards.reduce_dyn(to, buffers.data + e0 * 4, recv, len, at)?
-                } else {
-                    cards.write_dyn(to, buffers.data + e0 * 4, &data)?;
-                    at
-                };
-                ready[to][c][k] = done;
-                *end = (*end).max(done);
-            }
-        }
-        Ok(())
-    };
-    let cards: &mut dyn CardOpsDyn = cards;
-    match kind {
-        Collective::Reducescatter | Collective::Allreduce => {
-            pass(
-                true,
-                &|i, s| (i + n - s) % n,
-                fabric,
-                cards,
-                &mut ready,
-                &mut t,
-                &mut end,
-            )?;
-            if kind == Collective::Allreduce {
-                pass(
-                    false,
-                    &|i, s| (i + 1 + n - s) % n,
-                    fabric,
-                    cards,
-                    &mut ready,
-                    &mut t,
-                    &mut end,
-                )?;
-            }
-        }
-        Collective::Allgather => {
-            pass(
-                false,
-                &|i, s| (i + 1 + n - s) % n,
-                fabric,
-                cards,
-                &mut ready,
-                &mut t,
-                &mut end,
-            )?;
-        }
-        Collective::Broadcast => {
-            // Card 0's whole buffer, chunk by chunk, forwarded down the ring: card i sends
-            // what it has received from card i-1.
-            for hop in 0..n - 1 {
-                let to = hop + 1;
-                for c in 0..n {
-                    for (k, &(e0, ne)) in segs_of(c).iter().enumerate() {
-                        let len = ne * 4;
-                        buf.resize(len as usize, 0);
-                        cards.read_dyn(hop, buffers.data + e0 * 4, &mut buf)?;
-                        let ch = fabric.channel(hop, to).ok_or_else(|| {
-                            anyhow::anyhow!("no cable from card {hop} to card {to}")
-                        })?;
-                        let at = ch.send(len, ready[hop][c][k]);
-                        t.messages += 1;
-                        t.bytes_sent += len;
-                        cards.write_dyn(to, buffers.data + e0 * 4, &buf)?;
-                        ready[to][c][k] = at;
-                        end = end.max(at);
-                    }
-                }
-            }
+            Collective::Allgather => ring.pass(cards, false, |i, s| (i + 1 + n - s) % n)?,
+            Collective::Broadcast => ring.broadcast(cards)?,
         }
     }
-    t.seconds = end.secs();
-    Ok(t)
-}
-
-/// Object-safe view of [`CardOps`] used inside the engine.
-trait CardOpsDyn {
-    fn read_dyn(&mut self, card: usize, addr: u64, buf: &mut [u8]) -> Result<()>;
-    fn write_dyn(&mut self, card: usize, addr: u64, data: &[u8]) -> Result<()>;
-    fn reduce_dyn(
-        &mut self,
-        card: usize,
-        dst: u64,
-        src: u64,
-        bytes: u64,
-        start: Time,
-    ) -> Result<Time>;
-}
-
-impl<T: CardOps> CardOpsDyn for T {
-    fn read_dyn(&mut self, card: usize, addr: u64, buf: &mut [u8]) -> Result<()> {
-        self.read(card, addr, buf)
-    }
-    fn write_dyn(&mut self, card: usize, addr: u64, data: &[u8]) -> Result<()> {
-        self.write(card, addr, data)
-    }
-    fn reduce_dyn(
-        &mut self,
-        card: usize,
-        dst: u64,
-        src: u64,
-        bytes: u64,
-        start: Time,
-    ) -> Result<Time> {
-        self.reduce_f32(card, dst, src, bytes, start)
-    }
+    ring.timing.seconds = ring.end.secs();
+    Ok(ring.timing)
 }
 
 #[cfg(test)]
@@ -458,7 +443,7 @@ mod tests {
                     &load_board("innerjib7ea", &[]).unwrap().board.intercard,
                 );
                 let (a, b) = (p.hop_latency.secs(), p.goodput_bytes_per_s());
-                let big = 8 << 20;
+                let big = 16 << 20;
                 let (mut f, mut cards, _) = setup(n, big);
                 let t = run(kind, &mut f, &mut cards, BUF, big, 32 << 10).unwrap();
                 let bound = kind.bound_seconds(n, big, a, b);

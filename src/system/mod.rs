@@ -1,5 +1,6 @@
-//! The system: N cards, the fabric between them ([`topology`]), and what runs across them
+//! The system: N cards ([`card`]: memory bytes and kernel runs), the fabric between them ([`topology`]), and what runs across them
 //! ([`collective`]: ring collectives moving real data over the modelled links).
 
+pub mod card;
 pub mod collective;
 pub mod topology;

@@ -1,6 +1,7 @@
 //! What the timing model needs to know of an instruction: its latency class and the
 //! registers it reads and writes.
 
+use crate::isa::vector::{Form, VClass, VInst, VOp};
 use crate::isa::Inst;
 
 /// Latency class of an instruction.
@@ -34,11 +35,35 @@ pub enum Class {
     FpCvt,
     /// Xpop_matmul instructions (timed by the matrix unit; the core waits for them).
     Matmul,
+    /// vsetvli / vsetivli / vsetvl.
+    VecConfig,
+    /// Vector integer ALU (add, logic, shifts, compares, merges, fixed point).
+    VecAlu,
+    /// Vector integer multiply and multiply-add.
+    VecMul,
+    /// Vector integer divide (iterative per element group).
+    VecDiv,
+    /// Vector FP add/mul/fma/convert/compare.
+    VecFp,
+    /// Vector FP divide and square root (iterative per element group).
+    VecFdiv,
+    /// Vector reductions.
+    VecReduction,
+    /// Slides, gathers, compress, scalar moves.
+    VecPermute,
+    /// Mask logic and scans.
+    VecMask,
+    /// Whole-register moves and splats.
+    VecMove,
+    /// Vector loads.
+    VecLoad,
+    /// Vector stores.
+    VecStore,
 }
 
 impl Class {
     /// Every class, in stats order.
-    pub const ALL: [Class; 14] = [
+    pub const ALL: [Class; 26] = [
         Class::IntAlu,
         Class::IntMul,
         Class::IntDiv,
@@ -53,6 +78,18 @@ impl Class {
         Class::FpSqrt,
         Class::FpCvt,
         Class::Matmul,
+        Class::VecConfig,
+        Class::VecAlu,
+        Class::VecMul,
+        Class::VecDiv,
+        Class::VecFp,
+        Class::VecFdiv,
+        Class::VecReduction,
+        Class::VecPermute,
+        Class::VecMask,
+        Class::VecMove,
+        Class::VecLoad,
+        Class::VecStore,
     ];
 
     /// Name used in stats paths.
@@ -72,6 +109,36 @@ impl Class {
             Class::FpSqrt => "fp_sqrt",
             Class::FpCvt => "fp_cvt",
             Class::Matmul => "matmul",
+            Class::VecConfig => "vec_config",
+            Class::VecAlu => "vec_alu",
+            Class::VecMul => "vec_mul",
+            Class::VecDiv => "vec_div",
+            Class::VecFp => "vec_fp",
+            Class::VecFdiv => "vec_fdiv",
+            Class::VecReduction => "vec_reduction",
+            Class::VecPermute => "vec_permute",
+            Class::VecMask => "vec_mask",
+            Class::VecMove => "vec_move",
+            Class::VecLoad => "vec_load",
+            Class::VecStore => "vec_store",
+        }
+    }
+
+    /// The timing class of a vector instruction.
+    pub fn of_vector(v: &VInst) -> Class {
+        match v.class() {
+            VClass::Config => Class::VecConfig,
+            VClass::Load => Class::VecLoad,
+            VClass::Store => Class::VecStore,
+            VClass::Alu => Class::VecAlu,
+            VClass::Mul => Class::VecMul,
+            VClass::Div => Class::VecDiv,
+            VClass::Fp => Class::VecFp,
+            VClass::FDiv => Class::VecFdiv,
+            VClass::Reduction => Class::VecReduction,
+            VClass::Permute => Class::VecPermute,
+            VClass::Mask => Class::VecMask,
+            VClass::Move => Class::VecMove,
         }
     }
 }
@@ -102,6 +169,26 @@ pub struct Usage {
     pub dst: u8,
     /// Registers read, [`NONE`] for unused slots.
     pub src: [u8; 3],
+}
+
+/// The scalar registers a vector instruction reads and writes (scoreboard indices):
+/// `(dst, [src; 2])`.
+pub fn vector_scalar_operands(v: &VInst) -> (u8, [u8; 2]) {
+    use VOp::*;
+    match v.op {
+        Vsetvli => (xr(v.vd), [xr(v.vs1), NONE]),
+        Vsetivli => (xr(v.vd), [NONE, NONE]),
+        Vsetvl => (xr(v.vd), [xr(v.vs1), xr(v.vs2)]),
+        Vle | Vluxei | Vloxei | Vleff | Vlr | Vlm | Vse | Vsuxei | Vsoxei | Vsr | Vsm => {
+            (NONE, [xr(v.vs1), NONE])
+        }
+        Vlse | Vsse => (NONE, [xr(v.vs1), xr(v.vs2)]),
+        VmvXS | Vcpop | Vfirst => (xr(v.vd), [NONE, NONE]),
+        VfmvFS => (fr(v.vd), [NONE, NONE]),
+        _ if v.form.is_x() || v.op == VmvSX => (NONE, [xr(v.vs1), NONE]),
+        _ if v.form.is_f() || v.op == VfmvSF || v.form == Form::VdF => (NONE, [fr(v.vs1), NONE]),
+        _ => (NONE, [NONE, NONE]),
+    }
 }
 
 /// The class and registers of `inst`.
@@ -220,6 +307,7 @@ pub fn usage(inst: &Inst) -> Usage {
         | Fnmadd {
             rd, rs1, rs2, rs3, ..
         } => u(FpFma, fr(rd), fr(rs1), fr(rs2), fr(rs3)),
+        Vector(_) => u(IntAlu, NONE, NONE, NONE, NONE),
         Xpop(crate::isa::xpop::XInst::Mm { rs1, rs2 }) => u(Matmul, NONE, xr(rs1), xr(rs2), NONE),
         Xpop(crate::isa::xpop::XInst::Info { rd, .. }) => u(Matmul, xr(rd), NONE, NONE, NONE),
     }

@@ -23,11 +23,12 @@ pub mod class;
 use crate::config::Board;
 use crate::hart::memory::MMIO_SIZE;
 use crate::hart::{Decoded, Hart};
+use crate::isa::vector::{Group, VInst, VOp};
 use crate::isa::Inst;
 use crate::mem::{Access, MemoryModel, Request};
 use crate::stats::Stats;
 use crate::units::Time;
-use class::{usage, Class, NONE};
+use class::{usage, vector_scalar_operands, Class, NONE};
 
 /// What the run loop asks of a timing model.
 pub trait CoreTiming {
@@ -81,6 +82,8 @@ pub enum StallCause {
     Jump,
     /// Waiting for an Xpop_matmul instruction to complete.
     Matmul,
+    /// The vector unit is still busy with earlier beats.
+    VectorBusy,
 }
 
 impl StallCause {
@@ -93,12 +96,13 @@ impl StallCause {
             StallCause::BranchTaken => "control.branch_taken".into(),
             StallCause::Jump => "control.jump".into(),
             StallCause::Matmul => "matmul".into(),
+            StallCause::VectorBusy => "structural.vector".into(),
         }
     }
 }
 
 const N_CLASS: usize = Class::ALL.len();
-const N_CAUSE: usize = N_CLASS + 5;
+const N_CAUSE: usize = N_CLASS + 6;
 
 fn cause_index(c: StallCause) -> usize {
     match c {
@@ -108,6 +112,7 @@ fn cause_index(c: StallCause) -> usize {
         StallCause::BranchTaken => N_CLASS + 2,
         StallCause::Jump => N_CLASS + 3,
         StallCause::Matmul => N_CLASS + 4,
+        StallCause::VectorBusy => N_CLASS + 5,
     }
 }
 
@@ -118,7 +123,8 @@ fn cause_of_index(i: usize) -> StallCause {
         i if i == N_CLASS + 1 => StallCause::FpDividerBusy,
         i if i == N_CLASS + 2 => StallCause::BranchTaken,
         i if i == N_CLASS + 3 => StallCause::Jump,
-        _ => StallCause::Matmul,
+        i if i == N_CLASS + 4 => StallCause::Matmul,
+        _ => StallCause::VectorBusy,
     }
 }
 
@@ -133,6 +139,8 @@ pub struct CoreParams {
     pub jump_penalty: u64,
     /// Clock period.
     pub period: Time,
+    /// Vector lanes, 32 bits each per cycle.
+    pub vector_lanes: u64,
 }
 
 impl CoreParams {
@@ -154,6 +162,14 @@ impl CoreParams {
                 Class::FpDiv => l.fp_div.count(),
                 Class::FpSqrt => l.fp_sqrt.count(),
                 Class::FpCvt => l.fp_cvt.count(),
+                Class::VecConfig | Class::VecStore => l.int_alu.count(),
+                Class::VecAlu | Class::VecMask | Class::VecMove => l.vec_alu.count(),
+                Class::VecMul => l.vec_mul.count(),
+                Class::VecDiv | Class::VecFdiv => l.vec_fdiv.count(),
+                Class::VecFp => l.vec_fp.count(),
+                Class::VecReduction => l.vec_reduction.count(),
+                Class::VecPermute => l.vec_permute.count(),
+                Class::VecLoad => l.load.count(),
             };
         }
         Self {
@@ -161,6 +177,7 @@ impl CoreParams {
             branch_taken_penalty: board.core.branch_taken_penalty.count(),
             jump_penalty: board.core.jump_penalty.count(),
             period: board.clock.period(),
+            vector_lanes: board.core.vector_lanes as u64,
         }
     }
 }
@@ -180,6 +197,10 @@ pub struct InOrderTiming<M: MemoryModel> {
     class_count: [u64; N_CLASS],
     mem_cycles: u64,
     matmul_until: u64,
+    vready: [u64; 32],
+    vproducer: [Class; 32],
+    vpu_free: u64,
+    vpu_busy: u64,
 }
 
 impl<M: MemoryModel> InOrderTiming<M> {
@@ -198,6 +219,10 @@ impl<M: MemoryModel> InOrderTiming<M> {
             class_count: [0; N_CLASS],
             mem_cycles: 0,
             matmul_until: 0,
+            vready: [0; 32],
+            vproducer: [Class::VecAlu; 32],
+            vpu_free: 0,
+            vpu_busy: 0,
         }
     }
 
@@ -221,6 +246,115 @@ impl<M: MemoryModel> InOrderTiming<M> {
         }
     }
 
+    /// Sends the instruction's memory accesses (MMIO excluded) to the memory model at
+    /// `issue`; returns the cycles until the last read's data is back.
+    fn time_accesses(&mut self, issue: u64, hart: &Hart) -> u64 {
+        let accesses = hart.accesses();
+        if accesses.is_empty() {
+            return 0;
+        }
+        let t0 = Time(issue * self.params.period.fs());
+        let mut done = t0;
+        for a in accesses {
+            if a.addr.wrapping_sub(hart.mem.mmio_base()) < MMIO_SIZE {
+                continue; // device registers answer within the load latency
+            }
+            let t = self.mem.access(Request {
+                addr: a.addr,
+                bytes: a.len,
+                access: a.access,
+                issue: t0,
+            });
+            if a.access == Access::Read {
+                done = done.max(t);
+            }
+        }
+        let mc = self.cycles_between(t0, done);
+        self.mem_cycles += mc;
+        mc
+    }
+
+    /// Times a vector instruction: scalar and vector-register dependences, the vector unit's
+    /// occupancy in beats (`ceil(bits / (lanes * 32))`), the class latency on top.
+    fn retire_vector(&mut self, v: &VInst, hart: &Hart) {
+        let class = Class::of_vector(v);
+        let (sdst, ssrc) = vector_scalar_operands(v);
+        for s in ssrc {
+            if s != NONE && self.ready[s as usize] > self.cycle {
+                let p = self.producer[s as usize];
+                self.stall(self.ready[s as usize], StallCause::Raw(p));
+            }
+        }
+        let Some(unit) = hart.vector.as_ref() else {
+            return;
+        };
+        let vtype = unit.vtype();
+        let vlen = unit.vlenb() as u64 * 8;
+        let use_ = v.vregs(vtype);
+        let v0 = use_.reads_v0.then_some((0u8, 1u8));
+        for (base, n) in use_.src.iter().flatten().copied().chain(v0) {
+            for r in base..(base + n).min(32) {
+                let t = self.vready[r as usize];
+                if t > self.cycle {
+                    let p = self.vproducer[r as usize];
+                    self.stall(t, StallCause::Raw(p));
+                }
+            }
+        }
+        let config = class == Class::VecConfig;
+        if !config {
+            self.stall(self.vpu_free, StallCause::VectorBusy);
+        }
+        let issue = self.cycle;
+        // Bits the unit moves: vl elements at the widest element width of the instruction;
+        // whole-register forms move whole registers.
+        let sew = if vtype >> 63 != 0 {
+            8
+        } else {
+            8u64 << ((vtype >> 3) & 7)
+        };
+        let shape = v.shape();
+        let wide = matches!(shape.vd, Group::Wide) || matches!(shape.vs2, Group::Wide);
+        let bits = match v.op {
+            VOp::Vlr | VOp::Vsr | VOp::VmvNr => {
+                use_.dst.or(use_.src[0]).map_or(1, |(_, n)| n as u64) * vlen
+            }
+            VOp::Vle | VOp::Vlse | VOp::Vleff | VOp::Vse | VOp::Vsse => {
+                unit.vl() * v.mem_eew() as u64 * v.nf() as u64
+            }
+            VOp::Vlm | VOp::Vsm => unit.vl().div_ceil(8) * 8,
+            _ if class == Class::VecMask => unit.vl(),
+            _ => unit.vl() * sew * if wide { 2 } else { 1 },
+        };
+        let beats = bits.div_ceil(32 * self.params.vector_lanes.max(1)).max(1);
+        let lat = self.params.latency[class as usize];
+        let mem = self.time_accesses(issue, hart);
+        let (latency, busy) = match class {
+            Class::VecConfig => (lat, 0),
+            Class::VecDiv | Class::VecFdiv => (lat * beats, lat * beats),
+            Class::VecReduction => (beats + lat, beats),
+            Class::VecLoad => (lat + beats.max(mem), beats),
+            _ => (lat + beats - 1, beats),
+        };
+        if !config {
+            self.vpu_free = issue + busy;
+            self.vpu_busy += busy;
+        }
+        if let Some((base, n)) = use_.dst {
+            for r in base..(base + n).min(32) {
+                self.vready[r as usize] = issue + latency;
+                self.vproducer[r as usize] = class;
+            }
+        }
+        if sdst != NONE {
+            self.ready[sdst as usize] = issue + latency;
+            self.producer[sdst as usize] = class;
+        }
+        self.cycle = issue + 1;
+        self.instructions += 1;
+        self.class_count[class as usize] += 1;
+    }
+
     fn cycles_between(&self, from: Time, to: Time) -> u64 {
         let d = to.fs().saturating_sub(from.fs());
         d.div_ceil(self.params.period.fs().max(1))
@@ -232,6 +366,10 @@ impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
 
     #[inline]
     fn retire(&mut self, pc: u64, d: &Decoded, hart: &mut Hart) {
+        if let Inst::Vector(v) = &d.inst {
+            self.retire_vector(v, hart);
+            return;
+        }
         let next_pc = hart.pc;
         let u = usage(&d.inst);
         // Wait for sources, charging each wait to the producer that ended last.
@@ -251,28 +389,7 @@ impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
         }
         let issue = self.cycle;
         let mut latency = self.params.latency[u.class as usize];
-        let accesses = hart.accesses();
-        if !accesses.is_empty() {
-            let t0 = Time(issue * self.params.period.fs());
-            let mut done = t0;
-            for a in accesses {
-                if a.addr.wrapping_sub(hart.mem.mmio_base()) < MMIO_SIZE {
-                    continue; // device registers answer within the load latency
-                }
-                let t = self.mem.access(Request {
-                    addr: a.addr,
-                    bytes: a.len,
-                    access: a.access,
-                    issue: t0,
-                });
-                if a.access == Access::Read {
-                    done = done.max(t);
-                }
-            }
-            let mc = self.cycles_between(t0, done);
-            self.mem_cycles += mc;
-            latency += mc;
-        }
+        latency += self.time_accesses(issue, hart);
         if let Inst::Xpop(x) = d.inst {
             // The core waits until the matrix unit lets it go on.
             if let Some(unit) = hart.matmul.as_mut() {
@@ -332,6 +449,7 @@ impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
             );
         }
         s.set("memory_wait_cycles", self.mem_cycles as f64, "cycles");
+        s.set("vpu.busy_cycles", self.vpu_busy as f64, "cycles");
         s.merge_under("mem", &self.mem.stats());
         s
     }

@@ -101,8 +101,9 @@ def _weights(rng, wtype, n, k):
     return np.ascontiguousarray(raw, np.uint8)
 
 
-def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False):
-    """dst (m, n) = act (m, k) . W (n, k)^T with batch dims ne2 = (w_ne2, a_ne2)."""
+def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False, xpop=False):
+    """dst (m, n) = act (m, k) . W (n, k)^T with batch dims ne2 = (w_ne2, a_ne2).
+    xpop: run k_mul_mat_xpop and check against GGML's generic order (the unit's arithmetic)."""
     rng = np.random.default_rng(seed)
     wb, ab = ne2
     img = Image()
@@ -139,7 +140,14 @@ def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False):
         for b in range(ab):
             wr = wraw[(b // r2) * n * wrow:(b // r2 + 1) * n * wrow]
             ar = act_dot(x[b])
-            if wtype == Q4_0:
+            if xpop:
+                gen = {Q4_0: kref.mul_mat_q4_0_generic, Q8_0: kref.mul_mat_q8_0_generic,
+                       Q4_K: kref.mul_mat_q4_K_generic, Q6_K: kref.mul_mat_q6_K_generic}
+                if wtype == BF16:
+                    want = kref.mul_mat_bf16_generic(wr.view(np.uint16), ar.view(np.uint16), n, m, k)
+                else:
+                    want = gen[wtype](wr, ar, n, m, k)
+            elif wtype == Q4_0:
                 want = kref.mul_mat_q4_0(wr, ar, n, m, k)
             elif wtype == Q8_0:
                 want = kref.mul_mat_q8_0(wr, ar, n, m, k)
@@ -170,8 +178,9 @@ def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False):
         return errs
 
     tname = {Q4_0: "q4_0", Q8_0: "q8_0", Q4_K: "q4_K", Q6_K: "q6_K", F16: "f16", BF16: "bf16", F32: "f32"}[wtype]
-    name = f"mul_mat_{tname}_n{n}_m{m}_k{k}" + (f"_b{wb}x{ab}" if ab > 1 else "") + ("_preq" if prequantized else "")
-    return _mk(name, "k_mul_mat", img, "mul_mat", dst, [w, a], check=check, wsize=wsize)
+    name = ("xpop_" if xpop else "") + f"mul_mat_{tname}_n{n}_m{m}_k{k}" + (f"_b{wb}x{ab}" if ab > 1 else "") + \
+        ("_preq" if prequantized else "")
+    return _mk(name, "k_mul_mat_xpop" if xpop else "k_mul_mat", img, "mul_mat", dst, [w, a], check=check, wsize=wsize)
 
 
 # ---- quantize -----------------------------------------------------------------------------------
@@ -726,3 +735,32 @@ def all_cases() -> list:
     cases += [case_stream_read(570, 4096, 3), case_stream_copy(571, 3000, 2), case_chase(572, 1000, 2500)]
     cases += error_cases()
     return cases
+
+
+def xpop_cases() -> list:
+    """mul_mat on the Xpop_matmul unit: emulator only (QEMU has no matrix unit). The
+    activations are given already in the dot type, so no RVV instruction runs."""
+    return [
+        case_mul_mat(700, Q4_0, 24, 3, 512, prequantized=True, xpop=True),
+        case_mul_mat(701, Q8_0, 16, 2, 256, prequantized=True, xpop=True),
+        case_mul_mat(702, Q4_K, 16, 3, 1024, prequantized=True, xpop=True),
+        case_mul_mat(703, Q6_K, 8, 2, 512, prequantized=True, xpop=True),
+        case_mul_mat(704, BF16, 6, 2, 100, prequantized=True, xpop=True),
+        case_mul_mat(705, Q4_K, 8, 2, 256, ne2=(2, 4), prequantized=True, xpop=True),
+    ]
+
+
+def tinyllama_xpop_cases() -> list:
+    """TinyLlama-1.1B decode (m = 1) and a short prefill (m = 8) mul_mat shapes on the matrix
+    unit: attn_q/attn_output 2048x2048, attn_k/attn_v 256x2048, ffn_gate/ffn_up 5632x2048
+    (Q4_K), ffn_down 2048x5632 (Q6_K, as Q4_K_M files store it)."""
+    return [
+        case_mul_mat(800, Q4_K, 2048, 1, 2048, prequantized=True, xpop=True),
+        case_mul_mat(801, Q4_K, 256, 1, 2048, prequantized=True, xpop=True),
+        case_mul_mat(802, Q4_K, 5632, 1, 2048, prequantized=True, xpop=True),
+        case_mul_mat(803, Q6_K, 2048, 1, 5632, prequantized=True, xpop=True),
+        case_mul_mat(804, Q4_K, 5632, 8, 2048, prequantized=True, xpop=True),
+    ]
+
+
+CASE_SETS = {"qemu": all_cases, "xpop": xpop_cases, "tinyllama_xpop": tinyllama_xpop_cases}

@@ -132,3 +132,11 @@ pub fn have_tool(tool: &str) -> bool {
 pub fn auipc(rd: u32, imm20: u32) -> u32 {
     (imm20 << 12) | (rd << 7) | 0x17
 }
+/// vsetvli rd, rs1, vtypei.
+pub fn vsetvli(rd: u32, rs1: u32, vtypei: u32) -> u32 {
+    (vtypei << 20) | (rs1 << 15) | (7 << 12) | (rd << 7) | 0x57
+}
+/// vadd.vv vd, vs2, vs1 (unmasked).
+pub fn vadd_vv(vd: u32, vs2: u32, vs1: u32) -> u32 {
+    (1 << 25) | (vs2 << 20) | (vs1 << 15) | (vd << 7) | 0x57
+}

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use sail_emu::config::load_board;
-use sail_emu::program::{self, MemoryMap, Program};
+use sail_emu::program::{self, Program};
 use sail_emu::timing::Functional;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -104,7 +104,7 @@ pub fn build(src: &Path, seed: u64, extra_cflags: &[&str]) -> Result<Build, Stri
         run(Command::new("clang-19")
             .arg(&t)
             .args(&flags)
-            .args(["-fno-builtin", "-fno-vectorize", "-fno-slp-vectorize", "-c"])
+            .args(["-fno-builtin", "-march=rv64gc_zfh", "-c"])
             .arg(&rt)
             .arg("-o")
             .arg(dir.join(format!("{tag}-rt.o"))))?;
@@ -152,9 +152,7 @@ pub fn run_emulator(bare: &Path, vlen: u32) -> Result<String, String> {
         .map_err(|e| e.to_string())?
         .board;
     let prog = Program::load(bare).map_err(|e| e.to_string())?;
-    let mut hart =
-        program::load_hart(&prog, &MemoryMap::from_board(&board)).map_err(|e| e.to_string())?;
-    hart.attach_matmul(sail_emu::matmul::MatmulUnit::new(&board));
+    let mut hart = program::load_card_hart(&prog, &board).map_err(|e| e.to_string())?;
     let stop = program::run(&mut hart, &mut Functional::default(), 2_000_000_000, None)
         .map_err(|e| format!("{}: {e}", bare.display()))?;
     if stop.exit_code != 0 {

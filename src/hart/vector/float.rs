@@ -3,9 +3,7 @@
 //! square root, conversions (same-width, widening, narrowing, including rtz and rod) and the
 //! widening arithmetic forms. Every operation honours frm (all five modes) and raises the
 //! exact IEEE flags through [`softfloat`](super::softfloat).
-//!
-//! Not implemented: the 7-bit estimates `vfrsqrt7.v` and `vfrec7.v` (they trap as illegal
-//! with a reason).
+//! The 7-bit estimates `vfrsqrt7.v` and `vfrec7.v` use the specification's tables.
 
 use super::elem::{by_sew, by_sew_wide, Elem};
 use super::integer::{binop, cmpop, narrow, ternop, widen};
@@ -194,9 +192,16 @@ pub(super) fn exec(
             })
         }
         Vfrsqrt7 | Vfrec7 => {
-            return Err(Trap::illegal(format!(
-                "`{inst}`: the 7-bit estimate instructions are not implemented"
-            )))
+            let f = fmt_of(inst, sew)?;
+            let rm = vu.frm(ctx)?;
+            let fl = &mut fl;
+            by_sew!(sew, T => {
+                if inst.op == Vfrsqrt7 {
+                    binop::<T>(vu, inst, Some(0), |a, _| rsqrt7(f, a, fl))
+                } else {
+                    binop::<T>(vu, inst, Some(0), |a, _| rec7(f, a, rm, fl))
+                }
+            })
         }
         VfcvtXuF | VfcvtXF | VfcvtRtzXuF | VfcvtRtzXF | VfcvtFXu | VfcvtFX => {
             let f = fmt_of(inst, sew)?;
@@ -304,10 +309,124 @@ pub(super) fn exec(
     Ok(())
 }
 
+/// vfrsqrt7 table (RVV 1.0 spec), indexed by {exponent lsb, 6 significand msbs}.
+const RSQRT7: [u8; 128] = [
+    52, 51, 50, 48, 47, 46, 44, 43, 42, 41, 40, 39, 38, 36, 35, 34, 33, 32, 31, 30, 30, 29, 28, 27,
+    26, 25, 24, 23, 23, 22, 21, 20, 19, 19, 18, 17, 16, 16, 15, 14, 14, 13, 12, 12, 11, 10, 10, 9,
+    9, 8, 7, 7, 6, 6, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 127, 125, 123, 121, 119, 118, 116, 114, 113,
+    111, 109, 108, 106, 105, 103, 102, 100, 99, 97, 96, 95, 93, 92, 91, 90, 88, 87, 86, 85, 84, 83,
+    82, 80, 79, 78, 77, 76, 75, 74, 73, 72, 71, 70, 70, 69, 68, 67, 66, 65, 64, 63, 63, 62, 61, 60,
+    59, 59, 58, 57, 56, 56, 55, 54, 53,
+];
+/// vfrec7 table (RVV 1.0 spec), indexed by the 7 significand msbs.
+const REC7: [u8; 128] = [
+    127, 125, 123, 121, 119, 117, 116, 114, 112, 110, 109, 107, 105, 104, 102, 100, 99, 97, 96, 94,
+    93, 91, 90, 88, 87, 85, 84, 83, 81, 80, 79, 77, 76, 75, 74, 72, 71, 70, 69, 68, 66, 65, 64, 63,
+    62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 40,
+    39, 38, 37, 36, 35, 35, 34, 33, 32, 31, 31, 30, 29, 28, 28, 27, 26, 25, 25, 24, 23, 23, 22, 21,
+    21, 20, 19, 19, 18, 17, 17, 16, 15, 15, 14, 14, 13, 12, 12, 11, 11, 10, 9, 9, 8, 8, 7, 7, 6, 5,
+    5, 4, 4, 3, 3, 2, 2, 1, 1, 0,
+];
+
+/// Unpacks a finite nonzero value into (sign, biased exponent, fraction) with subnormals
+/// normalized (the exponent may go to zero or below).
+fn normalize(f: Fmt, a: u64) -> (bool, i64, u64) {
+    let m = f.man_bits;
+    let sign = (a >> (f.bits() - 1)) & 1 != 0;
+    let mut e = ((a >> m) & ((1 << f.exp_bits) - 1)) as i64;
+    let mut frac = a & ((1 << m) - 1);
+    if e == 0 {
+        while (frac >> (m - 1)) & 1 == 0 {
+            e -= 1;
+            frac <<= 1;
+        }
+        frac = (frac << 1) & ((1 << m) - 1);
+    }
+    (sign, e, frac)
+}
+
+fn bias(f: Fmt) -> i64 {
+    (1 << (f.exp_bits - 1)) - 1
+}
+
+/// vfrsqrt7: 7-bit estimate of 1/sqrt(a).
+fn rsqrt7(f: Fmt, a: u64, fl: &mut u8) -> u64 {
+    let m = f.man_bits;
+    let inf = ((1u64 << f.exp_bits) - 1) << m;
+    let sbit = 1u64 << (f.bits() - 1);
+    match sf::classify(f, a) {
+        0x001 | 0x002 | 0x004 => {
+            *fl |= sf::NV;
+            f.canonical_nan()
+        }
+        0x008 => {
+            *fl |= sf::DZ;
+            sbit | inf
+        }
+        0x010 => {
+            *fl |= sf::DZ;
+            inf
+        }
+        0x080 => 0,
+        0x100 => {
+            *fl |= sf::NV;
+            f.canonical_nan()
+        }
+        0x200 => f.canonical_nan(),
+        _ => {
+            let (_, e, frac) = normalize(f, a);
+            let idx = (((e & 1) as u64) << 6) | (frac >> (m - 6));
+            let out_e = (3 * bias(f) - 1 - e) / 2;
+            ((out_e as u64) << m) | ((RSQRT7[idx as usize] as u64) << (m - 7))
+        }
+    }
+}
+
+/// vfrec7: 7-bit estimate of 1/a.
+fn rec7(f: Fmt, a: u64, rm: u8, fl: &mut u8) -> u64 {
+    let m = f.man_bits;
+    let inf = ((1u64 << f.exp_bits) - 1) << m;
+    let sbit = 1u64 << (f.bits() - 1);
+    let sign = a & sbit;
+    match sf::classify(f, a) {
+        0x001 | 0x080 => sign,
+        0x008 | 0x010 => {
+            *fl |= sf::DZ;
+            sign | inf
+        }
+        0x100 => {
+            *fl |= sf::NV;
+            f.canonical_nan()
+        }
+        0x200 => f.canonical_nan(),
+        _ => {
+            let (neg, e, frac) = normalize(f, a);
+            if e < -1 {
+                // The reciprocal of a tiny subnormal overflows.
+                *fl |= sf::OF | sf::NX;
+                let to_max = rm == sf::RTZ || (rm == sf::RDN && !neg) || (rm == sf::RUP && neg);
+                return if to_max { sign | (inf - 1) } else { sign | inf };
+            }
+            let mut out_frac = (REC7[(frac >> (m - 7)) as usize] as u64) << (m - 7);
+            let mut out_e = 2 * bias(f) - 1 - e;
+            if out_e <= 0 {
+                // Subnormal result: shift the implicit one in.
+                out_frac = (out_frac >> 1) | (1 << (m - 1));
+                if out_e == -1 {
+                    out_frac >>= 1;
+                }
+                out_e = 0;
+            }
+            sign | ((out_e as u64) << m) | out_frac
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testctx::*;
     use super::super::*;
+    use super::{rec7, rsqrt7, sf};
 
     fn f32s(v: &[f32]) -> Vec<u64> {
         v.iter().map(|x| x.to_bits() as u64).collect()
@@ -397,6 +516,27 @@ mod tests {
                 0x8000
             ]
         );
+    }
+
+    #[test]
+    fn estimates() {
+        let mut fl = 0;
+        // 1/1.0 ~ 0.99609375 (table entry 127 with exponent 126).
+        assert_eq!(rec7(sf::S, 0x3f80_0000, 0, &mut fl), 0x3f7f_0000);
+        // 1/sqrt(0.5) ~ 1.40625; 1/sqrt(4) ~ 0.498.
+        assert_eq!(rsqrt7(sf::S, 0x3f00_0000, &mut fl), 0x3fb4_0000);
+        assert_eq!(rsqrt7(sf::S, 0x4080_0000, &mut fl), 0x3eff_0000);
+        assert_eq!(fl, 0);
+        // Specials: rsqrt7(-1) is invalid, rec7(-0) = -inf with DZ, rec7 of a tiny
+        // subnormal overflows (to max finite under RTZ).
+        assert_eq!(rsqrt7(sf::S, 0xbf80_0000, &mut fl), 0x7fc0_0000);
+        assert_eq!(fl, sf::NV);
+        fl = 0;
+        assert_eq!(rec7(sf::S, 0x8000_0000, 0, &mut fl), 0xff80_0000);
+        assert_eq!(fl, sf::DZ);
+        fl = 0;
+        assert_eq!(rec7(sf::S, 0x0000_0001, sf::RTZ, &mut fl), 0x7f7f_ffff);
+        assert_eq!(fl, sf::OF | sf::NX);
     }
 
     #[test]

@@ -33,6 +33,39 @@ pub(super) fn binop<T: Elem>(
 ) {
     let (d, s2, s1) = (vu.off(inst.vd), vu.off(inst.vs2), vu.off(inst.vs1));
     let b = T::BYTES;
+    if inst.vm {
+        // Unmasked: copy the sources aside, then one pass over disjoint slices.
+        let body = vu.body();
+        if body.is_empty() {
+            return;
+        }
+        let (lo, n) = (body.start * b, body.len() * b);
+        let VectorUnit { regs, scratch, .. } = vu;
+        let (sa, sb) = scratch.split_at_mut(8 * n.div_ceil(8).max(1));
+        sa[..n].copy_from_slice(&regs[s2 + lo..s2 + lo + n]);
+        match sc {
+            Some(x) => {
+                let x = x & T::MASK;
+                for (o, a) in regs[d + lo..d + lo + n]
+                    .chunks_exact_mut(T::BYTES)
+                    .zip(sa[..n].chunks_exact(T::BYTES))
+                {
+                    T::wr(o, 0, f(T::rd(a, 0), x));
+                }
+            }
+            None => {
+                sb[..n].copy_from_slice(&regs[s1 + lo..s1 + lo + n]);
+                for ((o, a), y) in regs[d + lo..d + lo + n]
+                    .chunks_exact_mut(T::BYTES)
+                    .zip(sa[..n].chunks_exact(T::BYTES))
+                    .zip(sb[..n].chunks_exact(T::BYTES))
+                {
+                    T::wr(o, 0, f(T::rd(a, 0), T::rd(y, 0)));
+                }
+            }
+        }
+        return;
+    }
     match sc {
         Some(x) => {
             let x = x & T::MASK;
@@ -107,6 +140,46 @@ pub(super) fn widen<T: Elem, W: Elem>(
     mut f: impl FnMut(u64, u64, u64) -> u64,
 ) {
     let (d, s2, s1) = (vu.off(inst.vd), vu.off(inst.vs2), vu.off(inst.vs1));
+    if inst.vm {
+        // Unmasked: copy the sources aside (they may overlap the destination's top half),
+        // then one pass over disjoint slices.
+        let body = vu.body();
+        if body.is_empty() {
+            return;
+        }
+        let ab = if wide_vs2 { W::BYTES } else { T::BYTES };
+        let (na, nb, nd) = (
+            body.len() * ab,
+            body.len() * T::BYTES,
+            body.len() * W::BYTES,
+        );
+        let VectorUnit { regs, scratch, .. } = vu;
+        let (sa, sb) = scratch.split_at_mut(8 * na.div_ceil(8));
+        sa[..na].copy_from_slice(&regs[s2 + body.start * ab..][..na]);
+        let y = match sc {
+            Some(x) => x & T::MASK,
+            None => {
+                sb[..nb].copy_from_slice(&regs[s1 + body.start * T::BYTES..][..nb]);
+                0
+            }
+        };
+        let dst = &mut regs[d + body.start * W::BYTES..][..nd];
+        for (k, (o, a)) in dst
+            .chunks_exact_mut(W::BYTES)
+            .zip(sa[..na].chunks_exact(ab))
+            .enumerate()
+        {
+            let a = if wide_vs2 { W::rd(a, 0) } else { T::rd(a, 0) };
+            let b = if sc.is_some() {
+                y
+            } else {
+                T::rd(&sb[k * T::BYTES..], 0)
+            };
+            let old = if acc { W::rd(o, 0) } else { 0 };
+            W::wr(o, 0, f(a, b, old));
+        }
+        return;
+    }
     for i in vu.body() {
         if vu.active(inst.vm, i) {
             let a = if wide_vs2 {

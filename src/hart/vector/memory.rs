@@ -20,29 +20,24 @@ fn index(vu: &VectorUnit, v: u8, eew: u32, i: usize) -> u64 {
     }
 }
 
-/// Runs of consecutive active elements in `range`: (first, count).
-fn active_runs(vu: &VectorUnit, vm: bool, range: std::ops::Range<usize>) -> Vec<(usize, usize)> {
+/// The next run of consecutive active elements starting at or after `i` and before `end`:
+/// (first, count). Unmasked accesses are one run.
+#[inline]
+fn next_run(vu: &VectorUnit, vm: bool, mut i: usize, end: usize) -> Option<(usize, usize)> {
     if vm {
-        return if range.is_empty() {
-            vec![]
-        } else {
-            vec![(range.start, range.len())]
-        };
+        return (i < end).then_some((i, end - i));
     }
-    let mut runs = Vec::new();
-    let mut i = range.start;
-    while i < range.end {
-        if vu.mask_bit(0, i) {
-            let s = i;
-            while i < range.end && vu.mask_bit(0, i) {
-                i += 1;
-            }
-            runs.push((s, i - s));
-        } else {
-            i += 1;
-        }
+    while i < end && !vu.mask_bit(0, i) {
+        i += 1;
     }
-    runs
+    if i >= end {
+        return None;
+    }
+    let s = i;
+    while i < end && vu.mask_bit(0, i) {
+        i += 1;
+    }
+    Some((s, i - s))
 }
 
 pub(super) fn exec(
@@ -78,7 +73,9 @@ pub(super) fn exec(
             if inst.op == Vleff {
                 return fault_only_first(vu, inst, ctx, base, eb);
             }
-            for (s, n) in active_runs(vu, inst.vm, body) {
+            let mut next = body.start;
+            while let Some((s, n)) = next_run(vu, inst.vm, next, body.end) {
+                next = s + n;
                 let a = base.wrapping_add((s * eb) as u64);
                 let r = o + s * eb..o + (s + n) * eb;
                 if store {
@@ -94,7 +91,10 @@ pub(super) fn exec(
             let store = inst.op == Vse;
             let emul_regs = (vu.lmul8() * eew / vu.sew() / 8).max(1) as usize;
             let seg = nf * eb;
-            for (s, n) in active_runs(vu, inst.vm, vu.body()) {
+            let body = vu.body();
+            let mut next = body.start;
+            while let Some((s, n)) = next_run(vu, inst.vm, next, body.end) {
+                next = s + n;
                 let mut buf = vec![0u8; n * seg];
                 let a = base.wrapping_add((s * seg) as u64);
                 if !store {
@@ -124,7 +124,10 @@ pub(super) fn exec(
             if nf == 1 && stride == eb as u64 {
                 // Same as unit-stride: keep the accesses as one burst per run.
                 let o = vu.off(inst.vd);
-                for (s, n) in active_runs(vu, inst.vm, vu.body()) {
+                let body = vu.body();
+                let mut next = body.start;
+                while let Some((s, n)) = next_run(vu, inst.vm, next, body.end) {
+                    next = s + n;
                     let a = base.wrapping_add((s * eb) as u64);
                     let r = o + s * eb..o + (s + n) * eb;
                     if store {

@@ -70,7 +70,17 @@ pub struct VectorUnit {
     sew: u32,
     /// LMUL in eighths (1 = mf8 .. 64 = m8).
     lmul8: u32,
+    /// Instructions already found legal under a vtype (with vstart = 0): a direct-mapped
+    /// cache of (instruction key, vtype) so the per-instruction checks run once per
+    /// (instruction, vtype) pair rather than on every execution.
+    legal_cache: Box<[(u64, u64); LEGAL_CACHE]>,
+    /// Scratch copies of source groups (2 groups of up to 8 registers), so element loops can
+    /// iterate over disjoint slices.
+    scratch: Vec<u8>,
 }
+
+/// Entries in the legality cache (a power of two).
+const LEGAL_CACHE: usize = 1024;
 
 impl VectorUnit {
     /// A unit with VLEN = `vlen_bits` (a power of two from 64 to 65536; the board uses 128,
@@ -91,6 +101,8 @@ impl VectorUnit {
             vxsat: false,
             sew: 8,
             lmul8: 8,
+            legal_cache: Box::new([(u64::MAX, u64::MAX); LEGAL_CACHE]),
+            scratch: vec![0; 16 * vlenb],
         }
     }
 
@@ -179,7 +191,7 @@ impl VectorUnit {
             Vlr | Vsr => memory::exec_whole(self, inst, ctx),
             VmvNr => permute::whole_move(self, inst),
             _ => {
-                self.check_legal(inst)?;
+                self.check_legal_cached(inst)?;
                 match inst.op {
                     Vle | Vlse | Vluxei | Vloxei | Vleff | Vlm | Vse | Vsse | Vsuxei | Vsoxei
                     | Vsm => memory::exec(self, inst, ctx),
@@ -265,6 +277,22 @@ impl VectorUnit {
         } else {
             Ok(rm)
         }
+    }
+
+    /// [`Self::check_legal`] through the cache (only legal results with vstart = 0 are cached).
+    #[inline]
+    fn check_legal_cached(&mut self, inst: &VInst) -> Result<(), Trap> {
+        let key = inst.key();
+        let slot = (key ^ (key >> 17) ^ (key >> 40) ^ self.vtype.rotate_left(7)) as usize
+            & (LEGAL_CACHE - 1);
+        if self.vstart == 0 && self.legal_cache[slot] == (key, self.vtype) {
+            return Ok(());
+        }
+        self.check_legal(inst)?;
+        if self.vstart == 0 {
+            self.legal_cache[slot] = (key, self.vtype);
+        }
+        Ok(())
     }
 
     /// Checks everything about an instruction that depends on vtype and vstart.
@@ -480,5 +508,84 @@ mod tests {
         assert!(run(&mut vu, &mut cx, "vwadd.vv v2, v8, v8").is_ok());
         setvl(&mut vu, &mut cx, 4, "e64, m1");
         assert!(run(&mut vu, &mut cx, "vwadd.vv v2, v4, v8").is_err());
+    }
+
+    #[test]
+    fn vstart_skips_leading_elements_and_is_cleared() {
+        let mut vu = VectorUnit::new(128);
+        let mut cx = TestCtx::new();
+        setvl(&mut vu, &mut cx, 4, "e32, m1");
+        put(&mut vu, 1, 32, &[9, 9, 9, 9]);
+        put(&mut vu, 2, 32, &[1, 2, 3, 4]);
+        vu.csr_write(csr::VSTART, 2);
+        run(&mut vu, &mut cx, "vadd.vv v1, v2, v2").unwrap();
+        assert_eq!(get(&vu, 1, 32, 4), vec![9, 9, 6, 8]);
+        assert_eq!(vu.vstart(), 0);
+        // vstart >= vl: nothing is written.
+        vu.csr_write(csr::VSTART, 5);
+        run(&mut vu, &mut cx, "vmv.v.i v1, 0").unwrap();
+        assert_eq!(get(&vu, 1, 32, 4), vec![9, 9, 6, 8]);
+        // Reductions require vstart = 0.
+        vu.csr_write(csr::VSTART, 1);
+        assert!(run(&mut vu, &mut cx, "vredsum.vs v3, v2, v2").is_err());
+    }
+
+    #[test]
+    fn half_precision_vector_fp_and_rtz_conversions() {
+        let mut vu = VectorUnit::new(128);
+        let mut cx = TestCtx::new();
+        setvl(&mut vu, &mut cx, 4, "e16, m1");
+        let h = |x: f32| half::f16::from_f32(x).to_bits() as u64;
+        put(&mut vu, 2, 16, &[h(1.5), h(-2.25), h(65504.0), h(0.1)]);
+        put(&mut vu, 3, 16, &[h(0.25), h(1.0), h(65504.0), h(0.2)]);
+        run(&mut vu, &mut cx, "vfadd.vv v1, v2, v3").unwrap();
+        let sum =
+            |a: f32, b: f32| h(half::f16::from_f32(a).to_f32() + half::f16::from_f32(b).to_f32());
+        assert_eq!(
+            get(&vu, 1, 16, 4),
+            vec![h(1.75), h(-1.25), 0x7c00, sum(0.1, 0.2)]
+        );
+        assert_eq!(cx.fflags, 4 | 1); // overflow + inexact
+                                      // f16 -> i32 with rtz, f32 -> i16 with rtz
+        run(&mut vu, &mut cx, "vfwcvt.rtz.x.f.v v4, v2").unwrap();
+        assert_eq!(
+            get(&vu, 4, 32, 4),
+            vec![1, (-2i64 as u64) & 0xffff_ffff, 65504, 0]
+        );
+        setvl(&mut vu, &mut cx, 4, "e16, mf2");
+        put(
+            &mut vu,
+            6,
+            32,
+            &[
+                (-7.9f32).to_bits() as u64,
+                3.99f32.to_bits() as u64,
+                1e9f32.to_bits() as u64,
+                0,
+            ],
+        );
+        cx.fflags = 0;
+        run(&mut vu, &mut cx, "vfncvt.rtz.x.f.w v5, v6").unwrap();
+        assert_eq!(get(&vu, 5, 16, 3), vec![0xfff9, 3, 0x7fff]);
+        assert_eq!(cx.fflags, 16 | 1);
+        setvl(&mut vu, &mut cx, 2, "e64, m1");
+        put(&mut vu, 7, 64, &[(-1.5f64).to_bits(), 1.0e20f64.to_bits()]);
+        cx.fflags = 0;
+        run(&mut vu, &mut cx, "vfcvt.rtz.xu.f.v v8, v7").unwrap();
+        assert_eq!(get(&vu, 8, 64, 2), vec![0, 1.0e20 as u64]);
+        assert_eq!(cx.fflags, 16);
+    }
+
+    #[test]
+    fn segment_store_interleaves() {
+        let mut vu = VectorUnit::new(128);
+        let mut cx = TestCtx::new();
+        setvl(&mut vu, &mut cx, 3, "e16, m1");
+        put(&mut vu, 4, 16, &[1, 2, 3]);
+        put(&mut vu, 5, 16, &[10, 20, 30]);
+        cx.x[10] = MEM_BASE;
+        run(&mut vu, &mut cx, "vsseg2e16.v v4, (a0)").unwrap();
+        assert_eq!(&cx.mem[..12], &[1, 0, 10, 0, 2, 0, 20, 0, 3, 0, 30, 0]);
+        assert_eq!(cx.accesses.len(), 1);
     }
 }

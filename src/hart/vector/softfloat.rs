@@ -273,8 +273,8 @@ fn invalid(f: Fmt, fl: &mut u8) -> u64 {
     f.canonical_nan()
 }
 
-/// a + b.
-pub fn add(f: Fmt, a: u64, b: u64, rm: u8, fl: &mut u8) -> u64 {
+/// a + b, always in software.
+pub fn add_soft(f: Fmt, a: u64, b: u64, rm: u8, fl: &mut u8) -> u64 {
     let (sa, va) = unpack(f, a);
     let (sb, vb) = unpack(f, b);
     match (va, vb) {
@@ -296,6 +296,92 @@ pub fn add(f: Fmt, a: u64, b: u64, rm: u8, fl: &mut u8) -> u64 {
     }
 }
 
+// ---- Fast paths: binary32 under RNE through the host's binary64 arithmetic. ----
+//
+// A binary32 product is exact in binary64, and for +, - and / rounding first to binary64 and
+// then to binary32 gives the correctly rounded binary32 result (53 >= 2*24 + 2), so the host
+// computes the value. The flags need the exact result's relation to the rounded one; the
+// fast path only answers when the result is a finite normal number (no overflow, no
+// underflow question) and otherwise falls back to the software path.
+
+/// Smallest normal binary32 as f64.
+const F32_MIN_NORMAL: f64 = 1.1754943508222875e-38;
+/// Largest finite binary32 as f64.
+const F32_MAX: f64 = 3.4028234663852886e38;
+
+#[inline(always)]
+fn f32_fast_ok(r: f64) -> bool {
+    let m = r.abs();
+    (F32_MIN_NORMAL..=F32_MAX).contains(&m)
+}
+
+#[inline(always)]
+fn f32_operand_ok(x: u64) -> bool {
+    // Finite and nonzero (NaN, infinity and zero take the software path).
+    let e = (x >> 23) & 0xff;
+    e != 0xff && x & 0x7fff_ffff != 0
+}
+
+/// a + b.
+#[inline]
+pub fn add(f: Fmt, a: u64, b: u64, rm: u8, fl: &mut u8) -> u64 {
+    if f == S && rm == RNE && f32_operand_ok(a) && f32_operand_ok(b) {
+        let (x, y) = (
+            f32::from_bits(a as u32) as f64,
+            f32::from_bits(b as u32) as f64,
+        );
+        let s64 = x + y;
+        let r = s64 as f32;
+        if f32_fast_ok(s64) && f32_fast_ok(r as f64) {
+            // TwoSum: the binary64 rounding error of s64.
+            let bb = s64 - x;
+            let err = (x - (s64 - bb)) + (y - bb);
+            if err != 0.0 || r as f64 != s64 {
+                *fl |= NX;
+            }
+            return r.to_bits() as u64;
+        }
+    }
+    add_soft(f, a, b, rm, fl)
+}
+
+/// a * b.
+#[inline]
+pub fn mul(f: Fmt, a: u64, b: u64, rm: u8, fl: &mut u8) -> u64 {
+    if f == S && rm == RNE && f32_operand_ok(a) && f32_operand_ok(b) {
+        let p = f32::from_bits(a as u32) as f64 * f32::from_bits(b as u32) as f64;
+        let r = p as f32;
+        if f32_fast_ok(p) && f32_fast_ok(r as f64) {
+            if r as f64 != p {
+                *fl |= NX;
+            }
+            return r.to_bits() as u64;
+        }
+    }
+    mul_soft(f, a, b, rm, fl)
+}
+
+/// a / b.
+#[inline]
+pub fn div(f: Fmt, a: u64, b: u64, rm: u8, fl: &mut u8) -> u64 {
+    if f == S && rm == RNE && f32_operand_ok(a) && f32_operand_ok(b) {
+        let (x, y) = (
+            f32::from_bits(a as u32) as f64,
+            f32::from_bits(b as u32) as f64,
+        );
+        let q = x / y;
+        let r = q as f32;
+        if f32_fast_ok(q) && f32_fast_ok(r as f64) {
+            // The quotient is exact iff r * y == x (both products exact in binary64).
+            if r as f64 * y != x {
+                *fl |= NX;
+            }
+            return r.to_bits() as u64;
+        }
+    }
+    div_soft(f, a, b, rm, fl)
+}
+
 /// a - b.
 pub fn sub(f: Fmt, a: u64, b: u64, rm: u8, fl: &mut u8) -> u64 {
     let nb = if f.is_nan(b) {
@@ -306,8 +392,8 @@ pub fn sub(f: Fmt, a: u64, b: u64, rm: u8, fl: &mut u8) -> u64 {
     add(f, a, nb, rm, fl)
 }
 
-/// a * b.
-pub fn mul(f: Fmt, a: u64, b: u64, rm: u8, fl: &mut u8) -> u64 {
+/// a * b, always in software.
+pub fn mul_soft(f: Fmt, a: u64, b: u64, rm: u8, fl: &mut u8) -> u64 {
     let (sa, va) = unpack(f, a);
     let (sb, vb) = unpack(f, b);
     let s = sa != sb;
@@ -378,8 +464,8 @@ pub fn fma(f: Fmt, a: u64, b: u64, c: u64, rm: u8, fl: &mut u8) -> u64 {
     }
 }
 
-/// a / b.
-pub fn div(f: Fmt, a: u64, b: u64, rm: u8, fl: &mut u8) -> u64 {
+/// a / b, always in software.
+pub fn div_soft(f: Fmt, a: u64, b: u64, rm: u8, fl: &mut u8) -> u64 {
     let (sa, va) = unpack(f, a);
     let (sb, vb) = unpack(f, b);
     let s = sa != sb;
@@ -700,6 +786,21 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
+        /// The binary32 fast paths give the software path's result and flags.
+        #[test]
+        fn f32_fast_paths_equal_software(a in any_f32(), b in any_f32()) {
+            let (a, b) = (f32b(a), f32b(b));
+            for (fast, soft) in [
+                (add as fn(Fmt, u64, u64, u8, &mut u8) -> u64, add_soft as fn(Fmt, u64, u64, u8, &mut u8) -> u64),
+                (mul, mul_soft),
+                (div, div_soft),
+            ] {
+                let (mut f1, mut f2) = (0, 0);
+                prop_assert_eq!(fast(S, a, b, RNE, &mut f1), soft(S, a, b, RNE, &mut f2));
+                prop_assert_eq!(f1, f2);
+            }
+        }
+
         #[test]
         fn rne_f32_matches_host(a in any_f32(), b in any_f32(), c in any_f32()) {
             let mut fl = 0;

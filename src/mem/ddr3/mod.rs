@@ -47,6 +47,7 @@ pub mod check;
 mod mapping;
 mod timing;
 mod trace;
+mod window;
 
 pub use mapping::{AddressMap, Location};
 pub use timing::{ClockConv, Ddr3Timing};
@@ -56,8 +57,11 @@ use super::{Access, MemoryModel, Request};
 use crate::config::{Board, MemoryConfig, PagePolicy, Scheduler};
 use crate::stats::Stats;
 use crate::units::{Frequency, Time};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
+use window::{Keyed, SortedWindow};
+
+/// Stale window entries are dropped every this many DRAM clocks.
+const PRUNE_EVERY: u64 = 128;
 
 /// A memory configuration the DDR3 model cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -193,6 +197,20 @@ struct Counters {
     last_done: u64,
 }
 
+/// A committed column command.
+#[derive(Debug, Clone, Copy)]
+struct ColumnEntry {
+    at: u64,
+    write: bool,
+}
+
+impl Keyed for ColumnEntry {
+    #[inline(always)]
+    fn key(&self) -> u64 {
+        self.at
+    }
+}
+
 /// The DDR3 model of one card's memory. `S` receives every committed command.
 #[derive(Debug, Clone)]
 pub struct Ddr3<S: CommandSink = NoTrace> {
@@ -204,15 +222,31 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     depth: usize,
     refresh: bool,
     banks: Vec<Bank>,
-    /// Departure clocks of the bursts in the queue.
-    queue: BinaryHeap<Reverse<u64>>,
+    /// Departure clocks of the bursts in the queue, sorted.
+    queue: SortedWindow<u64>,
+    last_issue: Time,
     last_arrival: u64,
     last_admit: u64,
+    /// Clears the DRAM-clock bits below a system clock (the PHY ratio is a power of two).
+    sys_mask: u64,
+    /// From the system clock of a RD/WR to the burst's completion, DRAM clocks.
+    done_after_read: u64,
+    done_after_write: u64,
+    max_column_gap: u64,
+    /// A gap between column commands this wide might hold another (2 x tCCD).
+    wide_gap: u64,
     cmd_bus: SlotMap,
-    /// Committed column commands (clock, is write), sorted by clock.
-    cols: VecDeque<(u64, bool)>,
+    /// Committed column commands, sorted by clock.
+    cols: SortedWindow<ColumnEntry>,
+    /// Latest clock of an entry of `cols` that has a gap before it wide enough (2 x tCCD) for
+    /// another column command. A search starting at or after it can only place at the end.
+    last_hole: u64,
+    /// Next clock at which stale window entries are dropped.
+    prune_at: u64,
     /// Committed ACT clocks, sorted.
-    acts: VecDeque<u64>,
+    acts: SortedWindow<u64>,
+    /// Latest ACT with a gap of at least 2 x tRRD before it (see `last_hole`).
+    last_act_hole: u64,
     /// Latest clock of any committed command.
     last_cmd: u64,
     /// No command may issue before this clock (end of the last refresh).
@@ -271,12 +305,21 @@ impl<S: CommandSink> Ddr3<S> {
             depth: mem.controller.queue_depth as usize,
             refresh: options.refresh,
             banks: vec![Bank::default(); mem.banks as usize],
-            queue: BinaryHeap::with_capacity(mem.controller.queue_depth as usize + 1),
+            queue: SortedWindow::default(),
+            last_issue: Time::ZERO,
             last_arrival: 0,
             last_admit: 0,
+            sys_mask: !(t.ratio - 1),
+            done_after_read: t.phy_read + t.burst.div_ceil(t.ratio) * t.ratio,
+            done_after_write: t.phy_write + t.burst.div_ceil(t.ratio) * t.ratio,
+            max_column_gap: t.max_column_gap(),
+            wide_gap: 2 * t.ccd.max(t.burst),
             cmd_bus: SlotMap::default(),
-            cols: VecDeque::new(),
-            acts: VecDeque::new(),
+            cols: SortedWindow::default(),
+            last_hole: 0,
+            prune_at: 0,
+            acts: SortedWindow::default(),
+            last_act_hole: 0,
             last_cmd: 0,
             floor: 0,
             next_ref: t.refi,
@@ -335,14 +378,11 @@ impl<S: CommandSink> Ddr3<S> {
     #[inline]
     fn admit(&mut self, arrival: u64) -> u64 {
         let mut at = arrival.max(self.last_admit);
-        while let Some(&Reverse(d)) = self.queue.peek() {
-            if d > at {
-                break;
-            }
-            self.queue.pop();
+        while self.queue.first().is_some_and(|&d| d <= at) {
+            self.queue.pop_first();
         }
         if self.queue.len() >= self.depth {
-            if let Some(Reverse(d)) = self.queue.pop() {
+            if let Some(d) = self.queue.pop_first() {
                 at = at.max(d);
             }
         }
@@ -432,13 +472,23 @@ impl<S: CommandSink> Ddr3<S> {
         bank.act_ok = at + t.rc;
         bank.last_cas = 0;
         bank.activates += 1;
-        let pos = self.acts.partition_point(|&x| x <= at);
-        self.acts.insert(pos, at);
+        let pos = self.acts.upper_bound(at);
+        let acts = self.acts.as_slice();
+        let wide = 2 * t.rrd;
+        if pos > 0 && at - acts[pos - 1] >= wide {
+            self.last_act_hole = self.last_act_hole.max(at);
+        }
+        if let Some(&next) = acts.get(pos) {
+            if next - at >= wide {
+                self.last_act_hole = self.last_act_hole.max(next);
+            }
+        }
+        self.acts.insert_at(pos, at);
         self.note_cmd(at);
         self.record(at, CommandKind::Activate, b as u32, row, 0);
     }
 
-    #[inline]
+    #[inline(always)]
     fn commit_column(&mut self, loc: Location, write: bool, at: u64, in_bank_order: bool) {
         if in_bank_order {
             let bank = &mut self.banks[loc.bank as usize];
@@ -451,12 +501,18 @@ impl<S: CommandSink> Ddr3<S> {
         } else {
             bank.reads += 1;
         }
-        if self.cols.back().is_none_or(|&(x, _)| x <= at) {
-            self.cols.push_back((at, write));
-        } else {
-            let pos = self.cols.partition_point(|&(x, _)| x <= at);
-            self.cols.insert(pos, (at, write));
+        let wide = self.wide_gap;
+        let pos = self.cols.upper_bound(at);
+        let cols = self.cols.as_slice();
+        if pos > 0 && at - cols[pos - 1].at >= wide {
+            self.last_hole = self.last_hole.max(at);
         }
+        if let Some(next) = cols.get(pos) {
+            if next.at - at >= wide {
+                self.last_hole = self.last_hole.max(next.at);
+            }
+        }
+        self.cols.insert_at(pos, ColumnEntry { at, write });
         self.note_cmd(at);
         let kind = if write {
             CommandKind::Write
@@ -470,11 +526,14 @@ impl<S: CommandSink> Ddr3<S> {
     /// and finds the command bus free.
     fn activate_slot(&self, lo: u64) -> u64 {
         let (rrd, faw) = (self.t.rrd, self.t.faw);
-        let acts = &self.acts;
+        let acts = self.acts.as_slice();
+        let n = acts.len();
         let mut t = lo;
+        let mut i = acts.partition_point(|&x| x < t);
         loop {
-            let i = acts.partition_point(|&x| x < t);
-            let n = acts.len();
+            while i < n && acts[i] < t {
+                i += 1;
+            }
             if i > 0 && t < acts[i - 1] + rrd {
                 t = acts[i - 1] + rrd;
                 continue;
@@ -485,6 +544,11 @@ impl<S: CommandSink> Ddr3<S> {
             }
             if i < n && acts[i] < t + rrd {
                 t = acts[i] + rrd;
+                if self.last_act_hole <= t {
+                    // No ACT after this one has room before it: go to the end.
+                    t = t.max(acts[n - 1] + rrd);
+                    i = n;
+                }
                 continue;
             }
             // Five-ACT windows with the new one first or in the middle.
@@ -495,8 +559,13 @@ impl<S: CommandSink> Ddr3<S> {
                     ok = acts[i + after - 1] - acts[i - before] >= faw;
                 }
             }
-            if !ok || !self.cmd_bus.is_free(t) {
+            if !ok {
                 t += 1;
+                continue;
+            }
+            let free = self.cmd_bus.first_free(t);
+            if free != t {
+                t = free;
                 continue;
             }
             return t;
@@ -506,22 +575,55 @@ impl<S: CommandSink> Ddr3<S> {
     /// Earliest column-command clock at or after `lo` (and at most `limit`) that keeps the
     /// column spacing with the committed column commands on both sides and finds the command
     /// bus free.
+    #[inline(always)]
     fn column_slot(&self, lo: u64, write: bool, limit: Option<u64>) -> Option<u64> {
         let t_ = &self.t;
-        let cols = &self.cols;
+        if self.last_hole <= lo {
+            // No gap between committed entries is wide enough for another command: the only
+            // candidates are before the first entry and after the last.
+            let t = match (self.cols.first(), self.cols.last()) {
+                (Some(f), _) if f.at >= lo + t_.column_gap(write, f.write) => lo,
+                (_, Some(l)) => lo.max(l.at + t_.column_gap(l.write, write)),
+                _ => lo,
+            };
+            if self.cmd_bus.is_free(t) {
+                return if limit.is_some_and(|l| t > l) {
+                    None
+                } else {
+                    Some(t)
+                };
+            }
+        }
+        self.column_search(lo, write, limit)
+    }
+
+    /// [`column_slot`](Self::column_slot) when a gap between committed column commands might
+    /// hold the new one: walk the window from `lo`.
+    #[inline(never)]
+    fn column_search(&self, lo: u64, write: bool, limit: Option<u64>) -> Option<u64> {
+        let t_ = &self.t;
+        let cols = self.cols.as_slice();
         let mut t = lo;
-        let mut i = cols.partition_point(|&(x, _)| x < t);
+        let mut i = self.cols.lower_bound(t);
+        let mut skipped = false;
         loop {
             if i > 0 {
-                let (p, pw) = cols[i - 1];
-                t = t.max(p + t_.column_gap(pw, write));
+                let p = cols[i - 1];
+                t = t.max(p.at + t_.column_gap(p.write, write));
             }
             if limit.is_some_and(|l| t > l) {
                 return None;
             }
-            if let Some(&(n, nw)) = cols.get(i) {
-                if n < t + t_.column_gap(write, nw) {
-                    i += 1;
+            if let Some(n) = cols.get(i) {
+                if n.at < t + t_.column_gap(write, n.write) {
+                    // No entry has room before it: nothing fits between entries, only at
+                    // the end.
+                    i = if self.last_hole <= t && !skipped {
+                        skipped = true;
+                        cols.len()
+                    } else {
+                        i + 1
+                    };
                     continue;
                 }
             }
@@ -537,8 +639,8 @@ impl<S: CommandSink> Ddr3<S> {
     #[inline]
     fn in_order_slot(&self, lo: u64, write: bool) -> u64 {
         let mut t = lo;
-        if let Some(&(last, w)) = self.cols.back() {
-            t = t.max(last + self.t.column_gap(w, write));
+        if let Some(last) = self.cols.last() {
+            t = t.max(last.at + self.t.column_gap(last.write, write));
         }
         self.cmd_bus.first_free(t)
     }
@@ -548,7 +650,11 @@ impl<S: CommandSink> Ddr3<S> {
     fn schedule_burst(&mut self, loc: Location, write: bool, admit: u64, close_after: bool) -> u64 {
         let lo = admit.max(self.floor);
         let b = loc.bank as usize;
-        if self.scheduler == Scheduler::FrFcfs {
+        if self.scheduler == Scheduler::FrFcfs
+            && self.banks[b]
+                .closing
+                .is_some_and(|c| c.row == loc.row && lo < c.pre_at)
+        {
             if let Some(at) = self.try_overtake(loc, write, lo) {
                 self.banks[b].hits += 1;
                 self.c.overtakes += 1;
@@ -562,18 +668,7 @@ impl<S: CommandSink> Ddr3<S> {
                 bank.hits += 1;
                 lo.max(bank.cas_ok).max(bank.last_cas + 1)
             }
-            open => {
-                if open.is_some() {
-                    self.banks[b].conflicts += 1;
-                    let p = self.cmd_bus.first_free(lo.max(self.banks[b].pre_ok));
-                    self.commit_precharge(b, p);
-                } else {
-                    self.banks[b].misses += 1;
-                }
-                let a = self.activate_slot(lo.max(self.banks[b].act_ok));
-                self.commit_activate(b, loc.row, a);
-                lo.max(a + self.t.rcd)
-            }
+            _ => self.open_row(b, loc.row, lo),
         };
         let at = match self.scheduler {
             Scheduler::InOrder => self.in_order_slot(cas_lo, write),
@@ -589,8 +684,24 @@ impl<S: CommandSink> Ddr3<S> {
         at
     }
 
+    /// Opens `row` in bank `b` (precharging another row first) no earlier than `lo`; returns
+    /// the earliest clock for a column command to it.
+    #[inline(never)]
+    fn open_row(&mut self, b: usize, row: u64, lo: u64) -> u64 {
+        if self.banks[b].open.is_some() {
+            self.banks[b].conflicts += 1;
+            let p = self.cmd_bus.first_free(lo.max(self.banks[b].pre_ok));
+            self.commit_precharge(b, p);
+        } else {
+            self.banks[b].misses += 1;
+        }
+        let a = self.activate_slot(lo.max(self.banks[b].act_ok));
+        self.commit_activate(b, row, a);
+        lo.max(a + self.t.rcd)
+    }
+
     /// FR-FCFS: a hit to the row its bank is about to close, served before that PRE.
-    #[inline]
+    #[inline(never)]
     fn try_overtake(&self, loc: Location, write: bool, lo: u64) -> Option<u64> {
         let cl = self.banks[loc.bank as usize].closing?;
         if cl.row != loc.row || lo >= cl.pre_at {
@@ -607,39 +718,38 @@ impl<S: CommandSink> Ddr3<S> {
     /// Clock at which a burst whose column command issued at `cas` completes.
     #[inline]
     fn burst_done(&self, cas: u64, write: bool) -> u64 {
-        let r = self.t.ratio;
-        let phy = if write {
-            self.t.phy_write
+        let after = if write {
+            self.done_after_write
         } else {
-            self.t.phy_read
+            self.done_after_read
         };
-        cas / r * r + phy + self.t.burst.div_ceil(r) * r
+        (cas & self.sys_mask) + after
     }
 
     /// Forgets state that can no longer constrain commands placed at or after `t`.
     #[inline]
     fn prune(&mut self, t: u64) {
         self.cmd_bus.prune(t);
-        let col_keep = t.saturating_sub(self.t.max_column_gap());
-        while self.cols.front().is_some_and(|&(x, _)| x < col_keep) {
-            self.cols.pop_front();
+        let col_keep = t.saturating_sub(self.max_column_gap);
+        while self.cols.first().is_some_and(|e| e.at < col_keep) {
+            self.cols.pop_first();
         }
         let act_keep = t.saturating_sub(self.t.faw.max(self.t.rrd));
-        while self.acts.front().is_some_and(|&x| x < act_keep) {
-            self.acts.pop_front();
+        while self.acts.first().is_some_and(|&x| x < act_keep) {
+            self.acts.pop_first();
         }
     }
 }
 
 impl<S: CommandSink> MemoryModel for Ddr3<S> {
     fn access(&mut self, req: Request) -> Time {
-        let r = self.t.ratio;
-        let arrival = self
-            .clock
-            .cycle_at_or_after(req.issue)
-            .div_ceil(r)
-            .saturating_mul(r)
-            .max(self.last_arrival);
+        let arrival = if req.issue == self.last_issue {
+            self.last_arrival
+        } else {
+            let c = self.clock.cycle_at_or_after(req.issue);
+            ((c + !self.sys_mask) & self.sys_mask).max(self.last_arrival)
+        };
+        self.last_issue = req.issue;
         self.last_arrival = arrival;
         let write = req.access == Access::Write;
         let bytes = req.bytes.max(1) as u64;
@@ -658,10 +768,14 @@ impl<S: CommandSink> MemoryModel for Ddr3<S> {
                 && (is_last || next.bank != loc.bank || next.row != loc.row);
             let admit = self.admit(arrival);
             self.refresh_until(admit);
-            self.prune(admit);
+            if admit >= self.prune_at {
+                self.prune(admit);
+                self.prune_at = admit + PRUNE_EVERY;
+            }
             self.c.queue_wait += admit - arrival;
             let cas = self.schedule_burst(loc, write, admit, close_after);
-            self.queue.push(Reverse(cas));
+            let pos = self.queue.upper_bound(cas);
+            self.queue.insert_at(pos, cas);
             done = done.max(self.burst_done(cas, write));
             self.c.bursts += 1;
             if is_last {

@@ -87,10 +87,10 @@ impl Ddr3Timing {
                 message,
             })
         };
-        if ratio == 0 {
+        if !ratio.is_power_of_two() {
             return bad(
                 "memory.phy.ratio",
-                "the PHY ratio must be at least 1".into(),
+                format!("the PHY ratio must be 1, 2, 4 or another power of two, not {ratio}"),
             );
         }
         if timing.cl == 0 || timing.cwl == 0 || timing.ccd == 0 {
@@ -180,17 +180,61 @@ impl Ddr3Timing {
     }
 }
 
+/// Exact division by a divisor fixed at construction, without a hardware divide: the
+/// quotient is estimated from a 64x64-bit multiply by `floor((2^64 - 1) / d)` (never more than
+/// two too small) and corrected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Divider {
+    d: u64,
+    magic: u64,
+}
+
+impl Divider {
+    fn new(d: u64) -> Self {
+        assert!(d > 0, "division by zero");
+        Self {
+            d,
+            magic: u64::MAX / d,
+        }
+    }
+
+    /// `floor(x / d)`. The estimate is short by less than two: at most two corrections.
+    #[inline(always)]
+    fn div(&self, x: u64) -> u64 {
+        let mut q = ((x as u128 * self.magic as u128) >> 64) as u64;
+        let mut r = x - q * self.d;
+        while r >= self.d {
+            q += 1;
+            r -= self.d;
+        }
+        q
+    }
+
+    /// `ceil(x / d)`.
+    #[inline(always)]
+    fn div_ceil(&self, x: u64) -> u64 {
+        let q = self.div(x);
+        if q * self.d == x {
+            q
+        } else {
+            q + 1
+        }
+    }
+}
+
 /// Exact conversion between clock cycles of one clock and femtoseconds.
 ///
 /// The period is the fraction `1e15 / hz` fs reduced to lowest terms (`20_000_000 / 3` fs at
-/// 150 MHz), so a cycle count converts without accumulated rounding; the frequency is taken
-/// to the nearest whole hertz.
+/// 150 MHz), so a cycle count converts without accumulated rounding, and a time converted to
+/// a cycle and back is stable; the frequency is taken to the nearest whole hertz.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClockConv {
     /// Period numerator (fs).
     num: u64,
     /// Period denominator.
     den: u64,
+    by_num: Divider,
+    by_den: Divider,
 }
 
 impl ClockConv {
@@ -199,9 +243,12 @@ impl ClockConv {
         let hz = (f.hz().round() as u64).max(1);
         let fs = 1_000_000_000_000_000u64;
         let g = gcd(fs, hz);
+        let (num, den) = (fs / g, hz / g);
         Self {
-            num: fs / g,
-            den: hz / g,
+            num,
+            den,
+            by_num: Divider::new(num),
+            by_den: Divider::new(den),
         }
     }
 
@@ -209,7 +256,7 @@ impl ClockConv {
     #[inline]
     pub fn time_of(&self, c: u64) -> Time {
         match c.checked_mul(self.num) {
-            Some(x) => Time(x / self.den),
+            Some(x) => Time(self.by_den.div(x)),
             None => Time((c as u128 * self.num as u128 / self.den as u128) as u64),
         }
     }
@@ -218,7 +265,7 @@ impl ClockConv {
     #[inline]
     pub fn cycle_at_or_after(&self, t: Time) -> u64 {
         match t.0.checked_mul(self.den) {
-            Some(x) => x.div_ceil(self.num),
+            Some(x) => self.by_num.div_ceil(x),
             None => (t.0 as u128 * self.den as u128).div_ceil(self.num as u128) as u64,
         }
     }
@@ -283,6 +330,23 @@ mod tests {
         assert_eq!(c.cycle_at_or_after(Time(6_666_667)), 2);
         assert_eq!(c.cycle_at_or_after(Time(0)), 0);
         // Far beyond u64 products: an hour of simulated time.
+        for x in [
+            0u64,
+            1,
+            2,
+            3,
+            5,
+            1 << 40,
+            u64::MAX,
+            u64::MAX - 1,
+            12345678901234567,
+        ] {
+            for d in [1u64, 2, 3, 7, 20_000_000, 1 << 33, u64::MAX] {
+                let dv = Divider::new(d);
+                assert_eq!(dv.div(x), x / d, "{x} / {d}");
+                assert_eq!(dv.div_ceil(x), x.div_ceil(d), "{x} / {d}");
+            }
+        }
         let hour = Time(3600 * 1_000_000_000_000_000);
         let cy = c.cycle_at_or_after(hour);
         assert_eq!(cy, 540_000_000_000);

@@ -1,0 +1,266 @@
+//! One card as the system runs it: its memory's bytes, and kernels run on its hart.
+//!
+//! A kernel run loads the program's segments and the op descriptor into the card's memory,
+//! starts a fresh hart (with the matrix unit) at the program's entry and times it through a
+//! fresh, idle memory model (DDR3 + scratchpad): every kernel starts with the memory system
+//! quiesced (queues drained, rows closed, refresh phase at zero). That makes a kernel's cycle
+//! count a function of (program, descriptor) alone, which is what lets identical invocations
+//! reuse a measured result: same program bytes, same descriptor bytes (addresses, shapes,
+//! parameters), same starting memory-model state. Reuse skips the functional execution, so
+//! the destination is not rewritten; `exact` turns reuse off.
+
+use crate::config::Board;
+use crate::hart::vector::VectorUnit;
+use crate::hart::GuestMemory;
+use crate::matmul::MatmulUnit;
+use crate::mem::CardMemory;
+use crate::program::{self, MemoryMap, Program};
+use crate::stats::Stats;
+use crate::timing::{run_stats, CoreParams, CoreTiming, Functional, InOrderTiming};
+use crate::workload::abi::{OpDesc, DESC_ADDR};
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What one kernel run measured.
+#[derive(Debug, Clone)]
+pub struct KernelRun {
+    /// Core cycles from start to exit.
+    pub cycles: u64,
+    /// Instructions retired.
+    pub instructions: u64,
+    /// Core, memory and matrix-unit counters of this run.
+    pub stats: Stats,
+    /// True when the result was reused from an identical earlier invocation.
+    pub reused: bool,
+}
+
+/// Names of the kernel exit statuses (programs/kernels/ggml_abi.h).
+fn status_name(code: i64) -> &'static str {
+    match code {
+        1 => "SAIL_ERR_DESC (bad descriptor)",
+        2 => "SAIL_ERR_OP (op not implemented by this program)",
+        3 => "SAIL_ERR_TYPE (unsupported type)",
+        4 => "SAIL_ERR_SHAPE (inconsistent shape)",
+        5 => "SAIL_ERR_STRIDE (unsupported strides)",
+        6 => "SAIL_ERR_WORK (work buffer missing or too small)",
+        7 => "SAIL_ERR_PARAM (unsupported parameter)",
+        8 => "SAIL_ERR_INDEX (row index out of range)",
+        9 => "SAIL_ERR_XPOP (matrix unit error)",
+        _ => "unknown status",
+    }
+}
+
+/// A card: the bytes of its memory and the programs it has loaded.
+pub struct Card {
+    board: Board,
+    map: MemoryMap,
+    memory: Option<GuestMemory>,
+    programs: BTreeMap<PathBuf, Arc<Program>>,
+    functional: bool,
+    reuse: bool,
+    max_cycles: u64,
+    cache: BTreeMap<(PathBuf, Vec<u8>), KernelRun>,
+}
+
+impl Card {
+    /// A card of `board` whose DDR window for functional placement is `ddr_bytes` long
+    /// (at least the capacity; larger when a regime keeps part of the data on the host, whose
+    /// bytes still need a home). `functional` runs without timing; `reuse` allows reusing
+    /// identical invocations.
+    pub fn new(
+        board: &Board,
+        ddr_bytes: u64,
+        functional: bool,
+        reuse: bool,
+        max_cycles: u64,
+    ) -> Self {
+        let mut map = MemoryMap::from_board(board);
+        map.ddr_size = map.ddr_size.max(ddr_bytes.next_multiple_of(1 << 16));
+        let memory = map.guest_memory();
+        Self {
+            board: board.clone(),
+            map,
+            memory: Some(memory),
+            programs: BTreeMap::new(),
+            functional,
+            reuse,
+            max_cycles,
+            cache: BTreeMap::new(),
+        }
+    }
+
+    fn mem(&mut self) -> &mut GuestMemory {
+        self.memory
+            .as_mut()
+            .expect("the card's memory is only lent during a kernel run")
+    }
+
+    /// Writes bytes into card memory.
+    pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<()> {
+        Ok(self.mem().write(addr, data)?)
+    }
+
+    /// Reads bytes from card memory.
+    pub fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        Ok(self.mem().read(addr, buf)?)
+    }
+
+    fn program(&mut self, path: &Path) -> Result<Arc<Program>> {
+        if let Some(p) = self.programs.get(path) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(Program::load(path)?);
+        self.programs.insert(path.to_path_buf(), p.clone());
+        Ok(p)
+    }
+
+    /// Runs kernel `program` on descriptor `desc`; a non-zero exit is an error naming the
+    /// kernel and its status.
+    pub fn run(&mut self, program: &Path, desc: &OpDesc) -> Result<KernelRun> {
+        let packed = desc.pack().to_vec();
+        let key = (program.to_path_buf(), packed.clone());
+        if self.reuse {
+            if let Some(r) = self.cache.get(&key) {
+                let mut r = r.clone();
+                r.reused = true;
+                return Ok(r);
+            }
+        }
+        let prog = self.program(program)?;
+        let mut memory = self.memory.take().expect("memory present between runs");
+        if let Err(e) = program::load_segments(&prog, &self.map, &mut memory) {
+            self.memory = Some(memory);
+            return Err(e.into());
+        }
+        let mut hart = program::start_hart(&prog, &self.map, memory);
+        let desc_write = hart.mem.write(DESC_ADDR, &packed);
+        hart.attach_vector(VectorUnit::new(self.board.core.vlen));
+        hart.attach_matmul(MatmulUnit::new(&self.board));
+        let outcome = match desc_write {
+            Err(e) => Err(anyhow::Error::from(e)),
+            Ok(()) if self.functional => {
+                let mut t = Functional::default();
+                let o = program::run(&mut hart, &mut t, self.max_cycles, None);
+                o.map(|s| (s, t.cycles(), run_stats(&t, &hart)))
+                    .map_err(Into::into)
+            }
+            Ok(()) => match CardMemory::new(&self.board) {
+                Ok(mem) => {
+                    let mut t = InOrderTiming::new(CoreParams::from_board(&self.board), mem);
+                    let o = program::run(&mut hart, &mut t, self.max_cycles, None);
+                    o.map(|s| (s, t.cycles(), run_stats(&t, &hart)))
+                        .map_err(Into::into)
+                }
+                Err(e) => Err(e.into()),
+            },
+        };
+        let instructions = hart.instret;
+        self.memory = Some(hart.mem);
+        let (stop, cycles, stats) =
+            outcome.with_context(|| format!("kernel {} failed", program.display()))?;
+        if stop.exit_code != 0 {
+            bail!(
+                "kernel {} refused its descriptor: exit {} = {}",
+                program.display(),
+                stop.exit_code,
+                status_name(stop.exit_code)
+            );
+        }
+        let run = KernelRun {
+            cycles,
+            instructions,
+            stats,
+            reused: false,
+        };
+        if self.reuse {
+            self.cache.insert(key, run.clone());
+        }
+        Ok(run)
+    }
+}
+
+/// The kernel programs' folder: `programs/kernels/elf` under `.` when present, else under
+/// the source tree the binary was built from.
+pub fn kernel_dir() -> PathBuf {
+    let local = Path::new("programs/kernels/elf");
+    if local.is_dir() {
+        local.to_path_buf()
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("programs/kernels/elf")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_board;
+    use crate::workload::abi::{OpCode, TensorDesc, TENSOR_BASE};
+    use crate::workload::GgmlType;
+
+    fn f32s(v: &[f32]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    fn add_desc(n: u64, a: u64, b: u64, d: u64) -> OpDesc {
+        OpDesc {
+            op: OpCode::Add,
+            work: (0, 0),
+            params: [0; 16],
+            dst: TensorDesc::contiguous(GgmlType::F32, [n, 1, 1, 1], d),
+            src: vec![
+                TensorDesc::contiguous(GgmlType::F32, [n, 1, 1, 1], a),
+                TensorDesc::contiguous(GgmlType::F32, [n, 1, 1, 1], b),
+            ],
+        }
+    }
+
+    #[test]
+    fn runs_a_kernel_and_reuses_identical_invocations() {
+        let board = load_board("innerjib7ea", &[]).unwrap().board;
+        let prog = kernel_dir().join("k_eltwise.elf");
+        let n = 1000u64;
+        let (a, b, d) = (TENSOR_BASE, TENSOR_BASE + 0x10000, TENSOR_BASE + 0x20000);
+        let xs: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
+        let ys: Vec<f32> = (0..n).map(|i| 3.0 - i as f32).collect();
+        let mut results = Vec::new();
+        for reuse in [false, true] {
+            let mut card = Card::new(&board, 0, false, reuse, 10_000_000);
+            card.write(a, &f32s(&xs)).unwrap();
+            card.write(b, &f32s(&ys)).unwrap();
+            let first = card.run(&prog, &add_desc(n, a, b, d)).unwrap();
+            let mut out = vec![0u8; (n * 4) as usize];
+            card.read(d, &mut out).unwrap();
+            for (i, c) in out.chunks_exact(4).enumerate() {
+                assert_eq!(f32::from_le_bytes(c.try_into().unwrap()), xs[i] + ys[i]);
+            }
+            let second = card.run(&prog, &add_desc(n, a, b, d)).unwrap();
+            // A fresh memory model per kernel: the same invocation takes the same cycles,
+            // measured or reused.
+            assert_eq!(first.cycles, second.cycles);
+            assert_eq!(second.reused, reuse);
+            assert!(first.cycles > 0 && first.instructions > 0);
+            results.push(first.cycles);
+        }
+        assert_eq!(results[0], results[1]);
+    }
+
+    #[test]
+    fn a_refused_descriptor_names_the_kernel_and_status() {
+        let board = load_board("innerjib7ea", &[]).unwrap().board;
+        let prog = kernel_dir().join("k_eltwise.elf");
+        let mut card = Card::new(&board, 0, true, false, 10_000_000);
+        let mut d = add_desc(64, TENSOR_BASE, TENSOR_BASE, TENSOR_BASE);
+        d.op = OpCode::MulMat;
+        let e = format!("{:#}", card.run(&prog, &d).unwrap_err());
+        assert!(
+            e.contains("k_eltwise.elf") && e.contains("SAIL_ERR_OP"),
+            "{e}"
+        );
+        // The card is usable after a refusal.
+        assert!(card
+            .run(&prog, &add_desc(64, TENSOR_BASE, TENSOR_BASE, TENSOR_BASE))
+            .is_ok());
+    }
+}

@@ -1,0 +1,290 @@
+//! The DDR3 model's figures against closed forms and the design reference:
+//! sequential stream bandwidth (innerjib7ea 1.5-2.4 GB/s, the x16 board a quarter of it),
+//! the cost of refresh (tRFC / tREFI of the time), idle latencies, and pipelining.
+
+use sail_emu::config::{load_board, Board};
+use sail_emu::mem::ddr3::{ClockConv, Ddr3, Ddr3Options, NoTrace};
+use sail_emu::mem::microbench::{run, BenchSpec, Pattern};
+use sail_emu::mem::{Access, MemoryModel, Request};
+use sail_emu::units::Time;
+
+fn board(name: &str, sets: &[&str]) -> Board {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    load_board(name, &sets).unwrap().board
+}
+
+fn ddr(b: &Board, refresh: bool) -> Ddr3 {
+    Ddr3::with_sink(&b.memory, b.clock, Ddr3Options { refresh }, NoTrace).unwrap()
+}
+
+/// The start of DRAM clock `clocks` of board `b` (the model's exact conversion).
+fn clocks(b: &Board, clocks: u64) -> Time {
+    ClockConv::new(b.memory.dram_clock).time_of(clocks)
+}
+
+fn stream(b: &Board, refresh: bool, bytes: u64) -> (sail_emu::mem::microbench::BenchResult, Ddr3) {
+    let mut m = ddr(b, refresh);
+    let r = run(
+        &mut m,
+        &BenchSpec {
+            pattern: Pattern::Stream,
+            base: b.memory.base,
+            bytes,
+            request_bytes: 64,
+            outstanding: b.memory.controller.queue_depth as usize,
+            access: Access::Read,
+            seed: 1,
+        },
+    );
+    (r, m)
+}
+
+/// Without refresh a read stream is limited by the data bus alone: the first RD goes tRCD
+/// after the ACT at clock 0, the others follow every burst (4 clocks), and the last burst's
+/// data is back the PHY read latency plus the burst after the system clock of its RD.
+#[test]
+fn stream_without_refresh_saturates_the_bus_exactly() {
+    for name in ["innerjib7ea", "innerjib7ea-x16"] {
+        let b = board(name, &[]);
+        let bytes = 4u64 << 20;
+        let (r, m) = stream(&b, false, bytes);
+        let t = *m.timing();
+        let bursts = bytes / b.memory.burst_bytes();
+        let last_rd = t.rcd + t.burst * (bursts - 1);
+        let done = last_rd / t.ratio * t.ratio + t.phy_read + t.burst;
+        assert_eq!(r.elapsed, clocks(&b, done), "{name}");
+        let peak = b.memory.peak_bytes_per_s();
+        assert!(
+            r.bytes_per_s <= peak && r.bytes_per_s > 0.999 * peak,
+            "{name}"
+        );
+    }
+}
+
+/// Refresh costs each interval the RD-to-PRE time, tRP, tRFC and the reopening tRCD, less
+/// the tCCD the stream would have spent anyway: 4 + 3 + 39 + 3 - 4 = 45 of every 1170
+/// clocks on innerjib7ea (3.85%), of which tRFC / tREFI = 3.33% is the refresh itself.
+#[test]
+fn refresh_costs_trfc_over_trefi_of_the_time() {
+    for name in ["innerjib7ea", "innerjib7ea-x16"] {
+        let b = board(name, &[]);
+        let bytes = 16u64 << 20;
+        let (off, _) = stream(&b, false, bytes);
+        let (on, m) = stream(&b, true, bytes);
+        let t = *m.timing();
+        let s = m.stats();
+        let refreshes = s.get("refreshes").unwrap() as u64;
+        let per_refresh = t.rtp + t.rp + t.rfc + t.rcd - t.ccd;
+        let lost = on.elapsed - off.elapsed;
+        // Every refresh interval of the run pays exactly `per_refresh` clocks (give or take
+        // the system-clock rounding of the final completion).
+        let lost_clocks = (lost.secs() * b.memory.dram_clock.hz()).round() as u64;
+        let want = refreshes * per_refresh;
+        assert!(
+            lost_clocks.abs_diff(want) < t.ratio,
+            "{name}: lost {lost_clocks} clocks, want {want}"
+        );
+        // A refresh falls due every tREFI of the (longer) run; the last one due may fall
+        // after the last request was admitted, and is then never issued.
+        let due = on.elapsed.0 / clocks(&b, t.refi).0;
+        assert!(
+            refreshes == due || refreshes + 1 == due,
+            "{name}: {refreshes} of {due}"
+        );
+        let fraction = lost.secs() / on.elapsed.secs();
+        let trfc_over_trefi = b.derived().refresh_overhead;
+        assert!((trfc_over_trefi - 0.0333).abs() < 0.0002);
+        assert!(fraction > trfc_over_trefi, "{name}: {fraction}");
+        assert!(
+            (fraction - per_refresh as f64 / t.refi as f64).abs() < 0.001,
+            "{name}: {fraction}"
+        );
+        // The refresh itself (PREA to the end of tRFC) is counted as busy time.
+        let busy = s.get("refresh_busy_time").unwrap();
+        let want = clocks(&b, refreshes * (t.rp + t.rfc)).ns();
+        assert!((busy - want).abs() < 1e-6, "{name}: {busy} vs {want}");
+    }
+}
+
+/// The figures of the design reference: innerjib7ea sustains 1.5-2.4 GB/s on a sequential
+/// read stream, the x16 board about a quarter of that.
+#[test]
+fn stream_bandwidth_matches_the_design_reference() {
+    let (x64, _) = stream(&board("innerjib7ea", &[]), true, 16 << 20);
+    let (x16, _) = stream(&board("innerjib7ea-x16", &[]), true, 16 << 20);
+    assert!(
+        (1.5e9..=2.4e9).contains(&x64.bytes_per_s),
+        "{}",
+        x64.bytes_per_s
+    );
+    let ratio = x16.bytes_per_s / x64.bytes_per_s;
+    assert!((0.24..=0.26).contains(&ratio), "{ratio}");
+    assert!(x16.bytes_per_s <= 0.6e9);
+}
+
+/// A pointer chase with refresh off, closed pages: every access opens its row (ACT, RD
+/// tRCD later) and waits for the PHY: 3 clocks, rounded down to the system clock (2), plus
+/// 26 + 4 = 32 clocks = 213.33 ns each. With open pages each access is a hit (30 clocks),
+/// a miss (32) or a conflict (PRE, tRP, ACT, tRCD: 36), and the mean is their weighted sum.
+#[test]
+fn chase_latency_matches_the_closed_form() {
+    for policy in ["closed", "open"] {
+        let b = board(
+            "innerjib7ea",
+            &[&format!("memory.controller.page_policy={policy}")],
+        );
+        let mut m = ddr(&b, false);
+        let r = run(
+            &mut m,
+            &BenchSpec {
+                pattern: Pattern::Chase,
+                base: b.memory.base,
+                bytes: 1 << 20,
+                request_bytes: 64,
+                outstanding: 1,
+                access: Access::Read,
+                seed: 3,
+            },
+        );
+        let t = *m.timing();
+        let s = m.stats();
+        let (h, mi, c) = (
+            s.get("row_hits").unwrap(),
+            s.get("row_misses").unwrap(),
+            s.get("row_conflicts").unwrap(),
+        );
+        let sys = |x: u64| x / t.ratio * t.ratio;
+        let tail = t.phy_read + t.burst;
+        let hit = sys(0) + tail;
+        let miss = sys(t.rcd) + tail;
+        let conflict = sys(t.rp + t.rcd) + tail;
+        assert_eq!((hit, miss, conflict), (30, 32, 36));
+        let want = (h * hit as f64 + mi * miss as f64 + c * conflict as f64) / (h + mi + c)
+            * clocks(&b, 1).0 as f64
+            / 1e6;
+        assert!(
+            (r.mean_latency_ns - want).abs() < 1e-3,
+            "{policy}: {} vs {want}",
+            r.mean_latency_ns
+        );
+        if policy == "closed" {
+            assert_eq!((h, c), (0.0, 0.0));
+            assert!((r.mean_latency_ns - 213.333).abs() < 1e-3);
+        } else {
+            assert!(c > h && c > mi, "random rows mostly conflict");
+        }
+    }
+}
+
+/// An idle write: ACT, WR tRCD later, and the PHY takes the data its write latency plus the
+/// burst after the WR's system clock: 2 + 6 + 4 = 12 clocks = 80 ns.
+#[test]
+fn idle_write_latency() {
+    let b = board("innerjib7ea", &[]);
+    let mut m = ddr(&b, true);
+    let done = m.access(Request {
+        addr: b.memory.base,
+        bytes: 64,
+        access: Access::Write,
+        issue: Time::ZERO,
+    });
+    assert_eq!(done, clocks(&b, 12));
+    // A request issued between system clocks waits for the next one.
+    let mut m = ddr(&b, true);
+    let half = clocks(&b, 1);
+    let done = m.access(Request {
+        addr: b.memory.base,
+        bytes: 64,
+        access: Access::Write,
+        issue: half,
+    });
+    assert_eq!(done, clocks(&b, 14));
+}
+
+/// Independent requests are pipelined: issuing 1000 of them at once takes the bus time, not
+/// 1000 latencies; issuing each after the previous completes takes 1000 latencies.
+#[test]
+fn independent_requests_pipeline_dependent_ones_do_not() {
+    let b = board("innerjib7ea", &[]);
+    let n = 1000u64;
+    let mut m = ddr(&b, false);
+    let mut last = Time::ZERO;
+    for i in 0..n {
+        last = last.max(m.access(Request {
+            addr: b.memory.base + i * 64,
+            bytes: 64,
+            access: Access::Read,
+            issue: Time::ZERO,
+        }));
+    }
+    let t = *m.timing();
+    // The same closed form as the saturated stream.
+    let last_rd = t.rcd + t.burst * (n - 1);
+    assert_eq!(last, clocks(&b, last_rd / 2 * 2 + t.phy_read + t.burst));
+    let mut m = ddr(&b, false);
+    let mut at = Time::ZERO;
+    for i in 0..n {
+        at = m.access(Request {
+            addr: b.memory.base + i * 64,
+            bytes: 64,
+            access: Access::Read,
+            issue: at,
+        });
+    }
+    // Each of the 8 KiB rows the 64000 bytes touch is opened once (32 clocks, the stream
+    // moving to the next bank's row); the other accesses hit (30 each).
+    let opened = (n * 64).div_ceil(b.memory.row_size.bytes());
+    assert_eq!(at, clocks(&b, 32 * opened + 30 * (n - opened)));
+    // A dependent chain never waits for a queue entry.
+    let s = m.stats();
+    assert_eq!(s.get("queue_wait_time"), Some(0.0));
+}
+
+/// FR-FCFS lets ready requests use bus slots that in-order service leaves idle.
+#[test]
+fn fr_fcfs_beats_in_order_on_random_traffic() {
+    let mut bw = Vec::new();
+    for sched in ["in-order", "fr-fcfs"] {
+        let b = board(
+            "innerjib7ea",
+            &[&format!("memory.controller.scheduler={sched}")],
+        );
+        let mut m = ddr(&b, true);
+        let r = run(
+            &mut m,
+            &BenchSpec {
+                pattern: Pattern::Random,
+                base: b.memory.base,
+                bytes: 4 << 20,
+                request_bytes: 64,
+                outstanding: 16,
+                access: Access::Read,
+                seed: 9,
+            },
+        );
+        bw.push(r.bytes_per_s);
+    }
+    assert!(bw[1] > 1.05 * bw[0], "{bw:?}");
+    assert!(bw[1] < 2.4e9);
+}
+
+/// Closed pages with consecutive bursts in one bank pay ACT-RD-PRE-ACT per burst
+/// (tRCD + tRTP + tRP = 10 clocks for 4 of data); rotating banks per burst hides it.
+#[test]
+fn page_policy_and_mapping_shape_the_stream() {
+    let run_with = |sets: &[&str]| {
+        let b = board("innerjib7ea", sets);
+        stream(&b, false, 1 << 20).0.bytes_per_s
+    };
+    let open = run_with(&[]);
+    let closed = run_with(&["memory.controller.page_policy=closed"]);
+    let closed_rotating = run_with(&[
+        "memory.controller.page_policy=closed",
+        "memory.controller.address_mapping=row-column-bank",
+    ]);
+    assert!(
+        closed < 0.45 * open && closed > 0.38 * open,
+        "{closed} {open}"
+    );
+    assert!(closed_rotating > 0.75 * open, "{closed_rotating} {open}");
+}
