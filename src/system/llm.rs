@@ -466,18 +466,18 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     );
     by_resource.insert(
         "vector_unit".to_string(),
-        cyc(busy(&decode_stats, "core.vpu.busy_cycles")),
+        cyc(busy(&decode_stats, "vpu.busy_cycles")),
     );
     by_resource.insert(
         "ddr".to_string(),
-        busy(&decode_stats, "ddr.data_bus_busy_ns") * 1e-9 / n_dec,
+        busy(&decode_stats, "mem.ddr.data_bus_busy_time") * 1e-9 / n_dec,
     );
     by_resource.insert(
-        "host_link".to_string(),
+        "host_link_stall".to_string(),
         steps.iter().map(|s| s.host_link_stall_seconds).sum::<f64>() / n_dec,
     );
     let mut stats = card_stats;
-    stats.merge_under("regime", &regime_stats);
+    stats.merge_under("", &regime_stats);
     stats.set("host_link.bytes_in", link_in as f64, "bytes");
     let host_seconds = started.elapsed().as_secs_f64();
     Ok(RunReport {
