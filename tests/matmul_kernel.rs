@@ -10,9 +10,8 @@
 
 use sail_emu::config::load_board;
 use sail_emu::matmul::dot::{matmul, RowSet};
-use sail_emu::matmul::MatmulUnit;
 use sail_emu::mem::CardMemory;
-use sail_emu::program::{self, MemoryMap, Program};
+use sail_emu::program::{self, Program};
 use sail_emu::quant::quantize::{quantize_bf16, quantize_q8_0, quantize_q8_k};
 use sail_emu::quant::GgmlType;
 use sail_emu::timing::{CoreParams, Functional, InOrderTiming};
@@ -104,7 +103,6 @@ fn run(
     let elf = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs/kernels/elf/k_mul_mat_xpop.elf");
     let program = Program::load(&elf).expect("the committed k_mul_mat_xpop.elf");
     let board = load_board("innerjib7ea", &[]).unwrap().board;
-    let map = MemoryMap::from_board(&board);
     let align = |v: u64| v.div_ceil(4096) * 4096;
     let w_at = TENSORS;
     let x_at = align(w_at + w.len() as u64);
@@ -129,8 +127,8 @@ fn run(
     let mut results = Vec::new();
     let mut cycles = 0;
     for timed in [false, true] {
-        let mut hart = program::load_hart(&program, &map).unwrap();
-        hart.attach_matmul(MatmulUnit::new(&board));
+        // The card's hart: the board's memory map, vector unit and Xpop_matmul unit.
+        let mut hart = program::load_card_hart(&program, &board).unwrap();
         let store = &mut hart.mem;
         store.write(DESC, &op).unwrap();
         store.write(w_at, w).unwrap();
@@ -181,8 +179,6 @@ fn bits(v: &[f32]) -> Vec<u32> {
 }
 
 #[test]
-#[ignore = "needs the kernels branch's shared start-up (the committed ELF's crt0 writes mstatus, \
-            which the hart does not implement yet); run with --ignored"]
 fn kernel_with_quantized_activations_equals_the_unit_semantics() {
     for (ty, m, n, k) in [
         (GgmlType::Q4_K, 2, 24, 512),
@@ -206,8 +202,6 @@ fn kernel_with_quantized_activations_equals_the_unit_semantics() {
 }
 
 #[test]
-#[ignore = "needs the kernels branch's start-up and the vector CSRs (vlenb) in the hart; \
-            run with --ignored"]
 fn kernel_quantizes_f32_activations_as_ggml_does() {
     for (ty, m, n, k) in [(GgmlType::Q4_K, 2, 8, 512), (GgmlType::Q8_0, 2, 8, 256)] {
         let w = weights(ty, n, k);
