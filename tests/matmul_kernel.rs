@@ -226,13 +226,8 @@ fn kernel_quantizes_f32_activations_as_ggml_does() {
 /// The core waits for `xpop.mm` as long as the unit needs, and no longer: a memory-bound
 /// product (1024 Q4_K rows of k = 2048, 1.2 MB of weights) costs the kernel what the unit's
 /// timing model gives for the same job on a fresh memory, plus the kernel's own few thousand
-/// cycles. Today the hart's timing layer also replays the unit's loads and stores (recorded
-/// through the hart context) into the memory model before the unit streams them itself, so
-/// the kernel takes about twice as long.
+/// cycles (the timing layer does not also replay the unit's recorded accesses).
 #[test]
-#[ignore = "the hart's timing layer (src/timing/mod.rs) replays an Xpop instruction's recorded \
-            accesses into the memory model as well as calling MatmulUnit::timing, counting the \
-            unit's traffic twice; run with --ignored once that is fixed"]
 fn xpop_mm_costs_the_kernel_what_the_unit_needs() {
     let (ty, m, n, k) = (GgmlType::Q4_K, 1usize, 1024usize, 2048usize);
     let w = weights(ty, n, k);

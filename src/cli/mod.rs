@@ -16,7 +16,6 @@ use std::process::ExitCode;
 /// Cycle-approximate emulator of PopSolutions Sail accelerator cards.
 #[derive(Parser, Debug)]
 #[command(name = "emulate", version, about, long_about = None)]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(flatten)]
     pub common: BoardArgs,
