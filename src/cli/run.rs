@@ -29,9 +29,10 @@ pub struct RunArgs {
     /// Seed of the synthetic weights and token ids.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Run every kernel; never reuse the timing of an identical invocation.
+    /// Reuse the measured timing of an invocation whose program and descriptor repeat an
+    /// earlier one (faster, approximate: some kernels' timing depends on the data).
     #[arg(long)]
-    pub exact: bool,
+    pub reuse: bool,
     /// Run quantized matrix products with the RVV kernels instead of the Xpop_matmul unit.
     #[arg(long)]
     pub no_matrix_unit: bool,
@@ -53,7 +54,7 @@ fn options(a: &RunArgs, progress: bool) -> RunOptions {
         prompt: a.prompt,
         tokens: a.tokens,
         memory_model: a.memory_model,
-        exact: a.exact,
+        exact: !a.reuse,
         seed: a.seed,
         matrix_unit: !a.no_matrix_unit,
         max_kernel_cycles: a.max_kernel_cycles,
