@@ -28,13 +28,17 @@ class Case:
     check: Callable[[Image, int], list] | None
     expect_status: int = 0
     mutable: set = field(default_factory=set)  # addresses of segments the kernel may write
+    macs: int = 0  # multiply-accumulates of the op (for the roofline bound); 0 = data movement
+    mac_kind: str = ""  # "int8" (quantized dot products) or "f32"
+    bytes: int = 0  # bytes the op must move at least (every source and the dst once)
 
 
 def _mk(name, program, img, op, dst, srcs, params=(), check=None, wsize=0, expect_status=0, dst_segment=None):
     waddr = img.alloc(wsize) if wsize else 0
     img.set_desc(pack_op(kabi.OPS[op], dst, srcs, params, waddr, wsize))
     mutable = {dst.addr if dst_segment is None else dst_segment} | ({waddr} if waddr else set())
-    return Case(name, program, img, check, expect_status, mutable)
+    nbytes = dst.nbytes_span + sum(t.nbytes_span for t in srcs)
+    return Case(name, program, img, check, expect_status, mutable, bytes=nbytes)
 
 
 def _cmp_exact(got: np.ndarray, want: np.ndarray, what: str) -> list:
@@ -188,7 +192,8 @@ def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False, xpop=Fals
 def case_quantize(seed, qtype, rows, k):
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 2.0, (rows, k)).astype(f32)
-    x[1, :] = 0.0  # an all-zero row (every block zero)
+    if rows > 1:
+        x[1, :] = 0.0  # an all-zero row (every block zero)
     if qtype == Q8_0:
         # block 0 of row 0: amax 127 -> d = 1, so x*id lands exactly on .5 ties (roundf: away from 0)
         x[0, :32] = np.array([127, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.5] + [0.25] * 24, f32)
@@ -434,8 +439,10 @@ def case_get_rows(seed, ttype, n_embd, n_vocab, n_idx, bad_index=False):
         return _cmp_f32_exact(got, want, "gguf dequantize")
 
     tname = {Q4_0: "q4_0", Q8_0: "q8_0", Q4_K: "q4_K", Q6_K: "q6_K", F16: "f16", F32: "f32"}[ttype]
-    return _mk(f"get_rows_{tname}_e{n_embd}_i{n_idx}" + ("_badidx" if bad_index else ""), "k_get_rows", img,
-               "get_rows", dst, [tab, ti], check=check, expect_status=8 if bad_index else 0)
+    c = _mk(f"get_rows_{tname}_e{n_embd}_i{n_idx}" + ("_badidx" if bad_index else ""), "k_get_rows", img,
+            "get_rows", dst, [tab, ti], check=check, expect_status=8 if bad_index else 0)
+    c.bytes = n_idx * kabi.row_bytes(ttype, n_embd) + ti.nbytes_span + dst.nbytes_span  # rows gathered only
+    return c
 
 
 # ---- cpy (KV cache store) -----------------------------------------------------------------------
@@ -634,8 +641,10 @@ def case_chase(seed, n, steps):
         got = int(np.frombuffer(out.read_tensor(dst), np.int64)[0])
         return [] if got == want else [f"index {got} != {want}"]
 
-    return _mk(f"pointer_chase_n{n}_s{steps}", "b_chase", img, "pointer_chase", dst, [src],
-               params=[steps & 0xFFFFFFFF, steps >> 32], check=check)
+    c = _mk(f"pointer_chase_n{n}_s{steps}", "b_chase", img, "pointer_chase", dst, [src],
+            params=[steps & 0xFFFFFFFF, steps >> 32], check=check)
+    c.bytes = 8 * steps + 8  # one 8-byte load per step
+    return c
 
 
 # ---- refused descriptors --------------------------------------------------------------------------
@@ -738,8 +747,8 @@ def all_cases() -> list:
 
 
 def xpop_cases() -> list:
-    """mul_mat on the Xpop_matmul unit: emulator only (QEMU has no matrix unit). The
-    activations are given already in the dot type, so no RVV instruction runs."""
+    """mul_mat on the Xpop_matmul unit: emulator only (QEMU has no matrix unit), with the
+    activations either given in the dot type or converted by the RVV quantizers."""
     return [
         case_mul_mat(700, Q4_0, 24, 3, 512, prequantized=True, xpop=True),
         case_mul_mat(701, Q8_0, 16, 2, 256, prequantized=True, xpop=True),
@@ -747,6 +756,43 @@ def xpop_cases() -> list:
         case_mul_mat(703, Q6_K, 8, 2, 512, prequantized=True, xpop=True),
         case_mul_mat(704, BF16, 6, 2, 100, prequantized=True, xpop=True),
         case_mul_mat(705, Q4_K, 8, 2, 256, ne2=(2, 4), prequantized=True, xpop=True),
+        # F32 activations: converted by the RVV quantizers, then the unit
+        case_mul_mat(706, Q4_K, 12, 3, 512, xpop=True),
+        case_mul_mat(707, Q4_0, 10, 2, 256, xpop=True),
+        case_mul_mat(708, Q6_K, 6, 2, 256, xpop=True),
+        case_mul_mat(709, Q8_0, 5, 3, 128, xpop=True),
+        case_mul_mat(710, BF16, 7, 2, 96, xpop=True),
+    ]
+
+
+def _with_macs(case, macs, kind):
+    case.macs, case.mac_kind = int(macs), kind
+    return case
+
+
+def tinyllama_rvv_cases() -> list:
+    """One TinyLlama-1.1B decode step's kernels at their real shapes (hidden 2048, FFN 5632,
+    32 heads of 64, 4 KV heads), on the RVV programs, plus the memory microbenchmarks."""
+    H, HKV, D, E, F, NKV = 32, 4, 64, 2048, 5632, 512
+    return [
+        _with_macs(case_get_rows(900, Q4_K, E, 64, 1), 0, ""),
+        _with_macs(case_rms_norm(901, E, 1, 1e-5), 0, ""),
+        _with_macs(case_eltwise(902, "mul", (E, 1), (E, 1)), 0, ""),
+        _with_macs(case_quantize(903, Q8_K, 1, E), 0, ""),
+        _with_macs(case_mul_mat(904, Q4_K, E, 1, E), E * E, "int8"),
+        _with_macs(case_mul_mat(905, Q4_K, HKV * D, 1, E), HKV * D * E, "int8"),
+        _with_macs(case_rope(906, 1, H, D, D, 0, n_past=NKV - 1), 0, ""),
+        _with_macs(case_cpy_kv(907, D, HKV, 1, NKV, NKV - 1), 0, ""),
+        _with_macs(case_attention(908, D, H, HKV, 1, NKV, True, n_past=NKV - 1), 2 * H * NKV * D, "f32"),
+        _with_macs(case_mul_mat(909, F16, NKV, 1, D, ne2=(HKV, H)), H * NKV * D, "f32"),
+        _with_macs(case_soft_max(910, NKV, 1, H, 0.125, causal=True, n_past=NKV - 1), 0, ""),
+        _with_macs(case_eltwise(911, "add", (E, 1), (E, 1)), 0, ""),
+        _with_macs(case_mul_mat(912, Q4_K, F, 1, E), F * E, "int8"),
+        _with_macs(case_eltwise(913, "swiglu", (F, 1), (F, 1)), 0, ""),
+        _with_macs(case_mul_mat(914, Q6_K, E, 1, F), E * F, "int8"),
+        _with_macs(case_stream_read(915, 1 << 20, 1), 0, ""),
+        _with_macs(case_stream_copy(916, 1 << 20, 1), 0, ""),
+        _with_macs(case_chase(917, 1 << 16, 4096), 0, ""),
     ]
 
 
@@ -763,4 +809,5 @@ def tinyllama_xpop_cases() -> list:
     ]
 
 
-CASE_SETS = {"qemu": all_cases, "xpop": xpop_cases, "tinyllama_xpop": tinyllama_xpop_cases}
+CASE_SETS = {"qemu": all_cases, "xpop": xpop_cases, "tinyllama_xpop": tinyllama_xpop_cases,
+             "tinyllama_rvv": tinyllama_rvv_cases}
