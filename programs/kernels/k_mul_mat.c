@@ -5,9 +5,11 @@
  *   dst:  [N, M, ne12, ne13] F32,  dst[n, m, i2, i3] = dot(src0[:, n, i2/r2, i3/r3], src1[:, m, i2, i3])
  *
  * As in ggml-cpu, F32 activations are first converted row by row into the weight type's
- * dot type (Q8_0 for Q4_0/Q8_0, Q8_K for Q4_K/Q6_K, F16 for F16, BF16 for BF16) in the work buffer
- * (op->wdata, at least rows(src1) * row_bytes(dot type, K) bytes), then every output is one
- * dot product. Weight rows form the outer loop so each is streamed from DDR once.
+ * dot type (Q8_0 for Q4_0/Q8_0, Q8_K for Q4_K/Q6_K, F16 for F16, BF16 for BF16), into the
+ * scratchpad when they fit (else into the work buffer, op->wdata, at least
+ * rows(src1) * row_bytes(dot type, K) bytes); then every output is one dot product. Weight
+ * rows form the outer loop so each is streamed from DDR once, while the activation rows are
+ * re-read from the single-cycle scratchpad.
  */
 #include "kcommon.h"
 #include "mul_mat_common.h"

@@ -3,6 +3,8 @@
 #ifndef SAIL_MUL_MAT_COMMON_H
 #define SAIL_MUL_MAT_COMMON_H
 
+#include <riscv_vector.h>
+
 #include "kcommon.h"
 #include "quants.h"
 
@@ -23,6 +25,14 @@ static inline uint32_t mul_mat_dot_type(uint32_t wtype) {
         return SAIL_TYPE_BF16;
     default:
         return 0xffffffffu;
+    }
+}
+
+static inline void copy_bytes(uint8_t *d, const uint8_t *s, uint64_t n) {
+    for (uint64_t i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e8m8((size_t)(n - i));
+        __riscv_vse8_v_u8m8(d + i, __riscv_vle8_v_u8m8(s + i, vl), vl);
+        i += vl;
     }
 }
 
@@ -60,20 +70,30 @@ static inline int mul_mat_prepare(const struct sail_op *op, struct mul_mat_plan 
     plan->act_type = vdt;
     plan->src1 = a;
     plan->act_row_bytes = type_row_bytes(vdt, k);
-    if (a->type == vdt) {
+    /* Every activation row is read once per weight row, so the converted rows go to the
+     * scratchpad when they fit, else to the work buffer; activations already in the dot type
+     * are copied to the scratchpad when they fit, else read in place. */
+    const uint64_t need = (uint64_t)tensor_nrows(a) * plan->act_row_bytes;
+    if (need <= SAIL_SCRATCH_SIZE) {
+        plan->act_base = (uintptr_t)SAIL_SCRATCH_BASE;
+    } else if (a->type == vdt) {
         plan->act_base = 0;
         return SAIL_OK;
-    }
-    const uint64_t need = (uint64_t)tensor_nrows(a) * plan->act_row_bytes;
-    if (op->wdata == 0 || op->wsize < need) {
+    } else if (op->wdata != 0 && op->wsize >= need) {
+        plan->act_base = (uintptr_t)op->wdata;
+    } else {
         return SAIL_ERR_WORK;
     }
-    plan->act_base = (uintptr_t)op->wdata;
     uintptr_t out = plan->act_base;
     for (int64_t i3 = 0; i3 < a->ne[3]; i3++) {
         for (int64_t i2 = 0; i2 < a->ne[2]; i2++) {
             for (int64_t i1 = 0; i1 < a->ne[1]; i1++) {
                 const float *x = (const float *)tensor_row(a, i1, i2, i3);
+                if (a->type == vdt) {
+                    copy_bytes((uint8_t *)out, (const uint8_t *)x, plan->act_row_bytes);
+                    out += plan->act_row_bytes;
+                    continue;
+                }
                 switch (vdt) {
                 case SAIL_TYPE_Q8_0:
                     quantize_row_q8_0(x, (block_q8_0 *)out, k);

@@ -105,14 +105,18 @@ def _weights(rng, wtype, n, k):
     return np.ascontiguousarray(raw, np.uint8)
 
 
-def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False, xpop=False):
+def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False, xpop=False, misaligned=False):
     """dst (m, n) = act (m, k) . W (n, k)^T with batch dims ne2 = (w_ne2, a_ne2).
     xpop: run k_mul_mat_xpop and check against GGML's generic order (the unit's arithmetic)."""
     rng = np.random.default_rng(seed)
     wb, ab = ne2
     img = Image()
     wraw = np.concatenate([_weights(rng, wtype, n, k) for _ in range(wb)])
-    w = img.tensor(wtype, (k, n, wb), wraw)
+    if misaligned:  # weights at a 2-byte (not 4-byte) aligned address
+        seg = img.alloc(len(wraw) + 2, bytes(2) + wraw.tobytes())
+        w = Tensor(wtype, (k, n, wb, 1), kabi.contiguous_nb(wtype, (k, n, wb, 1)), seg + 2)
+    else:
+        w = img.tensor(wtype, (k, n, wb), wraw)
     x = rng.normal(0, 1.0, (ab, m, k)).astype(f32)
     x[..., 5] = 0.0
     vdt = {Q4_0: Q8_0, Q8_0: Q8_0, Q4_K: Q8_K, Q6_K: Q8_K, F16: F16, BF16: BF16, F32: F32}[wtype]
@@ -183,7 +187,7 @@ def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False, xpop=Fals
 
     tname = {Q4_0: "q4_0", Q8_0: "q8_0", Q4_K: "q4_K", Q6_K: "q6_K", F16: "f16", BF16: "bf16", F32: "f32"}[wtype]
     name = ("xpop_" if xpop else "") + f"mul_mat_{tname}_n{n}_m{m}_k{k}" + (f"_b{wb}x{ab}" if ab > 1 else "") + \
-        ("_preq" if prequantized else "")
+        ("_preq" if prequantized else "") + ("_misaligned" if misaligned else "")
     return _mk(name, "k_mul_mat_xpop" if xpop else "k_mul_mat", img, "mul_mat", dst, [w, a], check=check, wsize=wsize)
 
 
@@ -677,11 +681,11 @@ def error_cases() -> list:
     a = img.tensor(F32, (96, 1), np.ones(96, f32))
     d = img.tensor(F32, (3, 1))
     out.append(_mk("err_mul_mat_shape", "k_mul_mat", img, "mul_mat", d, [w, a], expect_status=4, wsize=4096))
-    # work buffer too small
+    # work buffer too small (1000 Q8_K rows do not fit the 256 KiB scratchpad either)
     img = Image()
     w = img.tensor(Q4_K, (256, 2), kref.random_q4_K(np.random.default_rng(3), 2).reshape(-1))
-    a = img.tensor(F32, (256, 2), np.ones(512, f32))
-    d = img.tensor(F32, (2, 2))
+    a = img.tensor(F32, (256, 1000), np.ones(256000, f32))
+    d = img.tensor(F32, (2, 1000))
     out.append(_mk("err_mul_mat_work", "k_mul_mat", img, "mul_mat", d, [w, a], expect_status=6, wsize=292))
     # YaRN ramp is not implemented
     c = case_rope(902, 1, 2, 64, 64, 0)
@@ -703,6 +707,11 @@ def all_cases() -> list:
     cases.append(case_mul_mat(301, F16, 7, 3, 80, ne2=(1, 3)))
     cases.append(case_mul_mat(302, Q4_K, 16, 2, 2048))
     cases.append(case_mul_mat(303, BF16, 12, 3, 200))
+    cases.append(case_mul_mat(305, Q4_K, 5, 2, 512, misaligned=True))
+    # activations too large for the scratchpad: converted into the work buffer / read in place
+    cases.append(case_mul_mat(307, Q4_0, 4, 300, 1024))
+    cases.append(case_mul_mat(308, Q8_0, 3, 260, 1024, prequantized=True))
+    cases.append(case_mul_mat(306, Q6_K, 5, 2, 512, misaligned=True))
     cases.append(case_mul_mat(304, BF16, 6, 2, 64, ne2=(2, 2), prequantized=True))
     cases.append(case_get_rows(410, Q4_K, 256, 8, 3, bad_index=True))
     cases += [case_quantize(500, Q8_0, 3, 256), case_quantize(501, Q8_K, 3, 512)]
