@@ -26,9 +26,9 @@ static float dot_row(uint32_t type, int64_t k, uintptr_t w, uintptr_t a) {
     case SAIL_TYPE_Q6_K:
         return vec_dot_q6_K_q8_K(k, (const block_q6_K *)w, (const block_q8_K *)a);
     case SAIL_TYPE_F16:
-        return vec_dot_f16(k, (const uint16_t *)w, (const uint16_t *)a);
+        return vec_dot_f16_f32(k, (const uint16_t *)w, (const float *)a);
     case SAIL_TYPE_BF16:
-        return vec_dot_bf16(k, (const uint16_t *)w, (const uint16_t *)a);
+        return vec_dot_bf16_f32(k, (const uint16_t *)w, (const float *)a);
     default:
         return vec_dot_f32(k, (const float *)w, (const float *)a);
     }
@@ -40,7 +40,7 @@ int sail_kernel(const struct sail_op *op) {
         return SAIL_ERR_OP;
     }
     struct mul_mat_plan plan;
-    TRY(mul_mat_prepare(op, &plan));
+    TRY(mul_mat_prepare(op, &plan, 1));
 
     const struct sail_tensor *w = &op->src[0];
     const struct sail_tensor *dst = &op->dst;

@@ -195,5 +195,6 @@ static inline void ksincos(double x, double *s_out, double *c_out) {
 KEXPF_BODY(m1)
 KEXPF_BODY(m2)
 KEXPF_BODY(m4)
+KEXPF_BODY(m8)
 
 #endif

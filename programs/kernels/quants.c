@@ -278,20 +278,33 @@ float vec_dot_q6_K_q8_K(int64_t n, const block_q6_K *x, const block_q8_K *y) {
     return sumf;
 }
 
-/* F16 x F16: both widened exactly to f32; the product of two f16 values is exact in f32,
- * so each lane's fused multiply-add rounds once per step. Lane partial sums (tail lanes
- * undisturbed) are then added in lane order. */
-float vec_dot_f16(int64_t n, const uint16_t *x, const uint16_t *y) {
-    const size_t vlmax = __riscv_vsetvlmax_e32m2();
-    vfloat32m2_t acc = __riscv_vfmv_v_f_f32m2(0.0f, vlmax);
+/* F16 x F16 (the activation side already widened): products of two f16 values are exact
+ * in f32, so each lane's fused multiply-add rounds once per step. VLMAX(e32, LMUL 4) lane
+ * partial sums (tail lanes undisturbed) are then added in lane order from 0. */
+float vec_dot_f16_f32(int64_t n, const uint16_t *x, const float *y) {
+    const size_t vlmax = __riscv_vsetvlmax_e32m4();
+    vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, vlmax);
     for (int64_t i = 0; i < n;) {
-        size_t vl = __riscv_vsetvl_e16m1((size_t)(n - i));
-        vfloat32m2_t a = load_f16_as_f32_m2(x + i, 2, vl);
-        vfloat32m2_t b = load_f16_as_f32_m2(y + i, 2, vl);
-        acc = __riscv_vfmacc_vv_f32m2_tu(acc, a, b, vl);
+        size_t vl = __riscv_vsetvl_e16m2((size_t)(n - i));
+        vfloat32m4_t a = f16_to_f32_m4(__riscv_vle16_v_u16m2(x + i, vl), vl);
+        acc = __riscv_vfmacc_vv_f32m4_tu(acc, a, __riscv_vle32_v_f32m4(y + i, vl), vl);
         i += (int64_t)vl;
     }
-    vfloat32m1_t s = __riscv_vfredosum_vs_f32m2_f32m1(acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), vlmax);
+    vfloat32m1_t s = __riscv_vfredosum_vs_f32m4_f32m1(acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), vlmax);
+    return __riscv_vfmv_f_s_f32m1_f32(s);
+}
+
+/* BF16 x BF16 (the activation side already widened), the same lanes as vec_dot_f16_f32. */
+float vec_dot_bf16_f32(int64_t n, const uint16_t *x, const float *y) {
+    const size_t vlmax = __riscv_vsetvlmax_e32m4();
+    vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, vlmax);
+    for (int64_t i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e16m2((size_t)(n - i));
+        vfloat32m4_t a = bf16_to_f32_m4(__riscv_vle16_v_u16m2(x + i, vl), vl);
+        acc = __riscv_vfmacc_vv_f32m4_tu(acc, a, __riscv_vle32_v_f32m4(y + i, vl), vl);
+        i += (int64_t)vl;
+    }
+    vfloat32m1_t s = __riscv_vfredosum_vs_f32m4_f32m1(acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), vlmax);
     return __riscv_vfmv_f_s_f32m1_f32(s);
 }
 
@@ -304,21 +317,5 @@ float vec_dot_f32(int64_t n, const float *x, const float *y) {
         i += (int64_t)vl;
     }
     vfloat32m1_t s = __riscv_vfredosum_vs_f32m4_f32m1(acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), vlmax);
-    return __riscv_vfmv_f_s_f32m1_f32(s);
-}
-
-/* BF16 x BF16: widened exactly (bits << 16); products of two bf16 values are exact in f32,
- * then the same lane accumulation as vec_dot_f16. */
-float vec_dot_bf16(int64_t n, const uint16_t *x, const uint16_t *y) {
-    const size_t vlmax = __riscv_vsetvlmax_e32m2();
-    vfloat32m2_t acc = __riscv_vfmv_v_f_f32m2(0.0f, vlmax);
-    for (int64_t i = 0; i < n;) {
-        size_t vl = __riscv_vsetvl_e16m1((size_t)(n - i));
-        vuint32m2_t a = __riscv_vsll_vx_u32m2(__riscv_vzext_vf2_u32m2(__riscv_vle16_v_u16m1(x + i, vl), vl), 16, vl);
-        vuint32m2_t b = __riscv_vsll_vx_u32m2(__riscv_vzext_vf2_u32m2(__riscv_vle16_v_u16m1(y + i, vl), vl), 16, vl);
-        acc = __riscv_vfmacc_vv_f32m2_tu(acc, __riscv_vreinterpret_v_u32m2_f32m2(a), __riscv_vreinterpret_v_u32m2_f32m2(b), vl);
-        i += (int64_t)vl;
-    }
-    vfloat32m1_t s = __riscv_vfredosum_vs_f32m2_f32m1(acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), vlmax);
     return __riscv_vfmv_f_s_f32m1_f32(s);
 }
