@@ -229,3 +229,26 @@ fn mstatus_keeps_what_start_up_code_writes() {
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
 }
+
+#[test]
+fn misaligned_atomic_names_address_and_pc() {
+    let dir = tempfile::tempdir().unwrap();
+    // a0 = pc + 0x1001 (odd); amoadd.w a1, a1, (a0).
+    let amoadd_w = (11 << 20) | (10 << 15) | (2 << 12) | (11 << 7) | 0x2f;
+    let p = write_elf(
+        dir.path(),
+        "mis.elf",
+        &[auipc(10, 1), addi(10, 10, 1), amoadd_w],
+    );
+    let o = emulate(&["kernel", p.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("misaligned 4-byte access at address 0x80001001"),
+        "{err}"
+    );
+    assert!(
+        err.contains("pc 0x80000008") && err.contains("amoadd.w a1, a1, (a0)"),
+        "{err}"
+    );
+}

@@ -9,13 +9,15 @@
 //! The descriptor is the kernel ABI's `struct sail_op` (programs/kernels/ggml_abi.h).
 
 use sail_emu::config::load_board;
+use sail_emu::matmul::descriptor::MatmulJob;
 use sail_emu::matmul::dot::{matmul, RowSet};
 use sail_emu::matmul::MatmulUnit;
 use sail_emu::mem::CardMemory;
-use sail_emu::program::{self, MemoryMap, Program};
+use sail_emu::program::{self, Program};
 use sail_emu::quant::quantize::{quantize_bf16, quantize_q8_0, quantize_q8_k};
 use sail_emu::quant::GgmlType;
-use sail_emu::timing::{CoreParams, Functional, InOrderTiming};
+use sail_emu::timing::{run_stats, CoreParams, Functional, InOrderTiming};
+use sail_emu::units::Time;
 use std::path::Path;
 
 const DESC: u64 = 0x8100_0000;
@@ -100,11 +102,10 @@ fn run(
     m: usize,
     n: usize,
     k: usize,
-) -> (Vec<f32>, u64) {
+) -> (Vec<f32>, u64, f64) {
     let elf = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs/kernels/elf/k_mul_mat_xpop.elf");
     let program = Program::load(&elf).expect("the committed k_mul_mat_xpop.elf");
     let board = load_board("innerjib7ea", &[]).unwrap().board;
-    let map = MemoryMap::from_board(&board);
     let align = |v: u64| v.div_ceil(4096) * 4096;
     let w_at = TENSORS;
     let x_at = align(w_at + w.len() as u64);
@@ -128,9 +129,10 @@ fn run(
 
     let mut results = Vec::new();
     let mut cycles = 0;
+    let mut unit_busy = 0.0;
     for timed in [false, true] {
-        let mut hart = program::load_hart(&program, &map).unwrap();
-        hart.attach_matmul(MatmulUnit::new(&board));
+        // The card's hart: the board's memory map, vector unit and Xpop_matmul unit.
+        let mut hart = program::load_card_hart(&program, &board).unwrap();
         let store = &mut hart.mem;
         store.write(DESC, &op).unwrap();
         store.write(w_at, w).unwrap();
@@ -140,6 +142,9 @@ fn run(
             let mut t = InOrderTiming::new(CoreParams::from_board(&board), mem);
             let s = program::run(&mut hart, &mut t, 1 << 40, None);
             cycles = sail_emu::timing::CoreTiming::cycles(&t);
+            unit_busy = run_stats(&t, &hart)
+                .get("matmul.busy_cycles")
+                .unwrap_or(0.0);
             s
         } else {
             let mut t = Functional::default();
@@ -161,7 +166,7 @@ fn run(
         timed.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
         "timing must not change results"
     );
-    (timed, cycles)
+    (timed, cycles, unit_busy)
 }
 
 fn expect(ty: GgmlType, w: &[u8], xq: &[u8], m: usize, n: usize, k: usize) -> Vec<f32> {
@@ -181,8 +186,6 @@ fn bits(v: &[f32]) -> Vec<u32> {
 }
 
 #[test]
-#[ignore = "needs the kernels branch's shared start-up (the committed ELF's crt0 writes mstatus, \
-            which the hart does not implement yet); run with --ignored"]
 fn kernel_with_quantized_activations_equals_the_unit_semantics() {
     for (ty, m, n, k) in [
         (GgmlType::Q4_K, 2, 24, 512),
@@ -199,25 +202,67 @@ fn kernel_with_quantized_activations_equals_the_unit_semantics() {
             GgmlType::Q8_0 => quantize_q8_0(&xf).unwrap(),
             _ => quantize_bf16(&xf),
         };
-        let (c, cycles) = run(ty, xt, &w, &xq, m, n, k);
+        let (c, cycles, _) = run(ty, xt, &w, &xq, m, n, k);
         assert_eq!(bits(&c), bits(&expect(ty, &w, &xq, m, n, k)), "{ty}");
         eprintln!("k_mul_mat_xpop {ty} m={m} n={n} k={k}: {cycles} cycles");
     }
 }
 
 #[test]
-#[ignore = "needs the kernels branch's start-up and the vector CSRs (vlenb) in the hart; \
-            run with --ignored"]
 fn kernel_quantizes_f32_activations_as_ggml_does() {
     for (ty, m, n, k) in [(GgmlType::Q4_K, 2, 8, 512), (GgmlType::Q8_0, 2, 8, 256)] {
         let w = weights(ty, n, k);
         let xf = floats(20, m * k);
         let x: Vec<u8> = xf.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let (c, _) = run(ty, GgmlType::F32, &w, &x, m, n, k);
+        let (c, _, _) = run(ty, GgmlType::F32, &w, &x, m, n, k);
         let xq = match ty.vec_dot_type().unwrap() {
             GgmlType::Q8_K => quantize_q8_k(&xf).unwrap(),
             _ => quantize_q8_0(&xf).unwrap(),
         };
         assert_eq!(bits(&c), bits(&expect(ty, &w, &xq, m, n, k)), "{ty}");
     }
+}
+
+/// The core waits for `xpop.mm` as long as the unit needs, and no longer: a memory-bound
+/// product (1024 Q4_K rows of k = 2048, 1.2 MB of weights) costs the kernel what the unit's
+/// timing model gives for the same job on a fresh memory, plus the kernel's own few thousand
+/// cycles (the timing layer does not also replay the unit's recorded accesses).
+#[test]
+fn xpop_mm_costs_the_kernel_what_the_unit_needs() {
+    let (ty, m, n, k) = (GgmlType::Q4_K, 1usize, 1024usize, 2048usize);
+    let w = weights(ty, n, k);
+    let xq = quantize_q8_k(&floats(5, m * k)).unwrap();
+    let (_, cycles, _) = run(ty, GgmlType::Q8_K, &w, &xq, m, n, k);
+    // The same job timed alone, at the addresses run() places the tensors.
+    let board = load_board("innerjib7ea", &[]).unwrap().board;
+    let align = |v: u64| v.div_ceil(4096) * 4096;
+    let a = TENSORS;
+    let b = align(a + w.len() as u64);
+    let c = align(b + xq.len() as u64);
+    let job = MatmulJob {
+        ty,
+        a,
+        b,
+        c,
+        lda: 8 * 144,
+        ldb: 8 * 292,
+        ldc: 4 * n as u64,
+        m: m as u64,
+        n: n as u64,
+        k: k as u64,
+    };
+    let mut unit = MatmulUnit::new(&board);
+    let alone = unit
+        .time_jobs(
+            DESC,
+            &[job],
+            Time::ZERO,
+            &mut CardMemory::new(&board).unwrap(),
+        )
+        .busy;
+    assert!(alone > 30_000, "{alone}");
+    assert!(
+        cycles < alone + 5_000,
+        "the kernel took {cycles} cycles; the product alone takes {alone}"
+    );
 }

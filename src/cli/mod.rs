@@ -7,6 +7,7 @@ mod manifest;
 mod matmul;
 mod membench;
 mod regress;
+mod run;
 mod sweep;
 
 use clap::{Args, Parser, Subcommand};
@@ -18,11 +19,14 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(flatten)]
     pub common: BoardArgs,
+    /// The model run's options (without a subcommand, `emulate` is `emulate run`).
+    #[command(flatten)]
+    pub run: run::RunArgs,
     /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Options that choose and adjust the board, shared by every command that runs a model.
@@ -46,6 +50,8 @@ impl BoardArgs {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run a model: prefill and decode through the kernels on the emulated card (default).
+    Run(run::RunArgs),
     /// List the boards, or show one resolved with its derived figures.
     Boards(boards::BoardsCmd),
     /// Run one bare-metal RISC-V program on one card and report its cycles.
@@ -98,7 +104,11 @@ fn init_logging(verbose: u8) {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return run::run(&cli.run, &cli.common);
+    };
+    match command {
+        Command::Run(a) => run::run(&a, &cli.common),
         Command::Boards(cmd) => boards::run(cmd, &cli.common),
         Command::Kernel(cmd) => kernel::run(cmd, &cli.common),
         Command::Sweep(cmd) => sweep::run(cmd),
@@ -121,7 +131,11 @@ pub fn run_json(args: &[String]) -> anyhow::Result<serde_json::Value> {
                     e.render().to_string().trim()
                 )
             })?;
-    match &cli.command {
+    let Some(command) = &cli.command else {
+        return run::json(&cli.run, &cli.common);
+    };
+    match command {
+        Command::Run(a) => run::json(a, &cli.common),
         Command::Boards(cmd) => boards::json(cmd, &cli.common),
         Command::Kernel(cmd) => kernel::json(cmd, &cli.common),
         Command::Sweep(_) | Command::Regress(_) => {

@@ -78,6 +78,18 @@ impl GuestMemory {
         self.regions.iter().map(|r| (r.name, r.base, r.size))
     }
 
+    /// The byte store, for loaders and drivers that place data before a run. Guest memory
+    /// keeps its bytes itself, so this is the memory (kept for callers written against the
+    /// earlier `BackingStore`-backed API: `hart.mem.store_mut().write(addr, bytes)`).
+    pub fn store_mut(&mut self) -> &mut Self {
+        self
+    }
+
+    /// Read-only counterpart of [`store_mut`](Self::store_mut).
+    pub fn store(&self) -> &Self {
+        self
+    }
+
     /// Base address of the MMIO page.
     pub fn mmio_base(&self) -> u64 {
         self.mmio_base

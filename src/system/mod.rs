@@ -3,4 +3,5 @@
 
 pub mod card;
 pub mod collective;
+pub mod llm;
 pub mod topology;

@@ -389,7 +389,11 @@ impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
         }
         let issue = self.cycle;
         let mut latency = self.params.latency[u.class as usize];
-        latency += self.time_accesses(issue, hart);
+        // An xpop.mm streams its own operands through the memory model (below); its recorded
+        // accesses must not be timed a second time.
+        if !hart.accesses().is_empty() && !matches!(d.inst, Inst::Xpop(_)) {
+            latency += self.time_accesses(issue, hart);
+        }
         if let Inst::Xpop(x) = d.inst {
             // The core waits until the matrix unit lets it go on.
             if let Some(unit) = hart.matmul.as_mut() {

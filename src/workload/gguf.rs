@@ -422,7 +422,7 @@ impl<R: Read> Parser<R> {
                     format!("unknown value type {tag} (known: 0-12)"),
                 );
             };
-            let v = self.value(vt, &what, 0)?;
+            let v = self.value(vt, &|| what.clone(), 0)?;
             if !seen.insert(key.clone()) {
                 return self.fail(at, &what, "the key appears twice".into());
             }
@@ -573,51 +573,59 @@ impl<R: Read> Parser<R> {
         Ok(())
     }
 
-    fn value(&mut self, vt: ValueType, what: &str, depth: u32) -> Result<Value, GgufError> {
-        let f = || what.to_string();
+    /// Reads one value of type `vt`. `what` names it for errors; it is only called when an
+    /// error is reported, so array elements cost no formatting on the good path.
+    fn value(
+        &mut self,
+        vt: ValueType,
+        what: &dyn Fn() -> String,
+        depth: u32,
+    ) -> Result<Value, GgufError> {
+        let f = what;
         Ok(match vt {
-            ValueType::U8 => Value::U8(self.array::<1>(&f)?[0]),
-            ValueType::I8 => Value::I8(self.array::<1>(&f)?[0] as i8),
-            ValueType::U16 => Value::U16(u16::from_le_bytes(self.array(&f)?)),
-            ValueType::I16 => Value::I16(i16::from_le_bytes(self.array(&f)?)),
-            ValueType::U32 => Value::U32(self.u32(&f)?),
-            ValueType::I32 => Value::I32(i32::from_le_bytes(self.array(&f)?)),
-            ValueType::F32 => Value::F32(f32::from_le_bytes(self.array(&f)?)),
-            ValueType::U64 => Value::U64(self.u64(&f)?),
-            ValueType::I64 => Value::I64(i64::from_le_bytes(self.array(&f)?)),
-            ValueType::F64 => Value::F64(f64::from_le_bytes(self.array(&f)?)),
+            ValueType::U8 => Value::U8(self.array::<1>(f)?[0]),
+            ValueType::I8 => Value::I8(self.array::<1>(f)?[0] as i8),
+            ValueType::U16 => Value::U16(u16::from_le_bytes(self.array(f)?)),
+            ValueType::I16 => Value::I16(i16::from_le_bytes(self.array(f)?)),
+            ValueType::U32 => Value::U32(self.u32(f)?),
+            ValueType::I32 => Value::I32(i32::from_le_bytes(self.array(f)?)),
+            ValueType::F32 => Value::F32(f32::from_le_bytes(self.array(f)?)),
+            ValueType::U64 => Value::U64(self.u64(f)?),
+            ValueType::I64 => Value::I64(i64::from_le_bytes(self.array(f)?)),
+            ValueType::F64 => Value::F64(f64::from_le_bytes(self.array(f)?)),
             ValueType::Bool => {
                 let at = self.pos;
-                match self.array::<1>(&f)?[0] {
+                match self.array::<1>(f)?[0] {
                     0 => Value::Bool(false),
                     1 => Value::Bool(true),
-                    b => return self.fail(at, what, format!("bool byte is {b}, not 0 or 1")),
+                    b => return self.fail(at, &what(), format!("bool byte is {b}, not 0 or 1")),
                 }
             }
-            ValueType::String => Value::String(self.string(&f, true)?),
+            ValueType::String => Value::String(self.string(f, true)?),
             ValueType::Array => {
                 let at = self.pos;
                 if depth >= MAX_ARRAY_DEPTH {
                     return self.fail(
                         at,
-                        what,
+                        &what(),
                         format!("arrays nested deeper than {MAX_ARRAY_DEPTH} levels"),
                     );
                 }
-                let tag = self.u32(&|| format!("{what} array element type"))?;
+                let tag = self.u32(&|| format!("{} array element type", what()))?;
                 let Some(et) = ValueType::from_tag(tag) else {
                     return self.fail(
                         at,
-                        &format!("{what} array element type"),
+                        &format!("{} array element type", what()),
                         format!("unknown value type {tag} (known: 0-12)"),
                     );
                 };
                 let n_at = self.pos;
-                let n = self.u64(&|| format!("{what} array length"))?;
-                self.plausible_count(n_at, &format!("{what} array length"), n, et.min_size())?;
+                let n = self.u64(&|| format!("{} array length", what()))?;
+                self.plausible_count(n_at, &format!("{} array length", what()), n, et.min_size())?;
                 let mut v = Vec::with_capacity(n.min(1 << 16) as usize);
                 for j in 0..n {
-                    v.push(self.value(et, &format!("{what}[{j}]"), depth + 1)?);
+                    let elem = || format!("{}[{j}]", what());
+                    v.push(self.value(et, &elem, depth + 1)?);
                 }
                 Value::Array(et, v)
             }

@@ -563,7 +563,40 @@ pub fn max(f: Fmt, a: u64, b: u64, fl: &mut u8) -> u64 {
     minmax(f, a, b, fl, false)
 }
 
+#[inline]
 fn minmax(f: Fmt, a: u64, b: u64, fl: &mut u8, is_min: bool) -> u64 {
+    if f == S {
+        let (x, y) = (f32::from_bits(a as u32), f32::from_bits(b as u32));
+        if !x.is_nan() && !y.is_nan() {
+            // Ordered values: -0 < +0 is the only case host comparison gets wrong.
+            let pick_a = if x == y {
+                (is_min && x.is_sign_negative()) || (!is_min && x.is_sign_positive())
+            } else {
+                (x < y) == is_min
+            };
+            return if pick_a { a } else { b };
+        }
+    }
+    if f.is_snan(a) || f.is_snan(b) {
+        *fl |= NV;
+    }
+    match (f.is_nan(a), f.is_nan(b)) {
+        (true, true) => f.canonical_nan(),
+        (true, false) => b,
+        (false, true) => a,
+        _ => {
+            if less(f, a, b, true) == is_min {
+                a
+            } else {
+                b
+            }
+        }
+    }
+}
+
+/// minimumNumber/maximumNumber without the binary32 fast path.
+#[cfg(test)]
+fn minmax_soft(f: Fmt, a: u64, b: u64, fl: &mut u8, is_min: bool) -> u64 {
     if f.is_snan(a) || f.is_snan(b) {
         *fl |= NV;
     }
@@ -652,6 +685,32 @@ pub fn classify(f: Fmt, a: u64) -> u64 {
 /// Converts to a `width`-bit integer (signed or unsigned), saturating with NV on NaN or
 /// out-of-range values. Returns the result's bits (sign-extended to 64 for signed).
 pub fn to_int(f: Fmt, a: u64, rm: u8, signed: bool, width: u32, fl: &mut u8) -> u64 {
+    if f == S && width == 32 {
+        // Fast path: the host rounds binary32 to an integral binary32 exactly in every mode.
+        let x = f32::from_bits(a as u32);
+        let r = match rm {
+            RNE => x.round_ties_even(),
+            RTZ => x.trunc(),
+            RDN => x.floor(),
+            RUP => x.ceil(),
+            _ => x.round(),
+        };
+        let (lo, hi) = if signed {
+            (-2147483648.0f32, 2147483520.0f32) // largest binary32 below 2^31
+        } else {
+            (0.0, 4294967040.0) // largest binary32 below 2^32
+        };
+        if r >= lo && r <= hi {
+            if r != x {
+                *fl |= NX;
+            }
+            return if signed {
+                r as i32 as i64 as u64
+            } else {
+                r as u32 as u64
+            };
+        }
+    }
     let (s, v) = unpack(f, a);
     let umax: u128 = (1u128 << width) - 1;
     let smax: u128 = (1u128 << (width - 1)) - 1;
@@ -758,6 +817,9 @@ mod tests {
             f32b(x)
         }
     }
+    fn canon_or(x: u64) -> u64 {
+        x
+    }
     fn canon64(x: f64) -> u64 {
         if x.is_nan() {
             0x7ff8_0000_0000_0000
@@ -839,6 +901,20 @@ mod tests {
             let mut fl2 = 0;
             mul(S, f32b(a), f32b(b), RNE, &mut fl2);
             prop_assert_eq!(fl2 & NX != 0, dn != up);
+        }
+
+        /// The binary32 -> 32-bit integer fast path equals the general algorithm.
+        #[test]
+        fn f32_to_int_fast_path_equals_general(a in any_f32(), rm in 0u8..5, signed in any::<bool>()) {
+            let (mut f1, mut f2) = (0, 0);
+            let fast = to_int(S, f32b(a), rm, signed, 32, &mut f1);
+            // Converting through binary64 (exact widening) takes the general path.
+            let slow = to_int(D, (a as f64).to_bits(), rm, signed, 32, &mut f2);
+            prop_assert_eq!(fast, slow);
+            prop_assert_eq!(f1, f2);
+            let (mut f1, mut f2) = (0, 0);
+            prop_assert_eq!(min(S, f32b(a), f32b(-a), &mut f1), canon_or(minmax_soft(S, f32b(a), f32b(-a), &mut f2, true)));
+            prop_assert_eq!(f1, f2);
         }
 
         #[test]

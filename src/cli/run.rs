@@ -1,0 +1,171 @@
+//! `emulate [run]`: the main job, prefill and decode of a model on the emulated card.
+
+use super::BoardArgs;
+use crate::mem::regime::MemoryModelChoice;
+use crate::system::llm::{self, RunOptions, RunReport};
+use anyhow::{Context, Result};
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Options of the model run.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Memory regime: auto, resident, kv-swap or weight-stream.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub memory_model: MemoryModelChoice,
+    /// Manifest name (manifests/) or path.
+    #[arg(long, default_value = "tinyllama-1.1b-q4_k_m")]
+    pub manifest: String,
+    /// KV cache capacity in positions.
+    #[arg(long, default_value_t = 512)]
+    pub context: u64,
+    /// Prompt tokens (the prefill).
+    #[arg(long, default_value_t = 8)]
+    pub prompt: u64,
+    /// Decode tokens after the prefill.
+    #[arg(long, default_value_t = 4)]
+    pub tokens: u64,
+    /// Seed of the synthetic weights and token ids.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Run every kernel; never reuse the timing of an identical invocation.
+    #[arg(long)]
+    pub exact: bool,
+    /// Run quantized matrix products with the RVV kernels instead of the Xpop_matmul unit.
+    #[arg(long)]
+    pub no_matrix_unit: bool,
+    /// Cycle limit per kernel (a kernel that does not exit by then stops the run).
+    #[arg(long, default_value_t = 1 << 40)]
+    pub max_kernel_cycles: u64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write report.json, stats.csv and the resolved board into this folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+fn options(a: &RunArgs, progress: bool) -> RunOptions {
+    RunOptions {
+        manifest: a.manifest.clone(),
+        context: a.context,
+        prompt: a.prompt,
+        tokens: a.tokens,
+        memory_model: a.memory_model,
+        exact: a.exact,
+        seed: a.seed,
+        matrix_unit: !a.no_matrix_unit,
+        max_kernel_cycles: a.max_kernel_cycles,
+        progress,
+    }
+}
+
+/// The JSON report (the schema in doc/run.md).
+pub(super) fn json(a: &RunArgs, common: &BoardArgs) -> Result<serde_json::Value> {
+    let loaded = common.load()?;
+    let r = llm::run(&loaded.board, &options(a, false))?;
+    Ok(serde_json::to_value(&r)?)
+}
+
+pub(super) fn run(a: &RunArgs, common: &BoardArgs) -> Result<()> {
+    let loaded = common.load()?;
+    let r = llm::run(&loaded.board, &options(a, std::io::stderr().is_terminal()))?;
+    let value = serde_json::to_value(&r)?;
+    if let Some(dir) = &a.out {
+        loaded.write_resolved(dir)?;
+        std::fs::write(
+            dir.join("report.json"),
+            serde_json::to_string_pretty(&value)?,
+        )
+        .with_context(|| format!("writing {}", dir.display()))?;
+        std::fs::write(dir.join("stats.csv"), r.stats.to_csv())?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print!("{}", text(&r, &loaded.board));
+    }
+    Ok(())
+}
+
+fn mb(b: u64) -> String {
+    format!("{:.1} MB", b as f64 / 1e6)
+}
+
+/// The ten-second report.
+fn text(r: &RunReport, board: &crate::config::Board) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let f = &r.plan.footprint;
+    let _ = writeln!(
+        s,
+        "board     {} ({}, DDR {} at {:.1} GB/s peak)",
+        r.board,
+        board.clock,
+        board.memory.capacity,
+        board.memory.peak_bytes_per_s() / 1e9
+    );
+    let _ = writeln!(
+        s,
+        "model     {}: weights {} + KV {} + activations {} = {} of {} usable",
+        r.manifest,
+        mb(f.weights),
+        mb(f.kv),
+        mb(f.activations),
+        mb(f.total()),
+        mb(r.plan.capacity)
+    );
+    let _ = writeln!(s, "regime    {}: {}", r.regime, r.regime_reason);
+    let _ = writeln!(
+        s,
+        "run       context {}, prompt {}, {} decode tokens, matrix products on {}",
+        r.context,
+        r.prompt,
+        r.tokens,
+        if r.matrix_unit {
+            "the Xpop_matmul unit"
+        } else {
+            "the vector unit (RVV)"
+        }
+    );
+    let _ = writeln!(
+        s,
+        "TTFT      {:.2} ms (prefill of {} tokens)",
+        r.ttft_ms, r.prompt
+    );
+    let _ = writeln!(
+        s,
+        "decode    {:.2} ms/token = {:.2} tokens/s   bound {:.2} ms/token ({:.2} tokens/s), emulated/bound {:.2}",
+        r.decode.ms_per_token, r.decode.tokens_per_s, r.bound.ms_per_token, r.bound.tokens_per_s, r.bound.ratio
+    );
+    let _ = writeln!(
+        s,
+        "\nper decode token, by op       ms   bound ms   ratio   kernels"
+    );
+    for (op, v) in &r.by_op {
+        let ratio = if v.bound_seconds > 0.0 {
+            v.seconds / v.bound_seconds
+        } else {
+            0.0
+        };
+        let _ = writeln!(
+            s,
+            "  {op:<22} {:>9.3} {:>10.3} {:>7.2} {:>9}",
+            v.seconds * 1e3,
+            v.bound_seconds * 1e3,
+            ratio,
+            v.count
+        );
+    }
+    let _ = writeln!(s, "\nper decode token, by resource (busy ms)");
+    for (k, v) in &r.by_resource {
+        let _ = writeln!(s, "  {k:<22} {:>9.3}", v * 1e3);
+    }
+    let _ = writeln!(
+        s,
+        "\nhost      {:.1} s in all, {:.2} s per emulated token",
+        r.host_seconds, r.host_seconds_per_token
+    );
+    s
+}

@@ -1,0 +1,519 @@
+//! The main job: a llama model's prefill and decode steps run through the real kernel
+//! programs on one emulated card, with the memory regime deciding what crosses the host link.
+//!
+//! For each step the graph (`workload::graph`) is walked in order. Each node's operands are
+//! first `touch`ed in the regime's runtime state, which answers when their bytes are in DDR
+//! (instantly when resident; after a host-link fetch for a swapped KV page or a streamed
+//! weight, with prefetch overlapping earlier compute). The node's kernel then runs on the
+//! card's hart from the later of that time and the end of the previous kernel; its cycles,
+//! at the board clock, advance the card's time. Nothing is estimated: the time is the sum of
+//! the kernels' emulated cycles and the host-link stalls the regime imposes.
+//!
+//! Placement: every region (weights, KV cache, activations) gets a fixed address at or above
+//! the kernel ABI's tensor base. When the footprint exceeds DDR (kv-swap, weight-stream), the
+//! bytes still need a home for the functional run, so the card's backing store is as large as
+//! the footprint; which bytes are in DDR at a time, and what that costs, is the regime's
+//! model, and the DDR timing model sees each address folded into its rows and banks.
+
+use crate::config::Board;
+use crate::mem::regime::{self, MemoryModelChoice, Plan, RegimeParams, RegimeState, RegionId};
+use crate::stats::Stats;
+use crate::system::card::{kernel_dir, Card};
+use crate::units::Time;
+use crate::workload::abi::TENSOR_BASE;
+use crate::workload::graph::{self, Graph, Node, Op, Operand};
+use crate::workload::kernels::abi_of;
+use crate::workload::regions::{act, RegionParams};
+use crate::workload::{bind, load_manifest, GgmlType, Manifest, RegionKind, RegionSpec};
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Manifest name or path.
+    pub manifest: String,
+    /// KV cache capacity in positions.
+    pub context: u64,
+    /// Prompt length (prefill tokens).
+    pub prompt: u64,
+    /// Decode steps after the prefill.
+    pub tokens: u64,
+    /// Memory regime choice.
+    pub memory_model: MemoryModelChoice,
+    /// Run every kernel (no reuse of identical invocations).
+    pub exact: bool,
+    /// Seed of the synthetic weights and token ids.
+    pub seed: u64,
+    /// Quantized matrix products on the Xpop_matmul unit (else the RVV kernels).
+    pub matrix_unit: bool,
+    /// Cycle limit per kernel.
+    pub max_kernel_cycles: u64,
+    /// Draw a progress bar.
+    pub progress: bool,
+}
+
+/// Time and work of one op kind over the decode steps.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OpSplit {
+    /// Kernel invocations.
+    pub count: u64,
+    /// Emulated seconds (kernel time, excluding host-link stalls).
+    pub seconds: f64,
+    /// Closed-form bound: per node max(FLOPs at peak, bytes at the DDR peak), summed.
+    pub bound_seconds: f64,
+    /// FLOPs.
+    pub flops: u64,
+    /// Bytes the nodes read and write.
+    pub bytes: u64,
+}
+
+/// Totals of one step.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StepTotals {
+    /// Emulated seconds from the step's first kernel start to its last kernel end.
+    pub seconds: f64,
+    /// Seconds the card waited for the host link.
+    pub host_link_stall_seconds: f64,
+    /// Closed-form bound of the step.
+    pub bound_seconds: f64,
+    /// Kernels run (or reused).
+    pub kernels: u64,
+    /// Kernels whose timing was reused from an identical invocation.
+    pub reused: u64,
+    /// FLOPs.
+    pub flops: u64,
+}
+
+/// Everything a run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// Board name.
+    pub board: String,
+    /// Manifest name.
+    pub manifest: String,
+    /// The regime in force.
+    pub regime: String,
+    /// Why.
+    pub regime_reason: String,
+    /// The plan's numbers.
+    pub plan: Plan,
+    /// Context, prompt and decode tokens.
+    pub context: u64,
+    /// Prompt tokens.
+    pub prompt: u64,
+    /// Decode tokens.
+    pub tokens: u64,
+    /// Whether quantized matrix products ran on the Xpop_matmul unit.
+    pub matrix_unit: bool,
+    /// Prefill step.
+    pub prefill: StepTotals,
+    /// Time to first token: the prefill, in milliseconds.
+    pub ttft_ms: f64,
+    /// Decode steps (mean over steps).
+    pub decode: DecodeSummary,
+    /// The closed-form bound per decode token.
+    pub bound: Bound,
+    /// Decode time per op kind, per token.
+    pub by_op: BTreeMap<String, OpSplit>,
+    /// Busy seconds per resource over the decode steps, per token.
+    pub by_resource: BTreeMap<String, f64>,
+    /// Host wall time of the whole run.
+    pub host_seconds: f64,
+    /// Host seconds per emulated token (prefill tokens + decode tokens).
+    pub host_seconds_per_token: f64,
+    /// Counters of the card (summed over kernels) and of the regime.
+    pub stats: Stats,
+}
+
+/// Decode summary.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DecodeSummary {
+    /// Mean emulated milliseconds per decode token.
+    pub ms_per_token: f64,
+    /// Tokens per second.
+    pub tokens_per_s: f64,
+    /// Each decode step.
+    pub steps: Vec<StepTotals>,
+}
+
+/// Closed-form bound of a decode token.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Bound {
+    /// Milliseconds per token: the larger of the summed per-node rooflines and the host-link
+    /// bytes per token at the link rate.
+    pub ms_per_token: f64,
+    /// Tokens per second at the bound.
+    pub tokens_per_s: f64,
+    /// Emulated / bound.
+    pub ratio: f64,
+}
+
+/// Regions with their ids and addresses.
+struct Placement {
+    ids: BTreeMap<String, (RegionId, u64, u64)>,
+    end: u64,
+}
+
+impl Placement {
+    fn new(regions: &[RegionSpec]) -> Self {
+        let mut ids = BTreeMap::new();
+        let mut at = TENSOR_BASE;
+        for (i, r) in regions.iter().enumerate() {
+            ids.insert(r.name.clone(), (RegionId(i as u32), at, r.bytes));
+            at = (at + r.bytes).next_multiple_of(4096);
+        }
+        Self { ids, end: at }
+    }
+
+    fn addr(&self, name: &str) -> Option<u64> {
+        self.ids.get(name).map(|p| p.1)
+    }
+}
+
+/// A seeded xorshift64* stream.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// Synthetic bytes of a `dtype` tensor: random quants with small finite f16 scales, so every
+/// block decodes to finite values; F32/F16 elements uniform in about [-0.5, 0.5).
+fn synthetic(dtype: GgmlType, bytes: usize, rng: &mut Rng) -> Vec<u8> {
+    let mut v = vec![0u8; bytes];
+    for c in v.chunks_mut(8) {
+        let r = rng.next().to_le_bytes();
+        c.copy_from_slice(&r[..c.len()]);
+    }
+    let small_f16 = |rng: &mut Rng| {
+        half::f16::from_f32(0.001 + (rng.next() % 1000) as f32 * 1e-5).to_le_bytes()
+    };
+    let block = dtype.block_bytes() as usize;
+    // Byte offsets of the f16 scale fields in each block.
+    let scales: &[usize] = match dtype {
+        GgmlType::Q4_0 | GgmlType::Q8_0 => &[0],
+        GgmlType::Q4_K => &[0, 2],
+        GgmlType::Q6_K => &[208],
+        _ => &[],
+    };
+    match dtype {
+        GgmlType::F32 => {
+            for c in v.chunks_exact_mut(4) {
+                let x = (rng.next() % 1_000_000) as f32 / 1e6 - 0.5;
+                c.copy_from_slice(&x.to_le_bytes());
+            }
+        }
+        GgmlType::F16 => {
+            for c in v.chunks_exact_mut(2) {
+                let x = (rng.next() % 1_000_000) as f32 / 1e6 - 0.5;
+                c.copy_from_slice(&half::f16::from_f32(x).to_le_bytes());
+            }
+        }
+        _ => {
+            for b in v.chunks_exact_mut(block) {
+                for &o in scales {
+                    b[o..o + 2].copy_from_slice(&small_f16(rng));
+                }
+            }
+        }
+    }
+    v
+}
+
+fn peak_flops(board: &Board, node: &Node, matrix_unit: bool) -> f64 {
+    let clock = board.clock.hz();
+    let quantized = node.inputs.first().is_some_and(|w| w.dtype.is_quantized());
+    if node.op == Op::MulMat && matrix_unit && quantized && board.matmul.enabled {
+        2.0 * board.matmul.int8_macs_per_cycle as f64 * clock
+    } else {
+        // One f32 fused multiply-add per 32-bit lane per cycle.
+        2.0 * board.core.vector_lanes as f64 * clock
+    }
+}
+
+fn program_for(node: &Node, matrix_unit: bool) -> Result<PathBuf> {
+    let abi = abi_of(&node.kernel).with_context(|| {
+        format!(
+            "node `{}`: kernel `{}` has no program",
+            node.name, node.kernel
+        )
+    })?;
+    let xpop_type = node.inputs.first().is_some_and(|w| {
+        matches!(
+            w.dtype,
+            GgmlType::Q4_0 | GgmlType::Q8_0 | GgmlType::Q4_K | GgmlType::Q6_K
+        )
+    });
+    let name = if node.op == Op::MulMat && matrix_unit && xpop_type {
+        "k_mul_mat_xpop"
+    } else {
+        abi.program
+    };
+    Ok(kernel_dir().join(format!("{name}.elf")))
+}
+
+fn operands(node: &Node) -> impl Iterator<Item = (&Operand, bool)> {
+    node.inputs
+        .iter()
+        .map(|o| (o, false))
+        .chain(node.scratch.iter().map(|o| (o, true)))
+        .chain(std::iter::once((&node.output, true)))
+}
+
+/// Accumulates counters by path prefix from a kernel's stats.
+fn busy(stats: &Stats, path: &str) -> f64 {
+    stats.get(path).unwrap_or(0.0)
+}
+
+/// Runs the model on one card of `board`.
+pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
+    let started = std::time::Instant::now();
+    if opts.prompt == 0 {
+        bail!("--prompt must be at least 1 token");
+    }
+    let m: Manifest = load_manifest(&opts.manifest)?;
+    let kv = GgmlType::F16;
+    let rp = RegionParams::new(opts.context, opts.prompt);
+    rp.check(&m).map_err(|e| anyhow::anyhow!("{}", e.0))?;
+    if opts.prompt + opts.tokens > opts.context {
+        bail!(
+            "--prompt {} + --tokens {} exceeds --context {}",
+            opts.prompt,
+            opts.tokens,
+            opts.context
+        );
+    }
+    let regions = crate::workload::regions(&m, &rp).map_err(|e| anyhow::anyhow!("{}", e.0))?;
+    let reserved = TENSOR_BASE - board.memory.base;
+    let params = RegimeParams::from_board(board).with_reserved(reserved);
+    let plan = regime::plan(opts.memory_model, &regions, &params)?;
+    let mut state = RegimeState::new(&plan, &regions, &board.host_link)?;
+    let placement = Placement::new(&regions);
+
+    let mut card = Card::new(
+        board,
+        placement.end - board.memory.base,
+        false,
+        !opts.exact,
+        opts.max_kernel_cycles,
+    );
+    let mut rng = Rng(opts.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    for r in regions.iter().filter(|r| r.kind == RegionKind::Weight) {
+        let t = m
+            .tensor(&r.name)
+            .with_context(|| format!("weight region `{}` is not a manifest tensor", r.name))?;
+        let addr = placement.addr(&r.name).expect("placed above");
+        // Write in pieces of whole blocks so huge tensors never sit twice in host memory.
+        let block = t.dtype.block_bytes();
+        let piece = (1 << 22) / block * block;
+        let mut off = 0;
+        while off < r.bytes {
+            let n = piece.min(r.bytes - off);
+            card.write(addr + off, &synthetic(t.dtype, n as usize, &mut rng))?;
+            off += n;
+        }
+    }
+
+    let mut graphs: Vec<Graph> = vec![graph::prefill(&m, opts.prompt, opts.context, kv)
+        .map_err(|e| anyhow::anyhow!("{}", e.0))?];
+    for t in 0..opts.tokens {
+        graphs.push(
+            graph::decode(&m, opts.prompt + t, opts.context, kv)
+                .map_err(|e| anyhow::anyhow!("{}", e.0))?,
+        );
+    }
+    // Weights are streamed in the order the steps first read them.
+    let mut order = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for n in &graphs[0].nodes {
+        for o in &n.inputs {
+            if o.kind == RegionKind::Weight && seen.insert(o.region.clone()) {
+                order.push(placement.ids[&o.region].0);
+            }
+        }
+    }
+    state.set_weight_order(&order)?;
+
+    let total_nodes: u64 = graphs.iter().map(|g| g.nodes.len() as u64).sum();
+    let bar = ProgressBar::new(total_nodes);
+    if opts.progress {
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} kernels  {elapsed} (eta {eta})  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+
+    let clock = board.clock;
+    let ddr_peak = board.memory.peak_bytes_per_s();
+    let mut now = Time::ZERO;
+    let mut card_stats = Stats::new();
+    let mut decode_stats = Stats::new();
+    let mut steps = Vec::new();
+    let mut by_op: BTreeMap<String, OpSplit> = BTreeMap::new();
+    let tokens_addr = placement.addr(act::TOKENS);
+    let pos_addr = placement.addr(act::POS);
+    for (si, g) in graphs.iter().enumerate() {
+        let is_decode = si > 0;
+        bar.set_message(if is_decode {
+            format!("decode token {si}")
+        } else {
+            "prefill".into()
+        });
+        // Inputs of the step: token ids and positions.
+        if let Some(a) = tokens_addr {
+            let ids: Vec<u8> = (0..g.n_tokens)
+                .flat_map(|_| ((rng.next() % m.architecture.vocab_size) as i32).to_le_bytes())
+                .collect();
+            card.write(a, &ids)?;
+        }
+        if let Some(a) = pos_addr {
+            let pos: Vec<u8> = (0..g.n_tokens)
+                .flat_map(|i| ((g.n_past + i) as i32).to_le_bytes())
+                .collect();
+            card.write(a, &pos)?;
+        }
+        let step_start = now;
+        let mut st = StepTotals::default();
+        for node in &g.nodes {
+            let mut ready = now;
+            for (o, write) in operands(node) {
+                let &(id, _, bytes) = placement.ids.get(&o.region).with_context(|| {
+                    format!(
+                        "node `{}` uses region `{}`, which has no place",
+                        node.name, o.region
+                    )
+                })?;
+                let len = o.extent.min(bytes.saturating_sub(o.offset));
+                let t = state.touch(id, o.offset, len, write, now)?;
+                ready = ready.max(t);
+            }
+            st.host_link_stall_seconds += (ready - now).secs();
+            let desc = bind::descriptor(node, m.architecture.max_context, &|r| placement.addr(r))
+                .map_err(|e| anyhow::anyhow!("{}", e.0))?;
+            let program = program_for(node, opts.matrix_unit)?;
+            let kr = card
+                .run(&program, &desc)
+                .with_context(|| format!("step {si}, node `{}` ({})", node.name, node.kernel))?;
+            let dur = clock.cycles_to_time(kr.cycles);
+            now = ready + dur;
+            let bound = (node.flops as f64 / peak_flops(board, node, opts.matrix_unit))
+                .max(node.bytes_moved as f64 / ddr_peak);
+            st.kernels += 1;
+            st.reused += kr.reused as u64;
+            st.flops += node.flops;
+            st.bound_seconds += bound;
+            card_stats.merge_under("card0", &kr.stats);
+            if is_decode {
+                decode_stats.merge_under("", &kr.stats);
+                let e = by_op.entry(node.op.ggml_name().to_string()).or_default();
+                e.count += 1;
+                e.seconds += dur.secs();
+                e.bound_seconds += bound;
+                e.flops += node.flops;
+                e.bytes += node.bytes_moved;
+            }
+            bar.inc(1);
+        }
+        st.seconds = (now - step_start).secs();
+        steps.push(st);
+    }
+    bar.finish_and_clear();
+
+    let prefill = steps.remove(0);
+    let n_dec = steps.len().max(1) as f64;
+    let ms_per_token = if steps.is_empty() {
+        0.0
+    } else {
+        steps.iter().map(|s| s.seconds).sum::<f64>() / n_dec * 1e3
+    };
+    let host_rate = state.link().sustained_bytes_per_s();
+    let regime_stats = state.stats();
+    let (link_in, _) = state.link_bytes();
+    // Host-link bytes per decode token: what the regime moved after the prefill.
+    let roofline_ms = steps.iter().map(|s| s.bound_seconds).sum::<f64>() / n_dec * 1e3;
+    let link_ms = match plan.regime {
+        regime::Regime::WeightStream => plan.footprint.weights as f64 / host_rate * 1e3,
+        _ => 0.0,
+    };
+    let bound_ms = roofline_ms.max(link_ms);
+    for v in by_op.values_mut() {
+        v.count = (v.count as f64 / n_dec).round() as u64;
+        v.seconds /= n_dec;
+        v.bound_seconds /= n_dec;
+        v.flops = (v.flops as f64 / n_dec).round() as u64;
+        v.bytes = (v.bytes as f64 / n_dec).round() as u64;
+    }
+    let cyc = |c: f64| clock.cycles_to_time(c as u64).secs() / n_dec;
+    let mut by_resource = BTreeMap::new();
+    by_resource.insert(
+        "matrix_unit".to_string(),
+        cyc(busy(&decode_stats, "matmul.busy_cycles")),
+    );
+    by_resource.insert(
+        "vector_unit".to_string(),
+        cyc(busy(&decode_stats, "vpu.busy_cycles")),
+    );
+    by_resource.insert(
+        "ddr".to_string(),
+        busy(&decode_stats, "mem.ddr.data_bus_busy_time") * 1e-9 / n_dec,
+    );
+    by_resource.insert(
+        "host_link_stall".to_string(),
+        steps.iter().map(|s| s.host_link_stall_seconds).sum::<f64>() / n_dec,
+    );
+    let mut stats = card_stats;
+    stats.merge_under("", &regime_stats);
+    stats.set("host_link.bytes_in", link_in as f64, "bytes");
+    let host_seconds = started.elapsed().as_secs_f64();
+    Ok(RunReport {
+        board: board.name.clone(),
+        manifest: m.name.clone(),
+        regime: plan.regime.name().to_string(),
+        regime_reason: plan.reason.clone(),
+        context: opts.context,
+        prompt: opts.prompt,
+        tokens: opts.tokens,
+        matrix_unit: opts.matrix_unit,
+        ttft_ms: prefill.seconds * 1e3,
+        prefill,
+        decode: DecodeSummary {
+            ms_per_token,
+            tokens_per_s: if ms_per_token > 0.0 {
+                1e3 / ms_per_token
+            } else {
+                0.0
+            },
+            steps,
+        },
+        bound: Bound {
+            ms_per_token: bound_ms,
+            tokens_per_s: if bound_ms > 0.0 { 1e3 / bound_ms } else { 0.0 },
+            ratio: if bound_ms > 0.0 {
+                ms_per_token / bound_ms
+            } else {
+                0.0
+            },
+        },
+        by_op,
+        by_resource,
+        host_seconds,
+        host_seconds_per_token: host_seconds / (opts.prompt + opts.tokens) as f64,
+        stats,
+        plan,
+    })
+}
