@@ -32,7 +32,8 @@ void quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t k) {
         vfloat32m1_t zero = __riscv_vfmv_s_f_f32m1(0.0f, 1);
         float amax = __riscv_vfmv_f_s_f32m1_f32(__riscv_vfredmax_vs_f32m8_f32m1(__riscv_vfabs_v_f32m8(vx, vl), zero, vl));
         const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        /* id = d ? 1/d : 0, without a branch (the time must not depend on the data) */
+        const float id = bits_f32(f32_bits(1.0f / d) & opaque_u32(-(uint32_t)(d != 0.0f)));
         y[i].d = f32_to_fp16(d);
         vfloat32m8_t v = __riscv_vfmul_vf_f32m8(vx, id, vl);
         /* roundf: truncate, then step away from zero when the dropped part is >= 0.5 */
@@ -61,33 +62,30 @@ void quantize_row_q8_K(const float *x, block_q8_K *y, int64_t k) {
             off += vl;
         }
         const float amax = __riscv_vfmv_f_s_f32m1_f32(acc);
-        if (amax == 0.0f) {
-            yb->d = 0.0f;
-            for (size_t off = 0; off < QK_K;) {
-                size_t vl = __riscv_vsetvl_e8m8(QK_K - off);
-                __riscv_vse8_v_i8m8(yb->qs + off, __riscv_vmv_v_x_i8m8(0, vl), vl);
-                off += vl;
-            }
-            for (int g = 0; g < QK_K / 16; g++) {
-                yb->bsums[g] = 0;
-            }
-            continue;
-        }
+        /* an all-zero block (amax == 0) takes the same path: iscale and d are forced to 0,
+         * which gives q = 0 and bsums = 0 (no branch: the time must not depend on the data) */
+        const uint32_t nonzero = opaque_u32(-(uint32_t)(amax != 0.0f));
 
-        /* the first element whose magnitude is amax, with its sign (GGML scans with `>`) */
-        float max = 0.0f;
+        /* the first element whose magnitude is amax, with its sign (GGML scans with `>`):
+         * the first index holding +amax and the first holding -amax, found with full-length
+         * vector scans and a branchless select, so the time does not depend on the data */
+        vuint32m1_t first_pos = __riscv_vmv_s_x_u32m1(QK_K, 1);
+        vuint32m1_t first_neg = __riscv_vmv_s_x_u32m1(QK_K, 1);
         for (size_t off = 0; off < QK_K;) {
             size_t vl = __riscv_vsetvl_e32m8(QK_K - off);
-            vfloat32m8_t ax = __riscv_vfabs_v_f32m8(__riscv_vle32_v_f32m8(xb + off, vl), vl);
-            long first = __riscv_vfirst_m_b4(__riscv_vmfeq_vf_f32m8_b4(ax, amax, vl), vl);
-            if (first >= 0) {
-                max = xb[off + (size_t)first];
-                break;
-            }
+            vfloat32m8_t v = __riscv_vle32_v_f32m8(xb + off, vl);
+            vuint32m8_t idx = __riscv_vadd_vx_u32m8(__riscv_vid_v_u32m8(vl), (uint32_t)off, vl);
+            vuint32m8_t none = __riscv_vmv_v_x_u32m8(QK_K, vl);
+            vuint32m8_t ip = __riscv_vmerge_vvm_u32m8(none, idx, __riscv_vmfeq_vf_f32m8_b4(v, amax, vl), vl);
+            vuint32m8_t in = __riscv_vmerge_vvm_u32m8(none, idx, __riscv_vmfeq_vf_f32m8_b4(v, -amax, vl), vl);
+            first_pos = __riscv_vredminu_vs_u32m8_u32m1(ip, first_pos, vl);
+            first_neg = __riscv_vredminu_vs_u32m8_u32m1(in, first_neg, vl);
             off += vl;
         }
+        const uint32_t neg_first = __riscv_vmv_x_s_u32m1_u32(first_neg) < __riscv_vmv_x_s_u32m1_u32(first_pos);
+        const float max = bits_f32(f32_bits(amax) | (neg_first << 31));
 
-        const float iscale = -127.0f / max;
+        const float iscale = bits_f32(f32_bits(-127.0f / max) & nonzero);
         for (size_t off = 0; off < QK_K;) {
             size_t vl = __riscv_vsetvl_e32m8(QK_K - off);
             vfloat32m8_t v = __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(xb + off, vl), iscale, vl);
@@ -102,7 +100,7 @@ void quantize_row_q8_K(const float *x, block_q8_K *y, int64_t k) {
             vint16m1_t s = __riscv_vwredsum_vs_i8m1_i16m1(__riscv_vle8_v_i8m1(yb->qs + 16 * g, 16), z, 16);
             yb->bsums[g] = (int16_t)__riscv_vmv_x_s_i16m1_i16(s);
         }
-        yb->d = 1.0f / iscale;
+        yb->d = bits_f32(f32_bits(1.0f / iscale) & nonzero);
     }
 }
 
