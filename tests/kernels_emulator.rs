@@ -251,3 +251,53 @@ fn rvv_kernels_match_qemu_bit_for_bit_in_the_emulator() {
         failures.join("\n")
     );
 }
+
+/// The same descriptor with different data (random, or all zeros) must take the same
+/// cycles: the system runner reuses the timing of identical invocations (src/system/card.rs).
+/// Every pair is also checked against the oracle. get_rows is not in the set: which row it
+/// reads is its index's value, and so are the DDR rows and banks it touches.
+#[test]
+fn kernel_cycles_depend_on_the_descriptor_not_the_data() {
+    let Some(py) = python() else {
+        available(false, "a Python with gguf and numpy ($SAIL_PYTHON)");
+        return;
+    };
+    let dir = tmp_dir("kernels-emu-invariance");
+    let d = dir.to_str().unwrap();
+    oracle(&py, &["--emit", d, "--set", "timing_invariance"]);
+    let b = board(&[]);
+    let mut by_stem: std::collections::BTreeMap<String, Vec<(u64, Vec<u8>)>> = Default::default();
+    for (name, prog, _) in case_index(&dir) {
+        let input = Image::load(&dir.join(format!("{name}.in.img")));
+        let elf = repo().join(format!("programs/kernels/elf/{prog}.elf"));
+        let r = run_in_emulator(&elf, &input, &b, true);
+        std::fs::write(dir.join(format!("{name}.out.img")), r.image.to_bytes()).unwrap();
+        std::fs::write(dir.join(format!("{name}.status")), r.status.to_string()).unwrap();
+        let stem = name.split("__").next().unwrap().to_string();
+        let desc = input
+            .segments
+            .iter()
+            .find(|(a, _)| *a == DESC_ADDR)
+            .unwrap()
+            .1
+            .clone();
+        by_stem.entry(stem).or_default().push((r.cycles, desc));
+    }
+    assert!(
+        by_stem.len() >= 15,
+        "expected the invariance pairs, found {}",
+        by_stem.len()
+    );
+    for (stem, runs) in &by_stem {
+        assert_eq!(runs.len(), 2, "{stem}: expected a pair");
+        assert_eq!(
+            runs[0].1, runs[1].1,
+            "{stem}: the pair's descriptors differ"
+        );
+        assert_eq!(
+            runs[0].0, runs[1].0,
+            "{stem}: same descriptor, different data, different cycles"
+        );
+    }
+    oracle(&py, &["--check", d, "--set", "timing_invariance"]);
+}
