@@ -26,6 +26,12 @@
 #define SAIL_DESC_SIZE 0x1000ull                          /* one 4 KiB page is reserved */
 #define SAIL_TENSOR_BASE (SAIL_DESC_ADDR + SAIL_DESC_SIZE)  /* 0x8100_1000 */
 
+/* The card's scratchpad (scratchpad.base/size in the board files): single-cycle SRAM that
+ * belongs to the running kernel. Kernels stage reused operands there (converted activations,
+ * scores); its contents are undefined when a kernel starts and are not part of any result. */
+#define SAIL_SCRATCH_BASE 0x20000000ull
+#define SAIL_SCRATCH_SIZE 0x40000ull /* 256 KiB */
+
 #define SAIL_OP_MAGIC 0x504f4b53u /* "SKOP" read as little-endian bytes 'S','K','O','P' */
 #define SAIL_OP_VERSION 1u
 

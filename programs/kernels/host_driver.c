@@ -105,6 +105,13 @@ int main(int argc, char **argv) {
         }
     }
 
+    /* the card's scratchpad, which kernels use as scratch space */
+    void *sp = mmap((void *)(uintptr_t)SAIL_SCRATCH_BASE, SAIL_SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (sp != (void *)(uintptr_t)SAIL_SCRATCH_BASE) {
+        return fail(104, "cannot map the scratchpad", argv[1]);
+    }
+
     int status = sail_kernel((const struct sail_op *)(uintptr_t)SAIL_DESC_ADDR);
 
     FILE *out = fopen(argv[2], "wb");

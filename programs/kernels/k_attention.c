@@ -7,8 +7,11 @@
  *   src3 mask: optional F16/F32 [n_kv, >= n_q]
  *   dst:       F32 [D, H, n_q, 1]               (flash_attn_ext's output layout)
  *   params: [0] scale (f32), [1] max_bias (must be 0), [2] causal (i32), [3] n_past (i32)
- *   work buffer: >= 4 * n_kv bytes (the scores of one query row)
- * Query head h reads KV head h / (H / H_kv). With causal set, query row i sees keys
+ *   work buffer: only when the scores of one group of heads (4 * n_kv * H/H_kv bytes) do
+ *   not fit the scratchpad next to the q rows, one K row, one V row and the outputs
+ * Query head h reads KV head h / (H / H_kv). Each K and V row is read from DDR and widened
+ * once per query row and serves every query head of its group, from the scratchpad.
+ * With causal set, query row i sees keys
  * j <= n_past + i only (the others are skipped, as if masked with -inf).
  *
  * Numerics per (query row, head), with J the visible keys:
@@ -25,6 +28,15 @@
 #include "kvec.h"
 
 #define ATTN_MAX_D 512
+#define ATTN_MAX_GROUP 64 /* query heads per KV head */
+
+static inline void copy_f32(float *d, const float *s, int64_t n) {
+    for (int64_t i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
+        __riscv_vse32_v_f32m8(d + i, __riscv_vle32_v_f32m8(s + i, vl), vl);
+        i += (int64_t)vl;
+    }
+}
 
 static int check_v(const struct sail_tensor *v) {
     if (v->type != SAIL_TYPE_F16) {
@@ -62,7 +74,7 @@ int sail_kernel(const struct sail_op *op) {
     const int64_t n_kv = k->ne[1], H_kv = k->ne[2];
     if (k->ne[0] != D || v->ne[0] != D || v->ne[1] != n_kv || v->ne[2] != H_kv || H % H_kv != 0 ||
         q->ne[3] != 1 || k->ne[3] != 1 || v->ne[3] != 1 || dst->ne[0] != D || dst->ne[1] != H ||
-        dst->ne[2] != n_q || dst->ne[3] != 1 || D > ATTN_MAX_D) {
+        dst->ne[2] != n_q || dst->ne[3] != 1 || D > ATTN_MAX_D || H / H_kv > ATTN_MAX_GROUP) {
         return SAIL_ERR_SHAPE;
     }
     if (mask) {
@@ -80,11 +92,25 @@ int sail_kernel(const struct sail_op *op) {
     if (param_f32(op, SAIL_P_ATTN_MAX_BIAS) != 0.0f || (causal != 0 && causal != 1) || n_past < 0) {
         return SAIL_ERR_PARAM;
     }
-    if (op->wdata == 0 || op->wsize < (uint64_t)n_kv * sizeof(float)) {
-        return SAIL_ERR_WORK;
-    }
-    float *s = (float *)(uintptr_t)op->wdata;
     const int64_t group = H / H_kv;
+    /* scratchpad: the group's q rows, one K row and one V row widened to f32, the group's
+     * outputs; the group's scores too when they fit, else the work buffer holds them */
+    float *qs = (float *)(uintptr_t)SAIL_SCRATCH_BASE;
+    float *krow = qs + group * D;
+    float *vrow = krow + D;
+    float *outs = vrow + D;
+    float *scores = outs + group * D;
+    const uint64_t fixed = (uint64_t)(2 * group * D + 2 * D) * sizeof(float);
+    const uint64_t score_bytes = (uint64_t)(group * n_kv) * sizeof(float);
+    if (fixed > SAIL_SCRATCH_SIZE) {
+        return SAIL_ERR_SHAPE;
+    }
+    if (fixed + score_bytes > SAIL_SCRATCH_SIZE) {
+        if (op->wdata == 0 || op->wsize < score_bytes) {
+            return SAIL_ERR_WORK;
+        }
+        scores = (float *)(uintptr_t)op->wdata;
+    }
     const ptrdiff_t v_stride = (ptrdiff_t)v->nb[0];
 
     for (int64_t iq = 0; iq < n_q; iq++) {
@@ -92,47 +118,80 @@ int sail_kernel(const struct sail_op *op) {
         if (n_vis > n_kv) {
             n_vis = n_kv;
         }
-        for (int64_t h = 0; h < H; h++) {
-            const int64_t hk = h / group;
-            const float *qr = (const float *)tensor_row(q, iq, h, 0);
-            /* pass 1: scores */
+        const uintptr_t mrow = mask ? tensor_row(mask, iq, 0, 0) : 0;
+        for (int64_t hk = 0; hk < H_kv; hk++) {
+            for (int64_t g = 0; g < group; g++) {
+                copy_f32(qs + g * D, (const float *)tensor_row(q, iq, hk * group + g, 0), D);
+            }
+            /* pass 1: scores of every head of the group, one K row at a time */
             for (int64_t j = 0; j < n_vis; j++) {
-                const uint16_t *kr = (const uint16_t *)tensor_row(k, j, hk, 0);
-                vfloat32m1_t acc = __riscv_vfmv_s_f_f32m1(0.0f, 1);
+                f16_row_to_f32(krow, (const uint16_t *)tensor_row(k, j, hk, 0), D);
+                const float mj = !mask ? 0.0f
+                                 : mask->type == SAIL_TYPE_F32 ? ((const float *)mrow)[j]
+                                                               : fp16_to_f32(((const uint16_t *)mrow)[j]);
+                for (int64_t g = 0; g < group; g++) {
+                    const float *qr = qs + g * D;
+                    vfloat32m1_t acc = __riscv_vfmv_s_f_f32m1(0.0f, 1);
+                    for (int64_t d = 0; d < D;) {
+                        size_t vl = __riscv_vsetvl_e32m8((size_t)(D - d));
+                        vfloat32m8_t prod = __riscv_vfmul_vv_f32m8(__riscv_vle32_v_f32m8(qr + d, vl),
+                                                                   __riscv_vle32_v_f32m8(krow + d, vl), vl);
+                        acc = __riscv_vfredosum_vs_f32m8_f32m1(prod, acc, vl);
+                        d += (int64_t)vl;
+                    }
+                    float sj = __riscv_vfmv_f_s_f32m1_f32(acc) * scale;
+                    if (mask) {
+                        sj += mj;
+                    }
+                    scores[g * n_kv + j] = sj;
+                }
+            }
+            /* softmax weights per head; the outputs start at zero */
+            float inv[ATTN_MAX_GROUP];
+            for (int64_t g = 0; g < group; g++) {
+                float *sg = scores + g * n_kv;
+                const float mx = max_f32(sg, n_vis);
+                for (int64_t j = 0; j < n_vis;) {
+                    size_t vl = __riscv_vsetvl_e32m8((size_t)(n_vis - j));
+                    __riscv_vse32_v_f32m8(sg + j, vexpf_m8(__riscv_vfsub_vf_f32m8(__riscv_vle32_v_f32m8(sg + j, vl), mx, vl), vl), vl);
+                    j += (int64_t)vl;
+                }
+                inv[g] = (float)(1.0 / sum_ordered_f32_to_f64(sg, n_vis));
                 for (int64_t d = 0; d < D;) {
-                    size_t vl = __riscv_vsetvl_e16m1((size_t)(D - d));
-                    vfloat32m2_t prod = __riscv_vfmul_vv_f32m2(__riscv_vle32_v_f32m2(qr + d, vl),
-                                                               load_f16_as_f32_m2(kr + d, 2, vl), vl);
-                    acc = __riscv_vfredosum_vs_f32m2_f32m1(prod, acc, vl);
+                    size_t vl = __riscv_vsetvl_e32m8((size_t)(D - d));
+                    __riscv_vse32_v_f32m8(outs + g * D + d, __riscv_vfmv_v_f_f32m8(0.0f, vl), vl);
                     d += (int64_t)vl;
                 }
-                float sj = __riscv_vfmv_f_s_f32m1_f32(acc) * scale;
-                if (mask) {
-                    uintptr_t mrow = tensor_row(mask, iq, 0, 0);
-                    sj += mask->type == SAIL_TYPE_F32 ? ((const float *)mrow)[j] : fp16_to_f32(((const uint16_t *)mrow)[j]);
-                }
-                s[j] = sj;
             }
-            /* softmax weights */
-            const float mx = max_f32(s, n_vis);
-            for (int64_t j = 0; j < n_vis;) {
-                size_t vl = __riscv_vsetvl_e32m2((size_t)(n_vis - j));
-                __riscv_vse32_v_f32m2(s + j, vexpf_m2(__riscv_vfsub_vf_f32m2(__riscv_vle32_v_f32m2(s + j, vl), mx, vl), vl), vl);
-                j += (int64_t)vl;
-            }
-            const float inv = (float)(1.0 / sum_ordered_f32_to_f64(s, n_vis));
-            /* pass 2: weighted sum of values, one strip of D at a time */
-            float *out = (float *)(tensor_row(dst, h, iq, 0));
-            for (int64_t d = 0; d < D;) {
-                size_t vl = __riscv_vsetvl_e16m1((size_t)(D - d));
-                vfloat32m2_t o = __riscv_vfmv_v_f_f32m2(0.0f, vl);
-                for (int64_t j = 0; j < n_vis; j++) {
-                    const uint16_t *vr = (const uint16_t *)(uintptr_t)(v->data + (uint64_t)d * v->nb[0] +
-                                                                       (uint64_t)j * v->nb[1] + (uint64_t)hk * v->nb[2]);
-                    o = __riscv_vfmacc_vf_f32m2(o, s[j], load_f16_as_f32_m2(vr, v_stride, vl), vl);
+            /* pass 2: weighted sums of the values, one V row at a time, j in order */
+            for (int64_t j = 0; j < n_vis; j++) {
+                const uint16_t *vr = (const uint16_t *)tensor_row(v, j, hk, 0);
+                for (int64_t d = 0; d < D;) {
+                    size_t vl = __riscv_vsetvl_e16m4((size_t)(D - d));
+                    vuint16m4_t hv = v_stride == 2 ? __riscv_vle16_v_u16m4(vr + d, vl)
+                                                   : __riscv_vlse16_v_u16m4((const uint16_t *)((uintptr_t)vr + (uintptr_t)(d * v_stride)), v_stride, vl);
+                    __riscv_vse32_v_f32m8(vrow + d, f16_to_f32_m8(hv, vl), vl);
+                    d += (int64_t)vl;
                 }
-                __riscv_vse32_v_f32m2(out + d, __riscv_vfmul_vf_f32m2(o, inv, vl), vl);
-                d += (int64_t)vl;
+                for (int64_t g = 0; g < group; g++) {
+                    const float e = scores[g * n_kv + j];
+                    float *o = outs + g * D;
+                    for (int64_t d = 0; d < D;) {
+                        size_t vl = __riscv_vsetvl_e32m8((size_t)(D - d));
+                        vfloat32m8_t acc = __riscv_vfmacc_vf_f32m8(__riscv_vle32_v_f32m8(o + d, vl), e,
+                                                                   __riscv_vle32_v_f32m8(vrow + d, vl), vl);
+                        __riscv_vse32_v_f32m8(o + d, acc, vl);
+                        d += (int64_t)vl;
+                    }
+                }
+            }
+            for (int64_t g = 0; g < group; g++) {
+                float *out = (float *)tensor_row(dst, hk * group + g, iq, 0);
+                for (int64_t d = 0; d < D;) {
+                    size_t vl = __riscv_vsetvl_e32m8((size_t)(D - d));
+                    __riscv_vse32_v_f32m8(out + d, __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(outs + g * D + d, vl), inv[g], vl), vl);
+                    d += (int64_t)vl;
+                }
             }
         }
     }

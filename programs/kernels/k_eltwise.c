@@ -9,9 +9,9 @@
 #include "kcommon.h"
 #include "kmath.h"
 
-static inline vfloat32m2_t silu_m2(vfloat32m2_t x, size_t vl) {
-    vfloat32m2_t e = vexpf_m2(__riscv_vfneg_v_f32m2(x, vl), vl);
-    return __riscv_vfdiv_vv_f32m2(x, __riscv_vfadd_vf_f32m2(e, 1.0f, vl), vl);
+static inline vfloat32m8_t silu_m8(vfloat32m8_t x, size_t vl) {
+    vfloat32m8_t e = vexpf_m8(__riscv_vfneg_v_f32m8(x, vl), vl);
+    return __riscv_vfdiv_vv_f32m8(x, __riscv_vfadd_vf_f32m8(e, 1.0f, vl), vl);
 }
 
 int sail_kernel(const struct sail_op *op) {
@@ -56,8 +56,8 @@ int sail_kernel(const struct sail_op *op) {
                 float *y = (float *)tensor_row(dst, i1, i2, i3);
                 if (!b) {
                     for (int64_t i = 0; i < n;) {
-                        size_t vl = __riscv_vsetvl_e32m2((size_t)(n - i));
-                        __riscv_vse32_v_f32m2(y + i, silu_m2(__riscv_vle32_v_f32m2(x + i, vl), vl), vl);
+                        size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
+                        __riscv_vse32_v_f32m8(y + i, silu_m8(__riscv_vle32_v_f32m8(x + i, vl), vl), vl);
                         i += (int64_t)vl;
                     }
                     continue;
@@ -66,18 +66,18 @@ int sail_kernel(const struct sail_op *op) {
                 const int64_t nb = b->ne[0];
                 for (int64_t base = 0; base < n; base += nb) { /* src1 repeats along dim 0 */
                     for (int64_t i = 0; i < nb;) {
-                        size_t vl = __riscv_vsetvl_e32m2((size_t)(nb - i));
-                        vfloat32m2_t va = __riscv_vle32_v_f32m2(x + base + i, vl);
-                        vfloat32m2_t vb = __riscv_vle32_v_f32m2(z + i, vl);
-                        vfloat32m2_t r;
+                        size_t vl = __riscv_vsetvl_e32m8((size_t)(nb - i));
+                        vfloat32m8_t va = __riscv_vle32_v_f32m8(x + base + i, vl);
+                        vfloat32m8_t vb = __riscv_vle32_v_f32m8(z + i, vl);
+                        vfloat32m8_t r;
                         if (op->op == SAIL_OP_ADD) {
-                            r = __riscv_vfadd_vv_f32m2(va, vb, vl);
+                            r = __riscv_vfadd_vv_f32m8(va, vb, vl);
                         } else if (op->op == SAIL_OP_MUL) {
-                            r = __riscv_vfmul_vv_f32m2(va, vb, vl);
+                            r = __riscv_vfmul_vv_f32m8(va, vb, vl);
                         } else {
-                            r = __riscv_vfmul_vv_f32m2(silu_m2(va, vl), vb, vl);
+                            r = __riscv_vfmul_vv_f32m8(silu_m8(va, vl), vb, vl);
                         }
-                        __riscv_vse32_v_f32m2(y + base + i, r, vl);
+                        __riscv_vse32_v_f32m8(y + base + i, r, vl);
                         i += (int64_t)vl;
                     }
                 }

@@ -5,9 +5,11 @@
  *   dst:  [N, M, ne12, ne13] F32,  dst[n, m, i2, i3] = dot(src0[:, n, i2/r2, i3/r3], src1[:, m, i2, i3])
  *
  * As in ggml-cpu, F32 activations are first converted row by row into the weight type's
- * dot type (Q8_0 for Q4_0/Q8_0, Q8_K for Q4_K/Q6_K, F16 for F16, BF16 for BF16) in the work buffer
- * (op->wdata, at least rows(src1) * row_bytes(dot type, K) bytes), then every output is one
- * dot product. Weight rows form the outer loop so each is streamed from DDR once.
+ * dot type (Q8_0 for Q4_0/Q8_0, Q8_K for Q4_K/Q6_K, F16 for F16, BF16 for BF16), into the
+ * scratchpad when they fit (else into the work buffer, op->wdata, at least
+ * rows(src1) * row_bytes(dot type, K) bytes); then every output is one dot product. Weight
+ * rows form the outer loop so each is streamed from DDR once, while the activation rows are
+ * re-read from the single-cycle scratchpad.
  */
 #include "kcommon.h"
 #include "mul_mat_common.h"
@@ -24,9 +26,9 @@ static float dot_row(uint32_t type, int64_t k, uintptr_t w, uintptr_t a) {
     case SAIL_TYPE_Q6_K:
         return vec_dot_q6_K_q8_K(k, (const block_q6_K *)w, (const block_q8_K *)a);
     case SAIL_TYPE_F16:
-        return vec_dot_f16(k, (const uint16_t *)w, (const uint16_t *)a);
+        return vec_dot_f16_f32(k, (const uint16_t *)w, (const float *)a);
     case SAIL_TYPE_BF16:
-        return vec_dot_bf16(k, (const uint16_t *)w, (const uint16_t *)a);
+        return vec_dot_bf16_f32(k, (const uint16_t *)w, (const float *)a);
     default:
         return vec_dot_f32(k, (const float *)w, (const float *)a);
     }
@@ -38,7 +40,7 @@ int sail_kernel(const struct sail_op *op) {
         return SAIL_ERR_OP;
     }
     struct mul_mat_plan plan;
-    TRY(mul_mat_prepare(op, &plan));
+    TRY(mul_mat_prepare(op, &plan, 1));
 
     const struct sail_tensor *w = &op->src[0];
     const struct sail_tensor *dst = &op->dst;

@@ -33,7 +33,7 @@ int sail_kernel(const struct sail_op *op) {
         return SAIL_ERR_TYPE;
     }
     struct mul_mat_plan plan;
-    TRY(mul_mat_prepare(op, &plan));
+    TRY(mul_mat_prepare(op, &plan, 0));
     const struct sail_tensor *dst = &op->dst;
     const int64_t k = w->ne[0], n = dst->ne[0], m = dst->ne[1];
     if (k > 0xffffffffll || n > 0xffffffffll || m > 0xffffffffll) {

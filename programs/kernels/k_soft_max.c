@@ -57,15 +57,15 @@ int sail_kernel(const struct sail_op *op) {
                 float *y = (float *)tensor_row(dst, i1, i2, i3);
                 uintptr_t mrow = mask ? tensor_row(mask, i1, i2 % mask->ne[2], i3 % mask->ne[3]) : 0;
                 for (int64_t i = 0; i < n;) {
-                    size_t vl = __riscv_vsetvl_e32m2((size_t)(n - i));
-                    vfloat32m2_t w = __riscv_vfmul_vf_f32m2(__riscv_vle32_v_f32m2(x + i, vl), scale, vl);
+                    size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
+                    vfloat32m8_t w = __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(x + i, vl), scale, vl);
                     if (mask) {
-                        vfloat32m2_t mv = mask->type == SAIL_TYPE_F32
-                                              ? __riscv_vle32_v_f32m2((const float *)mrow + i, vl)
-                                              : load_f16_as_f32_m2((const uint16_t *)mrow + i, 2, vl);
-                        w = __riscv_vfadd_vv_f32m2(w, mv, vl);
+                        vfloat32m8_t mv = mask->type == SAIL_TYPE_F32
+                                              ? __riscv_vle32_v_f32m8((const float *)mrow + i, vl)
+                                              : f16_to_f32_m8(__riscv_vle16_v_u16m4((const uint16_t *)mrow + i, vl), vl);
+                        w = __riscv_vfadd_vv_f32m8(w, mv, vl);
                     }
-                    __riscv_vse32_v_f32m2(y + i, w, vl);
+                    __riscv_vse32_v_f32m8(y + i, w, vl);
                     i += (int64_t)vl;
                 }
                 if (causal) {
@@ -75,9 +75,9 @@ int sail_kernel(const struct sail_op *op) {
                 }
                 const float max = max_f32(y, n);
                 for (int64_t i = 0; i < n;) {
-                    size_t vl = __riscv_vsetvl_e32m2((size_t)(n - i));
-                    vfloat32m2_t w = __riscv_vfsub_vf_f32m2(__riscv_vle32_v_f32m2(y + i, vl), max, vl);
-                    __riscv_vse32_v_f32m2(y + i, vexpf_m2(w, vl), vl);
+                    size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
+                    vfloat32m8_t w = __riscv_vfsub_vf_f32m8(__riscv_vle32_v_f32m8(y + i, vl), max, vl);
+                    __riscv_vse32_v_f32m8(y + i, vexpf_m8(w, vl), vl);
                     i += (int64_t)vl;
                 }
                 const double sum = sum_ordered_f32_to_f64(y, n);

@@ -102,6 +102,13 @@ static inline float bits_f32(uint32_t u) {
     return v.f;
 }
 
+/* The value unchanged, but opaque to the optimiser: keeps a branch-free select (x & mask)
+ * from being turned back into a branch, so a kernel's time does not depend on its data. */
+static inline uint32_t opaque_u32(uint32_t x) {
+    __asm__("" : "+r"(x));
+    return x;
+}
+
 static inline float param_f32(const struct sail_op *op, int slot) {
     return bits_f32((uint32_t)op->params[slot]);
 }

@@ -16,6 +16,8 @@
 #include <riscv_vector.h>
 #include <stdint.h>
 
+#include "kcommon.h"
+
 static inline double dbits(uint64_t u) {
     union {
         uint64_t u;
@@ -132,27 +134,17 @@ static inline void ksincos(double x, double *s_out, double *c_out) {
     for (int i = 0; i < 10; i++) {
         pc = __builtin_fma(pc, r2, cos_c[i]);
     }
-    double sr = ps * r;
-    double cr = pc;
-    int64_t q = (int64_t)k & 3;
-    switch (q) {
-    case 0:
-        *s_out = sr;
-        *c_out = cr;
-        break;
-    case 1:
-        *s_out = cr;
-        *c_out = -sr;
-        break;
-    case 2:
-        *s_out = -sr;
-        *c_out = -cr;
-        break;
-    default:
-        *s_out = -cr;
-        *c_out = sr;
-        break;
-    }
+    const double sr = ps * r;
+    const double cr = pc;
+    /* quadrant q = k mod 4: (sin, cos) = (sr, cr), (cr, -sr), (-sr, -cr), (-cr, sr); chosen
+     * with masks rather than branches, so the time does not depend on the angle */
+    const uint64_t q = (uint64_t)(int64_t)k & 3;
+    const uint64_t swap = -(uint64_t)opaque_u32((uint32_t)(q & 1));
+    const uint64_t neg_s = ((q >> 1) & 1) << 63;
+    const uint64_t neg_c = (((q + 1) >> 1) & 1) << 63;
+    const uint64_t sb = bitsd(sr), cb = bitsd(cr);
+    *s_out = dbits(((sb & ~swap) | (cb & swap)) ^ neg_s);
+    *c_out = dbits(((cb & ~swap) | (sb & swap)) ^ neg_c);
 }
 
 /* ---- vector f32 exp -------------------------------------------------------------------- */
@@ -195,5 +187,6 @@ static inline void ksincos(double x, double *s_out, double *c_out) {
 KEXPF_BODY(m1)
 KEXPF_BODY(m2)
 KEXPF_BODY(m4)
+KEXPF_BODY(m8)
 
 #endif

@@ -16,20 +16,30 @@
 /* f16 bit patterns (zero-extended by the caller's load) -> f32, exactly as fcvt.s.h does it:
  * normal and subnormal values are widened exactly, infinities keep their sign, and every NaN
  * becomes the canonical NaN 0x7fc00000. Integer ops plus one exact multiply by 2^112, so it
- * needs neither Zvfh nor Zvfhmin. */
-static inline vfloat32m2_t f16_to_f32_m2(vuint16m1_t h, size_t vl) {
-    vuint32m2_t w = __riscv_vzext_vf2_u32m2(h, vl);
-    vuint32m2_t sign = __riscv_vsll_vx_u32m2(__riscv_vand_vx_u32m2(w, 0x8000u, vl), 16, vl);
-    vuint32m2_t em = __riscv_vand_vx_u32m2(w, 0x7fffu, vl);
-    vfloat32m2_t mag = __riscv_vreinterpret_v_u32m2_f32m2(__riscv_vsll_vx_u32m2(em, 13, vl));
-    mag = __riscv_vfmul_vf_f32m2(mag, 0x1p112f, vl);
-    vuint32m2_t bits = __riscv_vreinterpret_v_f32m2_u32m2(mag);
-    vbool16_t is_inf = __riscv_vmseq_vx_u32m2_b16(em, 0x7c00u, vl);
-    vbool16_t is_nan = __riscv_vmsgtu_vx_u32m2_b16(em, 0x7c00u, vl);
-    bits = __riscv_vmerge_vxm_u32m2(bits, 0x7f800000u, is_inf, vl);
-    bits = __riscv_vor_vv_u32m2(bits, sign, vl);
-    bits = __riscv_vmerge_vxm_u32m2(bits, 0x7fc00000u, is_nan, vl);
-    return __riscv_vreinterpret_v_u32m2_f32m2(bits);
+ * needs neither Zvfh nor Zvfhmin. One version per result LMUL (the f16 input has half). */
+#define F16_TO_F32(L32, L16, B)                                                                    \
+    static inline vfloat32##L32##_t f16_to_f32_##L32(vuint16##L16##_t h, size_t vl) {             \
+        vuint32##L32##_t w = __riscv_vzext_vf2_u32##L32(h, vl);                                    \
+        vuint32##L32##_t sign = __riscv_vsll_vx_u32##L32(__riscv_vand_vx_u32##L32(w, 0x8000u, vl), 16, vl); \
+        vuint32##L32##_t em = __riscv_vand_vx_u32##L32(w, 0x7fffu, vl);                           \
+        vfloat32##L32##_t mag = __riscv_vreinterpret_v_u32##L32##_f32##L32(__riscv_vsll_vx_u32##L32(em, 13, vl)); \
+        mag = __riscv_vfmul_vf_f32##L32(mag, 0x1p112f, vl);                                        \
+        vuint32##L32##_t bits = __riscv_vreinterpret_v_f32##L32##_u32##L32(mag);                   \
+        vbool##B##_t is_inf = __riscv_vmseq_vx_u32##L32##_b##B(em, 0x7c00u, vl);                   \
+        vbool##B##_t is_nan = __riscv_vmsgtu_vx_u32##L32##_b##B(em, 0x7c00u, vl);                  \
+        bits = __riscv_vmerge_vxm_u32##L32(bits, 0x7f800000u, is_inf, vl);                         \
+        bits = __riscv_vor_vv_u32##L32(bits, sign, vl);                                            \
+        bits = __riscv_vmerge_vxm_u32##L32(bits, 0x7fc00000u, is_nan, vl);                         \
+        return __riscv_vreinterpret_v_u32##L32##_f32##L32(bits);                                   \
+    }
+
+F16_TO_F32(m2, m1, 16)
+F16_TO_F32(m4, m2, 8)
+F16_TO_F32(m8, m4, 4)
+
+/* bf16 bit patterns -> f32 (exact: the bits shifted into the upper half). */
+static inline vfloat32m4_t bf16_to_f32_m4(vuint16m2_t h, size_t vl) {
+    return __riscv_vreinterpret_v_u32m4_f32m4(__riscv_vsll_vx_u32m4(__riscv_vzext_vf2_u32m4(h, vl), 16, vl));
 }
 
 /* Loads vl f16 values from p (element stride `stride` bytes; 2 = contiguous) as f32. */
@@ -41,8 +51,8 @@ static inline vfloat32m2_t load_f16_as_f32_m2(const uint16_t *p, ptrdiff_t strid
 /* Converts n f16 values at src (contiguous) to f32 at dst. */
 static inline void f16_row_to_f32(float *dst, const uint16_t *src, int64_t n) {
     for (int64_t i = 0; i < n;) {
-        size_t vl = __riscv_vsetvl_e16m1((size_t)(n - i));
-        __riscv_vse32_v_f32m2(dst + i, load_f16_as_f32_m2(src + i, 2, vl), vl);
+        size_t vl = __riscv_vsetvl_e16m4((size_t)(n - i));
+        __riscv_vse32_v_f32m8(dst + i, f16_to_f32_m8(__riscv_vle16_v_u16m4(src + i, vl), vl), vl);
         i += (int64_t)vl;
     }
 }

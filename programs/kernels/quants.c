@@ -1,11 +1,14 @@
 /* Activation quantizers and dot products with RVV intrinsics.
  *
- * The dot products keep the structure and the floating-point accumulation order of GGML's
- * RVV kernels (ggml/src/ggml-cpu/arch/riscv/quants.c, VLEN-256 variants), with two
- * deliberate differences, both documented in doc/kernels.md:
- *  - every integer partial sum is reduced into 32 bits (vwredsum), so it is the exact
- *    integer sum (GGML's Q4_K VLEN-256 path reduces 32 products into 16 bits, which can
- *    wrap for extreme inputs);
+ * The dot products keep the floating-point accumulation order of GGML's RVV kernels
+ * (ggml/src/ggml-cpu/arch/riscv/quants.c, VLEN-256 variants), with deliberate differences
+ * documented in doc/kernels.md:
+ *  - the integer work of a K-quant block is exact 32-bit arithmetic. Q4_K scales its
+ *    sub-block products into 32-bit lane accumulators (vwmacc) and reduces once per block;
+ *    Q6_K reduces each 16-element sub-block into 32 bits (GGML's Q4_K VLEN-256 path reduces
+ *    32 products into 16 bits, which can wrap). The integer results are the exact sums in
+ *    every formulation, so the float steps see the same values; the choices only save
+ *    loads, reductions and vector beats on this core;
  *  - one code path serves every VLEN >= 128 (GGML switches between hand-written VLEN-128
  *    assembly and VLEN-256 intrinsics; their float steps are the same per block).
  * The float steps per block are written out as fmaf, which is what clang's default
@@ -29,7 +32,8 @@ void quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t k) {
         vfloat32m1_t zero = __riscv_vfmv_s_f_f32m1(0.0f, 1);
         float amax = __riscv_vfmv_f_s_f32m1_f32(__riscv_vfredmax_vs_f32m8_f32m1(__riscv_vfabs_v_f32m8(vx, vl), zero, vl));
         const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        /* id = d ? 1/d : 0, without a branch (the time must not depend on the data) */
+        const float id = bits_f32(f32_bits(1.0f / d) & opaque_u32(-(uint32_t)(d != 0.0f)));
         y[i].d = f32_to_fp16(d);
         vfloat32m8_t v = __riscv_vfmul_vf_f32m8(vx, id, vl);
         /* roundf: truncate, then step away from zero when the dropped part is >= 0.5 */
@@ -58,33 +62,30 @@ void quantize_row_q8_K(const float *x, block_q8_K *y, int64_t k) {
             off += vl;
         }
         const float amax = __riscv_vfmv_f_s_f32m1_f32(acc);
-        if (amax == 0.0f) {
-            yb->d = 0.0f;
-            for (size_t off = 0; off < QK_K;) {
-                size_t vl = __riscv_vsetvl_e8m8(QK_K - off);
-                __riscv_vse8_v_i8m8(yb->qs + off, __riscv_vmv_v_x_i8m8(0, vl), vl);
-                off += vl;
-            }
-            for (int g = 0; g < QK_K / 16; g++) {
-                yb->bsums[g] = 0;
-            }
-            continue;
-        }
+        /* an all-zero block (amax == 0) takes the same path: iscale and d are forced to 0,
+         * which gives q = 0 and bsums = 0 (no branch: the time must not depend on the data) */
+        const uint32_t nonzero = opaque_u32(-(uint32_t)(amax != 0.0f));
 
-        /* the first element whose magnitude is amax, with its sign (GGML scans with `>`) */
-        float max = 0.0f;
+        /* the first element whose magnitude is amax, with its sign (GGML scans with `>`):
+         * the first index holding +amax and the first holding -amax, found with full-length
+         * vector scans and a branchless select, so the time does not depend on the data */
+        vuint32m1_t first_pos = __riscv_vmv_s_x_u32m1(QK_K, 1);
+        vuint32m1_t first_neg = __riscv_vmv_s_x_u32m1(QK_K, 1);
         for (size_t off = 0; off < QK_K;) {
             size_t vl = __riscv_vsetvl_e32m8(QK_K - off);
-            vfloat32m8_t ax = __riscv_vfabs_v_f32m8(__riscv_vle32_v_f32m8(xb + off, vl), vl);
-            long first = __riscv_vfirst_m_b4(__riscv_vmfeq_vf_f32m8_b4(ax, amax, vl), vl);
-            if (first >= 0) {
-                max = xb[off + (size_t)first];
-                break;
-            }
+            vfloat32m8_t v = __riscv_vle32_v_f32m8(xb + off, vl);
+            vuint32m8_t idx = __riscv_vadd_vx_u32m8(__riscv_vid_v_u32m8(vl), (uint32_t)off, vl);
+            vuint32m8_t none = __riscv_vmv_v_x_u32m8(QK_K, vl);
+            vuint32m8_t ip = __riscv_vmerge_vvm_u32m8(none, idx, __riscv_vmfeq_vf_f32m8_b4(v, amax, vl), vl);
+            vuint32m8_t in = __riscv_vmerge_vvm_u32m8(none, idx, __riscv_vmfeq_vf_f32m8_b4(v, -amax, vl), vl);
+            first_pos = __riscv_vredminu_vs_u32m8_u32m1(ip, first_pos, vl);
+            first_neg = __riscv_vredminu_vs_u32m8_u32m1(in, first_neg, vl);
             off += vl;
         }
+        const uint32_t neg_first = __riscv_vmv_x_s_u32m1_u32(first_neg) < __riscv_vmv_x_s_u32m1_u32(first_pos);
+        const float max = bits_f32(f32_bits(amax) | (neg_first << 31));
 
-        const float iscale = -127.0f / max;
+        const float iscale = bits_f32(f32_bits(-127.0f / max) & nonzero);
         for (size_t off = 0; off < QK_K;) {
             size_t vl = __riscv_vsetvl_e32m8(QK_K - off);
             vfloat32m8_t v = __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(xb + off, vl), iscale, vl);
@@ -99,7 +100,7 @@ void quantize_row_q8_K(const float *x, block_q8_K *y, int64_t k) {
             vint16m1_t s = __riscv_vwredsum_vs_i8m1_i16m1(__riscv_vle8_v_i8m1(yb->qs + 16 * g, 16), z, 16);
             yb->bsums[g] = (int16_t)__riscv_vmv_x_s_i16m1_i16(s);
         }
-        yb->d = 1.0f / iscale;
+        yb->d = bits_f32(f32_bits(1.0f / iscale) & nonzero);
     }
 }
 
@@ -141,76 +142,112 @@ float vec_dot_q8_0_q8_0(int64_t n, const block_q8_0 *x, const block_q8_0 *y) {
     return sumf;
 }
 
+/* The 8 six-bit scales and 8 mins of a Q4_K block (GGML's utmp unpacking of its 12 packed
+ * bytes, read as three 32-bit words): scales in bytes 0..7 of *sc, mins in bytes 0..7 of
+ * *mn, kept in registers. `aligned`: the block is 4-byte aligned, so the words are three
+ * loads instead of twelve. */
+static inline void q4_K_unpack(const uint8_t *packed, int aligned, uint64_t *sc, uint64_t *mn) {
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    uint32_t u0, u1, u2;
+    if (aligned) {
+        const uint32_t *w = (const uint32_t *)__builtin_assume_aligned(packed, 4);
+        u0 = w[0];
+        u1 = w[1];
+        u2 = w[2];
+    } else {
+        u0 = (uint32_t)packed[0] | (uint32_t)packed[1] << 8 | (uint32_t)packed[2] << 16 | (uint32_t)packed[3] << 24;
+        u1 = (uint32_t)packed[4] | (uint32_t)packed[5] << 8 | (uint32_t)packed[6] << 16 | (uint32_t)packed[7] << 24;
+        u2 = (uint32_t)packed[8] | (uint32_t)packed[9] << 8 | (uint32_t)packed[10] << 16 | (uint32_t)packed[11] << 24;
+    }
+    const uint32_t m_hi = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
+    const uint32_t m_lo = u1 & kmask1;
+    const uint32_t s_hi = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
+    const uint32_t s_lo = u0 & kmask1;
+    *sc = (uint64_t)s_lo | (uint64_t)s_hi << 32;
+    *mn = (uint64_t)m_lo | (uint64_t)m_hi << 32;
+}
+
 float vec_dot_q4_K_q8_K(int64_t n, const block_q4_K *x, const block_q8_K *y) {
     const int64_t nb = n / QK_K;
     float sumf = 0.0f;
+    const int aligned = ((uintptr_t)x & 3) == 0; /* 144-byte blocks keep a row's alignment */
     for (int64_t i = 0; i < nb; i++) {
         const float d = y[i].d * fp16_to_f32(x[i].d);
         const float dmin = y[i].d * fp16_to_f32(x[i].dmin);
+        uint64_t sc, mn;
+        q4_K_unpack(x[i].scales, aligned, &sc, &mn);
 
-        uint8_t sc[8], mn[8];
-        for (int j = 0; j < 8; j++) {
-            q4_K_scale_min(j, x[i].scales, &sc[j], &mn[j]);
-        }
-
-        /* mins: sum over sub-blocks of min[j] * (bsums[2j] + bsums[2j+1]) */
+        /* mins: sum over sub-blocks of min[j] * (bsums[2j] + bsums[2j+1]); the 16 bsums in
+         * one load, paired by narrowing their 32-bit view (as GGML's VLEN-128 kernel) */
         size_t vl = 8;
-        vint16m1_t s0 = __riscv_vlse16_v_i16m1(y[i].bsums, 4, vl);
-        vint16m1_t s1 = __riscv_vlse16_v_i16m1(y[i].bsums + 1, 4, vl);
-        vint16m1_t q8sums = __riscv_vadd_vv_i16m1(s0, s1, vl);
-        vint16m1_t mins = __riscv_vreinterpret_v_u16m1_i16m1(__riscv_vzext_vf2_u16m1(__riscv_vle8_v_u8mf2(mn, vl), vl));
-        vint32m2_t prod = __riscv_vwmul_vv_i32m2(q8sums, mins, vl);
+        vuint32m2_t bs = __riscv_vreinterpret_v_i32m2_u32m2(
+            __riscv_vreinterpret_v_i16m2_i32m2(__riscv_vle16_v_i16m2(y[i].bsums, 16)));
+        vint16m1_t even = __riscv_vreinterpret_v_u16m1_i16m1(__riscv_vnsrl_wx_u16m1(bs, 0, vl));
+        vint16m1_t odd = __riscv_vreinterpret_v_u16m1_i16m1(__riscv_vnsrl_wx_u16m1(bs, 16, vl));
+        vint16m1_t q8sums = __riscv_vadd_vv_i16m1(even, odd, vl);
+        vuint8mf2_t m8 = __riscv_vlmul_trunc_v_u8m1_u8mf2(
+            __riscv_vreinterpret_v_u64m1_u8m1(__riscv_vmv_s_x_u64m1(mn, 1)));
+        vint16m1_t mv = __riscv_vreinterpret_v_u16m1_i16m1(__riscv_vzext_vf2_u16m1(m8, vl));
+        vint32m2_t prod = __riscv_vwmul_vv_i32m2(q8sums, mv, vl);
         vint32m1_t summ = __riscv_vredsum_vs_i32m2_i32m1(prod, __riscv_vmv_s_x_i32m1(0, 1), vl);
         /* GGML: sumf -= dmin * summins  ->  fnmsub.s */
         sumf = __builtin_fmaf(-dmin, (float)__riscv_vmv_x_s_i32m1_i32(summ), sumf);
 
+        /* sub-block dot products, each widened and scaled into 32-bit lane accumulators
+         * (exact), reduced once per block; 64 Q8_K values per load */
         const uint8_t *q4 = x[i].qs;
         const int8_t *q8 = y[i].qs;
-        int32_t sum_1 = 0, sum_2 = 0;
         vl = 32;
+        vint32m8_t acc = __riscv_vmv_v_x_i32m8(0, vl);
         for (int j = 0; j < QK_K / 64; j++) {
             vuint8m2_t q4x = __riscv_vle8_v_u8m2(q4, vl);
+            vint8m4_t q8x = __riscv_vle8_v_i8m4(q8, 2 * vl);
+            vint8m2_t q8lo = __riscv_vlmul_trunc_v_i8m4_i8m2(q8x);
+            vint8m2_t q8hi = __riscv_vlmul_trunc_v_i8m4_i8m2(__riscv_vslidedown_vx_i8m4(q8x, 32, 2 * vl));
             vint8m2_t lo = __riscv_vreinterpret_v_u8m2_i8m2(__riscv_vand_vx_u8m2(q4x, 0x0F, vl));
             vint8m2_t hi = __riscv_vreinterpret_v_u8m2_i8m2(__riscv_vsrl_vx_u8m2(q4x, 4, vl));
-            vint16m4_t p0 = __riscv_vwmul_vv_i16m4(lo, __riscv_vle8_v_i8m2(q8, vl), vl);
-            vint16m4_t p1 = __riscv_vwmul_vv_i16m4(hi, __riscv_vle8_v_i8m2(q8 + 32, vl), vl);
-            vint32m1_t r0 = __riscv_vwredsum_vs_i16m4_i32m1(p0, __riscv_vmv_s_x_i32m1(0, 1), vl);
-            vint32m1_t r1 = __riscv_vwredsum_vs_i16m4_i32m1(p1, __riscv_vmv_s_x_i32m1(0, 1), vl);
-            sum_1 += __riscv_vmv_x_s_i32m1_i32(r0) * sc[2 * j + 0];
-            sum_2 += __riscv_vmv_x_s_i32m1_i32(r1) * sc[2 * j + 1];
+            vint16m4_t p0 = __riscv_vwmul_vv_i16m4(lo, q8lo, vl);
+            vint16m4_t p1 = __riscv_vwmul_vv_i16m4(hi, q8hi, vl);
+            acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)((sc >> (16 * j)) & 0xff), p0, vl);
+            acc = __riscv_vwmacc_vx_i32m8(acc, (int16_t)((sc >> (16 * j + 8)) & 0xff), p1, vl);
             q4 += 32;
             q8 += 64;
         }
+        vint32m1_t sumi = __riscv_vredsum_vs_i32m8_i32m1(acc, __riscv_vmv_s_x_i32m1(0, 1), vl);
         /* GGML: sumf += d*(sum_1 + sum_2)  ->  fmadd.s */
-        sumf = __builtin_fmaf(d, (float)(sum_1 + sum_2), sumf);
+        sumf = __builtin_fmaf(d, (float)__riscv_vmv_x_s_i32m1_i32(sumi), sumf);
     }
     return sumf;
 }
 
 /* One group of 32 Q6_K values (0..63, offset 32 still to subtract) against 32 Q8_K values:
- * sc[0] * (sum of the first 16 products) + sc[1] * (sum of the last 16). */
-static inline int32_t q6_K_group(vuint8m2_t q, const int8_t *q8, const int8_t *sc) {
+ * sc0 * (sum of the first 16 products) + sc1 * (sum of the last 16), exact integers.
+ * `scales` holds the block's 16 scales as 8 pairs; the group's pair is element `pair`. */
+static inline int32_t q6_K_group(vuint8m2_t q, vint8m2_t q8, vint16m1_t scales, size_t pair) {
     const size_t vl = 32;
     vint8m2_t a = __riscv_vsub_vx_i8m2(__riscv_vreinterpret_v_u8m2_i8m2(q), 32, vl);
-    vint16m4_t p = __riscv_vwmul_vv_i16m4(a, __riscv_vle8_v_i8m2(q8, vl), vl);
+    vint16m4_t p = __riscv_vwmul_vv_i16m4(a, q8, vl);
     vint32m1_t r0 = __riscv_vwredsum_vs_i16m4_i32m1(p, __riscv_vmv_s_x_i32m1(0, 1), 16);
-    vint16m4_t p_hi = __riscv_vslidedown_vx_i16m4(p, 16, vl);
-    vint32m1_t r1 = __riscv_vwredsum_vs_i16m4_i32m1(p_hi, __riscv_vmv_s_x_i32m1(0, 1), 16);
-    return __riscv_vmv_x_s_i32m1_i32(r0) * sc[0] + __riscv_vmv_x_s_i32m1_i32(r1) * sc[1];
+    vint32m1_t r1 = __riscv_vwredsum_vs_i16m4_i32m1(__riscv_vslidedown_vx_i16m4(p, 16, vl),
+                                                     __riscv_vmv_s_x_i32m1(0, 1), 16);
+    const int16_t sp = __riscv_vmv_x_s_i16m1_i16(__riscv_vslidedown_vx_i16m1(scales, pair, 8));
+    const int32_t sc0 = (int8_t)(sp & 0xff), sc1 = (int8_t)((uint16_t)sp >> 8);
+    return __riscv_vmv_x_s_i32m1_i32(r0) * sc0 + __riscv_vmv_x_s_i32m1_i32(r1) * sc1;
 }
 
 float vec_dot_q6_K_q8_K(int64_t n, const block_q6_K *x, const block_q8_K *y) {
     const int64_t nb = n / QK_K;
+    const size_t vl = 32;
     float sumf = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
         const float d = fp16_to_f32(x[i].d) * y[i].d;
         const uint8_t *ql = x[i].ql;
         const uint8_t *qh = x[i].qh;
         const int8_t *q8 = y[i].qs;
-        const int8_t *sc = x[i].scales;
+        /* the 16 scales in one load, viewed as 8 (scale, scale) pairs */
+        const vint16m1_t scales = __riscv_vreinterpret_v_i8m1_i16m1(__riscv_vle8_v_i8m1(x[i].scales, 16));
         int32_t sum_t = 0;
         for (int half = 0; half < QK_K / 128; half++) {
-            const size_t vl = 32;
             vuint8m2_t h = __riscv_vle8_v_u8m2(qh, vl);
             vuint8m2_t l0 = __riscv_vle8_v_u8m2(ql, vl);
             vuint8m2_t l1 = __riscv_vle8_v_u8m2(ql + 32, vl);
@@ -222,12 +259,16 @@ float vec_dot_q6_K_q8_K(int64_t n, const block_q6_K *x, const block_q8_K *y) {
                                                 __riscv_vsll_vx_u8m2(__riscv_vand_vx_u8m2(__riscv_vsrl_vx_u8m2(h, 4, vl), 0x03, vl), 4, vl), vl);
             vuint8m2_t q3 = __riscv_vor_vv_u8m2(__riscv_vsrl_vx_u8m2(l1, 4, vl),
                                                 __riscv_vsll_vx_u8m2(__riscv_vsrl_vx_u8m2(h, 6, vl), 4, vl), vl);
-            sum_t += q6_K_group(q0, q8 + 0, sc + 0) + q6_K_group(q1, q8 + 32, sc + 2) +
-                     q6_K_group(q2, q8 + 64, sc + 4) + q6_K_group(q3, q8 + 96, sc + 6);
+            vint8m4_t y01 = __riscv_vle8_v_i8m4(q8, 2 * vl);
+            vint8m4_t y23 = __riscv_vle8_v_i8m4(q8 + 64, 2 * vl);
+            const size_t g = 4 * (size_t)half;
+            sum_t += q6_K_group(q0, __riscv_vlmul_trunc_v_i8m4_i8m2(y01), scales, g + 0);
+            sum_t += q6_K_group(q1, __riscv_vlmul_trunc_v_i8m4_i8m2(__riscv_vslidedown_vx_i8m4(y01, 32, 2 * vl)), scales, g + 1);
+            sum_t += q6_K_group(q2, __riscv_vlmul_trunc_v_i8m4_i8m2(y23), scales, g + 2);
+            sum_t += q6_K_group(q3, __riscv_vlmul_trunc_v_i8m4_i8m2(__riscv_vslidedown_vx_i8m4(y23, 32, 2 * vl)), scales, g + 3);
             ql += 64;
             qh += 32;
             q8 += 128;
-            sc += 8;
         }
         /* GGML: sumf += d * sum_t  ->  fmadd.s */
         sumf = __builtin_fmaf(d, (float)sum_t, sumf);
@@ -235,20 +276,33 @@ float vec_dot_q6_K_q8_K(int64_t n, const block_q6_K *x, const block_q8_K *y) {
     return sumf;
 }
 
-/* F16 x F16: both widened exactly to f32; the product of two f16 values is exact in f32,
- * so each lane's fused multiply-add rounds once per step. Lane partial sums (tail lanes
- * undisturbed) are then added in lane order. */
-float vec_dot_f16(int64_t n, const uint16_t *x, const uint16_t *y) {
-    const size_t vlmax = __riscv_vsetvlmax_e32m2();
-    vfloat32m2_t acc = __riscv_vfmv_v_f_f32m2(0.0f, vlmax);
+/* F16 x F16 (the activation side already widened): products of two f16 values are exact
+ * in f32, so each lane's fused multiply-add rounds once per step. VLMAX(e32, LMUL 4) lane
+ * partial sums (tail lanes undisturbed) are then added in lane order from 0. */
+float vec_dot_f16_f32(int64_t n, const uint16_t *x, const float *y) {
+    const size_t vlmax = __riscv_vsetvlmax_e32m4();
+    vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, vlmax);
     for (int64_t i = 0; i < n;) {
-        size_t vl = __riscv_vsetvl_e16m1((size_t)(n - i));
-        vfloat32m2_t a = load_f16_as_f32_m2(x + i, 2, vl);
-        vfloat32m2_t b = load_f16_as_f32_m2(y + i, 2, vl);
-        acc = __riscv_vfmacc_vv_f32m2_tu(acc, a, b, vl);
+        size_t vl = __riscv_vsetvl_e16m2((size_t)(n - i));
+        vfloat32m4_t a = f16_to_f32_m4(__riscv_vle16_v_u16m2(x + i, vl), vl);
+        acc = __riscv_vfmacc_vv_f32m4_tu(acc, a, __riscv_vle32_v_f32m4(y + i, vl), vl);
         i += (int64_t)vl;
     }
-    vfloat32m1_t s = __riscv_vfredosum_vs_f32m2_f32m1(acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), vlmax);
+    vfloat32m1_t s = __riscv_vfredosum_vs_f32m4_f32m1(acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), vlmax);
+    return __riscv_vfmv_f_s_f32m1_f32(s);
+}
+
+/* BF16 x BF16 (the activation side already widened), the same lanes as vec_dot_f16_f32. */
+float vec_dot_bf16_f32(int64_t n, const uint16_t *x, const float *y) {
+    const size_t vlmax = __riscv_vsetvlmax_e32m4();
+    vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, vlmax);
+    for (int64_t i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e16m2((size_t)(n - i));
+        vfloat32m4_t a = bf16_to_f32_m4(__riscv_vle16_v_u16m2(x + i, vl), vl);
+        acc = __riscv_vfmacc_vv_f32m4_tu(acc, a, __riscv_vle32_v_f32m4(y + i, vl), vl);
+        i += (int64_t)vl;
+    }
+    vfloat32m1_t s = __riscv_vfredosum_vs_f32m4_f32m1(acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), vlmax);
     return __riscv_vfmv_f_s_f32m1_f32(s);
 }
 
@@ -261,21 +315,5 @@ float vec_dot_f32(int64_t n, const float *x, const float *y) {
         i += (int64_t)vl;
     }
     vfloat32m1_t s = __riscv_vfredosum_vs_f32m4_f32m1(acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), vlmax);
-    return __riscv_vfmv_f_s_f32m1_f32(s);
-}
-
-/* BF16 x BF16: widened exactly (bits << 16); products of two bf16 values are exact in f32,
- * then the same lane accumulation as vec_dot_f16. */
-float vec_dot_bf16(int64_t n, const uint16_t *x, const uint16_t *y) {
-    const size_t vlmax = __riscv_vsetvlmax_e32m2();
-    vfloat32m2_t acc = __riscv_vfmv_v_f_f32m2(0.0f, vlmax);
-    for (int64_t i = 0; i < n;) {
-        size_t vl = __riscv_vsetvl_e16m1((size_t)(n - i));
-        vuint32m2_t a = __riscv_vsll_vx_u32m2(__riscv_vzext_vf2_u32m2(__riscv_vle16_v_u16m1(x + i, vl), vl), 16, vl);
-        vuint32m2_t b = __riscv_vsll_vx_u32m2(__riscv_vzext_vf2_u32m2(__riscv_vle16_v_u16m1(y + i, vl), vl), 16, vl);
-        acc = __riscv_vfmacc_vv_f32m2_tu(acc, __riscv_vreinterpret_v_u32m2_f32m2(a), __riscv_vreinterpret_v_u32m2_f32m2(b), vl);
-        i += (int64_t)vl;
-    }
-    vfloat32m1_t s = __riscv_vfredosum_vs_f32m2_f32m1(acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), vlmax);
     return __riscv_vfmv_f_s_f32m1_f32(s);
 }

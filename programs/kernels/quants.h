@@ -19,9 +19,11 @@ float vec_dot_q4_0_q8_0(int64_t n, const block_q4_0 *x, const block_q8_0 *y);
 float vec_dot_q8_0_q8_0(int64_t n, const block_q8_0 *x, const block_q8_0 *y);
 float vec_dot_q4_K_q8_K(int64_t n, const block_q4_K *x, const block_q8_K *y);
 float vec_dot_q6_K_q8_K(int64_t n, const block_q6_K *x, const block_q8_K *y);
-float vec_dot_f16(int64_t n, const uint16_t *x, const uint16_t *y);
+/* F16/BF16 weights against activations already rounded to F16/BF16 and widened to f32
+ * (exactly) by mul_mat, so each dot converts only the weights. */
+float vec_dot_f16_f32(int64_t n, const uint16_t *x, const float *y);
+float vec_dot_bf16_f32(int64_t n, const uint16_t *x, const float *y);
 float vec_dot_f32(int64_t n, const float *x, const float *y);
-float vec_dot_bf16(int64_t n, const uint16_t *x, const uint16_t *y);
 
 /* The 6-bit scale and min of sub-block j (0..7) of a Q4_K block (GGML's get_scale_min_k4). */
 static inline void q4_K_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {

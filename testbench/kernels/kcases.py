@@ -28,13 +28,17 @@ class Case:
     check: Callable[[Image, int], list] | None
     expect_status: int = 0
     mutable: set = field(default_factory=set)  # addresses of segments the kernel may write
+    macs: int = 0  # multiply-accumulates of the op (for the roofline bound); 0 = data movement
+    mac_kind: str = ""  # "int8" (quantized dot products) or "f32"
+    bytes: int = 0  # bytes the op must move at least (every source and the dst once)
 
 
 def _mk(name, program, img, op, dst, srcs, params=(), check=None, wsize=0, expect_status=0, dst_segment=None):
     waddr = img.alloc(wsize) if wsize else 0
     img.set_desc(pack_op(kabi.OPS[op], dst, srcs, params, waddr, wsize))
     mutable = {dst.addr if dst_segment is None else dst_segment} | ({waddr} if waddr else set())
-    return Case(name, program, img, check, expect_status, mutable)
+    nbytes = dst.nbytes_span + sum(t.nbytes_span for t in srcs)
+    return Case(name, program, img, check, expect_status, mutable, bytes=nbytes)
 
 
 def _cmp_exact(got: np.ndarray, want: np.ndarray, what: str) -> list:
@@ -101,16 +105,22 @@ def _weights(rng, wtype, n, k):
     return np.ascontiguousarray(raw, np.uint8)
 
 
-def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False, xpop=False):
+def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False, xpop=False, misaligned=False, zero_act=False):
     """dst (m, n) = act (m, k) . W (n, k)^T with batch dims ne2 = (w_ne2, a_ne2).
     xpop: run k_mul_mat_xpop and check against GGML's generic order (the unit's arithmetic)."""
     rng = np.random.default_rng(seed)
     wb, ab = ne2
     img = Image()
     wraw = np.concatenate([_weights(rng, wtype, n, k) for _ in range(wb)])
-    w = img.tensor(wtype, (k, n, wb), wraw)
+    if misaligned:  # weights at a 2-byte (not 4-byte) aligned address
+        seg = img.alloc(len(wraw) + 2, bytes(2) + wraw.tobytes())
+        w = Tensor(wtype, (k, n, wb, 1), kabi.contiguous_nb(wtype, (k, n, wb, 1)), seg + 2)
+    else:
+        w = img.tensor(wtype, (k, n, wb), wraw)
     x = rng.normal(0, 1.0, (ab, m, k)).astype(f32)
     x[..., 5] = 0.0
+    if zero_act:
+        x[...] = 0.0
     vdt = {Q4_0: Q8_0, Q8_0: Q8_0, Q4_K: Q8_K, Q6_K: Q8_K, F16: F16, BF16: BF16, F32: F32}[wtype]
 
     def act_dot(xs):  # (m, k) -> raw rows in the dot type
@@ -163,7 +173,7 @@ def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False, xpop=Fals
                     el = np.float16 if wtype == F16 else f32
                     wf = wr.view(el).astype(f32).reshape(n, k)
                     af = ar.view(el).astype(f32).reshape(m, k)
-                lanes = vlen // 8 if wtype == F32 else vlen // 16
+                lanes = vlen // 8  # VLMAX of e32 at LMUL 4
                 want = kref.mul_mat_lanes(wf, af, lanes)
             errs += _cmp_f32_exact(got[b], want, f"batch {b} order model")
             # independent check of the model: f64 product of dequantized operands; every
@@ -179,17 +189,22 @@ def case_mul_mat(seed, wtype, n, m, k, ne2=(1, 1), prequantized=False, xpop=Fals
 
     tname = {Q4_0: "q4_0", Q8_0: "q8_0", Q4_K: "q4_K", Q6_K: "q6_K", F16: "f16", BF16: "bf16", F32: "f32"}[wtype]
     name = ("xpop_" if xpop else "") + f"mul_mat_{tname}_n{n}_m{m}_k{k}" + (f"_b{wb}x{ab}" if ab > 1 else "") + \
-        ("_preq" if prequantized else "")
+        ("_preq" if prequantized else "") + ("_misaligned" if misaligned else "")
     return _mk(name, "k_mul_mat_xpop" if xpop else "k_mul_mat", img, "mul_mat", dst, [w, a], check=check, wsize=wsize)
 
 
 # ---- quantize -----------------------------------------------------------------------------------
 
-def case_quantize(seed, qtype, rows, k):
+def case_quantize(seed, qtype, rows, k, zero=False):
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 2.0, (rows, k)).astype(f32)
-    x[1, :] = 0.0  # an all-zero row (every block zero)
-    if qtype == Q8_0:
+    if zero:
+        x[...] = 0.0
+    if rows > 1:
+        x[1, :] = 0.0  # an all-zero row (every block zero)
+    if zero:
+        pass
+    elif qtype == Q8_0:
         # block 0 of row 0: amax 127 -> d = 1, so x*id lands exactly on .5 ties (roundf: away from 0)
         x[0, :32] = np.array([127, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.5] + [0.25] * 24, f32)
     else:
@@ -434,8 +449,10 @@ def case_get_rows(seed, ttype, n_embd, n_vocab, n_idx, bad_index=False):
         return _cmp_f32_exact(got, want, "gguf dequantize")
 
     tname = {Q4_0: "q4_0", Q8_0: "q8_0", Q4_K: "q4_K", Q6_K: "q6_K", F16: "f16", F32: "f32"}[ttype]
-    return _mk(f"get_rows_{tname}_e{n_embd}_i{n_idx}" + ("_badidx" if bad_index else ""), "k_get_rows", img,
-               "get_rows", dst, [tab, ti], check=check, expect_status=8 if bad_index else 0)
+    c = _mk(f"get_rows_{tname}_e{n_embd}_i{n_idx}" + ("_badidx" if bad_index else ""), "k_get_rows", img,
+            "get_rows", dst, [tab, ti], check=check, expect_status=8 if bad_index else 0)
+    c.bytes = n_idx * kabi.row_bytes(ttype, n_embd) + ti.nbytes_span + dst.nbytes_span  # rows gathered only
+    return c
 
 
 # ---- cpy (KV cache store) -----------------------------------------------------------------------
@@ -582,7 +599,7 @@ def case_attention(seed, D, H, H_kv, n_q, n_kv, causal, n_past=0, mask_type=None
     name = f"attention_d{D}_h{H}_kv{H_kv}_q{n_q}_n{n_kv}" + (f"_causal{n_past}" if causal else "") + \
         ({None: "", F16: "_maskf16", F32: "_maskf32"}[mask_type]) + ("_vT" if v_transposed else "")
     return _mk(name, "k_attention", img, "attention", dst, srcs, params=[scale, f32(0.0), int(causal), n_past],
-               check=check, wsize=4 * n_kv)
+               check=check, wsize=4 * n_kv * (H // H_kv))
 
 
 # ---- microbenchmarks ----------------------------------------------------------------------------
@@ -634,8 +651,10 @@ def case_chase(seed, n, steps):
         got = int(np.frombuffer(out.read_tensor(dst), np.int64)[0])
         return [] if got == want else [f"index {got} != {want}"]
 
-    return _mk(f"pointer_chase_n{n}_s{steps}", "b_chase", img, "pointer_chase", dst, [src],
-               params=[steps & 0xFFFFFFFF, steps >> 32], check=check)
+    c = _mk(f"pointer_chase_n{n}_s{steps}", "b_chase", img, "pointer_chase", dst, [src],
+            params=[steps & 0xFFFFFFFF, steps >> 32], check=check)
+    c.bytes = 8 * steps + 8  # one 8-byte load per step
+    return c
 
 
 # ---- refused descriptors --------------------------------------------------------------------------
@@ -668,11 +687,11 @@ def error_cases() -> list:
     a = img.tensor(F32, (96, 1), np.ones(96, f32))
     d = img.tensor(F32, (3, 1))
     out.append(_mk("err_mul_mat_shape", "k_mul_mat", img, "mul_mat", d, [w, a], expect_status=4, wsize=4096))
-    # work buffer too small
+    # work buffer too small (1000 Q8_K rows do not fit the 256 KiB scratchpad either)
     img = Image()
     w = img.tensor(Q4_K, (256, 2), kref.random_q4_K(np.random.default_rng(3), 2).reshape(-1))
-    a = img.tensor(F32, (256, 2), np.ones(512, f32))
-    d = img.tensor(F32, (2, 2))
+    a = img.tensor(F32, (256, 1000), np.ones(256000, f32))
+    d = img.tensor(F32, (2, 1000))
     out.append(_mk("err_mul_mat_work", "k_mul_mat", img, "mul_mat", d, [w, a], expect_status=6, wsize=292))
     # YaRN ramp is not implemented
     c = case_rope(902, 1, 2, 64, 64, 0)
@@ -694,6 +713,11 @@ def all_cases() -> list:
     cases.append(case_mul_mat(301, F16, 7, 3, 80, ne2=(1, 3)))
     cases.append(case_mul_mat(302, Q4_K, 16, 2, 2048))
     cases.append(case_mul_mat(303, BF16, 12, 3, 200))
+    cases.append(case_mul_mat(305, Q4_K, 5, 2, 512, misaligned=True))
+    # activations too large for the scratchpad: converted into the work buffer / read in place
+    cases.append(case_mul_mat(307, Q4_0, 4, 300, 1024))
+    cases.append(case_mul_mat(308, Q8_0, 3, 260, 1024, prequantized=True))
+    cases.append(case_mul_mat(306, Q6_K, 5, 2, 512, misaligned=True))
     cases.append(case_mul_mat(304, BF16, 6, 2, 64, ne2=(2, 2), prequantized=True))
     cases.append(case_get_rows(410, Q4_K, 256, 8, 3, bad_index=True))
     cases += [case_quantize(500, Q8_0, 3, 256), case_quantize(501, Q8_K, 3, 512)]
@@ -731,6 +755,8 @@ def all_cases() -> list:
         case_attention(562, 32, 4, 1, 3, 40, False, mask_type=F16),
         case_attention(563, 64, 4, 2, 2, 21, True, n_past=19, v_transposed=True),
         case_attention(564, 80, 2, 1, 2, 9, False, mask_type=F32),
+        # 32 heads x 2048 scores do not fit the scratchpad: the work buffer holds them
+        case_attention(565, 16, 32, 1, 1, 2048, False),
     ]
     cases += [case_stream_read(570, 4096, 3), case_stream_copy(571, 3000, 2), case_chase(572, 1000, 2500)]
     cases += error_cases()
@@ -738,8 +764,8 @@ def all_cases() -> list:
 
 
 def xpop_cases() -> list:
-    """mul_mat on the Xpop_matmul unit: emulator only (QEMU has no matrix unit). The
-    activations are given already in the dot type, so no RVV instruction runs."""
+    """mul_mat on the Xpop_matmul unit: emulator only (QEMU has no matrix unit), with the
+    activations either given in the dot type or converted by the RVV quantizers."""
     return [
         case_mul_mat(700, Q4_0, 24, 3, 512, prequantized=True, xpop=True),
         case_mul_mat(701, Q8_0, 16, 2, 256, prequantized=True, xpop=True),
@@ -747,6 +773,43 @@ def xpop_cases() -> list:
         case_mul_mat(703, Q6_K, 8, 2, 512, prequantized=True, xpop=True),
         case_mul_mat(704, BF16, 6, 2, 100, prequantized=True, xpop=True),
         case_mul_mat(705, Q4_K, 8, 2, 256, ne2=(2, 4), prequantized=True, xpop=True),
+        # F32 activations: converted by the RVV quantizers, then the unit
+        case_mul_mat(706, Q4_K, 12, 3, 512, xpop=True),
+        case_mul_mat(707, Q4_0, 10, 2, 256, xpop=True),
+        case_mul_mat(708, Q6_K, 6, 2, 256, xpop=True),
+        case_mul_mat(709, Q8_0, 5, 3, 128, xpop=True),
+        case_mul_mat(710, BF16, 7, 2, 96, xpop=True),
+    ]
+
+
+def _with_macs(case, macs, kind):
+    case.macs, case.mac_kind = int(macs), kind
+    return case
+
+
+def tinyllama_rvv_cases() -> list:
+    """One TinyLlama-1.1B decode step's kernels at their real shapes (hidden 2048, FFN 5632,
+    32 heads of 64, 4 KV heads), on the RVV programs, plus the memory microbenchmarks."""
+    H, HKV, D, E, F, NKV = 32, 4, 64, 2048, 5632, 512
+    return [
+        _with_macs(case_get_rows(900, Q4_K, E, 64, 1), 0, ""),
+        _with_macs(case_rms_norm(901, E, 1, 1e-5), 0, ""),
+        _with_macs(case_eltwise(902, "mul", (E, 1), (E, 1)), 0, ""),
+        _with_macs(case_quantize(903, Q8_K, 1, E), 0, ""),
+        _with_macs(case_mul_mat(904, Q4_K, E, 1, E), E * E, "int8"),
+        _with_macs(case_mul_mat(905, Q4_K, HKV * D, 1, E), HKV * D * E, "int8"),
+        _with_macs(case_rope(906, 1, H, D, D, 0, n_past=NKV - 1), 0, ""),
+        _with_macs(case_cpy_kv(907, D, HKV, 1, NKV, NKV - 1), 0, ""),
+        _with_macs(case_attention(908, D, H, HKV, 1, NKV, True, n_past=NKV - 1), 2 * H * NKV * D, "f32"),
+        _with_macs(case_mul_mat(909, F16, NKV, 1, D, ne2=(HKV, H)), H * NKV * D, "f32"),
+        _with_macs(case_soft_max(910, NKV, 1, H, 0.125, causal=True, n_past=NKV - 1), 0, ""),
+        _with_macs(case_eltwise(911, "add", (E, 1), (E, 1)), 0, ""),
+        _with_macs(case_mul_mat(912, Q4_K, F, 1, E), F * E, "int8"),
+        _with_macs(case_eltwise(913, "swiglu", (F, 1), (F, 1)), 0, ""),
+        _with_macs(case_mul_mat(914, Q6_K, E, 1, F), E * F, "int8"),
+        _with_macs(case_stream_read(915, 1 << 20, 1), 0, ""),
+        _with_macs(case_stream_copy(916, 1 << 20, 1), 0, ""),
+        _with_macs(case_chase(917, 1 << 16, 4096), 0, ""),
     ]
 
 
@@ -763,4 +826,39 @@ def tinyllama_xpop_cases() -> list:
     ]
 
 
-CASE_SETS = {"qemu": all_cases, "xpop": xpop_cases, "tinyllama_xpop": tinyllama_xpop_cases}
+def timing_invariance_cases() -> list:
+    """Pairs of runs with the same descriptor and different data (random, or all zeros): a
+    kernel's cycle count must depend on its descriptor only, which is what lets the system
+    runner reuse the timing of identical invocations. get_rows is left out on purpose: the
+    row it reads, hence the DDR rows and banks it touches, is the index's value."""
+    out = []
+    tn = {Q4_0: "q4_0", Q8_0: "q8_0", Q4_K: "q4_K", Q6_K: "q6_K", F16: "f16", Q8_K: "q8_K"}
+
+    def pair(stem, make_a, make_b):
+        a, b = make_a(), make_b()
+        a.name, b.name = stem + "__a", stem + "__b"
+        out.extend([a, b])
+
+    for wt in (Q4_0, Q8_0, Q4_K, Q6_K, F16):
+        pair(f"mul_mat_{tn[wt]}", lambda wt=wt: case_mul_mat(1, wt, 8, 2, 512),
+             lambda wt=wt: case_mul_mat(2, wt, 8, 2, 512, zero_act=True))
+    for wt in (Q4_0, Q4_K, Q6_K):
+        pair(f"xpop_mul_mat_{tn[wt]}", lambda wt=wt: case_mul_mat(1, wt, 8, 2, 512, xpop=True),
+             lambda wt=wt: case_mul_mat(2, wt, 8, 2, 512, xpop=True, zero_act=True))
+    for qt in (Q8_0, Q8_K):
+        pair(f"quantize_{tn[qt]}", lambda qt=qt: case_quantize(1, qt, 2, 512),
+             lambda qt=qt: case_quantize(2, qt, 2, 512, zero=True))
+    pair("rope", lambda: case_rope(1, 3, 4, 64, 64, 0), lambda: case_rope(2, 3, 4, 64, 64, 0))
+    pair("rms_norm", lambda: case_rms_norm(1, 512, 2, 1e-5), lambda: case_rms_norm(2, 512, 2, 1e-5))
+    pair("soft_max", lambda: case_soft_max(1, 100, 3, 2, 0.5, mask_type=F16),
+         lambda: case_soft_max(2, 100, 3, 2, 0.5, mask_type=F16))
+    pair("swiglu", lambda: case_eltwise(1, "swiglu", (300, 2), (300, 2)),
+         lambda: case_eltwise(2, "swiglu", (300, 2), (300, 2)))
+    pair("attention", lambda: case_attention(1, 64, 8, 2, 2, 40, True, n_past=38),
+         lambda: case_attention(2, 64, 8, 2, 2, 40, True, n_past=38))
+    pair("cpy", lambda: case_cpy_kv(1, 64, 4, 2, 16, 3), lambda: case_cpy_kv(2, 64, 4, 2, 16, 3))
+    return out
+
+
+CASE_SETS = {"qemu": all_cases, "xpop": xpop_cases, "tinyllama_xpop": tinyllama_xpop_cases,
+             "tinyllama_rvv": tinyllama_rvv_cases, "timing_invariance": timing_invariance_cases}

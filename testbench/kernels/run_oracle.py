@@ -18,7 +18,8 @@ outputs with QEMU's byte for byte.
 executor writes `NAME.out.img` and `NAME.status` (the exit code as text), and --check DIR
 verifies them.
 
-Sets: `qemu` (every RVV kernel), `xpop` (k_mul_mat_xpop; emulator only).
+Sets: `qemu` (every RVV kernel), `xpop` (k_mul_mat_xpop; emulator only), `tinyllama_rvv`
+and `tinyllama_xpop` (one decode step's shapes, for the cycle tables; emulator only).
 Exit status: 0 all passed, 1 some case failed, 2 environment problem.
 """
 
@@ -118,7 +119,8 @@ def main() -> int:
         for c in cases:
             with open(os.path.join(args.emit, c.name + ".in.img"), "wb") as f:
                 f.write(c.img.to_bytes())
-            index.append({"name": c.name, "program": c.program, "status": c.expect_status})
+            index.append({"name": c.name, "program": c.program, "status": c.expect_status,
+                          "macs": c.macs, "mac_kind": c.mac_kind, "bytes": c.bytes})
         with open(os.path.join(args.emit, "cases.json"), "w") as f:
             json.dump(index, f, indent=1)
         print(f"run_oracle: wrote {len(cases)} input images to {args.emit}")

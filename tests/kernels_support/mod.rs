@@ -5,9 +5,8 @@
 #![allow(dead_code)]
 
 use sail_emu::config::{load_board, Board};
-use sail_emu::matmul::MatmulUnit;
 use sail_emu::mem::CardMemory;
-use sail_emu::program::{self, MemoryMap, Program};
+use sail_emu::program::{self, Program};
 use sail_emu::stats::Stats;
 use sail_emu::timing::{run_stats, CoreParams, CoreTiming, Functional, InOrderTiming};
 use std::path::{Path, PathBuf};
@@ -145,9 +144,7 @@ pub struct EmuRun {
 /// through the card's memory system, or functional only.
 pub fn run_in_emulator(elf: &Path, input: &Image, board: &Board, timed: bool) -> EmuRun {
     let prog = Program::load(elf).unwrap_or_else(|e| panic!("load {}: {e}", elf.display()));
-    let map = MemoryMap::from_board(board);
-    let mut hart = program::load_hart(&prog, &map).expect("load the program");
-    hart.attach_matmul(MatmulUnit::new(board));
+    let mut hart = program::load_card_hart(&prog, board).expect("load the program");
     for (addr, data) in &input.segments {
         hart.mem
             .write(*addr, data)
