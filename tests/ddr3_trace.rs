@@ -36,7 +36,8 @@ fn configs() -> Vec<(&'static str, Vec<String>)> {
 }
 
 /// DDR3-1600 clocks (800 MHz): tRAS is long enough in clocks that a row hit can overtake a
-/// pending precharge under FR-FCFS.
+/// pending precharge under FR-FCFS, and tFAW (24 clocks) exceeds 4 x tRRD (20), so the
+/// four-activate window binds.
 fn fast_clock(policy: &str) -> Vec<String> {
     vec![
         "clock=400 MHz".into(),
@@ -222,6 +223,13 @@ fn fr_fcfs_overtakes_a_pending_precharge() {
     );
     assert!(hit > first);
     assert_eq!(m.stats().get("fr_fcfs_overtakes"), Some(1.0));
+    let t = m.timing();
+    assert!(
+        t.faw > 4 * t.rrd,
+        "tFAW {} binds over 4 x tRRD {}",
+        t.faw,
+        t.rrd
+    );
     let trace = m.sink().in_clock_order();
     check::check(m.timing(), m.banks(), &trace, true).unwrap();
     let kinds: Vec<_> = trace.iter().map(|c| c.kind).collect();

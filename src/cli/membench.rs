@@ -95,7 +95,24 @@ fn measure<S: CommandSink>(mut ddr: Ddr3<S>, spec: &BenchSpec) -> (BenchResult, 
     (r, ddr)
 }
 
+/// The JSON report of a run (what `--json` prints), for sweeps.
+pub(super) fn json(cmd: &MembenchCmd, common: &BoardArgs) -> anyhow::Result<serde_json::Value> {
+    let (v, _) = execute(cmd, common)?;
+    Ok(v)
+}
+
 pub(super) fn run(cmd: MembenchCmd, common: &BoardArgs) -> anyhow::Result<()> {
+    let (v, text) = execute(&cmd, common)?;
+    if cmd.json {
+        print_out(&format!("{}\n", serde_json::to_string_pretty(&v)?))
+    } else {
+        print_out(&text)
+    }
+}
+
+/// Runs the benchmark: the JSON report and the text report. A trace check that finds
+/// violations is an error (after printing nothing).
+fn execute(cmd: &MembenchCmd, common: &BoardArgs) -> anyhow::Result<(serde_json::Value, String)> {
     let loaded = common.load()?;
     let b = &loaded.board;
     let mem = &b.memory;
@@ -196,45 +213,43 @@ pub(super) fn run(cmd: MembenchCmd, common: &BoardArgs) -> anyhow::Result<()> {
     let r = &outcome.result;
     let access = if cmd.write { "write" } else { "read" };
     let mut out = String::new();
-    if cmd.json {
-        let mut v = serde_json::json!({
-            "board": b.name,
-            "pattern": pattern.name(),
-            "access": access,
-            "bytes": r.bytes,
-            "request_bytes": cmd.request_bytes,
-            "outstanding": outstanding,
-            "requests": r.requests,
-            "refresh": options.refresh,
-            "elapsed_ns": r.elapsed.ns(),
-            "bytes_per_s": r.bytes_per_s,
-            "peak_bytes_per_s": peak,
-            "mean_latency_ns": r.mean_latency_ns,
-            "max_latency_ns": r.max_latency_ns,
-            "stats": outcome.stats.to_json(),
-        });
-        if let Some(t) = &outcome.trace {
-            v["trace_check"] = match t {
-                Ok(s) => serde_json::json!({
-                    "violations": 0,
-                    "activates": s.activates,
-                    "reads": s.reads,
-                    "writes": s.writes,
-                    "precharges": s.precharges,
-                    "refreshes": s.refreshes,
-                }),
-                Err(errs) => serde_json::json!({
-                    "violations": errs.len(),
-                    "first": errs.iter().take(10).map(|e| e.to_string()).collect::<Vec<_>>(),
-                }),
-            };
-        }
-        if let (Some(path), Some(points)) = (&cmd.curve, &curve) {
-            v["curve_file"] = serde_json::json!(path.display().to_string());
-            v["curve_points"] = serde_json::json!(points.len());
-        }
-        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
-    } else {
+    let mut v = serde_json::json!({
+        "board": b.name,
+        "pattern": pattern.name(),
+        "access": access,
+        "bytes": r.bytes,
+        "request_bytes": cmd.request_bytes,
+        "outstanding": outstanding,
+        "requests": r.requests,
+        "refresh": options.refresh,
+        "elapsed_ns": r.elapsed.ns(),
+        "bytes_per_s": r.bytes_per_s,
+        "peak_bytes_per_s": peak,
+        "mean_latency_ns": r.mean_latency_ns,
+        "max_latency_ns": r.max_latency_ns,
+        "stats": outcome.stats.to_json(),
+    });
+    if let Some(t) = &outcome.trace {
+        v["trace_check"] = match t {
+            Ok(s) => serde_json::json!({
+                "violations": 0,
+                "activates": s.activates,
+                "reads": s.reads,
+                "writes": s.writes,
+                "precharges": s.precharges,
+                "refreshes": s.refreshes,
+            }),
+            Err(errs) => serde_json::json!({
+                "violations": errs.len(),
+                "first": errs.iter().take(10).map(|e| e.to_string()).collect::<Vec<_>>(),
+            }),
+        };
+    }
+    if let (Some(path), Some(points)) = (&cmd.curve, &curve) {
+        v["curve_file"] = serde_json::json!(path.display().to_string());
+        v["curve_points"] = serde_json::json!(points.len());
+    }
+    {
         let s = &outcome.stats;
         let g = |k: &str| s.get(k).unwrap_or(0.0);
         writeln!(
@@ -287,11 +302,18 @@ pub(super) fn run(cmd: MembenchCmd, common: &BoardArgs) -> anyhow::Result<()> {
             writeln!(out, "  curve written to {}", path.display())?;
         }
     }
-    print_out(&out)?;
     if let Some(Err(errs)) = &outcome.trace {
-        bail!("the DRAM command trace broke {} timing rules", errs.len());
+        bail!(
+            "the DRAM command trace broke {} timing rules; the first: {}",
+            errs.len(),
+            errs.iter()
+                .take(5)
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
     }
-    Ok(())
+    Ok((v, out))
 }
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error.

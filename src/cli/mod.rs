@@ -143,8 +143,6 @@ pub fn run_json(args: &[String]) -> anyhow::Result<serde_json::Value> {
         }
         Command::Manifest(_) => anyhow::bail!("`manifest` has no JSON report to sweep"),
         Command::Matmul(cmd) => matmul::json(cmd, &cli.common),
-        Command::Membench(_) => {
-            anyhow::bail!("`membench` has no in-process JSON report yet; run it with --json")
-        }
+        Command::Membench(cmd) => membench::json(cmd, &cli.common),
     }
 }

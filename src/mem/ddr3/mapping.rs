@@ -27,14 +27,18 @@ pub struct Location {
 }
 
 /// The address mapping of one board.
+///
+/// Each field is `(burst >> shift) & mask`, with the shifts and masks fixed at construction
+/// so locating a burst is branch-free. When the number of rows is not a power of two, the
+/// `bank-row-column` split needs a division (`rows_divide`).
 #[derive(Debug, Clone)]
 pub struct AddressMap {
     base: u64,
     burst_bits: u32,
-    column_bits: u32,
-    bank_bits: u32,
-    rows: u64,
-    mapping: AddressMapping,
+    column: (u32, u64),
+    bank: (u32, u64),
+    row: (u32, u64),
+    rows_divide: Option<(u32, u64)>,
 }
 
 impl AddressMap {
@@ -43,13 +47,45 @@ impl AddressMap {
         let burst = m.burst_bytes();
         let columns = m.row_size.bytes() / burst;
         let rows = (m.capacity.bytes() / (m.row_size.bytes() * m.banks as u64)).max(1);
+        let column_bits = columns.trailing_zeros();
+        let bank_bits = m.banks.trailing_zeros();
+        let mask = |bits: u32| (1u64 << bits) - 1;
+        let (column, bank, row, rows_divide) = match m.controller.address_mapping {
+            AddressMapping::RowBankColumn => (
+                (0, mask(column_bits)),
+                (column_bits, mask(bank_bits)),
+                (column_bits + bank_bits, u64::MAX),
+                None,
+            ),
+            AddressMapping::RowColumnBank => (
+                (bank_bits, mask(column_bits)),
+                (0, mask(bank_bits)),
+                (bank_bits + column_bits, u64::MAX),
+                None,
+            ),
+            AddressMapping::BankRowColumn if rows.is_power_of_two() => {
+                let row_bits = rows.trailing_zeros();
+                (
+                    (0, mask(column_bits)),
+                    (column_bits + row_bits, mask(bank_bits)),
+                    (column_bits, mask(row_bits)),
+                    None,
+                )
+            }
+            AddressMapping::BankRowColumn => (
+                (0, mask(column_bits)),
+                (0, mask(bank_bits)),
+                (column_bits, u64::MAX),
+                Some((column_bits, rows)),
+            ),
+        };
         Self {
             base: m.base,
             burst_bits: burst.trailing_zeros(),
-            column_bits: columns.trailing_zeros(),
-            bank_bits: m.banks.trailing_zeros(),
-            rows,
-            mapping: m.controller.address_mapping,
+            column,
+            bank,
+            row,
+            rows_divide,
         }
     }
 
@@ -69,27 +105,19 @@ impl AddressMap {
     /// The DRAM coordinates of burst number `burst`.
     #[inline]
     pub fn locate(&self, burst: u64) -> Location {
-        let col_mask = (1u64 << self.column_bits) - 1;
-        let bank_mask = (1u64 << self.bank_bits) - 1;
-        match self.mapping {
-            AddressMapping::RowBankColumn => Location {
-                column: (burst & col_mask) as u32,
-                bank: ((burst >> self.column_bits) & bank_mask) as u32,
-                row: burst >> (self.column_bits + self.bank_bits),
-            },
-            AddressMapping::RowColumnBank => Location {
-                bank: (burst & bank_mask) as u32,
-                column: ((burst >> self.bank_bits) & col_mask) as u32,
-                row: burst >> (self.bank_bits + self.column_bits),
-            },
-            AddressMapping::BankRowColumn => {
-                let above = burst >> self.column_bits;
-                Location {
-                    column: (burst & col_mask) as u32,
-                    row: above % self.rows,
-                    bank: ((above / self.rows) & bank_mask) as u32,
-                }
-            }
+        let field = |(shift, mask): (u32, u64)| (burst >> shift) & mask;
+        if let Some((shift, rows)) = self.rows_divide {
+            let above = burst >> shift;
+            return Location {
+                column: field(self.column) as u32,
+                row: above % rows,
+                bank: ((above / rows) & self.bank.1) as u32,
+            };
+        }
+        Location {
+            bank: field(self.bank) as u32,
+            row: field(self.row),
+            column: field(self.column) as u32,
         }
     }
 }
@@ -178,6 +206,47 @@ mod tests {
             Location {
                 bank: 1,
                 row: 0,
+                column: 0
+            }
+        );
+    }
+
+    #[test]
+    fn bank_row_column_with_rows_not_a_power_of_two() {
+        // 3 GiB: 49152 rows per bank.
+        let b = load_board(
+            "innerjib7ea",
+            &[
+                "memory.controller.address_mapping=bank-row-column".to_string(),
+                "memory.capacity=3 GiB".to_string(),
+            ],
+        )
+        .unwrap()
+        .board;
+        let m = AddressMap::new(&b.memory);
+        let rows = 49152u64;
+        let at = |a: u64| m.locate(m.burst_of(0x8000_0000 + a));
+        assert_eq!(
+            at(0x2000 * 5 + 64),
+            Location {
+                bank: 0,
+                row: 5,
+                column: 1
+            }
+        );
+        assert_eq!(
+            at(0x2000 * rows),
+            Location {
+                bank: 1,
+                row: 0,
+                column: 0
+            }
+        );
+        assert_eq!(
+            at(0x2000 * (3 * rows + 7)),
+            Location {
+                bank: 3,
+                row: 7,
                 column: 0
             }
         );

@@ -247,6 +247,9 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     acts: SortedWindow<u64>,
     /// Latest ACT with a gap of at least 2 x tRRD before it (see `last_hole`).
     last_act_hole: u64,
+    /// tFAW > 4 x tRRD: otherwise ACTs spaced by tRRD always satisfy tFAW (as on the Sail
+    /// boards at 150 MHz) and the window checks are skipped.
+    faw_binds: bool,
     /// Latest clock of any committed command.
     last_cmd: u64,
     /// No command may issue before this clock (end of the last refresh).
@@ -320,6 +323,7 @@ impl<S: CommandSink> Ddr3<S> {
             prune_at: 0,
             acts: SortedWindow::default(),
             last_act_hole: 0,
+            faw_binds: t.faw > 4 * t.rrd,
             last_cmd: 0,
             floor: 0,
             next_ref: t.refi,
@@ -538,7 +542,7 @@ impl<S: CommandSink> Ddr3<S> {
                 t = acts[i - 1] + rrd;
                 continue;
             }
-            if i >= 4 && t < acts[i - 4] + faw {
+            if self.faw_binds && i >= 4 && t < acts[i - 4] + faw {
                 t = acts[i - 4] + faw;
                 continue;
             }
@@ -551,17 +555,19 @@ impl<S: CommandSink> Ddr3<S> {
                 }
                 continue;
             }
-            // Five-ACT windows with the new one first or in the middle.
-            let mut ok = !(i + 3 < n && acts[i + 3] < t + faw);
-            for before in 1..4 {
-                let after = 4 - before;
-                if ok && i >= before && i + after <= n {
-                    ok = acts[i + after - 1] - acts[i - before] >= faw;
+            if self.faw_binds {
+                // Five-ACT windows with the new one first or in the middle.
+                let mut ok = !(i + 3 < n && acts[i + 3] < t + faw);
+                for before in 1..4 {
+                    let after = 4 - before;
+                    if ok && i >= before && i + after <= n {
+                        ok = acts[i + after - 1] - acts[i - before] >= faw;
+                    }
                 }
-            }
-            if !ok {
-                t += 1;
-                continue;
+                if !ok {
+                    t += 1;
+                    continue;
+                }
             }
             let free = self.cmd_bus.first_free(t);
             if free != t {
