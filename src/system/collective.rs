@@ -80,6 +80,33 @@ pub trait CardOps {
         bytes: u64,
         start: Time,
     ) -> Result<Time>;
+
+    /// Runs a batch of reduces that a synchronisation point releases together: jobs on
+    /// different cards are independent, jobs on one card run in the batch's order. Returns
+    /// each job's completion time, in job order. The default runs them one by one;
+    /// implementations may run different cards' jobs on host threads, but must return the
+    /// same times as the one-by-one order.
+    fn reduce_batch(&mut self, jobs: &[ReduceJob]) -> Result<Vec<Time>> {
+        jobs.iter()
+            .map(|j| self.reduce_f32(j.card, j.dst, j.src, j.bytes, j.start))
+            .collect()
+    }
+}
+
+/// One reduce of a batch: on `card`, add `bytes` of f32 at `src` into `dst`, no earlier than
+/// `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReduceJob {
+    /// The card.
+    pub card: usize,
+    /// Destination (and first operand).
+    pub dst: u64,
+    /// Second operand.
+    pub src: u64,
+    /// Bytes of f32.
+    pub bytes: u64,
+    /// Earliest start (the data's arrival).
+    pub start: Time,
 }
 
 /// Where the buffers sit in each card's memory.
@@ -210,19 +237,41 @@ impl<'a> Ring<'a> {
                     arrivals.push((to, c, k, at, self.buf.clone()));
                 }
             }
+            // The received data lands; the step's reduces then run as one batch (a
+            // synchronisation point: different cards' reduces may run on host threads).
+            let mut jobs = Vec::new();
+            let mut reduced = Vec::new();
             for (to, c, k, at, data) in arrivals {
                 let (e0, ne) = self.segments[c][k];
                 let dst = self.buffers.data + e0 * 4;
-                let done = if reduce {
+                if reduce {
                     let recv = self.buffers.recv + (e0 - self.chunk_start[c]) * 4;
                     cards.write(to, recv, &data)?;
-                    cards.reduce_f32(to, dst, recv, ne * 4, at)?
+                    jobs.push(ReduceJob {
+                        card: to,
+                        dst,
+                        src: recv,
+                        bytes: ne * 4,
+                        start: at,
+                    });
+                    reduced.push((to, c, k));
                 } else {
                     cards.write(to, dst, &data)?;
-                    at
-                };
-                self.ready[to][c][k] = done;
-                self.end = self.end.max(done);
+                    self.ready[to][c][k] = at;
+                    self.end = self.end.max(at);
+                }
+            }
+            let done = cards.reduce_batch(&jobs)?;
+            if done.len() != jobs.len() {
+                bail!(
+                    "reduce batch returned {} times for {} jobs",
+                    done.len(),
+                    jobs.len()
+                );
+            }
+            for ((to, c, k), t) in reduced.into_iter().zip(done) {
+                self.ready[to][c][k] = t;
+                self.end = self.end.max(t);
             }
         }
         Ok(())

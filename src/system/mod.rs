@@ -2,6 +2,7 @@
 //! ([`collective`]: ring collectives moving real data over the modelled links).
 
 pub mod card;
+pub mod cards;
 pub mod collective;
 pub mod llm;
 pub mod topology;
