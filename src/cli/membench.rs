@@ -69,7 +69,7 @@ impl From<PatternArg> for Pattern {
 }
 
 /// `64MiB`, `64 MiB`, `1048576`.
-fn parse_bytes(text: &str) -> Result<u64, String> {
+pub(super) fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim();
     if let Ok(n) = t.parse::<u64>() {
         return Ok(n);

@@ -2,6 +2,7 @@
 //! Errors reach the user as one message with its context chain and a non-zero exit.
 
 mod boards;
+mod collective;
 mod kernel;
 mod manifest;
 mod matmul;
@@ -66,6 +67,8 @@ pub enum Command {
     Matmul(matmul::MatmulCmd),
     /// Microbenchmarks of the DDR model: stream, random and pointer-chase traces.
     Membench(membench::MembenchCmd),
+    /// Run a collective on N cards: time, algbw and busbw beside the alpha-beta bound.
+    Collective(collective::CollectiveCmd),
 }
 
 /// Entry point of the binary: parses arguments, sets up logging, runs, maps errors to exit 1.
@@ -116,6 +119,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Manifest(cmd) => manifest::run(cmd),
         Command::Matmul(cmd) => matmul::run(cmd, &cli.common),
         Command::Membench(cmd) => membench::run(cmd, &cli.common),
+        Command::Collective(cmd) => collective::run(cmd, &cli.common),
     }
 }
 
@@ -144,5 +148,6 @@ pub fn run_json(args: &[String]) -> anyhow::Result<serde_json::Value> {
         Command::Manifest(_) => anyhow::bail!("`manifest` has no JSON report to sweep"),
         Command::Matmul(cmd) => matmul::json(cmd, &cli.common),
         Command::Membench(cmd) => membench::json(cmd, &cli.common),
+        Command::Collective(cmd) => collective::json(cmd, &cli.common),
     }
 }

@@ -3,9 +3,13 @@
 //! plus `frame_overhead` bytes of framing, and a fixed per-hop latency.
 //!
 //! Each direction of each cable is one shared resource (full duplex: the two directions are
-//! independent). A transfer queues behind earlier ones on the same direction, occupies it for
-//! the serialisation time of its payload and framing at the coded rate, and arrives one hop
-//! latency after its last byte leaves.
+//! independent). A transfer occupies it for the serialisation time of its payload and
+//! framing at the coded rate, and arrives one hop latency after its last byte leaves. It
+//! starts at the earliest time at or after its data is ready when the direction is idle for
+//! its whole serialisation: the sender's DMA serves messages in the order their data becomes
+//! ready, so a message issued later but ready earlier uses an idle gap left by one that waits
+//! for its data (no head-of-line blocking by issue order). Messages never overlap on a
+//! direction, and each message is sent whole (no preemption).
 
 use crate::config::IntercardConfig;
 use crate::stats::Stats;
@@ -62,7 +66,8 @@ impl LinkParams {
 #[derive(Debug, Clone)]
 pub struct LinkDirection {
     params: LinkParams,
-    free_at: Time,
+    /// Busy intervals [start, end), sorted, disjoint, adjacent ones merged.
+    intervals: Vec<(Time, Time)>,
     payload_bytes: u64,
     wire_bytes: u64,
     frames: u64,
@@ -75,7 +80,7 @@ impl LinkDirection {
     pub fn new(params: LinkParams) -> Self {
         Self {
             params,
-            free_at: Time::ZERO,
+            intervals: Vec::new(),
             payload_bytes: 0,
             wire_bytes: 0,
             frames: 0,
@@ -92,20 +97,46 @@ impl LinkDirection {
     /// Sends `bytes` that are ready at `ready`; returns when the last byte has arrived at the
     /// far end.
     pub fn send(&mut self, bytes: u64, ready: Time) -> Time {
-        let start = ready.max(self.free_at);
         let ser = self.params.serialisation(bytes);
-        self.free_at = start + ser;
+        let start = self.reserve(ready, ser);
         self.busy += ser;
         self.payload_bytes += bytes;
         self.wire_bytes += self.params.wire_bytes(bytes);
         self.frames += self.params.frames(bytes);
         self.transfers += 1;
-        self.free_at + self.params.hop_latency
+        start + ser + self.params.hop_latency
     }
 
-    /// When the direction can start another transfer.
+    /// Books the earliest idle span of length `len` starting at or after `ready`; returns
+    /// its start.
+    fn reserve(&mut self, ready: Time, len: Time) -> Time {
+        let iv = &mut self.intervals;
+        // First interval that ends after `ready`: earlier ones cannot collide.
+        let mut i = iv.partition_point(|&(_, e)| e <= ready);
+        let mut start = ready;
+        while i < iv.len() && iv[i].0 < start + len {
+            start = start.max(iv[i].1);
+            i += 1;
+        }
+        let end = start + len;
+        // Insert [start, end) before interval i, merging with touching neighbours.
+        let merge_prev = i > 0 && iv[i - 1].1 == start;
+        let merge_next = i < iv.len() && iv[i].0 == end;
+        match (merge_prev, merge_next) {
+            (true, true) => {
+                iv[i - 1].1 = iv[i].1;
+                iv.remove(i);
+            }
+            (true, false) => iv[i - 1].1 = end,
+            (false, true) => iv[i].0 = start,
+            (false, false) => iv.insert(i, (start, end)),
+        }
+        start
+    }
+
+    /// When the direction is idle for good (after its last booked transfer).
     pub fn free_at(&self) -> Time {
-        self.free_at
+        self.intervals.last().map_or(Time::ZERO, |&(_, e)| e)
     }
 
     /// Counters: payload and wire bytes, frames, transfers, busy time, and utilisation over
@@ -171,5 +202,31 @@ mod tests {
         let s = d.stats(b);
         assert_eq!(s.get("tx_bytes"), Some(1024.0));
         assert_eq!(s.get("wire_bytes"), Some(1040.0));
+    }
+
+    #[test]
+    fn a_message_ready_early_fills_an_idle_gap_without_overlap() {
+        let p = params(&[]);
+        let ser = p.serialisation(512);
+        let mut d = LinkDirection::new(p);
+        // Issued first, but its data is ready only at 10 us.
+        let late = d.send(512, Time::from_secs(10e-6));
+        assert_eq!(late, Time::from_secs(10e-6) + ser + p.hop_latency);
+        // Issued second, ready at 0: it goes first, in the idle gap.
+        let early = d.send(512, Time::ZERO);
+        assert_eq!(early, ser + p.hop_latency);
+        // A message that cannot fit before 10 us waits for the end of the late one.
+        let big = d.send(512 * 10, Time::from_secs(5e-6));
+        let ser10 = p.serialisation(512 * 10);
+        assert!(Time::from_secs(5e-6) + ser10 > Time::from_secs(10e-6));
+        assert_eq!(big, Time::from_secs(10e-6) + ser + ser10 + p.hop_latency);
+        assert_eq!(d.free_at(), Time::from_secs(10e-6) + ser + ser10);
+        // Back to back messages merge into one busy interval.
+        let mut e = LinkDirection::new(p);
+        for _ in 0..100 {
+            e.send(512, Time::ZERO);
+        }
+        assert_eq!(e.intervals.len(), 1);
+        assert_eq!(e.free_at(), ser * 100);
     }
 }

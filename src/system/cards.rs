@@ -2,9 +2,9 @@
 //! [`Card`]'s memory, and each reduction runs the `k_eltwise` program's add on that card's
 //! hart, so its duration is the kernel's emulated cycles at the board clock.
 //!
-//! A card has one reduce engine (its core): a reduce starts at the later of its data's
-//! arrival and the end of the card's previous reduce. Between synchronisation points (one
-//! [`CardOps::reduce_batch`]), different cards' kernels run on host threads; each card's
+//! A reduce's duration is a function of its descriptor (a fresh memory model per kernel), so
+//! when it runs is the collective's timing phase's business. Between synchronisation points
+//! (one [`CardOps::reduce_batch`]), different cards' kernels run on host threads; each card's
 //! jobs run in order on one thread, so the emulated times do not depend on the thread count.
 
 use super::card::{kernel_dir, Card};
@@ -20,8 +20,6 @@ use std::path::PathBuf;
 /// One card and its reduce engine's bookkeeping.
 struct Slot {
     card: Card,
-    /// When the card's core finishes its last reduce.
-    free_at: Time,
     /// Sum of the reduce kernels' durations.
     busy: Time,
     /// Reduce kernels run.
@@ -33,7 +31,7 @@ struct Slot {
 }
 
 impl Slot {
-    /// Runs one add on this card: `dst += src` over `bytes` of f32.
+    /// Runs one add on this card: `dst += src` over `bytes` of f32; returns its duration.
     fn reduce(
         &mut self,
         program: &std::path::Path,
@@ -41,7 +39,7 @@ impl Slot {
         j: &ReduceJob,
     ) -> Result<Time> {
         if j.bytes == 0 {
-            return Ok(j.start.max(self.free_at));
+            return Ok(Time::ZERO);
         }
         if !j.bytes.is_multiple_of(4) {
             bail!("reduce of {} bytes is not a whole number of f32", j.bytes);
@@ -52,13 +50,11 @@ impl Slot {
             .run(program, &desc)
             .with_context(|| format!("reduce kernel on card {}", j.card))?;
         let dur = clock.cycles_to_time(run.cycles);
-        let begin = j.start.max(self.free_at);
-        self.free_at = begin + dur;
         self.busy += dur;
         self.kernels += 1;
         self.cycles += run.cycles;
         self.bytes += j.bytes;
-        Ok(self.free_at)
+        Ok(dur)
     }
 }
 
@@ -89,7 +85,6 @@ impl EmulatedCards {
         let slots = (0..n)
             .map(|_| Slot {
                 card: Card::new(board, ddr_bytes, false, false, 1 << 40),
-                free_at: Time::ZERO,
                 busy: Time::ZERO,
                 kernels: 0,
                 cycles: 0,
@@ -175,21 +170,13 @@ impl CardOps for EmulatedCards {
         self.slot(card)?.card.write(addr, data)
     }
 
-    fn reduce_f32(
-        &mut self,
-        card: usize,
-        dst: u64,
-        src: u64,
-        bytes: u64,
-        start: Time,
-    ) -> Result<Time> {
+    fn reduce_f32(&mut self, card: usize, dst: u64, src: u64, bytes: u64) -> Result<Time> {
         let (program, clock) = (self.program.clone(), self.clock);
         let job = ReduceJob {
             card,
             dst,
             src,
             bytes,
-            start,
         };
         self.slot(card)?.reduce(&program, clock, &job)
     }
@@ -299,8 +286,8 @@ mod tests {
         fn write(&mut self, card: usize, addr: u64, data: &[u8]) -> Result<()> {
             self.0.write(card, addr, data)
         }
-        fn reduce_f32(&mut self, _: usize, _: u64, _: u64, _: u64, start: Time) -> Result<Time> {
-            Ok(start)
+        fn reduce_f32(&mut self, _: usize, _: u64, _: u64, _: u64) -> Result<Time> {
+            Ok(Time::ZERO)
         }
     }
 
@@ -311,10 +298,7 @@ mod tests {
         let d = data(2, 1000);
         cards.write(0, BUF.data, &f32s(&d[0])).unwrap();
         cards.write(0, BUF.recv, &f32s(&d[1])).unwrap();
-        let start = Time::from_secs(1e-6);
-        let done = cards
-            .reduce_f32(0, BUF.data, BUF.recv, 4000, start)
-            .unwrap();
+        let dur = cards.reduce_f32(0, BUF.data, BUF.recv, 4000).unwrap();
         let got = read_f32(&mut cards, 0, BUF.data, 1000);
         let want: Vec<f32> = d[0].iter().zip(&d[1]).map(|(a, b)| a + b).collect();
         assert_eq!(got, want);
@@ -330,13 +314,12 @@ mod tests {
             .unwrap();
         assert!(run.cycles > 1000 / 4, "at least one cycle per 4 lanes");
         assert_eq!(cards.reduce_cycles(), run.cycles);
-        assert_eq!(done, start + board.clock.cycles_to_time(run.cycles));
-        // The second reduce on the card queues behind the first.
-        let again = cards
-            .reduce_f32(0, BUF.data, BUF.recv, 4000, Time::ZERO)
-            .unwrap();
-        assert_eq!(again, done + board.clock.cycles_to_time(run.cycles));
+        assert_eq!(dur, board.clock.cycles_to_time(run.cycles));
+        // Same descriptor, same duration (the data differ now).
+        let again = cards.reduce_f32(0, BUF.data, BUF.recv, 4000).unwrap();
+        assert_eq!(again, dur);
         assert_eq!(cards.reduce_kernels(), 2);
+        assert_eq!(cards.reduce_busy(), dur + dur);
     }
 
     #[test]

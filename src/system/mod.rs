@@ -4,5 +4,6 @@
 pub mod card;
 pub mod cards;
 pub mod collective;
+pub mod collective_bench;
 pub mod llm;
 pub mod topology;
