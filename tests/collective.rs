@@ -246,3 +246,27 @@ fn sweeps_can_run_a_collective_in_process() {
     assert!((f(&v, "bound_seconds") / bound - 1.0).abs() < 1e-12);
     assert!(f(&v, "seconds") >= bound * 0.99);
 }
+
+#[test]
+fn host_threads_do_not_change_any_figure() {
+    let mut reports = Vec::new();
+    for threads in ["1", "3", "8"] {
+        let mut v = json(&[
+            "allreduce",
+            "--cards",
+            "8",
+            "--bytes",
+            "256KiB",
+            "--segment",
+            "8KiB",
+            "--threads",
+            threads,
+        ]);
+        assert_eq!(v["host"]["threads"].as_u64().unwrap().to_string(), threads);
+        v.as_object_mut().unwrap().remove("host");
+        reports.push(v);
+    }
+    assert!(f(&reports[0], "reduce.cycles") > 0.0);
+    assert_eq!(reports[0], reports[1]);
+    assert_eq!(reports[0], reports[2]);
+}
