@@ -6,4 +6,5 @@ pub mod cards;
 pub mod collective;
 pub mod collective_bench;
 pub mod llm;
+pub mod parallel;
 pub mod topology;
