@@ -7,6 +7,7 @@ mod kernel;
 mod manifest;
 mod matmul;
 mod membench;
+mod parallel;
 mod regress;
 mod run;
 mod sweep;

@@ -3,6 +3,7 @@
 use super::BoardArgs;
 use crate::mem::regime::MemoryModelChoice;
 use crate::system::llm::{self, RunOptions, RunReport};
+use crate::system::parallel_run::ParallelChoice;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::io::IsTerminal;
@@ -45,9 +46,20 @@ pub struct RunArgs {
     /// Write report.json, stats.csv and the resolved board into this folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Cards to split the model over (default: the board's `cards`); more than one runs
+    /// tensor parallel unless --parallel says otherwise.
+    #[arg(long)]
+    pub cards: Option<usize>,
+    /// How to split over the cards: tp, pp, or auto (the scheduler's rule and both runs).
+    #[arg(long, value_enum)]
+    pub parallel: Option<ParallelChoice>,
+    /// Host threads for the cards of a parallel run (default: the host's cores); emulated
+    /// times do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
-fn options(a: &RunArgs, progress: bool) -> RunOptions {
+pub(super) fn options(a: &RunArgs, progress: bool) -> RunOptions {
     RunOptions {
         manifest: a.manifest.clone(),
         context: a.context,
@@ -62,15 +74,21 @@ fn options(a: &RunArgs, progress: bool) -> RunOptions {
     }
 }
 
-/// The JSON report (the schema in doc/run.md).
+/// The JSON report (the schema in doc/run.md; doc/multicard.md for parallel runs).
 pub(super) fn json(a: &RunArgs, common: &BoardArgs) -> Result<serde_json::Value> {
     let loaded = common.load()?;
+    if let Some(p) = super::parallel::wanted(a, &loaded.board)? {
+        return super::parallel::json(a, &loaded.board, p);
+    }
     let r = llm::run(&loaded.board, &options(a, false))?;
     Ok(serde_json::to_value(&r)?)
 }
 
 pub(super) fn run(a: &RunArgs, common: &BoardArgs) -> Result<()> {
     let loaded = common.load()?;
+    if let Some(p) = super::parallel::wanted(a, &loaded.board)? {
+        return super::parallel::run(a, &loaded, p);
+    }
     let r = llm::run(&loaded.board, &options(a, std::io::stderr().is_terminal()))?;
     let value = serde_json::to_value(&r)?;
     if let Some(dir) = &a.out {

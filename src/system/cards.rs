@@ -30,6 +30,27 @@ struct Slot {
     bytes: u64,
 }
 
+/// Runs `j` on `card` with the add kernel `program`: `dst += src` over `j.bytes` of f32.
+/// Returns its duration at `clock` and its core cycles.
+pub(crate) fn run_add(
+    card: &mut Card,
+    program: &std::path::Path,
+    clock: Frequency,
+    j: &ReduceJob,
+) -> Result<(Time, u64)> {
+    if j.bytes == 0 {
+        return Ok((Time::ZERO, 0));
+    }
+    if !j.bytes.is_multiple_of(4) {
+        bail!("reduce of {} bytes is not a whole number of f32", j.bytes);
+    }
+    let desc = add_desc(j.bytes / 4, j.dst, j.src);
+    let run = card
+        .run(program, &desc)
+        .with_context(|| format!("reduce kernel on card {}", j.card))?;
+    Ok((clock.cycles_to_time(run.cycles), run.cycles))
+}
+
 impl Slot {
     /// Runs one add on this card: `dst += src` over `bytes` of f32; returns its duration.
     fn reduce(
@@ -38,21 +59,13 @@ impl Slot {
         clock: Frequency,
         j: &ReduceJob,
     ) -> Result<Time> {
-        if j.bytes == 0 {
-            return Ok(Time::ZERO);
+        let (dur, cycles) = run_add(&mut self.card, program, clock, j)?;
+        if cycles == 0 {
+            return Ok(dur);
         }
-        if !j.bytes.is_multiple_of(4) {
-            bail!("reduce of {} bytes is not a whole number of f32", j.bytes);
-        }
-        let desc = add_desc(j.bytes / 4, j.dst, j.src);
-        let run = self
-            .card
-            .run(program, &desc)
-            .with_context(|| format!("reduce kernel on card {}", j.card))?;
-        let dur = clock.cycles_to_time(run.cycles);
         self.busy += dur;
         self.kernels += 1;
-        self.cycles += run.cycles;
+        self.cycles += cycles;
         self.bytes += j.bytes;
         Ok(dur)
     }

@@ -218,7 +218,7 @@ fn functional(
     kind: Collective,
     g: &Geometry,
     cards: &mut impl CardOps,
-    buffers: Buffers,
+    buffers: &[Buffers],
 ) -> Result<BTreeMap<(usize, usize, usize), Time>> {
     let n = g.n;
     let chains: Vec<Vec<Hop>> = (0..n).map(|c| chain(kind, n, c)).collect();
@@ -231,7 +231,7 @@ fn functional(
             let Some(hop) = ch.get(h) else { continue };
             for (k, &(e0, ne)) in g.segments[c].iter().enumerate() {
                 let mut data = vec![0u8; (ne * 4) as usize];
-                cards.read(hop.from, buffers.data + e0 * 4, &mut data)?;
+                cards.read(hop.from, buffers[hop.from].data + e0 * 4, &mut data)?;
                 arrivals.push((c, k, *hop, data));
             }
         }
@@ -239,9 +239,10 @@ fn functional(
         let mut keys = Vec::new();
         for (c, k, hop, data) in arrivals {
             let (e0, ne) = g.segments[c][k];
-            let dst = buffers.data + e0 * 4;
+            let b = buffers[hop.to];
+            let dst = b.data + e0 * 4;
             if hop.reduce {
-                let recv = buffers.recv + (e0 - g.chunk_start[c]) * 4;
+                let recv = b.recv + (e0 - g.chunk_start[c]) * 4;
                 cards.write(hop.to, recv, &data)?;
                 jobs.push(ReduceJob {
                     card: hop.to,
@@ -312,17 +313,19 @@ pub fn run(
     segment: u64,
 ) -> Result<CollectiveTiming> {
     let start = vec![Time::ZERO; fabric.cards()];
-    run_from(kind, fabric, cards, buffers, bytes, segment, &start)
+    let buffers = vec![buffers; fabric.cards()];
+    run_from(kind, fabric, cards, &buffers, bytes, segment, &start)
 }
 
-/// As [`run`], with card i joining the collective at `start[i]`: its data is ready and its
-/// reduce engine free from then on. Links keep their earlier bookings, so collectives run
-/// one after another on the same fabric queue behind each other's traffic.
+/// As [`run`], with card i's buffers at `buffers[i]` and card i joining the collective at
+/// `start[i]`: its data is ready and its reduce engine free from then on. Links keep their
+/// earlier bookings, so collectives run one after another on the same fabric queue behind
+/// each other's traffic.
 pub fn run_from(
     kind: Collective,
     fabric: &mut Fabric,
     cards: &mut impl CardOps,
-    buffers: Buffers,
+    buffers: &[Buffers],
     bytes: u64,
     segment: u64,
     start: &[Time],
@@ -334,8 +337,12 @@ pub fn run_from(
         bail!("segment size must be at least one f32 element");
     }
     let n = fabric.cards();
-    if start.len() != n {
-        bail!("{} start times for {n} cards", start.len());
+    if start.len() != n || buffers.len() != n {
+        bail!(
+            "{} start times and {} buffer sets for {n} cards",
+            start.len(),
+            buffers.len()
+        );
     }
     let t0 = start.iter().copied().min().unwrap_or_default();
     let mut timing = CollectiveTiming {

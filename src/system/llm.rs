@@ -153,13 +153,13 @@ pub struct Bound {
 }
 
 /// Regions with their ids and addresses.
-struct Placement {
-    ids: BTreeMap<String, (RegionId, u64, u64)>,
-    end: u64,
+pub(crate) struct Placement {
+    pub(crate) ids: BTreeMap<String, (RegionId, u64, u64)>,
+    pub(crate) end: u64,
 }
 
 impl Placement {
-    fn new(regions: &[RegionSpec]) -> Self {
+    pub(crate) fn new(regions: &[RegionSpec]) -> Self {
         let mut ids = BTreeMap::new();
         let mut at = TENSOR_BASE;
         for (i, r) in regions.iter().enumerate() {
@@ -169,16 +169,16 @@ impl Placement {
         Self { ids, end: at }
     }
 
-    fn addr(&self, name: &str) -> Option<u64> {
+    pub(crate) fn addr(&self, name: &str) -> Option<u64> {
         self.ids.get(name).map(|p| p.1)
     }
 }
 
 /// A seeded xorshift64* stream.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -190,7 +190,7 @@ impl Rng {
 
 /// Synthetic bytes of a `dtype` tensor: random quants with small finite f16 scales, so every
 /// block decodes to finite values; F32/F16 elements uniform in about [-0.5, 0.5).
-fn synthetic(dtype: GgmlType, bytes: usize, rng: &mut Rng) -> Vec<u8> {
+pub(crate) fn synthetic(dtype: GgmlType, bytes: usize, rng: &mut Rng) -> Vec<u8> {
     let mut v = vec![0u8; bytes];
     for c in v.chunks_mut(8) {
         let r = rng.next().to_le_bytes();
@@ -242,7 +242,7 @@ fn peak_flops(board: &Board, node: &Node, matrix_unit: bool) -> f64 {
     }
 }
 
-fn program_for(node: &Node, matrix_unit: bool) -> Result<PathBuf> {
+pub(crate) fn program_for(node: &Node, matrix_unit: bool) -> Result<PathBuf> {
     let abi = abi_of(&node.kernel).with_context(|| {
         format!(
             "node `{}`: kernel `{}` has no program",
@@ -263,7 +263,7 @@ fn program_for(node: &Node, matrix_unit: bool) -> Result<PathBuf> {
     Ok(kernel_dir().join(format!("{name}.elf")))
 }
 
-fn operands(node: &Node) -> impl Iterator<Item = (&Operand, bool)> {
+pub(crate) fn operands(node: &Node) -> impl Iterator<Item = (&Operand, bool)> {
     node.inputs
         .iter()
         .map(|o| (o, false))

@@ -7,4 +7,5 @@ pub mod collective;
 pub mod collective_bench;
 pub mod llm;
 pub mod parallel;
+pub mod parallel_run;
 pub mod topology;

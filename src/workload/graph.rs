@@ -325,6 +325,34 @@ pub fn prefill(
     )
 }
 
+/// The attention heads and FFN width one card computes when a block is split over cards
+/// (tensor parallel); the whole model's for a single card. The residual stream stays
+/// `hidden_size` wide. The manifest the graph is built from must hold the matching weight
+/// shards: Q `[hidden, heads x head_dim]`, K and V `[hidden, kv_heads x head_dim]`, the
+/// output projection `[heads x head_dim, hidden]`, gate and up `[hidden, ffn]`, down
+/// `[ffn, hidden]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Shard {
+    /// Query heads.
+    pub heads: u64,
+    /// Key/value heads (a divisor of `heads`).
+    pub kv_heads: u64,
+    /// FFN inner width.
+    pub ffn: u64,
+}
+
+impl Shard {
+    /// The whole model.
+    pub fn whole(m: &Manifest) -> Self {
+        let a = &m.architecture;
+        Shard {
+            heads: u64::from(a.heads),
+            kv_heads: u64::from(a.kv_heads),
+            ffn: a.ffn_size,
+        }
+    }
+}
+
 /// Builds the step `s` with a KV cache of `context` positions.
 pub fn build(
     m: &Manifest,
@@ -332,7 +360,28 @@ pub fn build(
     context: u64,
     kv_type: GgmlType,
 ) -> Result<Graph, WorkloadError> {
+    build_shard(m, s, context, kv_type, Shard::whole(m))
+}
+
+/// Builds the step `s` for one card's `shard` of every block (see [`Shard`]).
+pub fn build_shard(
+    m: &Manifest,
+    s: StepShape,
+    context: u64,
+    kv_type: GgmlType,
+    shard: Shard,
+) -> Result<Graph, WorkloadError> {
     let a = &m.architecture;
+    if shard.heads == 0
+        || shard.kv_heads == 0
+        || shard.ffn == 0
+        || !shard.heads.is_multiple_of(shard.kv_heads)
+    {
+        return Err(WorkloadError(format!(
+            "shard of {} heads, {} KV heads, FFN {}: need at least one of each, heads a multiple of KV heads",
+            shard.heads, shard.kv_heads, shard.ffn
+        )));
+    }
     check_kv_type(kv_type)?;
     if s.n_tokens == 0 {
         return Err(WorkloadError("a step needs at least one token".into()));
@@ -351,7 +400,7 @@ pub fn build(
             s.n_tokens
         )));
     }
-    let mut b = Builder::new(m, s, context, kv_type)?;
+    let mut b = Builder::new(m, s, context, kv_type, shard)?;
     b.embed()?;
     for l in 0..a.layers {
         b.block(l)?;
@@ -368,6 +417,7 @@ pub fn build(
 
 struct Builder<'m> {
     m: &'m Manifest,
+    shard: Shard,
     s: StepShape,
     context: u64,
     kv_type: GgmlType,
@@ -381,6 +431,7 @@ impl<'m> Builder<'m> {
         s: StepShape,
         context: u64,
         kv_type: GgmlType,
+        shard: Shard,
     ) -> Result<Self, WorkloadError> {
         let acts = activation_buffers(m, kv_type, s)
             .into_iter()
@@ -388,6 +439,7 @@ impl<'m> Builder<'m> {
             .collect();
         Ok(Builder {
             m,
+            shard,
             s,
             context,
             kv_type,
@@ -583,8 +635,12 @@ impl<'m> Builder<'m> {
 
     fn block(&mut self, l: u32) -> Result<(), WorkloadError> {
         let a = self.m.architecture.clone();
-        let (h, kvd, f) = (a.hidden_size, a.kv_dim(), a.ffn_size);
-        let (hd, heads, kvh) = (a.head_dim(), u64::from(a.heads), u64::from(a.kv_heads));
+        let sh = self.shard;
+        let hd = a.head_dim();
+        let (h, kvd, f) = (a.hidden_size, sh.kv_heads * hd, sh.ffn);
+        let (heads, kvh) = (sh.heads, sh.kv_heads);
+        // Width of this card's queries and attention output (the hidden size when whole).
+        let qd = heads * hd;
         let t = self.s.n_tokens;
         let kv_len = self.s.kv_len();
         let p = |w: &str| format!("blk.{l}.{w}");
@@ -688,9 +744,9 @@ impl<'m> Builder<'m> {
             extent: kv_len * kvd * esz,
             bytes: kv_len * kvd * esz,
         };
-        // q viewed per head: element (d, token, head) at (token * hidden + head * hd + d) * 4.
+        // q viewed per head: element (d, token, head) at (token * qd + head * hd + d) * 4.
         let mut q = self.act(act::Q, [hd, t, heads, 1]);
-        q.nb = [4, h * 4, hd * 4, h * t * 4];
+        q.nb = [4, qd * 4, hd * 4, qd * t * 4];
         let kq = self.act(act::KQ, [kv_len, t, heads, 1]);
         let conv = src1_conversion_bytes(kvt, hd, t * heads);
         let scratch = (conv > 0).then(|| {
@@ -751,9 +807,9 @@ impl<'m> Builder<'m> {
             s
         });
         // Output [hd, t, heads] written with heads merged: element (d, token, head) at
-        // (token * hidden + head * hd + d) * 4, i.e. act.kqv is [hidden, t].
+        // (token * qd + head * hd + d) * 4, i.e. act.kqv is [qd, t] (qd = hidden when whole).
         let mut kqv = self.act(act::KQV, [hd, t, heads, 1]);
-        kqv.nb = [4, h * 4, hd * 4, h * t * 4];
+        kqv.nb = [4, qd * 4, hd * 4, qd * t * 4];
         self.push_with_scratch(
             p("kqv"),
             Op::MulMat,
@@ -767,7 +823,7 @@ impl<'m> Builder<'m> {
             },
             2 * kv_len * hd * t * heads,
         );
-        let merged = self.act(act::KQV, [h, t, 1, 1]);
+        let merged = self.act(act::KQV, [qd, t, 1, 1]);
         self.matmul(
             p("attn_output"),
             ly,

@@ -1,0 +1,156 @@
+//! `emulate --cards N --parallel tp|pp|auto`: the model run split over N cards.
+
+use super::collective::default_threads;
+use super::run::{options, RunArgs};
+use crate::config::{Board, LoadedBoard};
+use crate::system::parallel_run::{
+    self, AutoReport, ParallelChoice, ParallelOptions, ParallelReport,
+};
+use anyhow::{Context, Result};
+use std::fmt::Write as _;
+
+/// The split asked for, if the run is a parallel one: `--parallel`, or more than one card.
+pub(super) fn wanted(a: &RunArgs, board: &Board) -> Result<Option<ParallelChoice>> {
+    let cards = a.cards.unwrap_or(board.cards as usize);
+    if cards == 0 {
+        anyhow::bail!("--cards must be at least 1");
+    }
+    Ok(match a.parallel {
+        Some(p) => Some(p),
+        None if cards > 1 => Some(ParallelChoice::Tp),
+        None => None,
+    })
+}
+
+/// What a parallel run produced.
+enum Outcome {
+    One(Box<ParallelReport>),
+    Auto(Box<AutoReport>),
+}
+
+fn execute(a: &RunArgs, board: &Board, p: ParallelChoice) -> Result<Outcome> {
+    let o = ParallelOptions {
+        run: options(a, false),
+        cards: a.cards.unwrap_or(board.cards as usize),
+        topology: board.topology,
+        threads: default_threads(a.threads)?,
+        segment: 32 << 10,
+    };
+    Ok(match p {
+        ParallelChoice::Tp => Outcome::One(Box::new(parallel_run::run_tp(board, &o)?)),
+        ParallelChoice::Pp => Outcome::One(Box::new(parallel_run::run_pp(board, &o)?)),
+        ParallelChoice::Auto => Outcome::Auto(Box::new(parallel_run::run_auto(board, &o)?)),
+    })
+}
+
+fn to_json(o: &Outcome) -> Result<serde_json::Value> {
+    Ok(match o {
+        Outcome::One(r) => serde_json::to_value(r)?,
+        Outcome::Auto(r) => serde_json::to_value(r)?,
+    })
+}
+
+/// The JSON report: a [`ParallelReport`], or for `auto` an [`AutoReport`] (doc/multicard.md).
+pub(super) fn json(a: &RunArgs, board: &Board, p: ParallelChoice) -> Result<serde_json::Value> {
+    to_json(&execute(a, board, p)?)
+}
+
+pub(super) fn run(a: &RunArgs, loaded: &LoadedBoard, p: ParallelChoice) -> Result<()> {
+    let outcome = execute(a, &loaded.board, p)?;
+    let value = to_json(&outcome)?;
+    if let Some(dir) = &a.out {
+        loaded.write_resolved(dir)?;
+        std::fs::write(
+            dir.join("report.json"),
+            serde_json::to_string_pretty(&value)?,
+        )
+        .with_context(|| format!("writing {}", dir.display()))?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    match &outcome {
+        Outcome::One(r) => print!("{}", text(r)),
+        Outcome::Auto(r) => {
+            print!("{}\n{}", text(&r.tp), text(&r.pp));
+            println!("\nrule      {}", r.verdict);
+        }
+    }
+    Ok(())
+}
+
+fn mb(b: u64) -> String {
+    format!("{:.1} MB", b as f64 / 1e6)
+}
+
+/// The report a hardware architect reads in ten seconds.
+fn text(r: &ParallelReport) -> String {
+    let mut s = String::new();
+    let split = match r.parallel {
+        parallel_run::Split::Tp => "tensor parallel",
+        parallel_run::Split::Pp => "pipeline parallel",
+    };
+    let _ = writeln!(
+        s,
+        "{split} over {} cards ({:?}), board {}, model {}: context {}, prompt {}, {} decode tokens",
+        r.cards, r.topology, r.board, r.manifest, r.context, r.prompt, r.tokens
+    );
+    let _ = writeln!(
+        s,
+        "TTFT      {:.2} ms   decode {:.2} ms/token = {:.2} tokens/s",
+        r.ttft_ms, r.ms_per_token, r.tokens_per_s
+    );
+    let _ = writeln!(
+        s,
+        "per card (decode, per token)     regime         weights        KV   kernels   busy ms   wait ms"
+    );
+    for c in &r.per_card {
+        let part = match (&c.shard, c.layers) {
+            (Some(sh), _) => format!("{}q/{}kv heads, ffn {}", sh.heads, sh.kv_heads, sh.ffn),
+            (None, Some((a, b))) => format!("blocks {a}..{b}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "  card{:<2} {:<24} {:<13} {:>10} {:>9} {:>9.0} {:>9.3} {:>9.3}",
+            c.card,
+            part,
+            c.regime,
+            mb(c.weight_bytes),
+            mb(c.kv_bytes),
+            c.kernels_per_token,
+            c.busy_ms_per_token,
+            c.wait_ms_per_token
+        );
+    }
+    let l = &r.link;
+    let _ = writeln!(
+        s,
+        "link      {:.0} payload bytes per token ({:.0} on the wire), utilisation max {:.4} mean {:.4}",
+        l.payload_bytes_per_token, l.wire_bytes_per_token, l.max_utilisation, l.mean_utilisation
+    );
+    if r.collective.allreduces_per_token > 0.0 {
+        let c = &r.collective;
+        let _ = writeln!(
+            s,
+            "allreduce {:.0} per token, {:.0} bytes each in all {:.0}, {:.3} ms per token ({:.0} reduce kernels, {:.3} ms of them)",
+            c.allreduces_per_token,
+            c.bytes_per_token / c.allreduces_per_token,
+            c.bytes_per_token,
+            c.ms_per_token,
+            c.reduce_kernels_per_token,
+            c.reduce_ms_per_token
+        );
+    }
+    if r.forward.transfers_per_token > 0.0 {
+        let f = &r.forward;
+        let _ = writeln!(
+            s,
+            "forward   {:.0} transfers per token, {:.0} bytes, {:.3} ms on the link",
+            f.transfers_per_token, f.bytes_per_token, f.ms_per_token
+        );
+    }
+    let _ = writeln!(s, "host      {:.1} s", r.host_seconds);
+    s
+}

@@ -1,0 +1,311 @@
+//! `emulate --cards N --parallel tp|pp|auto` end to end on a small llama (4 blocks, hidden
+//! 512) so the runs take seconds: identities against the single-card run, conservation of
+//! the bytes the AllReduces and stage transfers move, the stage split, and thread-count
+//! invariance.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn emulate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_emulate"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run emulate")
+}
+
+const LAYERS: u64 = 4;
+const HIDDEN: u64 = 512;
+const FFN: u64 = 1024;
+const VOCAB: u64 = 1024;
+
+/// A llama of 4 blocks, hidden 512, 8 heads (64 wide), 4 KV heads, FFN 1024, Q4_0 weights.
+fn tiny_manifest(dir: &Path) -> PathBuf {
+    let q4 = |ne0: u64, ne1: u64| ne0 / 32 * 18 * ne1;
+    let mut t = String::new();
+    let mut w = |name: &str, dtype: &str, shape: &[u64], bytes: u64, layer: Option<u64>| {
+        let shape: Vec<String> = shape.iter().map(|x| x.to_string()).collect();
+        let layer = layer.map_or(String::new(), |l| format!(", layer: {l}"));
+        t.push_str(&format!(
+            "  - {{name: {name}, kind: weight, dtype: {dtype}, shape: [{}], bytes: {bytes}{layer}}}\n",
+            shape.join(", ")
+        ));
+    };
+    w(
+        "token_embd.weight",
+        "Q4_0",
+        &[HIDDEN, VOCAB],
+        q4(HIDDEN, VOCAB),
+        None,
+    );
+    for l in 0..LAYERS {
+        let b = |n: &str| format!("blk.{l}.{n}.weight");
+        w(&b("attn_norm"), "F32", &[HIDDEN], HIDDEN * 4, Some(l));
+        w(
+            &b("attn_q"),
+            "Q4_0",
+            &[HIDDEN, HIDDEN],
+            q4(HIDDEN, HIDDEN),
+            Some(l),
+        );
+        w(
+            &b("attn_k"),
+            "Q4_0",
+            &[HIDDEN, 256],
+            q4(HIDDEN, 256),
+            Some(l),
+        );
+        w(
+            &b("attn_v"),
+            "Q4_0",
+            &[HIDDEN, 256],
+            q4(HIDDEN, 256),
+            Some(l),
+        );
+        w(
+            &b("attn_output"),
+            "Q4_0",
+            &[HIDDEN, HIDDEN],
+            q4(HIDDEN, HIDDEN),
+            Some(l),
+        );
+        w(&b("ffn_norm"), "F32", &[HIDDEN], HIDDEN * 4, Some(l));
+        w(
+            &b("ffn_gate"),
+            "Q4_0",
+            &[HIDDEN, FFN],
+            q4(HIDDEN, FFN),
+            Some(l),
+        );
+        w(
+            &b("ffn_up"),
+            "Q4_0",
+            &[HIDDEN, FFN],
+            q4(HIDDEN, FFN),
+            Some(l),
+        );
+        w(
+            &b("ffn_down"),
+            "Q4_0",
+            &[FFN, HIDDEN],
+            q4(FFN, HIDDEN),
+            Some(l),
+        );
+    }
+    w("output_norm.weight", "F32", &[HIDDEN], HIDDEN * 4, None);
+    w(
+        "output.weight",
+        "Q4_0",
+        &[HIDDEN, VOCAB],
+        q4(HIDDEN, VOCAB),
+        None,
+    );
+    let yaml = format!(
+        "name: tiny-llama\narchitecture:\n  family: llama\n  layers: {LAYERS}\n  hidden_size: {HIDDEN}\n  heads: 8\n  kv_heads: 4\n  ffn_size: {FFN}\n  vocab_size: {VOCAB}\n  max_context: 64\n  rms_eps: 1.0e-5\n  rope:\n    freq_base: 10000.0\n    dims: 64\ntensors:\n{t}"
+    );
+    let p = dir.join("tiny-llama.yaml");
+    std::fs::write(&p, yaml).unwrap();
+    p
+}
+
+fn run(manifest: &Path, extra: &[&str]) -> serde_json::Value {
+    let m = manifest.to_str().unwrap();
+    let mut a = vec![
+        "--manifest",
+        m,
+        "--context",
+        "16",
+        "--prompt",
+        "2",
+        "--tokens",
+        "2",
+        "--json",
+    ];
+    a.extend_from_slice(extra);
+    let out = emulate(&a);
+    assert!(
+        out.status.success(),
+        "emulate {}: {}",
+        a.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+fn f(v: &serde_json::Value, path: &str) -> f64 {
+    let mut x = v;
+    for p in path.split('.') {
+        x = match p.parse::<usize>() {
+            Ok(i) if x.is_array() => &x[i],
+            _ => &x[p],
+        };
+    }
+    x.as_f64()
+        .unwrap_or_else(|| panic!("no number at {path} in {v}"))
+}
+
+#[test]
+fn one_card_tp_and_pp_are_the_single_card_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = tiny_manifest(dir.path());
+    let single = run(&m, &[]);
+    let decode_kernels: f64 = (0..2)
+        .map(|i| f(&single, &format!("decode.steps.{i}.kernels")))
+        .sum::<f64>()
+        / 2.0;
+    for split in ["tp", "pp"] {
+        let one = run(&m, &["--cards", "1", "--parallel", split]);
+        assert_eq!(f(&one, "cards"), 1.0);
+        // Same kernels, same descriptors, same cycles: the same times to the femtosecond.
+        assert_eq!(f(&one, "ttft_ms"), f(&single, "ttft_ms"), "{split}");
+        for i in 0..2 {
+            assert_eq!(
+                f(&one, &format!("decode_steps_ms.{i}")),
+                f(&single, &format!("decode.steps.{i}.seconds")) * 1e3,
+                "{split} step {i}"
+            );
+        }
+        assert_eq!(f(&one, "per_card.0.kernels_per_token"), decode_kernels);
+        assert_eq!(f(&one, "link.payload_bytes_per_token"), 0.0);
+    }
+}
+
+#[test]
+fn tp_on_two_cards_allreduces_twice_per_block_and_conserves_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = tiny_manifest(dir.path());
+    let single = run(&m, &[]);
+    let tp = run(&m, &["--cards", "2", "--parallel", "tp", "--threads", "1"]);
+    // Two AllReduces per block (after the attention output and the down projection), each
+    // of hidden x 4 bytes for the one decode token.
+    assert_eq!(
+        f(&tp, "collective.allreduces_per_token"),
+        2.0 * LAYERS as f64
+    );
+    let s = 2.0 * LAYERS as f64 * HIDDEN as f64 * 4.0;
+    assert_eq!(f(&tp, "collective.bytes_per_token"), s);
+    // A ring AllReduce of S on N cards sends 2(N-1) chunks of S/N from every card: 2(N-1)/N
+    // S per card, 2(N-1) S in all. On 2 cards: 2 S over the link per token, plus framing.
+    assert_eq!(f(&tp, "link.payload_bytes_per_token"), 2.0 * s);
+    assert!(f(&tp, "link.wire_bytes_per_token") > 2.0 * s);
+    // One reduce kernel per card per AllReduce (each chunk is one segment).
+    assert_eq!(
+        f(&tp, "collective.reduce_kernels_per_token"),
+        2.0 * 2.0 * LAYERS as f64
+    );
+    // Each card holds half the heads, KV heads and FFN, and half the block weights.
+    for c in 0..2 {
+        let card = &tp["per_card"][c];
+        assert_eq!(card["shard"]["heads"], 4);
+        assert_eq!(card["shard"]["kv_heads"], 2);
+        assert_eq!(card["shard"]["ffn"], FFN / 2);
+        assert_eq!(card["regime"], "resident");
+    }
+    let whole = f(&single, "plan.footprint.weights");
+    let w0 = f(&tp, "per_card.0.weight_bytes");
+    // Shared: token_embd + 2 norms per block + output_norm; the output head is split.
+    let q4 = |a: u64, b: u64| (a / 32 * 18 * b) as f64;
+    let replicated = q4(HIDDEN, VOCAB) + (2 * LAYERS + 1) as f64 * HIDDEN as f64 * 4.0;
+    assert_eq!(w0, replicated + (whole - replicated) / 2.0);
+    assert_eq!(
+        f(&tp, "per_card.0.kv_bytes") * 2.0,
+        f(&single, "plan.footprint.kv")
+    );
+    // Splitting the block's matrix products halves their work: TP decodes faster than one
+    // card, and never faster than half of it.
+    let one = f(&single, "decode.ms_per_token");
+    let two = f(&tp, "ms_per_token");
+    assert!(two < one && two > one / 2.0, "{two} vs {one}");
+    // Host threads change nothing.
+    let mut threaded = run(&m, &["--cards", "2", "--parallel", "tp", "--threads", "2"]);
+    let mut serial = tp.clone();
+    threaded.as_object_mut().unwrap().remove("host_seconds");
+    serial.as_object_mut().unwrap().remove("host_seconds");
+    assert_eq!(threaded, serial);
+}
+
+#[test]
+fn pp_stages_cover_every_block_once_and_forward_the_residual() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = tiny_manifest(dir.path());
+    let single = run(&m, &[]);
+    let decode_kernels: f64 = (0..2)
+        .map(|i| f(&single, &format!("decode.steps.{i}.kernels")))
+        .sum::<f64>()
+        / 2.0;
+    for n in [2usize, 3, 4] {
+        let cards = n.to_string();
+        let pp = run(&m, &["--cards", &cards, "--parallel", "pp"]);
+        let mut next = 0.0;
+        let mut kernels = 0.0;
+        let mut weights = 0.0;
+        for c in 0..n {
+            let l = &pp["per_card"][c]["layers"];
+            assert_eq!(l[0].as_f64().unwrap(), next, "card {c} of {n}");
+            next = l[1].as_f64().unwrap();
+            kernels += f(&pp, &format!("per_card.{c}.kernels_per_token"));
+            weights += f(&pp, &format!("per_card.{c}.weight_bytes"));
+        }
+        assert_eq!(next, LAYERS as f64);
+        // Every node runs once on exactly one card; every weight lives on one card.
+        assert_eq!(kernels, decode_kernels);
+        assert_eq!(weights, f(&single, "plan.footprint.weights"));
+        // Per token: the residual (hidden x 4 bytes) down the N-1 stage links, then the
+        // token id (4 bytes) back to card 0.
+        let fwd = (n - 1) as f64 * HIDDEN as f64 * 4.0 + 4.0;
+        assert_eq!(f(&pp, "forward.bytes_per_token"), fwd);
+        assert_eq!(f(&pp, "forward.transfers_per_token"), n as f64);
+        assert_eq!(f(&pp, "link.payload_bytes_per_token"), fwd);
+        // No micro-batching: the stages run in turn, so a token takes exactly the stages'
+        // kernel time plus the transfers...
+        let busy: f64 = (0..n)
+            .map(|c| f(&pp, &format!("per_card.{c}.busy_ms_per_token")))
+            .sum();
+        let t = f(&pp, "ms_per_token");
+        assert!(
+            (t - busy - f(&pp, "forward.ms_per_token")).abs() < 1e-9,
+            "n={n}: {t}"
+        );
+        // ... which is the single card's, up to the DDR timing of different addresses (each
+        // card places only its own regions).
+        let one = f(&single, "decode.ms_per_token");
+        assert!((t / one - 1.0).abs() < 0.02, "n={n}: {t} vs {one}");
+    }
+}
+
+#[test]
+fn auto_reports_the_rule_and_both_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = tiny_manifest(dir.path());
+    let auto = run(&m, &["--cards", "2", "--parallel", "auto"]);
+    let tp = f(&auto, "tp.ms_per_token");
+    let pp = f(&auto, "pp.ms_per_token");
+    let faster = if tp <= pp { "tp" } else { "mp" };
+    assert_eq!(auto["emulated_choice"], faster);
+    assert_eq!(auto["rule_tile"]["n"], FFN);
+    assert_eq!(auto["rule_tile"]["k"], HIDDEN);
+    let agree = auto["rule"]["choice"] == auto["emulated_choice"];
+    assert_eq!(auto["agree"], agree);
+    assert!(auto["verdict"].as_str().unwrap().contains("emulated"));
+}
+
+#[test]
+fn bad_parallel_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = tiny_manifest(dir.path());
+    let m = m.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["--cards", "0"], "at least 1"),
+        (vec!["--cards", "3", "--parallel", "tp"], "divide"),
+        (vec!["--cards", "5", "--parallel", "pp"], "4 blocks over 5"),
+        (vec!["--parallel", "dp"], "dp"),
+    ] {
+        let mut args = args.clone();
+        args.extend_from_slice(&["--manifest", m, "--context", "16"]);
+        let out = emulate(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
