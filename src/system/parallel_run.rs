@@ -26,7 +26,7 @@
 use super::card::{kernel_dir, Card};
 use super::cards::run_add;
 use super::collective::{self, Buffers, CardOps, Collective, ReduceJob};
-use super::llm::{operands, program_for, synthetic, Placement, Rng, RunOptions};
+use super::llm::{operands, program_for, Placement, RunOptions, DEFAULT_MANIFEST};
 use super::parallel::{rule, rule_for_tile, RuleCosts, Strategy, Tile};
 use super::topology::Fabric;
 use crate::config::{Board, Topology};
@@ -36,6 +36,7 @@ use crate::units::{Frequency, Time};
 use crate::workload::abi::TENSOR_BASE;
 use crate::workload::graph::{self, Graph, Node, Shard};
 use crate::workload::regions::{act, RegionParams, StepShape};
+use crate::workload::weights::{synthetic, Rng, PIECE_BYTES};
 use crate::workload::{bind, load_manifest, GgmlType, Manifest, RegionKind, RegionSpec};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -329,14 +330,14 @@ impl Runner {
             !opts.exact,
             opts.max_kernel_cycles,
         );
-        let mut rng = Rng(opts.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut rng = Rng::new(opts.seed);
         for r in regions.iter().filter(|r| r.kind == RegionKind::Weight) {
             let t = m
                 .tensor(&r.name)
                 .with_context(|| format!("weight region `{}` is not a manifest tensor", r.name))?;
             let addr = placement.addr(&r.name).expect("placed above");
             let block = t.dtype.block_bytes();
-            let piece = (1 << 22) / block * block;
+            let piece = PIECE_BYTES / block * block;
             let mut off = 0;
             while off < r.bytes {
                 let n = piece.min(r.bytes - off);
@@ -561,12 +562,19 @@ fn link_use(
     u
 }
 
+fn manifest_name(opts: &RunOptions) -> &str {
+    opts.manifest.as_deref().unwrap_or(DEFAULT_MANIFEST)
+}
+
 /// Loads and checks the manifest and the run's shape.
 fn prepare(opts: &RunOptions) -> Result<(Manifest, RegionParams)> {
     if opts.prompt == 0 {
         bail!("--prompt must be at least 1 token");
     }
-    let m = load_manifest(&opts.manifest)?;
+    if opts.weights.is_some() {
+        bail!("--weights (a GGUF's real weights) is not supported by parallel runs yet: they use synthetic weights");
+    }
+    let m = load_manifest(manifest_name(opts))?;
     let rp = RegionParams::new(opts.context, opts.prompt);
     rp.check(&m).map_err(|e| anyhow::anyhow!("{}", e.0))?;
     if opts.prompt + opts.tokens > opts.context {
@@ -660,7 +668,7 @@ pub fn run_tp(board: &Board, p: &ParallelOptions) -> Result<ParallelReport> {
         }
         // Token ids: one stream (card 0's generator), the same on every card.
         let ids: Vec<u8> = (0..s.n_tokens)
-            .flat_map(|_| ((runners[0].rng.next() % a.vocab_size) as i32).to_le_bytes())
+            .flat_map(|_| ((runners[0].rng.next_u64() % a.vocab_size) as i32).to_le_bytes())
             .collect();
         for (r, g) in runners.iter_mut().zip(&graphs) {
             r.step_inputs(g, &ids)?;
@@ -827,7 +835,7 @@ pub fn run_pp(board: &Board, p: &ParallelOptions) -> Result<ParallelReport> {
         }
         let g = graph::build(&m, s, opts.context, kv).map_err(|e| anyhow::anyhow!("{}", e.0))?;
         let ids: Vec<u8> = (0..s.n_tokens)
-            .flat_map(|_| ((runners[0].rng.next() % a.vocab_size) as i32).to_le_bytes())
+            .flat_map(|_| ((runners[0].rng.next_u64() % a.vocab_size) as i32).to_le_bytes())
             .collect();
         runners[0].now = runners[0].now.max(step_start);
         for r in 0..n {
@@ -990,7 +998,7 @@ fn report(
 
 /// `--parallel auto`: the rule on the decode tile and on the whole step, and both runs.
 pub fn run_auto(board: &Board, p: &ParallelOptions) -> Result<AutoReport> {
-    let m = load_manifest(&p.run.manifest)?;
+    let m = load_manifest(manifest_name(&p.run))?;
     let a = &m.architecture;
     let tile = Tile {
         m: 1,
