@@ -134,11 +134,12 @@ fn text(r: &ParallelReport) -> String {
         let c = &r.collective;
         let _ = writeln!(
             s,
-            "allreduce {:.0} per token, {:.0} bytes each in all {:.0}, {:.3} ms per token ({:.0} reduce kernels, {:.3} ms of them)",
+            "allreduce {:.0} per token, {:.0} bytes each, {:.0} in all: {:.3} ms per token on the critical path, {:.3} ms waiting for the slowest shard ({:.0} reduce kernels, {:.3} ms of them)",
             c.allreduces_per_token,
             c.bytes_per_token / c.allreduces_per_token,
             c.bytes_per_token,
             c.ms_per_token,
+            c.imbalance_ms_per_token,
             c.reduce_kernels_per_token,
             c.reduce_ms_per_token
         );
