@@ -160,6 +160,20 @@ pub fn run(
     per_case.into_iter().flatten().collect()
 }
 
+/// Golden figures that no case of `suite` watches any more (a bless drops them).
+pub fn unwatched(suite: &Suite, goldens: &Goldens) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (case, figures) in goldens {
+        let watched = suite.cases.iter().find(|c| &c.name == case);
+        for metric in figures.keys() {
+            if !watched.is_some_and(|c| c.metrics.contains(metric)) {
+                out.push((case.clone(), metric.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// The golden values a bless writes: every new value of the suite's cases. Fails if any
 /// case could not produce its figures.
 pub fn blessed(comparisons: &[Comparison]) -> Result<Goldens> {
@@ -256,11 +270,52 @@ mod tests {
     }
 
     #[test]
+    fn goldens_round_trip_bit_exact() {
+        // Values whose shortest decimal form a fast float parser reads back one ULP off.
+        let values = [
+            0.030500800000000026,
+            1112.8788438095141,
+            6638.036342857167,
+            100494148.24447334,
+            f64::MIN_POSITIVE,
+            1.0 / 3.0,
+        ];
+        let mut g = Goldens::new();
+        for (i, v) in values.iter().enumerate() {
+            g.entry("c".into()).or_default().insert(format!("m{i}"), *v);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.json");
+        write_goldens(&path, &g).unwrap();
+        let back = read_goldens(&path).unwrap();
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(back["c"][&format!("m{i}")].to_bits(), v.to_bits(), "{v}");
+        }
+    }
+
+    #[test]
     fn a_missing_metric_is_an_error_not_a_pass() {
         let mut s = suite(0.0);
         s.cases[0].metrics.push("nope".into());
         let r = run(&s, &Goldens::new(), &runner);
         assert!(blessed(&r).is_err());
+        let mut g = Goldens::new();
+        g.entry("fake".into())
+            .or_default()
+            .insert("a.b".into(), 1.0);
+        g.entry("fake".into())
+            .or_default()
+            .insert("gone".into(), 1.0);
+        g.entry("old-case".into())
+            .or_default()
+            .insert("x".into(), 1.0);
+        assert_eq!(
+            unwatched(&s, &g),
+            [
+                ("fake".to_string(), "gone".to_string()),
+                ("old-case".to_string(), "x".to_string())
+            ]
+        );
         assert!(table(&r, false).contains("no number at `nope`"));
     }
 }
