@@ -144,7 +144,8 @@ impl SweepSpec {
         for p in &spec.plots {
             p.x_divisor()?;
             if let Some([lo, hi]) = p.x_range {
-                if !(lo < hi) || (p.x_log && lo <= 0.0) {
+                let increasing = lo.partial_cmp(&hi) == Some(std::cmp::Ordering::Less);
+                if !increasing || (p.x_log && lo <= 0.0) {
                     bail!(
                         "plot `{}`: x_range [{lo}, {hi}] must be increasing (and positive on a log axis)",
                         p.file
