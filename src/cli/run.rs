@@ -14,9 +14,14 @@ pub struct RunArgs {
     /// Memory regime: auto, resident, kv-swap or weight-stream.
     #[arg(long, value_enum, default_value = "auto")]
     pub memory_model: MemoryModelChoice,
-    /// Manifest name (manifests/) or path.
-    #[arg(long, default_value = "tinyllama-1.1b-q4_k_m")]
-    pub manifest: String,
+    /// Manifest name (manifests/) or path [default: the `--weights` file's own manifest,
+    /// else tinyllama-1.1b-q4_k_m].
+    #[arg(long)]
+    pub manifest: Option<String>,
+    /// Run on the real weights of this GGUF file (checked against the manifest) instead of
+    /// synthetic weights from the seed.
+    #[arg(long, value_name = "FILE.gguf")]
+    pub weights: Option<PathBuf>,
     /// KV cache capacity in positions.
     #[arg(long, default_value_t = 512)]
     pub context: u64,
@@ -29,10 +34,12 @@ pub struct RunArgs {
     /// Seed of the synthetic weights and token ids.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Reuse the measured timing of an invocation whose program and descriptor repeat an
-    /// earlier one (faster, approximate: some kernels' timing depends on the data).
+    /// Run every kernel invocation. By default an invocation whose program, descriptor and
+    /// address-steering inputs repeat an earlier one takes that one's measured timing (the
+    /// kernels' timing is data independent, so the cycle counts are the same; reused kernels
+    /// do not recompute their outputs).
     #[arg(long)]
-    pub reuse: bool,
+    pub exact: bool,
     /// Run quantized matrix products with the RVV kernels instead of the Xpop_matmul unit.
     #[arg(long)]
     pub no_matrix_unit: bool,
@@ -50,11 +57,12 @@ pub struct RunArgs {
 fn options(a: &RunArgs, progress: bool) -> RunOptions {
     RunOptions {
         manifest: a.manifest.clone(),
+        weights: a.weights.clone(),
         context: a.context,
         prompt: a.prompt,
         tokens: a.tokens,
         memory_model: a.memory_model,
-        exact: !a.reuse,
+        exact: a.exact,
         seed: a.seed,
         matrix_unit: !a.no_matrix_unit,
         max_kernel_cycles: a.max_kernel_cycles,
@@ -117,6 +125,16 @@ fn text(r: &RunReport, board: &crate::config::Board) -> String {
         mb(f.total()),
         mb(r.plan.capacity)
     );
+    let _ = writeln!(
+        s,
+        "weights   {}{}",
+        r.weights.source,
+        r.weights
+            .sha256
+            .as_ref()
+            .map(|h| format!(" (sha256 {} as loaded)", &h[..16]))
+            .unwrap_or_default()
+    );
     let _ = writeln!(s, "regime    {}: {}", r.regime, r.regime_reason);
     let _ = writeln!(
         s,
@@ -159,14 +177,21 @@ fn text(r: &RunReport, board: &crate::config::Board) -> String {
             v.count
         );
     }
+    let (kernels, reused) = std::iter::once(&r.prefill)
+        .chain(&r.decode.steps)
+        .fold((0, 0), |(k, u), st| (k + st.kernels, u + st.reused));
     let _ = writeln!(s, "\nper decode token, by resource (busy ms)");
     for (k, v) in &r.by_resource {
         let _ = writeln!(s, "  {k:<22} {:>9.3}", v * 1e3);
     }
     let _ = writeln!(
         s,
-        "\nhost      {:.1} s in all, {:.2} s per emulated token",
-        r.host_seconds, r.host_seconds_per_token
+        "\nhost      {:.1} s in all, {:.2} s per emulated token; {} of {} kernel runs reused an identical invocation's timing{}",
+        r.host_seconds,
+        r.host_seconds_per_token,
+        reused,
+        kernels,
+        if reused > 0 { " (--exact runs all)" } else { "" }
     );
     s
 }

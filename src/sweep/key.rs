@@ -2,7 +2,8 @@
 //!
 //! The key covers the resolved board configuration (after `--set`), the command and its
 //! options (as sorted pairs, so reordering axes in a spec does not change keys), the bytes of
-//! every program ELF under `programs/`, and the bytes of the manifest the point names. A
+//! every program ELF under `programs/`, the bytes of the manifest the point names (the default
+//! one when it names none) and of its `--weights` GGUF file. A
 //! change to any of them gives a new key, so `--resume` re-runs exactly the points whose
 //! inputs changed.
 
@@ -77,11 +78,17 @@ impl KeyContext {
             Ok(b) => serde_yaml::to_string(&b.board).unwrap_or_default(),
             Err(e) => format!("invalid board: {e}"),
         };
-        let workload = options
-            .iter()
-            .find(|(o, _)| o == "--manifest")
-            .map(|(_, m)| self.file_digest(m, "manifests", "yaml"))
-            .unwrap_or_default();
+        let option = |name: &str| options.iter().find(|(o, _)| o == name).map(|(_, v)| v);
+        let weights = option("--weights").map(|w| self.file_digest(w, ".", "gguf"));
+        let manifest = match (option("--manifest"), &weights) {
+            (Some(m), _) => self.file_digest(m, "manifests", "yaml"),
+            // The run takes the GGUF file's own manifest.
+            (None, Some(_)) => String::new(),
+            (None, None) => {
+                self.file_digest(crate::system::llm::DEFAULT_MANIFEST, "manifests", "yaml")
+            }
+        };
+        let workload = format!("{manifest}:{}", weights.unwrap_or_default());
         let canonical = serde_json::json!({
             "config": config,
             "command": words,
@@ -101,9 +108,22 @@ impl KeyContext {
         ];
         match candidates.iter().find(|p| p.is_file()) {
             Some(p) => {
+                // Streamed: a weights file can be gigabytes.
                 let mut h = Sha256::new();
-                h.update(std::fs::read(p).unwrap_or_default());
-                hex(&h.finalize())
+                let digest = std::fs::File::open(p).and_then(|mut f| {
+                    let mut buf = vec![0u8; 1 << 20];
+                    loop {
+                        let n = std::io::Read::read(&mut f, &mut buf)?;
+                        if n == 0 {
+                            return Ok(());
+                        }
+                        h.update(&buf[..n]);
+                    }
+                });
+                match digest {
+                    Ok(()) => hex(&h.finalize()),
+                    Err(e) => format!("unreadable:{name}:{e}"),
+                }
             }
             None => format!("missing:{name}"),
         }

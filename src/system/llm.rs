@@ -22,8 +22,10 @@ use crate::system::card::{kernel_dir, Card};
 use crate::units::Time;
 use crate::workload::abi::TENSOR_BASE;
 use crate::workload::graph::{self, Graph, Node, Op, Operand};
+use crate::workload::import::manifest_from_gguf;
 use crate::workload::kernels::abi_of;
 use crate::workload::regions::{act, RegionParams};
+use crate::workload::weights::{synthetic, GgufWeights, Rng, PIECE_BYTES};
 use crate::workload::{bind, load_manifest, GgmlType, Manifest, RegionKind, RegionSpec};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -34,8 +36,11 @@ use std::path::PathBuf;
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Manifest name or path.
-    pub manifest: String,
+    /// Manifest name or path; `None` takes the manifest of the `weights` file (or, without
+    /// one, the default TinyLlama Q4_K_M manifest).
+    pub manifest: Option<String>,
+    /// A GGUF file whose real weights the run uses instead of synthetic ones.
+    pub weights: Option<PathBuf>,
     /// KV cache capacity in positions.
     pub context: u64,
     /// Prompt length (prefill tokens).
@@ -54,6 +59,16 @@ pub struct RunOptions {
     pub max_kernel_cycles: u64,
     /// Draw a progress bar.
     pub progress: bool,
+}
+
+/// The manifest a run without `--manifest` or `--weights` uses.
+pub const DEFAULT_MANIFEST: &str = "tinyllama-1.1b-q4_k_m";
+
+fn g_path(opts: &RunOptions) -> String {
+    opts.weights
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 /// Time and work of one op kind over the decode steps.
@@ -95,6 +110,8 @@ pub struct RunReport {
     pub board: String,
     /// Manifest name.
     pub manifest: String,
+    /// Where the weight bytes came from.
+    pub weights: WeightsReport,
     /// The regime in force.
     pub regime: String,
     /// Why.
@@ -127,6 +144,60 @@ pub struct RunReport {
     pub host_seconds_per_token: f64,
     /// Counters of the card (summed over kernels) and of the regime.
     pub stats: Stats,
+}
+
+/// The weights a run used.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeightsReport {
+    /// `synthetic (seed N)` or the GGUF file's path.
+    pub source: String,
+    /// Bytes of weights placed in card memory.
+    pub bytes: u64,
+    /// For a GGUF source: SHA-256 of the weight bytes read back from card memory, tensor by
+    /// tensor in manifest order (the file's tensor data in that order hashes the same).
+    pub sha256: Option<String>,
+}
+
+/// What the weights are, read back from card memory for a GGUF source.
+fn weights_report(
+    card: &mut Card,
+    m: &Manifest,
+    regions: &[RegionSpec],
+    placement: &Placement,
+    opts: &RunOptions,
+    from_gguf: bool,
+) -> Result<WeightsReport> {
+    use sha2::{Digest, Sha256};
+    let weights: Vec<&RegionSpec> = regions
+        .iter()
+        .filter(|r| r.kind == RegionKind::Weight)
+        .collect();
+    let bytes = weights.iter().map(|r| r.bytes).sum();
+    let sha256 = if from_gguf {
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; PIECE_BYTES as usize];
+        for t in m.tensors.iter().filter(|t| t.kind == RegionKind::Weight) {
+            let addr = placement.addr(&t.name).expect("every weight is placed");
+            let mut off = 0;
+            while off < t.bytes {
+                let n = PIECE_BYTES.min(t.bytes - off) as usize;
+                card.read(addr + off, &mut buf[..n])?;
+                h.update(&buf[..n]);
+                off += n as u64;
+            }
+        }
+        Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    } else {
+        None
+    };
+    Ok(WeightsReport {
+        source: match &opts.weights {
+            Some(p) => p.display().to_string(),
+            None => format!("synthetic (seed {})", opts.seed),
+        },
+        bytes,
+        sha256,
+    })
 }
 
 /// Decode summary.
@@ -172,63 +243,6 @@ impl Placement {
     fn addr(&self, name: &str) -> Option<u64> {
         self.ids.get(name).map(|p| p.1)
     }
-}
-
-/// A seeded xorshift64* stream.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
-/// Synthetic bytes of a `dtype` tensor: random quants with small finite f16 scales, so every
-/// block decodes to finite values; F32/F16 elements uniform in about [-0.5, 0.5).
-fn synthetic(dtype: GgmlType, bytes: usize, rng: &mut Rng) -> Vec<u8> {
-    let mut v = vec![0u8; bytes];
-    for c in v.chunks_mut(8) {
-        let r = rng.next().to_le_bytes();
-        c.copy_from_slice(&r[..c.len()]);
-    }
-    let small_f16 = |rng: &mut Rng| {
-        half::f16::from_f32(0.001 + (rng.next() % 1000) as f32 * 1e-5).to_le_bytes()
-    };
-    let block = dtype.block_bytes() as usize;
-    // Byte offsets of the f16 scale fields in each block.
-    let scales: &[usize] = match dtype {
-        GgmlType::Q4_0 | GgmlType::Q8_0 => &[0],
-        GgmlType::Q4_K => &[0, 2],
-        GgmlType::Q6_K => &[208],
-        _ => &[],
-    };
-    match dtype {
-        GgmlType::F32 => {
-            for c in v.chunks_exact_mut(4) {
-                let x = (rng.next() % 1_000_000) as f32 / 1e6 - 0.5;
-                c.copy_from_slice(&x.to_le_bytes());
-            }
-        }
-        GgmlType::F16 => {
-            for c in v.chunks_exact_mut(2) {
-                let x = (rng.next() % 1_000_000) as f32 / 1e6 - 0.5;
-                c.copy_from_slice(&half::f16::from_f32(x).to_le_bytes());
-            }
-        }
-        _ => {
-            for b in v.chunks_exact_mut(block) {
-                for &o in scales {
-                    b[o..o + 2].copy_from_slice(&small_f16(rng));
-                }
-            }
-        }
-    }
-    v
 }
 
 fn peak_flops(board: &Board, node: &Node, matrix_unit: bool) -> f64 {
@@ -282,7 +296,18 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     if opts.prompt == 0 {
         bail!("--prompt must be at least 1 token");
     }
-    let m: Manifest = load_manifest(&opts.manifest)?;
+    let gguf = match &opts.weights {
+        Some(p) => Some(GgufWeights::open(p)?),
+        None => None,
+    };
+    let m: Manifest = match (&opts.manifest, &gguf) {
+        (Some(name), _) => load_manifest(name)?,
+        (None, Some(g)) => manifest_from_gguf(g.header(), &g_path(opts))?,
+        (None, None) => load_manifest(DEFAULT_MANIFEST)?,
+    };
+    if let Some(g) = &gguf {
+        g.check(&m)?;
+    }
     let kv = GgmlType::F16;
     let rp = RegionParams::new(opts.context, opts.prompt);
     rp.check(&m).map_err(|e| anyhow::anyhow!("{}", e.0))?;
@@ -308,22 +333,29 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         !opts.exact,
         opts.max_kernel_cycles,
     );
-    let mut rng = Rng(opts.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng::new(opts.seed);
     for r in regions.iter().filter(|r| r.kind == RegionKind::Weight) {
         let t = m
             .tensor(&r.name)
             .with_context(|| format!("weight region `{}` is not a manifest tensor", r.name))?;
         let addr = placement.addr(&r.name).expect("placed above");
-        // Write in pieces of whole blocks so huge tensors never sit twice in host memory.
-        let block = t.dtype.block_bytes();
-        let piece = (1 << 22) / block * block;
-        let mut off = 0;
-        while off < r.bytes {
-            let n = piece.min(r.bytes - off);
-            card.write(addr + off, &synthetic(t.dtype, n as usize, &mut rng))?;
-            off += n;
+        match &gguf {
+            Some(g) => g.read_tensor(t, &mut |off, bytes| card.write(addr + off, bytes))?,
+            None => {
+                // Whole blocks per piece.
+                let block = t.dtype.block_bytes();
+                let piece = PIECE_BYTES / block * block;
+                let mut off = 0;
+                while off < r.bytes {
+                    let n = piece.min(r.bytes - off);
+                    card.write(addr + off, &synthetic(t.dtype, n as usize, &mut rng))?;
+                    off += n;
+                }
+            }
         }
     }
+
+    let weights = weights_report(&mut card, &m, &regions, &placement, opts, gguf.is_some())?;
 
     let mut graphs: Vec<Graph> = vec![graph::prefill(&m, opts.prompt, opts.context, kv)
         .map_err(|e| anyhow::anyhow!("{}", e.0))?];
@@ -377,7 +409,7 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         // Inputs of the step: token ids and positions.
         if let Some(a) = tokens_addr {
             let ids: Vec<u8> = (0..g.n_tokens)
-                .flat_map(|_| ((rng.next() % m.architecture.vocab_size) as i32).to_le_bytes())
+                .flat_map(|_| ((rng.next_u64() % m.architecture.vocab_size) as i32).to_le_bytes())
                 .collect();
             card.write(a, &ids)?;
         }
@@ -483,6 +515,7 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     Ok(RunReport {
         board: board.name.clone(),
         manifest: m.name.clone(),
+        weights,
         regime: plan.regime.name().to_string(),
         regime_reason: plan.reason.clone(),
         context: opts.context,

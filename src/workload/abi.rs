@@ -53,6 +53,24 @@ pub enum OpCode {
     PointerChase = 15,
 }
 
+impl OpCode {
+    /// Sources whose *contents* steer the kernel's addresses or control flow, so that two
+    /// invocations with the same descriptor can take different cycles when these bytes differ:
+    /// get_rows reads the rows its index tensor names, and the pointer chase follows the
+    /// pointers it loads. Every other kernel is written to be branch-free on data and to read
+    /// and write addresses fixed by the descriptor (doc/kernels.md, tested per kernel in
+    /// tests/kernels_emulator.rs), and the timing model's latencies depend on instruction
+    /// classes, vector configuration and addresses, never on operand values, so their cycles
+    /// are a function of (program, descriptor) on an idle memory system.
+    pub fn data_steered_sources(self) -> &'static [usize] {
+        match self {
+            OpCode::GetRows => &[1],
+            OpCode::PointerChase => &[0],
+            _ => &[],
+        }
+    }
+}
+
 /// One tensor of a descriptor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TensorDesc {
@@ -78,6 +96,19 @@ impl TensorDesc {
             nb: [nb0, row, row * ne[1], row * ne[1] * ne[2]],
             data,
         }
+    }
+
+    /// Bytes from `data` to one past the last byte of the last element (the tensor's span
+    /// under its strides); `None` for an unknown type or a negative extent.
+    pub fn span_bytes(&self) -> Option<u64> {
+        let dtype = GgmlType::from_id(self.type_id)?;
+        let ne0 = u64::try_from(self.ne[0]).ok()?;
+        let mut span = dtype.row_bytes(ne0)?;
+        for i in 1..4 {
+            let n = u64::try_from(self.ne[i]).ok()?;
+            span = span.checked_add(n.checked_sub(1)?.checked_mul(self.nb[i])?)?;
+        }
+        Some(span)
     }
 
     fn pack(&self, out: &mut [u8]) {

@@ -10,6 +10,7 @@
 //! - [`graph`]: the llama decode step and prefill as GGML ops bound to kernel names.
 //! - [`kernels`]: the kernel ABI names the graph binds to; [`abi`]: the descriptor bytes a
 //!   kernel program reads; [`bind`]: a node's descriptor once its regions have addresses.
+//! - [`weights`]: the weight bytes of a run, synthetic from a seed or a GGUF file's tensors.
 //!
 //! The format is described in doc/manifests.md.
 
@@ -24,6 +25,7 @@ pub mod kernels;
 pub mod manifest;
 pub mod recipe;
 pub mod regions;
+pub mod weights;
 
 pub use arch::{Architecture, Family, Rope};
 pub use dtype::GgmlType;
