@@ -25,6 +25,9 @@ pub struct Stats {
     counters: BTreeMap<String, Counter>,
 }
 
+/// The unit of dimensionless ratios (utilisations), which [`Stats::add`] does not sum.
+pub const RATIO: &str = "ratio";
+
 impl Stats {
     /// An empty tree.
     pub fn new() -> Self {
@@ -36,17 +39,30 @@ impl Stats {
         self.counters.insert(path.into(), Counter { value, unit });
     }
 
-    /// Adds to a counter, creating it at zero.
+    /// Adds to a counter, creating it at zero. A second value added to a [`RATIO`] counter
+    /// makes it NaN (ratios do not add up; the merger recomputes them).
     ///
     /// Adding to an existing counter with another unit is a programming error and panics in
     /// debug builds.
     pub fn add(&mut self, path: impl Into<String>, value: f64, unit: &'static str) {
-        let c = self
-            .counters
-            .entry(path.into())
-            .or_insert(Counter { value: 0.0, unit });
-        debug_assert_eq!(c.unit, unit, "counter unit changed");
-        c.value += value;
+        use std::collections::btree_map::Entry;
+        match self.counters.entry(path.into()) {
+            Entry::Vacant(v) => {
+                v.insert(Counter { value, unit });
+            }
+            Entry::Occupied(mut o) => {
+                let c = o.get_mut();
+                debug_assert_eq!(c.unit, unit, "counter unit changed");
+                if unit == RATIO {
+                    // A ratio is not additive: whoever merges trees recomputes it from the
+                    // counters it is a ratio of. Until then it reads as not-a-number, never
+                    // as a wrong sum.
+                    c.value = f64::NAN;
+                } else {
+                    c.value += value;
+                }
+            }
+        }
     }
 
     /// The value at `path`, if present.
@@ -153,6 +169,17 @@ impl Serialize for Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ratios_are_not_summed() {
+        let mut kernel = Stats::new();
+        kernel.set("matmul.utilisation", 0.5, RATIO);
+        let mut run = Stats::new();
+        run.merge_under("card0", &kernel);
+        assert_eq!(run.get("card0.matmul.utilisation"), Some(0.5));
+        run.merge_under("card0", &kernel);
+        assert!(run.get("card0.matmul.utilisation").unwrap().is_nan());
+    }
 
     #[test]
     fn merge_prefixes_and_sums() {

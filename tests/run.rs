@@ -217,3 +217,58 @@ fn a_truncated_weights_file_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cut.gguf"), "{err}");
 }
+
+#[test]
+fn kernel_node_timing_equals_the_full_runs_and_is_above_its_bound() {
+    // The full run's last step decodes at position prompt + tokens - 1 = 3.
+    let full = run_json(&["--prompt", "3", "--tokens", "1"]);
+    let out = emulate(&[
+        "kernel",
+        "--node",
+        "blk.0.",
+        "--manifest",
+        "tinyllama-1.1b-q4_0",
+        "--context",
+        "64",
+        "--past",
+        "3",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alone: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let alone = alone["kernels"].as_array().unwrap();
+    let in_run: Vec<&serde_json::Value> = full["kernels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["node"].as_str().unwrap().starts_with("blk.0."))
+        .collect();
+    assert_eq!(alone.len(), in_run.len());
+    assert!(alone.len() >= 20, "a layer has its 20-odd kernels");
+    for (a, r) in alone.iter().zip(in_run) {
+        assert_eq!(a["node"], r["node"]);
+        // Timing does not depend on the data, so running the node alone gives the cycles
+        // it took inside the run.
+        assert_eq!(a["cycles"], r["cycles"], "{}", a["node"]);
+        // The roofline is a floor: no kernel beats it.
+        assert!(f(a, "ratio") >= 1.0, "{a}");
+        assert!(f(a, "ddr_bytes") > 0.0);
+    }
+    // Conservation: the per-op split of the decode step sums its kernels' seconds.
+    let mm: f64 = full["kernels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["op"] == "mul_mat" && k["node"].as_str().unwrap().starts_with("blk.0."))
+        .map(|k| f(k, "seconds"))
+        .sum();
+    assert!(mm > 0.0 && mm < f(&full, "by_op.mul_mat.seconds"));
+    // A prefix that names no node is an error listing some that exist.
+    let out = emulate(&["kernel", "--node", "blk.0.nothing"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("blk.0.attn_norm"));
+}

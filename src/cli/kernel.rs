@@ -3,21 +3,46 @@
 
 use super::BoardArgs;
 use crate::config::Board;
+use crate::mem::regime::MemoryModelChoice;
 use crate::mem::CardMemory;
 use crate::program::{self, Program, RunError, RunStop};
 use crate::stats::Stats;
+use crate::system::llm::{self, NodeTiming, RunOptions};
 use crate::timing::{run_stats, CoreParams, CoreTiming, Functional, InOrderTiming};
 use anyhow::Context;
 use clap::Args;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// `emulate kernel PROGRAM [--max-cycles N] [--trace] [--json] [--functional]`.
+/// `emulate kernel PROGRAM [--max-cycles N] [--trace] [--json] [--functional]`, or
+/// `emulate kernel --node PREFIX [--manifest M] [--context N] [--past P]`: the kernels of a
+/// model's decode step, each against its roofline bound.
 #[derive(Args, Debug)]
 pub struct KernelCmd {
     /// The program: an ELF64 RISC-V executable (see doc/programs.md).
-    program: PathBuf,
+    #[arg(required_unless_present = "node", conflicts_with = "node")]
+    program: Option<PathBuf>,
+    /// Time the kernels of one decode step whose graph node names start with this prefix
+    /// (`blk.0.` for a whole layer, `blk.0.ffn_up`, `output`), on the model's real shapes.
+    #[arg(long)]
+    node: Option<String>,
+    /// With --node: manifest name or path [default: the --weights file's, else TinyLlama
+    /// Q4_K_M].
+    #[arg(long, requires = "node")]
+    manifest: Option<String>,
+    /// With --node: the weights of this GGUF file instead of synthetic ones.
+    #[arg(long, requires = "node", value_name = "FILE.gguf")]
+    weights: Option<PathBuf>,
+    /// With --node: KV cache capacity in positions.
+    #[arg(long, default_value_t = 512, requires = "node")]
+    context: u64,
+    /// With --node: positions already in the KV cache (the decoded token's position).
+    #[arg(long, default_value_t = 511, requires = "node")]
+    past: u64,
+    /// With --node: quantized products on the vector unit instead of Xpop_matmul.
+    #[arg(long, requires = "node")]
+    no_matrix_unit: bool,
     /// Stop with an error if the program has not exited after this many cycles.
     #[arg(long, default_value_t = 10_000_000_000)]
     max_cycles: u64,
@@ -90,7 +115,7 @@ fn mips(r: &KernelResult) -> f64 {
 
 fn report(cmd: &KernelCmd, board: &Board, r: &KernelResult) -> serde_json::Value {
     serde_json::json!({
-        "program": cmd.program.display().to_string(),
+        "program": program_path(cmd).display().to_string(),
         "board": board.name,
         "mode": if cmd.functional { "functional" } else { "timed" },
         "cycles": r.cycles,
@@ -105,13 +130,84 @@ fn report(cmd: &KernelCmd, board: &Board, r: &KernelResult) -> serde_json::Value
     })
 }
 
+fn program_path(cmd: &KernelCmd) -> &Path {
+    cmd.program.as_deref().unwrap_or(Path::new(""))
+}
+
+/// The `--node` mode: a decode step's kernels on the model's shapes.
+fn node_timings(
+    cmd: &KernelCmd,
+    common: &BoardArgs,
+    prefix: &str,
+) -> anyhow::Result<(Board, Vec<NodeTiming>)> {
+    let loaded = common.load()?;
+    let opts = RunOptions {
+        manifest: cmd.manifest.clone(),
+        weights: cmd.weights.clone(),
+        context: cmd.context,
+        prompt: cmd.past,
+        tokens: 0,
+        memory_model: MemoryModelChoice::Auto,
+        exact: true,
+        seed: 1,
+        matrix_unit: !cmd.no_matrix_unit,
+        max_kernel_cycles: cmd.max_cycles,
+        progress: false,
+    };
+    let t = llm::time_decode_nodes(&loaded.board, &opts, prefix)?;
+    Ok((loaded.board, t))
+}
+
+fn node_json(
+    cmd: &KernelCmd,
+    board: &Board,
+    t: &[NodeTiming],
+) -> anyhow::Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "board": board.name,
+        "context": cmd.context,
+        "past": cmd.past,
+        "kernels": serde_json::to_value(t)?,
+    }))
+}
+
+fn node_text(board: &Board, cmd: &KernelCmd, t: &[NodeTiming]) -> String {
+    use std::fmt::Write as _;
+    let mut s = format!(
+        "{} ({}), decode step at position {} of {}\n\n{:<22} {:<18} {:>12} {:>10} {:>7} {:>6} {:>6} {:>12} {:>12}\n",
+        board.name, board.clock, cmd.past, cmd.context,
+        "node", "program", "cycles", "bound", "ratio", "vpu", "mxu", "tensor B", "DDR B"
+    );
+    let cyc = |secs: f64| secs * board.clock.hz();
+    for k in t {
+        let _ = writeln!(
+            s,
+            "{:<22} {:<18} {:>12} {:>10.0} {:>7.2} {:>5.0}% {:>5.0}% {:>12} {:>12}",
+            k.node,
+            k.program.trim_end_matches(".elf"),
+            k.cycles,
+            cyc(k.bound_seconds),
+            k.ratio,
+            100.0 * k.vector_utilisation,
+            100.0 * k.matrix_busy_fraction,
+            k.tensor_bytes,
+            k.ddr_bytes
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nbound = max(FLOPs at the unit's peak, tensor bytes at the DDR peak); vpu/mxu = busy cycles / cycles"
+    );
+    s
+}
+
 fn execute(
     cmd: &KernelCmd,
     common: &BoardArgs,
     trace: Option<&mut dyn Write>,
 ) -> anyhow::Result<(Board, KernelResult)> {
     let loaded = common.load()?;
-    let program = Program::load(&cmd.program)?;
+    let program = Program::load(program_path(cmd))?;
     let r = run_kernel(
         &loaded.board,
         &program,
@@ -124,14 +220,30 @@ fn execute(
 
 /// The JSON report of a run (for sweeps); a run that traps or runs out of cycles is an error.
 pub(super) fn json(cmd: &KernelCmd, common: &BoardArgs) -> anyhow::Result<serde_json::Value> {
+    if let Some(prefix) = &cmd.node {
+        let (board, t) = node_timings(cmd, common, prefix)?;
+        return node_json(cmd, &board, &t);
+    }
     let (board, r) = execute(cmd, common, None)?;
     if let Err(e) = &r.outcome {
-        anyhow::bail!("running {}: {e}", cmd.program.display());
+        anyhow::bail!("running {}: {e}", program_path(cmd).display());
     }
     Ok(report(cmd, &board, &r))
 }
 
 pub(super) fn run(cmd: KernelCmd, common: &BoardArgs) -> anyhow::Result<()> {
+    if let Some(prefix) = &cmd.node {
+        let (board, t) = node_timings(&cmd, common, prefix)?;
+        if cmd.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&node_json(&cmd, &board, &t)?)?
+            );
+        } else {
+            print!("{}", node_text(&board, &cmd, &t));
+        }
+        return Ok(());
+    }
     let stdout = std::io::stdout();
     let mut lock = std::io::BufWriter::new(stdout.lock());
     let trace: Option<&mut dyn Write> = if cmd.trace { Some(&mut lock) } else { None };
@@ -150,7 +262,7 @@ pub(super) fn run(cmd: KernelCmd, common: &BoardArgs) -> anyhow::Result<()> {
         if !console.is_empty() && !console.ends_with('\n') {
             println!();
         }
-        println!("program:        {}", cmd.program.display());
+        println!("program:        {}", program_path(&cmd).display());
         println!(
             "mode:           {} ({} at {})",
             if cmd.functional {
@@ -188,10 +300,10 @@ pub(super) fn run(cmd: KernelCmd, common: &BoardArgs) -> anyhow::Result<()> {
         Ok(RunStop { exit_code }) => {
             anyhow::bail!(
                 "program {} exited with status {exit_code}",
-                cmd.program.display()
+                program_path(&cmd).display()
             )
         }
-        Err(e) => Err(e).with_context(|| format!("running {}", cmd.program.display())),
+        Err(e) => Err(e).with_context(|| format!("running {}", program_path(&cmd).display())),
     }
 }
 

@@ -209,6 +209,7 @@ impl MatmulUnit {
         s.set("descriptor_cycles", t.descriptor as f64, "cycles");
         s.set("k_step_cycles", t.k_steps as f64, "cycles");
         s.set("mac_cycles", t.mac as f64, "cycles");
+        s.set("ideal_cycles", t.ideal_cycles, "cycles");
         s.set("fill_drain_cycles", t.fill_drain as f64, "cycles");
         s.set("stall_cycles.operands", t.operand_stall as f64, "cycles");
         s.set("stall_cycles.epilogue", t.epilogue_stall as f64, "cycles");

@@ -18,7 +18,7 @@
 use crate::config::Board;
 use crate::mem::regime::{self, MemoryModelChoice, Plan, RegimeParams, RegimeState, RegionId};
 use crate::stats::Stats;
-use crate::system::card::{kernel_dir, Card};
+use crate::system::card::{kernel_dir, Card, KernelRun};
 use crate::units::Time;
 use crate::workload::abi::TENSOR_BASE;
 use crate::workload::graph::{self, Graph, Node, Op, Operand};
@@ -86,6 +86,157 @@ pub struct OpSplit {
     pub bytes: u64,
 }
 
+/// One kernel invocation against its closed-form bound.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeTiming {
+    /// Graph node (`blk.0.ffn_up`).
+    pub node: String,
+    /// GGML op.
+    pub op: String,
+    /// Kernel program (file name).
+    pub program: String,
+    /// Core cycles.
+    pub cycles: u64,
+    /// Instructions retired.
+    pub instructions: u64,
+    /// Emulated seconds.
+    pub seconds: f64,
+    /// max(FLOPs at the peak, tensor bytes at the DDR peak).
+    pub bound_seconds: f64,
+    /// seconds / bound_seconds.
+    pub ratio: f64,
+    /// FLOPs.
+    pub flops: u64,
+    /// Bytes of the tensors the node reads and writes.
+    pub tensor_bytes: u64,
+    /// Bytes the DDR model read and wrote.
+    pub ddr_bytes: u64,
+    /// Vector unit busy cycles / cycles.
+    pub vector_utilisation: f64,
+    /// Matrix unit busy cycles / cycles.
+    pub matrix_busy_fraction: f64,
+    /// Matrix unit: cycles its MAC array would need at peak / its busy cycles.
+    pub matrix_utilisation: f64,
+}
+
+/// Runs one node's kernel on `card` and times it against its bound.
+fn run_node(
+    card: &mut Card,
+    board: &Board,
+    opts: &RunOptions,
+    m: &Manifest,
+    placement: &Placement,
+    node: &Node,
+) -> Result<(KernelRun, NodeTiming)> {
+    let desc = bind::descriptor(node, m.architecture.max_context, &|r| placement.addr(r))
+        .map_err(|e| anyhow::anyhow!("{}", e.0))?;
+    let program = program_for(node, opts.matrix_unit)?;
+    let kr = card.run(&program, &desc)?;
+    let seconds = board.clock.cycles_to_time(kr.cycles).secs();
+    let bound_seconds = (node.flops as f64 / peak_flops(board, node, opts.matrix_unit))
+        .max(node.bytes_moved as f64 / board.memory.peak_bytes_per_s());
+    let per_cycle = |c: f64| {
+        if kr.cycles > 0 {
+            c / kr.cycles as f64
+        } else {
+            0.0
+        }
+    };
+    let (mm_ideal, mm_busy) = (
+        busy(&kr.stats, "matmul.ideal_cycles"),
+        busy(&kr.stats, "matmul.busy_cycles"),
+    );
+    let timing = NodeTiming {
+        node: node.name.clone(),
+        op: node.op.ggml_name().to_string(),
+        program: program
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        cycles: kr.cycles,
+        instructions: kr.instructions,
+        seconds,
+        bound_seconds,
+        ratio: if bound_seconds > 0.0 {
+            seconds / bound_seconds
+        } else {
+            0.0
+        },
+        flops: node.flops,
+        tensor_bytes: node.bytes_moved,
+        ddr_bytes: (busy(&kr.stats, "mem.ddr.bytes_read")
+            + busy(&kr.stats, "mem.ddr.bytes_written")) as u64,
+        vector_utilisation: per_cycle(busy(&kr.stats, "vpu.busy_cycles")),
+        matrix_busy_fraction: per_cycle(mm_busy),
+        matrix_utilisation: if mm_busy > 0.0 {
+            mm_ideal / mm_busy
+        } else {
+            0.0
+        },
+    };
+    Ok((kr, timing))
+}
+
+/// Times the kernels of one decode step at position `opts.prompt` (the tokens already in
+/// the KV cache) whose node names start with `prefix`, without running the steps before it.
+/// The kernels' timing does not depend on the values they read (doc/run.md), so each
+/// figure is the one a full run gives that node at that position; get_rows gathers the row
+/// of a seeded random token.
+pub fn time_decode_nodes(
+    board: &Board,
+    opts: &RunOptions,
+    prefix: &str,
+) -> Result<Vec<NodeTiming>> {
+    if opts.prompt >= opts.context {
+        bail!(
+            "position {} is outside the context of {}",
+            opts.prompt,
+            opts.context
+        );
+    }
+    let (m, _) = manifest_of(opts)?;
+    let g = graph::decode(&m, opts.prompt, opts.context, GgmlType::F16)
+        .map_err(|e| anyhow::anyhow!("{}", e.0))?;
+    let nodes: Vec<&Node> = g
+        .nodes
+        .iter()
+        .filter(|n| n.name.starts_with(prefix))
+        .collect();
+    if nodes.is_empty() {
+        let names: Vec<&str> = g.nodes.iter().take(24).map(|n| n.name.as_str()).collect();
+        bail!(
+            "no node of the decode graph starts with `{prefix}` (nodes: {} ...)",
+            names.join(", ")
+        );
+    }
+    let read: std::collections::BTreeSet<&str> = nodes
+        .iter()
+        .flat_map(|n| n.inputs.iter().map(|o| o.region.as_str()))
+        .collect();
+    let Prepared {
+        m,
+        placement,
+        mut card,
+        mut rng,
+        ..
+    } = prepare(board, opts, &|name| read.contains(name))?;
+    if let Some(a) = placement.addr(act::TOKENS) {
+        let id = (rng.next_u64() % m.architecture.vocab_size) as i32;
+        card.write(a, &id.to_le_bytes())?;
+    }
+    if let Some(a) = placement.addr(act::POS) {
+        card.write(a, &(opts.prompt as i32).to_le_bytes())?;
+    }
+    nodes
+        .into_iter()
+        .map(|n| {
+            run_node(&mut card, board, opts, &m, &placement, n)
+                .map(|(_, t)| t)
+                .with_context(|| format!("node `{}` ({})", n.name, n.kernel))
+        })
+        .collect()
+}
+
 /// Totals of one step.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StepTotals {
@@ -136,6 +287,9 @@ pub struct RunReport {
     pub bound: Bound,
     /// Decode time per op kind, per token.
     pub by_op: BTreeMap<String, OpSplit>,
+    /// Every kernel of the last step's first layer and of no layer (embedding, final norm,
+    /// output), each with its bound.
+    pub kernels: Vec<NodeTiming>,
     /// Busy seconds per resource over the decode steps, per token.
     pub by_resource: BTreeMap<String, f64>,
     /// Host wall time of the whole run.
@@ -290,12 +444,19 @@ fn busy(stats: &Stats, path: &str) -> f64 {
     stats.get(path).unwrap_or(0.0)
 }
 
-/// Runs the model on one card of `board`.
-pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
-    let started = std::time::Instant::now();
-    if opts.prompt == 0 {
-        bail!("--prompt must be at least 1 token");
-    }
+/// A card with a model placed in its memory.
+struct Prepared {
+    m: Manifest,
+    regions: Vec<RegionSpec>,
+    plan: Plan,
+    placement: Placement,
+    card: Card,
+    rng: Rng,
+    weights: WeightsReport,
+}
+
+/// The run's manifest, and its `--weights` file checked against it.
+fn manifest_of(opts: &RunOptions) -> Result<(Manifest, Option<GgufWeights>)> {
     let gguf = match &opts.weights {
         Some(p) => Some(GgufWeights::open(p)?),
         None => None,
@@ -308,7 +469,16 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     if let Some(g) = &gguf {
         g.check(&m)?;
     }
-    let kv = GgmlType::F16;
+    Ok((m, gguf))
+}
+
+/// Loads the manifest (and checks a `--weights` file against it), plans the regime, places
+/// the regions and writes the weights `wanted` by name into a new card's memory.
+fn prepare(board: &Board, opts: &RunOptions, wanted: &dyn Fn(&str) -> bool) -> Result<Prepared> {
+    if opts.prompt == 0 {
+        bail!("--prompt must be at least 1 token");
+    }
+    let (m, gguf) = manifest_of(opts)?;
     let rp = RegionParams::new(opts.context, opts.prompt);
     rp.check(&m).map_err(|e| anyhow::anyhow!("{}", e.0))?;
     if opts.prompt + opts.tokens > opts.context {
@@ -323,7 +493,6 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     let reserved = TENSOR_BASE - board.memory.base;
     let params = RegimeParams::from_board(board).with_reserved(reserved);
     let plan = regime::plan(opts.memory_model, &regions, &params)?;
-    let mut state = RegimeState::new(&plan, &regions, &board.host_link)?;
     let placement = Placement::new(&regions);
 
     let mut card = Card::new(
@@ -334,7 +503,10 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         opts.max_kernel_cycles,
     );
     let mut rng = Rng::new(opts.seed);
-    for r in regions.iter().filter(|r| r.kind == RegionKind::Weight) {
+    for r in regions
+        .iter()
+        .filter(|r| r.kind == RegionKind::Weight && wanted(&r.name))
+    {
         let t = m
             .tensor(&r.name)
             .with_context(|| format!("weight region `{}` is not a manifest tensor", r.name))?;
@@ -355,7 +527,43 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         }
     }
 
-    let weights = weights_report(&mut card, &m, &regions, &placement, opts, gguf.is_some())?;
+    let all_loaded = regions
+        .iter()
+        .all(|r| r.kind != RegionKind::Weight || wanted(&r.name));
+    let weights = weights_report(
+        &mut card,
+        &m,
+        &regions,
+        &placement,
+        opts,
+        gguf.is_some() && all_loaded,
+    )?;
+
+    Ok(Prepared {
+        m,
+        regions,
+        plan,
+        placement,
+        card,
+        rng,
+        weights,
+    })
+}
+
+/// Runs the model on one card of `board`.
+pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
+    let started = std::time::Instant::now();
+    let Prepared {
+        m,
+        regions,
+        plan,
+        placement,
+        mut card,
+        mut rng,
+        weights,
+    } = prepare(board, opts, &|_| true)?;
+    let kv = GgmlType::F16;
+    let mut state = RegimeState::new(&plan, &regions, &board.host_link)?;
 
     let mut graphs: Vec<Graph> = vec![graph::prefill(&m, opts.prompt, opts.context, kv)
         .map_err(|e| anyhow::anyhow!("{}", e.0))?];
@@ -391,7 +599,6 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     }
 
     let clock = board.clock;
-    let ddr_peak = board.memory.peak_bytes_per_s();
     let mut now = Time::ZERO;
     let mut card_stats = Stats::new();
     let mut decode_stats = Stats::new();
@@ -399,6 +606,8 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     let mut by_op: BTreeMap<String, OpSplit> = BTreeMap::new();
     let tokens_addr = placement.addr(act::TOKENS);
     let pos_addr = placement.addr(act::POS);
+    let last_step = graphs.len() - 1;
+    let mut kernels = Vec::new();
     for (si, g) in graphs.iter().enumerate() {
         let is_decode = si > 0;
         bar.set_message(if is_decode {
@@ -435,16 +644,14 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
                 ready = ready.max(t);
             }
             st.host_link_stall_seconds += (ready - now).secs();
-            let desc = bind::descriptor(node, m.architecture.max_context, &|r| placement.addr(r))
-                .map_err(|e| anyhow::anyhow!("{}", e.0))?;
-            let program = program_for(node, opts.matrix_unit)?;
-            let kr = card
-                .run(&program, &desc)
+            let (kr, timing) = run_node(&mut card, board, opts, &m, &placement, node)
                 .with_context(|| format!("step {si}, node `{}` ({})", node.name, node.kernel))?;
             let dur = clock.cycles_to_time(kr.cycles);
             now = ready + dur;
-            let bound = (node.flops as f64 / peak_flops(board, node, opts.matrix_unit))
-                .max(node.bytes_moved as f64 / ddr_peak);
+            let bound = timing.bound_seconds;
+            if si == last_step && node.layer.is_none_or(|l| l == 0) {
+                kernels.push(timing);
+            }
             st.kernels += 1;
             st.reused += kr.reused as u64;
             st.flops += node.flops;
@@ -508,6 +715,17 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         "host_link_stall".to_string(),
         steps.iter().map(|s| s.host_link_stall_seconds).sum::<f64>() / n_dec,
     );
+    for (tree, prefix) in [(&mut card_stats, "card0."), (&mut decode_stats, "")] {
+        let (ideal, busy) = (
+            busy(tree, &format!("{prefix}matmul.ideal_cycles")),
+            busy(tree, &format!("{prefix}matmul.busy_cycles")),
+        );
+        tree.set(
+            format!("{prefix}matmul.utilisation"),
+            if busy > 0.0 { ideal / busy } else { 0.0 },
+            crate::stats::RATIO,
+        );
+    }
     let mut stats = card_stats;
     stats.merge_under("", &regime_stats);
     stats.set("host_link.bytes_in", link_in as f64, "bytes");
@@ -543,6 +761,7 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
             },
         },
         by_op,
+        kernels,
         by_resource,
         host_seconds,
         host_seconds_per_token: host_seconds / (opts.prompt + opts.tokens) as f64,
