@@ -38,7 +38,7 @@ pub struct Case {
     pub name: String,
     /// emulate arguments (without --json).
     pub argv: Vec<String>,
-    /// Dotted paths of the figures to compare.
+    /// Paths of the figures to compare: dotted keys, `[i]` or `[node name]` in arrays.
     pub metrics: Vec<String>,
     /// Allowed relative change (0 = exact).
     #[serde(default)]
@@ -120,10 +120,62 @@ pub fn read_goldens(path: &Path) -> Result<Goldens> {
     }
 }
 
+/// Splits a metric path into `(key, selector)` segments at the dots outside brackets:
+/// `kernels[blk.0.attn_q].cycles` -> `("kernels", Some("blk.0.attn_q"))`, `("cycles", None)`.
+fn segments(path: &str) -> Option<Vec<(&str, Option<&str>)>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut open = None;
+    let bytes = path.as_bytes();
+    for (i, &c) in bytes.iter().enumerate() {
+        match c {
+            b'[' if open.is_none() => open = Some(i),
+            b']' if open.is_some() => {
+                let o = open.take()?;
+                out.push((&path[start..o], Some(&path[o + 1..i])));
+                start = i + 1;
+                if bytes.get(i + 1).is_some_and(|&n| n != b'.') {
+                    return None;
+                }
+            }
+            b'.' if open.is_none() => {
+                if i > start {
+                    out.push((&path[start..i], None));
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if open.is_some() {
+        return None;
+    }
+    if start < path.len() {
+        out.push((&path[start..], None));
+    }
+    Some(out)
+}
+
+/// The number at `path` in a report: dotted keys; `[i]` picks an array element by index and
+/// `[name]` the element whose `node` or `name` field is `name`; a counter object gives its
+/// `value`.
 fn metric(v: &serde_json::Value, path: &str) -> Option<f64> {
     let mut x = v;
-    for p in path.split('.') {
-        x = x.get(p)?;
+    for (key, selector) in segments(path)? {
+        if !key.is_empty() {
+            x = x.get(key)?;
+        }
+        if let Some(sel) = selector {
+            let items = x.as_array()?;
+            x = match sel.parse::<usize>() {
+                Ok(i) => items.get(i)?,
+                Err(_) => items.iter().find(|e| {
+                    ["node", "name"]
+                        .iter()
+                        .any(|f| e.get(*f).and_then(|n| n.as_str()) == Some(sel))
+                })?,
+            };
+        }
     }
     x.as_f64()
         .or_else(|| x.get("value").and_then(|y| y.as_f64()))
@@ -267,6 +319,36 @@ mod tests {
         assert!(run(&suite(1e-3), &g, &runner)
             .iter()
             .all(Comparison::passes));
+    }
+
+    #[test]
+    fn metric_paths_select_keys_array_elements_and_counter_values() {
+        let v = serde_json::json!({
+            "cycles": 7,
+            "stats": {"ddr": {"reads": {"unit": "requests", "value": 12.0}}},
+            "kernels": [
+                {"node": "blk.0.attn_q", "cycles": 93785},
+                {"node": "blk.0.ffn_gate", "cycles": 230646, "bytes": {"ddr": 5}},
+                {"name": "allreduce", "cycles": 1},
+            ],
+        });
+        assert_eq!(metric(&v, "cycles"), Some(7.0));
+        assert_eq!(metric(&v, "stats.ddr.reads"), Some(12.0));
+        assert_eq!(metric(&v, "kernels[blk.0.attn_q].cycles"), Some(93785.0));
+        assert_eq!(metric(&v, "kernels[blk.0.ffn_gate].bytes.ddr"), Some(5.0));
+        assert_eq!(metric(&v, "kernels[1].cycles"), Some(230646.0));
+        assert_eq!(metric(&v, "kernels[allreduce].cycles"), Some(1.0));
+        for missing in [
+            "kernels[blk.9.attn_q].cycles",
+            "kernels[7].cycles",
+            "kernels[blk.0.attn_q.cycles",
+            "kernels[blk.0.attn_q]cycles",
+            "stats[0]",
+            "nope",
+            "stats.ddr",
+        ] {
+            assert_eq!(metric(&v, missing), None, "{missing}");
+        }
     }
 
     #[test]
