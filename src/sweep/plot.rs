@@ -34,7 +34,12 @@ fn x_value(r: &Record, x: &str) -> Option<f64> {
 pub fn series(records: &[Record], spec: &PlotSpec) -> Vec<Series> {
     let divisor = spec.x_divisor().unwrap_or(1.0);
     let mut out: Vec<Series> = Vec::new();
-    for r in records.iter().filter(|r| r.ok) {
+    let selected = |r: &&Record| {
+        spec.filter
+            .iter()
+            .all(|(axis, value)| r.axes.iter().any(|(a, v)| a == axis && v == value))
+    };
+    for r in records.iter().filter(|r| r.ok).filter(selected) {
         let (Some(x), Some(y)) = (x_value(r, &spec.x), r.number(&spec.y)) else {
             continue;
         };
@@ -337,6 +342,18 @@ mod tests {
     }
 
     #[test]
+    fn where_keeps_only_points_with_those_axis_values() {
+        let mut p = spec("");
+        p.filter
+            .insert("set:memory.capacity".into(), "1 GiB".into());
+        let s = series(&grid(), &p);
+        assert_eq!(s.len(), 2);
+        assert!(s
+            .iter()
+            .all(|s| s.points.len() == 1 && s.points[0].0 == (1u64 << 30) as f64));
+    }
+
+    #[test]
     fn bad_plot_options_are_refused() {
         let bad = |extra: &str| {
             let text = format!(
@@ -350,6 +367,7 @@ mod tests {
         assert!(bad("x_unit = \"MHz\"").contains("x_unit `MHz`"));
         assert!(bad("x_range = [2, 1]").contains("must be increasing"));
         assert!(bad("x_log = true\nx_range = [0, 1]").contains("positive"));
+        assert!(bad("where = { board = \"nope\" }").contains("where board = `nope`"));
     }
 
     #[test]

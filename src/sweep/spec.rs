@@ -17,6 +17,7 @@
 //! x_range = [512, 1024]        # optional: only points with x in this range (in x_unit)
 //! x_label = "DDR capacity"     # optional axis descriptions (default: the paths)
 //! y_label = "bandwidth (B/s)"
+//! where = { board = "innerjib7ea" }   # optional: only points with these axis values
 //! ```
 
 use anyhow::{bail, Context, Result};
@@ -75,6 +76,9 @@ pub struct PlotSpec {
     /// The y axis description (default: `y`).
     #[serde(default)]
     pub y_label: Option<String>,
+    /// Only points whose axes have these values (axis name -> value).
+    #[serde(default, rename = "where")]
+    pub filter: std::collections::BTreeMap<String, String>,
 }
 
 impl PlotSpec {
@@ -148,6 +152,19 @@ impl SweepSpec {
                 if !increasing || (p.x_log && lo <= 0.0) {
                     bail!(
                         "plot `{}`: x_range [{lo}, {hi}] must be increasing (and positive on a log axis)",
+                        p.file
+                    );
+                }
+            }
+            for (axis, value) in &p.filter {
+                let values = spec.axes.get(axis).and_then(|v| v.as_array());
+                let listed = values.is_some_and(|vs| {
+                    vs.iter()
+                        .any(|v| axis_value_text(v).is_ok_and(|t| &t == value))
+                });
+                if !listed {
+                    bail!(
+                        "plot `{}`: where {axis} = `{value}`: not a value of that axis",
                         p.file
                     );
                 }
@@ -260,6 +277,35 @@ board = ["innerjib7ea", "innerjib7ea-x16"]
                 "stream",
                 "--bytes",
                 "4096"
+            ]
+        );
+    }
+
+    #[test]
+    fn card_count_and_strategy_axes_become_run_options() {
+        let spec = SweepSpec::parse(
+            r#"
+command = ["run", "--threads", "1"]
+[axes]
+"--parallel" = ["tp", "pp"]
+"--cards" = [1, 2, 4, 8]
+"#,
+        )
+        .unwrap();
+        let pts = spec.points();
+        assert_eq!(pts.len(), 8);
+        assert_eq!(
+            pts[6].argv,
+            [
+                "--board",
+                "innerjib7ea",
+                "run",
+                "--threads",
+                "1",
+                "--parallel",
+                "pp",
+                "--cards",
+                "4"
             ]
         );
     }
