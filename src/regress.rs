@@ -38,7 +38,7 @@ pub struct Case {
     pub name: String,
     /// emulate arguments (without --json).
     pub argv: Vec<String>,
-    /// Dotted paths of the figures to compare.
+    /// Paths of the figures to compare: dotted keys, `[i]` or `[node name]` in arrays.
     pub metrics: Vec<String>,
     /// Allowed relative change (0 = exact).
     #[serde(default)]
@@ -120,10 +120,62 @@ pub fn read_goldens(path: &Path) -> Result<Goldens> {
     }
 }
 
+/// Splits a metric path into `(key, selector)` segments at the dots outside brackets:
+/// `kernels[blk.0.attn_q].cycles` -> `("kernels", Some("blk.0.attn_q"))`, `("cycles", None)`.
+fn segments(path: &str) -> Option<Vec<(&str, Option<&str>)>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut open = None;
+    let bytes = path.as_bytes();
+    for (i, &c) in bytes.iter().enumerate() {
+        match c {
+            b'[' if open.is_none() => open = Some(i),
+            b']' if open.is_some() => {
+                let o = open.take()?;
+                out.push((&path[start..o], Some(&path[o + 1..i])));
+                start = i + 1;
+                if bytes.get(i + 1).is_some_and(|&n| n != b'.') {
+                    return None;
+                }
+            }
+            b'.' if open.is_none() => {
+                if i > start {
+                    out.push((&path[start..i], None));
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if open.is_some() {
+        return None;
+    }
+    if start < path.len() {
+        out.push((&path[start..], None));
+    }
+    Some(out)
+}
+
+/// The number at `path` in a report: dotted keys; `[i]` picks an array element by index and
+/// `[name]` the element whose `node` or `name` field is `name`; a counter object gives its
+/// `value`.
 fn metric(v: &serde_json::Value, path: &str) -> Option<f64> {
     let mut x = v;
-    for p in path.split('.') {
-        x = x.get(p)?;
+    for (key, selector) in segments(path)? {
+        if !key.is_empty() {
+            x = x.get(key)?;
+        }
+        if let Some(sel) = selector {
+            let items = x.as_array()?;
+            x = match sel.parse::<usize>() {
+                Ok(i) => items.get(i)?,
+                Err(_) => items.iter().find(|e| {
+                    ["node", "name"]
+                        .iter()
+                        .any(|f| e.get(*f).and_then(|n| n.as_str()) == Some(sel))
+                })?,
+            };
+        }
     }
     x.as_f64()
         .or_else(|| x.get("value").and_then(|y| y.as_f64()))
@@ -158,6 +210,20 @@ pub fn run(
         })
         .collect();
     per_case.into_iter().flatten().collect()
+}
+
+/// Golden figures that no case of `suite` watches any more (a bless drops them).
+pub fn unwatched(suite: &Suite, goldens: &Goldens) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (case, figures) in goldens {
+        let watched = suite.cases.iter().find(|c| &c.name == case);
+        for metric in figures.keys() {
+            if !watched.is_some_and(|c| c.metrics.contains(metric)) {
+                out.push((case.clone(), metric.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// The golden values a bless writes: every new value of the suite's cases. Fails if any
@@ -256,11 +322,82 @@ mod tests {
     }
 
     #[test]
+    fn metric_paths_select_keys_array_elements_and_counter_values() {
+        let v = serde_json::json!({
+            "cycles": 7,
+            "stats": {"ddr": {"reads": {"unit": "requests", "value": 12.0}}},
+            "kernels": [
+                {"node": "blk.0.attn_q", "cycles": 93785},
+                {"node": "blk.0.ffn_gate", "cycles": 230646, "bytes": {"ddr": 5}},
+                {"name": "allreduce", "cycles": 1},
+            ],
+        });
+        assert_eq!(metric(&v, "cycles"), Some(7.0));
+        assert_eq!(metric(&v, "stats.ddr.reads"), Some(12.0));
+        assert_eq!(metric(&v, "kernels[blk.0.attn_q].cycles"), Some(93785.0));
+        assert_eq!(metric(&v, "kernels[blk.0.ffn_gate].bytes.ddr"), Some(5.0));
+        assert_eq!(metric(&v, "kernels[1].cycles"), Some(230646.0));
+        assert_eq!(metric(&v, "kernels[allreduce].cycles"), Some(1.0));
+        for missing in [
+            "kernels[blk.9.attn_q].cycles",
+            "kernels[7].cycles",
+            "kernels[blk.0.attn_q.cycles",
+            "kernels[blk.0.attn_q]cycles",
+            "stats[0]",
+            "nope",
+            "stats.ddr",
+        ] {
+            assert_eq!(metric(&v, missing), None, "{missing}");
+        }
+    }
+
+    #[test]
+    fn goldens_round_trip_bit_exact() {
+        // Values whose shortest decimal form a fast float parser reads back one ULP off.
+        let values = [
+            0.030500800000000026,
+            1112.8788438095141,
+            6638.036342857167,
+            100494148.24447334,
+            f64::MIN_POSITIVE,
+            1.0 / 3.0,
+        ];
+        let mut g = Goldens::new();
+        for (i, v) in values.iter().enumerate() {
+            g.entry("c".into()).or_default().insert(format!("m{i}"), *v);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.json");
+        write_goldens(&path, &g).unwrap();
+        let back = read_goldens(&path).unwrap();
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(back["c"][&format!("m{i}")].to_bits(), v.to_bits(), "{v}");
+        }
+    }
+
+    #[test]
     fn a_missing_metric_is_an_error_not_a_pass() {
         let mut s = suite(0.0);
         s.cases[0].metrics.push("nope".into());
         let r = run(&s, &Goldens::new(), &runner);
         assert!(blessed(&r).is_err());
+        let mut g = Goldens::new();
+        g.entry("fake".into())
+            .or_default()
+            .insert("a.b".into(), 1.0);
+        g.entry("fake".into())
+            .or_default()
+            .insert("gone".into(), 1.0);
+        g.entry("old-case".into())
+            .or_default()
+            .insert("x".into(), 1.0);
+        assert_eq!(
+            unwatched(&s, &g),
+            [
+                ("fake".to_string(), "gone".to_string()),
+                ("old-case".to_string(), "x".to_string())
+            ]
+        );
         assert!(table(&r, false).contains("no number at `nope`"));
     }
 }

@@ -306,3 +306,65 @@ fn command_line_plan_point_merge_and_plots() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("the grid has 12 points"));
 }
+
+/// The committed regime sweep spans every regime auto can pick, from capacities where nothing
+/// fits to ones where everything does, with all four memory models at each capacity.
+#[test]
+fn the_regime_sweep_spans_the_regimes() {
+    use sail_emu::mem::regime::{plan, MemoryModelChoice, RegimeParams};
+    let spec = SweepSpec::load(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testbench/sweeps/regimes.toml"),
+    )
+    .unwrap();
+    let points = spec.points();
+    assert!(points.len() >= 24, "{} points", points.len());
+    let arg = |name: &str| {
+        let i = spec.command.iter().position(|a| a == name).unwrap();
+        spec.command[i + 1].clone()
+    };
+    let m = sail_emu::workload::load_manifest(&arg("--manifest")).unwrap();
+    let rp = sail_emu::workload::RegionParams::new(
+        arg("--context").parse().unwrap(),
+        arg("--prompt").parse().unwrap(),
+    );
+    let regions = sail_emu::workload::regions(&m, &rp).unwrap();
+    let models: Vec<&str> = points
+        .iter()
+        .filter_map(|p| p.axis("--memory-model"))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(models, ["auto", "kv-swap", "resident", "weight-stream"]);
+    let mut picked = Vec::new();
+    for p in points
+        .iter()
+        .filter(|p| p.axis("--memory-model") == Some("auto"))
+    {
+        let cap = p.axis("set:memory.capacity").unwrap();
+        let board = sail_emu::config::load_board(&spec.board, &[format!("memory.capacity={cap}")])
+            .unwrap()
+            .board;
+        let reserved = sail_emu::workload::abi::TENSOR_BASE - board.memory.base;
+        let params = RegimeParams::from_board(&board).with_reserved(reserved);
+        picked.push(match plan(MemoryModelChoice::Auto, &regions, &params) {
+            Ok(p) => p.regime.name().to_string(),
+            Err(_) => "none".to_string(),
+        });
+    }
+    // Capacities ascend: nothing fits, then weight-stream, kv-swap, resident, each at least
+    // twice except the first.
+    let mut runs: Vec<(String, usize)> = Vec::new();
+    for r in picked {
+        match runs.last_mut() {
+            Some((last, n)) if *last == r => *n += 1,
+            _ => runs.push((r, 1)),
+        }
+    }
+    let names: Vec<&str> = runs.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(
+        names,
+        ["none", "weight-stream", "kv-swap", "resident"],
+        "{runs:?}"
+    );
+    assert!(runs[1..].iter().all(|(_, n)| *n >= 2), "{runs:?}");
+}

@@ -23,6 +23,18 @@ pub(super) fn run(cmd: RegressCmd) -> Result<()> {
     let suite = regress::Suite::load(&cmd.suite)?;
     let goldens = regress::read_goldens(&suite.golden)?;
     let results = regress::run(&suite, &goldens, &super::run_json);
+    let stale = regress::unwatched(&suite, &goldens);
+    if !stale.is_empty() && !cmd.bless {
+        eprintln!(
+            "note: {} golden figures belong to no case of the suite (a --bless drops them): {}",
+            stale.len(),
+            stale
+                .iter()
+                .map(|(c, m)| format!("{c}/{m}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if cmd.bless {
         let g = regress::blessed(&results)?;
         regress::write_goldens(&suite.golden, &g)?;

@@ -12,6 +12,12 @@
 //! x = "set:memory.capacity"    # an axis or a result path
 //! y = "bytes_per_s"            # a result path (dotted)
 //! series = "board"             # optional: one line per value of this axis
+//! x_unit = "MiB"               # optional: sizes on x in this unit (default bytes)
+//! x_log = true                 # optional: logarithmic x axis
+//! x_range = [512, 1024]        # optional: only points with x in this range (in x_unit)
+//! x_label = "DDR capacity"     # optional axis descriptions (default: the paths)
+//! y_label = "bandwidth (B/s)"
+//! where = { board = "innerjib7ea" }   # optional: only points with these axis values
 //! ```
 
 use anyhow::{bail, Context, Result};
@@ -55,6 +61,36 @@ pub struct PlotSpec {
     /// Plot title.
     #[serde(default)]
     pub title: Option<String>,
+    /// A size unit (`MiB`, `GB`, ...) the x values are shown in (byte-valued x only).
+    #[serde(default)]
+    pub x_unit: Option<String>,
+    /// A logarithmic x axis.
+    #[serde(default)]
+    pub x_log: bool,
+    /// Only points whose x (in `x_unit`) lies in `[lo, hi]`.
+    #[serde(default)]
+    pub x_range: Option<[f64; 2]>,
+    /// The x axis description (default: `x`, with the unit).
+    #[serde(default)]
+    pub x_label: Option<String>,
+    /// The y axis description (default: `y`).
+    #[serde(default)]
+    pub y_label: Option<String>,
+    /// Only points whose axes have these values (axis name -> value).
+    #[serde(default, rename = "where")]
+    pub filter: std::collections::BTreeMap<String, String>,
+}
+
+impl PlotSpec {
+    /// Bytes per `x_unit` (1 when there is none).
+    pub fn x_divisor(&self) -> Result<f64> {
+        match &self.x_unit {
+            None => Ok(1.0),
+            Some(u) => Ok(crate::units::ByteSize::parse(&format!("1 {u}"))
+                .map_err(|e| anyhow::anyhow!("plot `{}`: x_unit `{u}`: {e}", self.file))?
+                .bytes() as f64),
+        }
+    }
 }
 
 /// One point of the grid.
@@ -110,6 +146,29 @@ impl SweepSpec {
             }
         }
         for p in &spec.plots {
+            p.x_divisor()?;
+            if let Some([lo, hi]) = p.x_range {
+                let increasing = lo.partial_cmp(&hi) == Some(std::cmp::Ordering::Less);
+                if !increasing || (p.x_log && lo <= 0.0) {
+                    bail!(
+                        "plot `{}`: x_range [{lo}, {hi}] must be increasing (and positive on a log axis)",
+                        p.file
+                    );
+                }
+            }
+            for (axis, value) in &p.filter {
+                let values = spec.axes.get(axis).and_then(|v| v.as_array());
+                let listed = values.is_some_and(|vs| {
+                    vs.iter()
+                        .any(|v| axis_value_text(v).is_ok_and(|t| &t == value))
+                });
+                if !listed {
+                    bail!(
+                        "plot `{}`: where {axis} = `{value}`: not a value of that axis",
+                        p.file
+                    );
+                }
+            }
             if let Some(s) = &p.series {
                 if !spec.axes.contains_key(s) {
                     bail!("plot `{}`: series `{s}` is not an axis", p.file);
@@ -218,6 +277,35 @@ board = ["innerjib7ea", "innerjib7ea-x16"]
                 "stream",
                 "--bytes",
                 "4096"
+            ]
+        );
+    }
+
+    #[test]
+    fn card_count_and_strategy_axes_become_run_options() {
+        let spec = SweepSpec::parse(
+            r#"
+command = ["run", "--threads", "1"]
+[axes]
+"--parallel" = ["tp", "pp"]
+"--cards" = [1, 2, 4, 8]
+"#,
+        )
+        .unwrap();
+        let pts = spec.points();
+        assert_eq!(pts.len(), 8);
+        assert_eq!(
+            pts[6].argv,
+            [
+                "--board",
+                "innerjib7ea",
+                "run",
+                "--threads",
+                "1",
+                "--parallel",
+                "pp",
+                "--cards",
+                "4"
             ]
         );
     }

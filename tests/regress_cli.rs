@@ -1,0 +1,162 @@
+//! `emulate regress` on the command line: bless, pass, a perturbed golden that fails with the
+//! table of old, new and change, a tolerance that absorbs the same drift; and the committed
+//! suite's golden file covering exactly the figures its cases watch.
+
+use sail_emu::regress::{read_goldens, Suite};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn emulate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_emulate"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A small suite of fast cases: the decode FFN tile (215,265 cycles, doc/xpop-matmul.md) and
+/// a pointer chase.
+fn write_suite(dir: &Path, tolerance: f64) -> PathBuf {
+    let suite = dir.join("suite.toml");
+    std::fs::write(
+        &suite,
+        format!(
+            r#"
+golden = "golden.json"
+[[case]]
+name = "ffn-tile"
+argv = ["matmul", "--type", "q4_K", "--m", "1", "--n", "5632", "--k", "2048"]
+metrics = ["cycles", "bytes.operands"]
+tolerance = {tolerance:?}
+[[case]]
+name = "chase"
+argv = ["membench", "--pattern", "chase", "--bytes", "64KiB"]
+metrics = ["mean_latency_ns"]
+"#
+        ),
+    )
+    .unwrap();
+    suite
+}
+
+#[test]
+fn bless_then_pass_then_a_perturbed_golden_fails_with_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write_suite(dir.path(), 0.0);
+    let s = suite.to_str().unwrap();
+    let golden = dir.path().join("golden.json");
+
+    // No golden yet: every figure fails and says so.
+    let o = emulate(&["regress", "--suite", s]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("NO GOLDEN"), "{}", text(&o));
+
+    let o = emulate(&["regress", "--suite", s, "--bless"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let g = read_goldens(&golden).unwrap();
+    assert_eq!(g["ffn-tile"]["cycles"], 215_265.0);
+
+    let o = emulate(&["regress", "--suite", s]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("3 figures of 2 cases match"),
+        "{}",
+        text(&o)
+    );
+
+    // One cycle more in the golden file: the run must fail and show old, new and change.
+    let perturbed = std::fs::read_to_string(&golden)
+        .unwrap()
+        .replace("215265.0", "215266.0");
+    std::fs::write(&golden, perturbed).unwrap();
+    let o = emulate(&["regress", "--suite", s]);
+    assert!(!o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let header = out.lines().next().unwrap_or("");
+    for col in ["case", "metric", "golden", "now", "change"] {
+        assert!(header.contains(col), "header `{header}`");
+    }
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("ffn-tile") && l.contains(" cycles "))
+        .unwrap_or_else(|| panic!("no row for the drifted figure:\n{out}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cols[..5],
+        ["ffn-tile", "cycles", "215266", "215265", "-0.0005%"]
+    );
+    assert!(row.contains("DRIFT"), "{row}");
+    // Only the drifted figure is listed, and the error says how to accept the change.
+    assert_eq!(out.lines().count(), 2, "{out}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("1 of 3 figures differ") && err.contains("--bless"),
+        "{err}"
+    );
+
+    // --all lists every figure, passing ones as ok.
+    let o = emulate(&["regress", "--suite", s, "--all"]);
+    assert!(!o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stdout).matches(" ok").count(), 2);
+}
+
+#[test]
+fn a_tolerance_absorbs_a_drift_within_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write_suite(dir.path(), 1e-3);
+    let s = suite.to_str().unwrap();
+    let golden = dir.path().join("golden.json");
+    assert!(emulate(&["regress", "--suite", s, "--bless"])
+        .status
+        .success());
+    // 215,265 -> 215,400 is 0.06%: inside 0.1%.
+    let g = std::fs::read_to_string(&golden)
+        .unwrap()
+        .replace("215265.0", "215400.0");
+    std::fs::write(&golden, &g).unwrap();
+    let o = emulate(&["regress", "--suite", s]);
+    assert!(o.status.success(), "{}", text(&o));
+    // 0.2% is not.
+    std::fs::write(&golden, g.replace("215400.0", "215700.0")).unwrap();
+    let o = emulate(&["regress", "--suite", s]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("DRIFT (tolerance 0.001)"), "{}", text(&o));
+}
+
+#[test]
+fn the_committed_golden_file_covers_exactly_the_watched_figures() {
+    let suite = Suite::load(&root().join("testbench/regress.toml")).unwrap();
+    let goldens = read_goldens(&suite.golden).unwrap();
+    let mut watched = Vec::new();
+    for c in &suite.cases {
+        for m in &c.metrics {
+            assert!(
+                goldens.get(&c.name).and_then(|g| g.get(m)).is_some(),
+                "case `{}` metric `{m}` has no golden: run `emulate regress --bless`",
+                c.name
+            );
+            watched.push((c.name.clone(), m.clone()));
+        }
+    }
+    let stored: usize = goldens.values().map(|g| g.len()).sum();
+    assert_eq!(stored, watched.len(), "the golden file holds stale figures");
+    // The suite covers every kind of figure the issue asks for.
+    for prefix in ["kernel-", "matmul-", "membench-", "run-"] {
+        assert!(
+            suite.cases.iter().any(|c| c.name.starts_with(prefix)),
+            "no `{prefix}` case"
+        );
+    }
+}
