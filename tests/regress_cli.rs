@@ -153,7 +153,7 @@ fn the_committed_golden_file_covers_exactly_the_watched_figures() {
     let stored: usize = goldens.values().map(|g| g.len()).sum();
     assert_eq!(stored, watched.len(), "the golden file holds stale figures");
     // The suite covers every kind of figure the issue asks for.
-    for prefix in ["kernel-", "matmul-", "membench-", "run-"] {
+    for prefix in ["kernel-", "matmul-", "membench-", "collective-", "run-"] {
         assert!(
             suite.cases.iter().any(|c| c.name.starts_with(prefix)),
             "no `{prefix}` case"
