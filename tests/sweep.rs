@@ -368,3 +368,35 @@ fn the_regime_sweep_spans_the_regimes() {
     );
     assert!(runs[1..].iter().all(|(_, n)| *n >= 2), "{runs:?}");
 }
+
+/// The committed card-count sweep: both boards, tp and pp, 1 to 8 cards, one plot per board.
+#[test]
+fn the_multicard_sweep_covers_strategies_and_card_counts() {
+    let spec = SweepSpec::load(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testbench/sweeps/multicard.toml"),
+    )
+    .unwrap();
+    let points = spec.points();
+    assert_eq!(points.len(), 16);
+    let p = points
+        .iter()
+        .find(|p| {
+            p.axis("board") == Some("innerjib7ea-x16")
+                && p.axis("--parallel") == Some("pp")
+                && p.axis("--cards") == Some("8")
+        })
+        .unwrap();
+    let argv = p.argv.join(" ");
+    assert!(argv.starts_with("--board innerjib7ea-x16 run "), "{argv}");
+    assert!(argv.ends_with("--parallel pp --cards 8"), "{argv}");
+    let boards: Vec<&str> = spec
+        .plots
+        .iter()
+        .map(|p| p.filter["board"].as_str())
+        .collect();
+    assert_eq!(boards, ["innerjib7ea", "innerjib7ea-x16"]);
+    assert!(spec
+        .plots
+        .iter()
+        .all(|p| p.x == "--cards" && p.series.as_deref() == Some("--parallel")));
+}
