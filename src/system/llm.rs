@@ -455,6 +455,30 @@ struct Prepared {
     weights: WeightsReport,
 }
 
+/// A run needs at least one prompt token.
+pub(crate) fn check_prompt(opts: &RunOptions) -> Result<()> {
+    if opts.prompt == 0 {
+        bail!("--prompt must be at least 1 token");
+    }
+    Ok(())
+}
+
+/// The region parameters of the run's context and prompt, checked against the manifest,
+/// with the prompt and decode tokens inside the context.
+pub(crate) fn run_shape(m: &Manifest, opts: &RunOptions) -> Result<RegionParams> {
+    let rp = RegionParams::new(opts.context, opts.prompt);
+    rp.check(m).map_err(|e| anyhow::anyhow!("{}", e.0))?;
+    if opts.prompt + opts.tokens > opts.context {
+        bail!(
+            "--prompt {} + --tokens {} exceeds --context {}",
+            opts.prompt,
+            opts.tokens,
+            opts.context
+        );
+    }
+    Ok(rp)
+}
+
 /// The run's manifest, and its `--weights` file checked against it.
 fn manifest_of(opts: &RunOptions) -> Result<(Manifest, Option<GgufWeights>)> {
     let gguf = match &opts.weights {
@@ -475,20 +499,9 @@ fn manifest_of(opts: &RunOptions) -> Result<(Manifest, Option<GgufWeights>)> {
 /// Loads the manifest (and checks a `--weights` file against it), plans the regime, places
 /// the regions and writes the weights `wanted` by name into a new card's memory.
 fn prepare(board: &Board, opts: &RunOptions, wanted: &dyn Fn(&str) -> bool) -> Result<Prepared> {
-    if opts.prompt == 0 {
-        bail!("--prompt must be at least 1 token");
-    }
+    check_prompt(opts)?;
     let (m, gguf) = manifest_of(opts)?;
-    let rp = RegionParams::new(opts.context, opts.prompt);
-    rp.check(&m).map_err(|e| anyhow::anyhow!("{}", e.0))?;
-    if opts.prompt + opts.tokens > opts.context {
-        bail!(
-            "--prompt {} + --tokens {} exceeds --context {}",
-            opts.prompt,
-            opts.tokens,
-            opts.context
-        );
-    }
+    let rp = run_shape(&m, opts)?;
     let regions = crate::workload::regions(&m, &rp).map_err(|e| anyhow::anyhow!("{}", e.0))?;
     let reserved = TENSOR_BASE - board.memory.base;
     let params = RegimeParams::from_board(board).with_reserved(reserved);

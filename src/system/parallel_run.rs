@@ -26,7 +26,9 @@
 use super::card::{kernel_dir, Card};
 use super::cards::run_add;
 use super::collective::{self, Buffers, CardOps, Collective, ReduceJob};
-use super::llm::{operands, program_for, Placement, RunOptions, DEFAULT_MANIFEST};
+use super::llm::{
+    check_prompt, operands, program_for, run_shape, Placement, RunOptions, DEFAULT_MANIFEST,
+};
 use super::parallel::{rule, rule_for_tile, RuleCosts, Strategy, Tile};
 use super::topology::Fabric;
 use crate::config::{Board, Topology};
@@ -572,23 +574,12 @@ fn manifest_name(opts: &RunOptions) -> &str {
 
 /// Loads and checks the manifest and the run's shape.
 fn prepare(opts: &RunOptions) -> Result<(Manifest, RegionParams)> {
-    if opts.prompt == 0 {
-        bail!("--prompt must be at least 1 token");
-    }
+    check_prompt(opts)?;
     if opts.weights.is_some() {
         bail!("--weights (a GGUF's real weights) is not supported by parallel runs yet: they use synthetic weights");
     }
     let m = load_manifest(manifest_name(opts))?;
-    let rp = RegionParams::new(opts.context, opts.prompt);
-    rp.check(&m).map_err(|e| anyhow::anyhow!("{}", e.0))?;
-    if opts.prompt + opts.tokens > opts.context {
-        bail!(
-            "--prompt {} + --tokens {} exceeds --context {}",
-            opts.prompt,
-            opts.tokens,
-            opts.context
-        );
-    }
+    let rp = run_shape(&m, opts)?;
     Ok((m, rp))
 }
 
