@@ -439,7 +439,7 @@ pub(crate) fn operands(node: &Node) -> impl Iterator<Item = (&Operand, bool)> {
         .chain(std::iter::once((&node.output, true)))
 }
 
-/// Accumulates counters by path prefix from a kernel's stats.
+/// The counter at `path` in `stats`, zero when absent.
 fn busy(stats: &Stats, path: &str) -> f64 {
     stats.get(path).unwrap_or(0.0)
 }
