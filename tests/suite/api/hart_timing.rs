@@ -1,8 +1,7 @@
 //! The core timing model against closed forms, and functional-only vs timed runs leaving
 //! identical architectural state.
 
-mod common;
-use common::*;
+use crate::support::elf::*;
 use sail_emu::config::load_board;
 use sail_emu::hart::Hart;
 use sail_emu::mem::fixed::FixedLatency;

@@ -1,9 +1,8 @@
 //! The Xpop_matmul unit as the hart sees it: `xpop.mm` / `xpop.info` through a hart context,
 //! its traps, the timing entry point and its statistics.
 
-mod matmul_support;
 
-use matmul_support::{TestHart, DDR, DDR_SIZE};
+use crate::support::matmul_hart::{TestHart, DDR, DDR_SIZE};
 use sail_emu::config::{load_board, Board};
 use sail_emu::hart::Trap;
 use sail_emu::isa::xpop::{InfoSel, XInst};

@@ -1,8 +1,7 @@
 //! `emulate kernel`: success output and every error kind (non-zero exit, message naming the
 //! PC, the address or the file).
 
-mod common;
-use common::*;
+use crate::support::elf::*;
 use std::process::{Command, Output};
 
 fn emulate(args: &[&str]) -> Output {

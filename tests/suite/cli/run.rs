@@ -2,7 +2,6 @@
 //! Small runs (1 prompt token, 2 decode tokens) keep the test time low; every figure checked
 //! here is a closed form or an identity, not a wall time.
 
-mod workload_support;
 
 use std::process::{Command, Output};
 
@@ -147,11 +146,11 @@ fn kv_swap_below_the_full_footprint_pays_for_the_kv_pages_it_moves() {
 
 #[test]
 fn a_gguf_files_real_weights_run_and_reuse_gives_the_exact_cycles() {
-    let Some(py) = workload_support::python() else {
+    let Some(py) = crate::support::workload::python() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let gguf = workload_support::write_tiny(&py, dir.path(), "tiny.gguf", &[]);
+    let gguf = crate::support::workload::write_tiny(&py, dir.path(), "tiny.gguf", &[]);
     let path = gguf.to_str().unwrap();
     let small = [
         "--weights",

@@ -1,10 +1,9 @@
 //! Bad manifests are refused with the file, line, tensor and key named; good ones round-trip
 //! through YAML and JSON.
 
-mod workload_support;
 
 use sail_emu::workload::{load_manifest, Manifest, ManifestError};
-use workload_support::{emulate, stderr};
+use crate::support::workload::{emulate, stderr};
 
 fn shipped_text() -> String {
     std::fs::read_to_string(concat!(

@@ -2,8 +2,7 @@
 //! instruction llvm-objdump prints must decode to the same text, vector instructions
 //! included (an encoding our decoder refuses is allowed only for vector opcodes).
 
-mod common;
-use common::*;
+use crate::support::elf::*;
 use sail_emu::isa::{decode, disasm::disasm};
 use std::process::Command;
 

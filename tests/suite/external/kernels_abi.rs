@@ -6,9 +6,8 @@
 //!
 //! Needs a Python with gguf and numpy; skips locally without one, fails under CI.
 
-mod kernels_support;
 
-use kernels_support::*;
+use crate::support::kernels::*;
 use sail_emu::workload::abi::{OpCode, OpDesc, TensorDesc, DESC_ADDR, TENSOR_BASE};
 use sail_emu::workload::dtype::GgmlType;
 use std::process::Command;

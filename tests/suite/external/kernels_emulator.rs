@@ -14,9 +14,8 @@
 //! Needs a Python with gguf and numpy (and clang-19 + qemu-riscv64 for the QEMU comparison);
 //! skips locally without them, fails under CI.
 
-mod kernels_support;
 
-use kernels_support::*;
+use crate::support::kernels::*;
 
 /// SAIL_DESC_ADDR of programs/kernels/ggml_abi.h.
 const DESC_ADDR: u64 = 0x8100_0000;

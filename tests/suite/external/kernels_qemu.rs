@@ -10,9 +10,8 @@
 //! (`$SAIL_PYTHON`, else /work/venv/bin/python, else python3). Missing tools skip the test
 //! locally with a note, and fail it when `CI` is set.
 
-mod kernels_support;
 
-use kernels_support::*;
+use crate::support::kernels::*;
 use std::path::Path;
 use std::process::Command;
 

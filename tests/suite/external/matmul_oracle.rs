@@ -22,9 +22,8 @@
 //! import `gguf` and `numpy`. Without it the test fails when `CI` is set and is skipped (with a
 //! note) otherwise.
 
-mod matmul_support;
 
-use matmul_support::{TestHart, DDR};
+use crate::support::matmul_hart::{TestHart, DDR};
 use sail_emu::config::load_board;
 use sail_emu::isa::xpop::XInst;
 use sail_emu::matmul::descriptor::MatmulJob;

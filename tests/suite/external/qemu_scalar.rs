@@ -2,8 +2,7 @@
 //! (every rounding mode, fflags, NaN boxing) and compressed code (every source is compiled
 //! with C), on seeded random inputs.
 
-mod qemu_support;
-use qemu_support::{check, tools_present};
+use crate::support::qemu::{check, tools_present};
 
 /// Scalar sources are built without V (no auto-vectorisation, no vector copies).
 const SCALAR: &[&str] = &["-march=rv64gc_zfh"];

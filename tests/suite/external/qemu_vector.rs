@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::Command;
 
 const MEM_BYTES: usize = 1024;
-const CASES: &str = include_str!("../testbench/isa/vector/cases.txt");
+const CASES: &str = include_str!("../../../testbench/isa/vector/cases.txt");
 
 fn tools_present() -> bool {
     let ok = ["clang-19", "llvm-mc-19", "qemu-riscv64", "ld.lld-19"]

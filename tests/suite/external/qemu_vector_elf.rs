@@ -4,8 +4,7 @@
 //! a Linux-static binary for qemu-riscv64 and once bare-metal for the emulator, at VLEN 128
 //! and 256, through the HART helper's harness (tests/qemu_support).
 
-mod qemu_support;
-use qemu_support::{build, check, root, run_qemu, tools_present};
+use crate::support::qemu::{build, check, root, run_qemu, tools_present};
 
 /// The source builds and runs under QEMU at both VLENs and prints its signature.
 #[test]

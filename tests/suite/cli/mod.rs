@@ -1,0 +1,12 @@
+//! Tests that run the `emulate` binary.
+
+mod cli_boards;
+mod collective;
+mod hart_kernel_cli;
+mod matmul_cli;
+mod membench_cli;
+mod parallel;
+mod regress_cli;
+mod run;
+mod sweep;
+mod workload_manifest_errors;
