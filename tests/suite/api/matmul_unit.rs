@@ -1,7 +1,6 @@
 //! The Xpop_matmul unit as the hart sees it: `xpop.mm` / `xpop.info` through a hart context,
 //! its traps, the timing entry point and its statistics.
 
-
 use crate::support::matmul_hart::{TestHart, DDR, DDR_SIZE};
 use sail_emu::config::{load_board, Board};
 use sail_emu::hart::Trap;

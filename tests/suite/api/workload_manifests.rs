@@ -1,7 +1,7 @@
 //! The shipped TinyLlama manifests: they follow llama.cpp's quantization rules for the
 //! published TinyLlama-1.1B configuration, and their byte totals match closed forms.
 //!
-//! `SAIL_BLESS=1 cargo test --test workload_manifests` rewrites the shipped files from the
+//! `SAIL_BLESS=1 cargo test --test suite workload_manifests` rewrites the shipped files from the
 //! rules (then review the diff).
 
 use sail_emu::workload::recipe::{self, FileType};

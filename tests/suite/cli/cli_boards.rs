@@ -1,15 +1,8 @@
 //! The `emulate boards` command and the board loader's error reporting, run as a user would.
 
+use crate::support::emulate;
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn emulate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emulate"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run emulate")
-}
+use std::process::Output;
 
 fn show_json(args: &[&str]) -> serde_json::Value {
     let mut a = vec!["boards", "show"];

@@ -2,15 +2,7 @@
 //! form (the alpha-beta bound, the link's coded and framed rates, the latency chain of small
 //! messages), and bad input refused with a clear message and a non-zero exit.
 
-use std::process::{Command, Output};
-
-fn emulate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emulate"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run emulate")
-}
+use crate::support::emulate;
 
 fn json(args: &[&str]) -> serde_json::Value {
     let mut a = vec!["collective"];

@@ -2,15 +2,8 @@
 //! PC, the address or the file).
 
 use crate::support::elf::*;
-use std::process::{Command, Output};
-
-fn emulate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emulate"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run emulate")
-}
+use crate::support::emulate;
+use std::process::Output;
 
 fn text(o: &Output) -> (String, String) {
     (

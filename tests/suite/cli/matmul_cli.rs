@@ -1,14 +1,7 @@
 //! `emulate matmul`: the figures it prints agree with the timing model's closed forms and
 //! the roofline, and bad input is refused with a message and a non-zero exit.
 
-use std::process::Command;
-
-fn emulate(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_emulate"))
-        .args(args)
-        .output()
-        .expect("run emulate")
-}
+use crate::support::emulate;
 
 fn json(args: &[&str]) -> serde_json::Value {
     let out = emulate(args);

@@ -1,14 +1,7 @@
 //! `emulate membench` as a user runs it: the figures it prints (JSON) against the design
 //! reference and closed forms, the curve file, the trace check, and refusals of bad input.
 
-use std::process::{Command, Output};
-
-fn emulate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emulate"))
-        .args(args)
-        .output()
-        .expect("run emulate")
-}
+use crate::support::emulate;
 
 fn json(args: &[&str]) -> serde_json::Value {
     let out = emulate(args);

@@ -3,16 +3,8 @@
 //! the bytes the AllReduces and stage transfers move, the stage split, and thread-count
 //! invariance.
 
+use crate::support::emulate;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn emulate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emulate"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run emulate")
-}
 
 const LAYERS: u64 = 4;
 const HIDDEN: u64 = 512;

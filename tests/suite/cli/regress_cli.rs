@@ -2,21 +2,10 @@
 //! table of old, new and change, a tolerance that absorbs the same drift; and the committed
 //! suite's golden file covering exactly the figures its cases watch.
 
+use crate::support::{emulate, root};
 use sail_emu::regress::{read_goldens, Suite};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn emulate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emulate"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
+use std::process::Output;
 
 fn text(o: &Output) -> String {
     format!(
@@ -26,8 +15,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// A small suite of fast cases: the decode FFN tile (215,265 cycles, doc/xpop-matmul.md) and
-/// a pointer chase.
+/// A small suite of fast cases: the decode FFN tile (doc/xpop-matmul.md) and a pointer chase.
 fn write_suite(dir: &Path, tolerance: f64) -> PathBuf {
     let suite = dir.join("suite.toml");
     std::fs::write(
@@ -65,8 +53,11 @@ fn bless_then_pass_then_a_perturbed_golden_fails_with_the_table() {
 
     let o = emulate(&["regress", "--suite", s, "--bless"]);
     assert!(o.status.success(), "{}", text(&o));
+    // The blessed figure is whatever the run printed (its value is checked against closed
+    // forms by the matmul tests and pinned by the committed goldens, not here).
     let g = read_goldens(&golden).unwrap();
-    assert_eq!(g["ffn-tile"]["cycles"], 215_265.0);
+    let cycles = g["ffn-tile"]["cycles"];
+    assert!(cycles > 0.0 && cycles.fract() == 0.0, "cycles {cycles}");
 
     let o = emulate(&["regress", "--suite", s]);
     assert!(o.status.success(), "{}", text(&o));
@@ -77,10 +68,13 @@ fn bless_then_pass_then_a_perturbed_golden_fails_with_the_table() {
     );
 
     // One cycle more in the golden file: the run must fail and show old, new and change.
-    let perturbed = std::fs::read_to_string(&golden)
-        .unwrap()
-        .replace("215265.0", "215266.0");
-    std::fs::write(&golden, perturbed).unwrap();
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&golden).unwrap()).unwrap();
+    let figure = doc
+        .pointer_mut("/ffn-tile/cycles")
+        .unwrap_or_else(|| panic!("no ffn-tile cycles in {}", golden.display()));
+    *figure = serde_json::json!(cycles + 1.0);
+    std::fs::write(&golden, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
     let o = emulate(&["regress", "--suite", s]);
     assert!(!o.status.success());
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -93,9 +87,15 @@ fn bless_then_pass_then_a_perturbed_golden_fails_with_the_table() {
         .find(|l| l.starts_with("ffn-tile") && l.contains(" cycles "))
         .unwrap_or_else(|| panic!("no row for the drifted figure:\n{out}"));
     let cols: Vec<&str> = row.split_whitespace().collect();
+    let (old, new) = (format!("{}", cycles + 1.0), format!("{cycles}"));
     assert_eq!(
-        cols[..5],
-        ["ffn-tile", "cycles", "215266", "215265", "-0.0005%"]
+        cols[..4],
+        ["ffn-tile", "cycles", old.as_str(), new.as_str()]
+    );
+    assert!(
+        cols[4].starts_with('-') && cols[4].ends_with('%'),
+        "change {}",
+        cols[4]
     );
     assert!(row.contains("DRIFT"), "{row}");
     // Only the drifted figure is listed, and the error says how to accept the change.

@@ -2,16 +2,8 @@
 //! Small runs (1 prompt token, 2 decode tokens) keep the test time low; every figure checked
 //! here is a closed form or an identity, not a wall time.
 
-
-use std::process::{Command, Output};
-
-fn emulate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emulate"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run emulate")
-}
+use crate::support::emulate;
+use std::process::Command;
 
 /// A small TinyLlama Q4_0 run's JSON report; `extra` options replace the defaults.
 fn run_json(extra: &[&str]) -> serde_json::Value {

@@ -1,9 +1,9 @@
 //! Sweeps: resume, error isolation, key stability, shard + merge equivalence, and
 //! the command line, on fast `boards show` points.
 
+use crate::support::emulate;
 use sail_emu::sweep::{self, key::KeyContext, results, spec::SweepSpec, Selection, SweepOptions};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const SPEC: &str = r#"
@@ -230,54 +230,36 @@ fn keys_are_stable_across_expansions_and_axis_order() {
     assert_eq!(ka, kb);
 }
 
-fn emulate(args: &[&str], cwd: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_emulate"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn command_line_plan_point_merge_and_plots() {
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("s.toml");
     std::fs::write(&spec, SPEC).unwrap();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let s = spec.to_str().unwrap();
-    let plan = emulate(&["sweep", s, "--plan"], &root);
+    let plan = emulate(&["sweep", s, "--plan"]);
     assert!(plan.status.success());
     assert_eq!(String::from_utf8_lossy(&plan.stdout).lines().count(), 12);
     let a = dir.path().join("a");
     let b = dir.path().join("b");
-    let out = emulate(
-        &["sweep", s, "--point", "3", "--out", a.to_str().unwrap()],
-        &root,
-    );
+    let out = emulate(&["sweep", s, "--point", "3", "--out", a.to_str().unwrap()]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = emulate(
-        &["sweep", s, "--shard", "1/2", "--out", b.to_str().unwrap()],
-        &root,
-    );
+    let out = emulate(&["sweep", s, "--shard", "1/2", "--out", b.to_str().unwrap()]);
     assert!(out.status.success());
     let m = dir.path().join("m");
-    let out = emulate(
-        &[
-            "sweep",
-            "merge",
-            a.join("results.jsonl").to_str().unwrap(),
-            b.join("results.jsonl").to_str().unwrap(),
-            "--out",
-            m.to_str().unwrap(),
-            "--spec",
-            s,
-        ],
-        &root,
-    );
+    let out = emulate(&[
+        "sweep",
+        "merge",
+        a.join("results.jsonl").to_str().unwrap(),
+        b.join("results.jsonl").to_str().unwrap(),
+        "--out",
+        m.to_str().unwrap(),
+        "--spec",
+        s,
+    ]);
     assert!(
         out.status.success(),
         "{}",
@@ -292,17 +274,14 @@ fn command_line_plan_point_merge_and_plots() {
     assert!(m.join("link.svg").is_file());
     let svg = std::fs::read_to_string(m.join("link.svg")).unwrap();
     assert!(svg.contains("64b66b") && svg.contains("8b10b"));
-    let bad = emulate(
-        &[
-            "sweep",
-            s,
-            "--point",
-            "99",
-            "--out",
-            dir.path().join("c").to_str().unwrap(),
-        ],
-        &root,
-    );
+    let bad = emulate(&[
+        "sweep",
+        s,
+        "--point",
+        "99",
+        "--out",
+        dir.path().join("c").to_str().unwrap(),
+    ]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("the grid has 12 points"));
 }

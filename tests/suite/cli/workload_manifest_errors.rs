@@ -1,9 +1,8 @@
 //! Bad manifests are refused with the file, line, tensor and key named; good ones round-trip
 //! through YAML and JSON.
 
-
-use sail_emu::workload::{load_manifest, Manifest, ManifestError};
 use crate::support::workload::{emulate, stderr};
+use sail_emu::workload::{load_manifest, Manifest, ManifestError};
 
 fn shipped_text() -> String {
     std::fs::read_to_string(concat!(

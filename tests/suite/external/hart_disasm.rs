@@ -3,6 +3,7 @@
 //! included (an encoding our decoder refuses is allowed only for vector opcodes).
 
 use crate::support::elf::*;
+use crate::support::tools::require;
 use sail_emu::isa::{decode, disasm::disasm};
 use std::process::Command;
 
@@ -69,7 +70,7 @@ fn check_elf(path: &std::path::Path) -> (usize, usize) {
 
 #[test]
 fn disassembly_matches_llvm_objdump_on_committed_programs() {
-    if !have_tool("llvm-objdump-19") {
+    if !require(&["llvm-objdump-19"]) {
         return;
     }
     let mut elfs = vec![];
@@ -94,7 +95,7 @@ fn disassembly_matches_llvm_objdump_on_committed_programs() {
 #[test]
 fn disassembly_matches_llvm_objdump_on_the_differential_tests() {
     // The QEMU test programs use every scalar instruction, FP rounding modes included.
-    if !have_tool("llvm-objdump-19") || !have_tool("clang-19") {
+    if !require(&["llvm-objdump-19", "clang-19"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

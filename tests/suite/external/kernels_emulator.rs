@@ -12,8 +12,7 @@
 //!   to match: same exit status, and every guest-memory segment byte-identical to QEMU's.
 //!
 //! Needs a Python with gguf and numpy (and clang-19 + qemu-riscv64 for the QEMU comparison);
-//! skips locally without them, fails under CI.
-
+//! missing tools are reported (`support::tools`).
 
 use crate::support::kernels::*;
 
@@ -22,10 +21,7 @@ const DESC_ADDR: u64 = 0x8100_0000;
 
 #[test]
 fn xpop_mul_mat_matches_ggml_generic_order_in_the_emulator() {
-    let Some(py) = python() else {
-        available(false, "a Python with gguf and numpy ($SAIL_PYTHON)");
-        return;
-    };
+    let Some(py) = python() else { return };
     let dir = tmp_dir("kernels-emu-xpop");
     let d = dir.to_str().unwrap();
     oracle(&py, &["--emit", d, "--set", "xpop"]);
@@ -81,10 +77,7 @@ fn rvv_roofline_cycles(b: &sail_emu::config::Board, macs: f64, kind: &str, bytes
 
 #[test]
 fn rvv_kernels_tinyllama_decode_shapes_are_exact_and_above_the_roofline() {
-    let Some(py) = python() else {
-        available(false, "a Python with gguf and numpy ($SAIL_PYTHON)");
-        return;
-    };
+    let Some(py) = python() else { return };
     let dir = tmp_dir("kernels-emu-tinyllama-rvv");
     let d = dir.to_str().unwrap();
     oracle(&py, &["--emit", d, "--set", "tinyllama_rvv"]);
@@ -123,10 +116,7 @@ fn rvv_kernels_tinyllama_decode_shapes_are_exact_and_above_the_roofline() {
 
 #[test]
 fn xpop_mul_mat_tinyllama_shapes_are_exact_and_above_the_roofline() {
-    let Some(py) = python() else {
-        available(false, "a Python with gguf and numpy ($SAIL_PYTHON)");
-        return;
-    };
+    let Some(py) = python() else { return };
     let dir = tmp_dir("kernels-emu-tinyllama");
     let d = dir.to_str().unwrap();
     oracle(&py, &["--emit", d, "--set", "tinyllama_xpop"]);
@@ -173,13 +163,8 @@ fn xpop_mul_mat_tinyllama_shapes_are_exact_and_above_the_roofline() {
 /// memory byte-identical to QEMU's output image.
 #[test]
 fn rvv_kernels_match_qemu_bit_for_bit_in_the_emulator() {
-    let Some(py) = python() else {
-        available(false, "a Python with gguf and numpy ($SAIL_PYTHON)");
-        return;
-    };
-    if !available(runs("clang-19", "--version"), "clang-19")
-        || !available(runs("qemu-riscv64", "--version"), "qemu-riscv64")
-    {
+    let Some(py) = python() else { return };
+    if !require(&["clang-19", "ld.lld-19", "make", "qemu-riscv64"]) {
         return;
     }
     let bin = tmp_dir("kernels-emu-qemu-bin");
@@ -257,10 +242,7 @@ fn rvv_kernels_match_qemu_bit_for_bit_in_the_emulator() {
 /// reads is its index's value, and so are the DDR rows and banks it touches.
 #[test]
 fn kernel_cycles_depend_on_the_descriptor_not_the_data() {
-    let Some(py) = python() else {
-        available(false, "a Python with gguf and numpy ($SAIL_PYTHON)");
-        return;
-    };
+    let Some(py) = python() else { return };
     let dir = tmp_dir("kernels-emu-invariance");
     let d = dir.to_str().unwrap();
     oracle(&py, &["--emit", d, "--set", "timing_invariance"]);

@@ -7,18 +7,14 @@
 //! - the committed bare-metal ELFs must be exactly what the sources build to.
 //!
 //! Needs clang-19, ld.lld-19, make, qemu-riscv64 and a Python with `gguf` and `numpy`
-//! (`$SAIL_PYTHON`, else /work/venv/bin/python, else python3). Missing tools skip the test
-//! locally with a note, and fail it when `CI` is set.
-
+//! (`$SAIL_PYTHON`, else python3). Missing tools are reported: see `support::tools`.
 
 use crate::support::kernels::*;
 use std::path::Path;
 use std::process::Command;
 
 fn toolchain_available() -> bool {
-    available(runs("clang-19", "--version"), "clang-19")
-        && available(runs("ld.lld-19", "--version"), "ld.lld-19")
-        && available(runs("make", "--version"), "make")
+    require(&["clang-19", "ld.lld-19", "make"])
 }
 
 fn make(args: &[&str]) {
@@ -39,11 +35,8 @@ fn make(args: &[&str]) {
 
 #[test]
 fn kernels_match_the_numeric_oracle_under_qemu() {
-    let Some(py) = python() else {
-        available(false, "a Python with gguf and numpy ($SAIL_PYTHON)");
-        return;
-    };
-    if !toolchain_available() || !available(runs("qemu-riscv64", "--version"), "qemu-riscv64") {
+    let Some(py) = python() else { return };
+    if !toolchain_available() || !require(&["qemu-riscv64"]) {
         return;
     }
     let bin = tmp_dir("kernels-linux");

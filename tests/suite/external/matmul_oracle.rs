@@ -18,46 +18,20 @@
 //!   them with room to spare. An error in the format decoding (a swapped nibble, a wrong scale)
 //!   moves outputs by a sizeable fraction of `mag`, far beyond this bound.
 //!
-//! Python comes from `$SAIL_PYTHON`, else /work/venv/bin/python, else `python3`, and must
-//! import `gguf` and `numpy`. Without it the test fails when `CI` is set and is skipped (with a
+//! Python comes from `$SAIL_PYTHON`, else `python3`, and must import `gguf` and `numpy`
+//! (`support::tools::python`: a missing one fails the full tier, else is reported skipped
 //! note) otherwise.
 
-
 use crate::support::matmul_hart::{TestHart, DDR};
+use crate::support::tools::python;
 use sail_emu::config::load_board;
 use sail_emu::isa::xpop::XInst;
 use sail_emu::matmul::descriptor::MatmulJob;
 use sail_emu::matmul::MatmulUnit;
 use sail_emu::quant::quantize::{quantize_bf16, quantize_q8_0, quantize_q8_k};
 use sail_emu::quant::GgmlType;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn python() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(p) = std::env::var_os("SAIL_PYTHON") {
-        candidates.push(p.into());
-    }
-    candidates.push("/work/venv/bin/python".into());
-    candidates.push("python3".into());
-    for c in &candidates {
-        let ok = Command::new(c)
-            .args(["-c", "import gguf, numpy"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if ok {
-            return Some(c.clone());
-        }
-    }
-    let msg =
-        format!("no Python with gguf and numpy found (tried {candidates:?}); set SAIL_PYTHON");
-    if std::env::var_os("CI").is_some() {
-        panic!("{msg}");
-    }
-    eprintln!("skipping the matmul oracle: {msg}");
-    None
-}
 
 fn oracle(py: &Path, args: &[String]) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testbench/oracle/xpop_oracle.py");

@@ -1,8 +1,8 @@
 //! programs/xpop.h assembles, with clang-19, to the encodings `isa::xpop::decode` accepts.
 //!
-//! Needs clang-19; without it the test fails when `CI` is set and is skipped (with a note)
-//! otherwise.
+//! Needs clang-19 (`support::tools::require`).
 
+use crate::support::tools::require;
 use object::{Object, ObjectSection};
 use sail_emu::isa::xpop::{decode, InfoSel, XInst, OPCODE_CUSTOM_0};
 use std::path::Path;
@@ -19,22 +19,6 @@ uint64_t go(void) {
          + xpop_info(XPOP_INFO_TYPES);
 }
 "#;
-
-fn clang() -> Option<&'static str> {
-    let ok = Command::new("clang-19")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if ok {
-        return Some("clang-19");
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("clang-19 is required to check programs/xpop.h");
-    }
-    eprintln!("skipping the xpop.h check: clang-19 not found");
-    None
-}
 
 /// The 32-bit instructions of a RISC-V text section, walking 16-bit parcels (RVC aware).
 fn words(text: &[u8]) -> Vec<u32> {
@@ -54,7 +38,10 @@ fn words(text: &[u8]) -> Vec<u32> {
 
 #[test]
 fn xpop_h_assembles_to_decodable_instructions() {
-    let Some(cc) = clang() else { return };
+    if !require(&["clang-19"]) {
+        return;
+    }
+    let cc = "clang-19";
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("t.c");
     let obj = dir.path().join("t.o");

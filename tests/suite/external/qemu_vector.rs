@@ -8,9 +8,9 @@
 //! (assembled by llvm-mc-19) run on [`VectorUnit`] from the same state, and every byte must
 //! match.
 //!
-//! Needs clang-19, ld.lld-19, llvm-mc-19 and qemu-riscv64; when one is missing the test is
-//! skipped locally with a note and fails in CI (`CI` set).
+//! Needs clang-19, ld.lld-19, llvm-mc-19 and qemu-riscv64 (`support::tools::require`).
 
+use crate::support::tools::require;
 use sail_emu::hart::vector::{csr, VectorUnit};
 use sail_emu::hart::{HartContext, Trap};
 use sail_emu::isa::vector::decode;
@@ -20,20 +20,6 @@ use std::process::Command;
 
 const MEM_BYTES: usize = 1024;
 const CASES: &str = include_str!("../../../testbench/isa/vector/cases.txt");
-
-fn tools_present() -> bool {
-    let ok = ["clang-19", "llvm-mc-19", "qemu-riscv64", "ld.lld-19"]
-        .iter()
-        .all(|t| Command::new(t).arg("--version").output().is_ok());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "clang-19/llvm-mc-19/ld.lld-19/qemu-riscv64 missing in CI"
-        );
-        eprintln!("note: RISC-V toolchain or QEMU missing; skipping the QEMU vector test");
-    }
-    ok
-}
 
 struct Rng(u64);
 impl Rng {
@@ -539,14 +525,14 @@ fn run_vlen(vlen: u32) {
 
 #[test]
 fn vector_unit_matches_qemu_vlen128() {
-    if tools_present() {
+    if require(&["clang-19", "llvm-mc-19", "qemu-riscv64", "ld.lld-19"]) {
         run_vlen(128);
     }
 }
 
 #[test]
 fn vector_unit_matches_qemu_vlen256() {
-    if tools_present() {
+    if require(&["clang-19", "llvm-mc-19", "qemu-riscv64", "ld.lld-19"]) {
         run_vlen(256);
     }
 }

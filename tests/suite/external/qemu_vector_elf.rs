@@ -2,7 +2,7 @@
 //! GGML-style q4_0 dot product and q8_0 quantization, strip-mined integer/fixed-point/FP
 //! loops in every rounding mode, permutes, masks, strided and indexed memory) built once as
 //! a Linux-static binary for qemu-riscv64 and once bare-metal for the emulator, at VLEN 128
-//! and 256, through the HART helper's harness (tests/qemu_support).
+//! and 256, through the shared harness (`support::qemu`).
 
 use crate::support::qemu::{build, check, root, run_qemu, tools_present};
 

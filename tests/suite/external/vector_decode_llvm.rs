@@ -1,27 +1,12 @@
 //! Decode round-trip against LLVM: words assembled or disassembled by llvm-mc-19 /
 //! llvm-objdump-19 must decode to the same text (or both be rejected).
 //!
-//! Runs when llvm-mc-19 is installed; in CI (`CI` set) a missing toolchain is a failure.
+//! Needs llvm-mc-19 and llvm-objdump-19 (`support::tools::require`).
 
+use crate::support::tools::require;
 use sail_emu::isa::vector::decode;
 use std::path::Path;
 use std::process::Command;
-
-fn have_llvm() -> bool {
-    let ok = Command::new("llvm-mc-19").arg("--version").output().is_ok()
-        && Command::new("llvm-objdump-19")
-            .arg("--version")
-            .output()
-            .is_ok();
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "llvm-mc-19/llvm-objdump-19 missing in CI"
-        );
-        eprintln!("note: llvm-mc-19 not installed; skipping LLVM decode round-trip");
-    }
-    ok
-}
 
 /// Assembles `src` and returns (raw word, llvm-objdump text) for every instruction.
 fn objdump(dir: &Path, src: &str) -> Vec<(u32, String)> {
@@ -147,7 +132,7 @@ vfmerge.vfm v8, v16, fa0, v0
 
 #[test]
 fn ggml_subset_matches_llvm_objdump() {
-    if !have_llvm() {
+    if !require(&["llvm-mc-19", "llvm-objdump-19"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -167,7 +152,7 @@ fn ggml_subset_matches_llvm_objdump() {
 /// same text; every word LLVM rejects, we must reject.
 #[test]
 fn random_vector_words_match_llvm_objdump() {
-    if !have_llvm() {
+    if !require(&["llvm-mc-19", "llvm-objdump-19"]) {
         return;
     }
     let mut seed: u64 = 0x5eed_cafe_f00d_1234;

@@ -1,12 +1,11 @@
 //! The GGUF reader and `emulate manifest from-gguf` against files written by the PyPI `gguf`
 //! package (the reference writer), and against corrupt and truncated versions of them.
 
-
+use crate::support::workload::{describe, emulate, python, stderr, stdout, write_tiny};
 use sail_emu::workload::gguf::{read_gguf, Value, ValueType};
 use sail_emu::workload::{GgmlType, Manifest, RegionKind};
 use serde_json::json;
 use std::path::Path;
-use crate::support::workload::{describe, emulate, python, stderr, stdout, write_tiny};
 
 /// Our value as the JSON describe.py prints for it.
 fn to_json(v: &Value) -> serde_json::Value {

@@ -105,29 +105,8 @@ pub fn exit_seq() -> [u32; 2] {
     [addi(17, 0, 93), ECALL]
 }
 
-/// The repository root.
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+pub use super::root;
 
-/// True when running under CI (tools must then be present).
-pub fn in_ci() -> bool {
-    std::env::var_os("CI").is_some()
-}
-
-/// Whether `tool` runs; in CI a missing tool is a failure, locally a printed skip.
-pub fn have_tool(tool: &str) -> bool {
-    let ok = std::process::Command::new(tool)
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        assert!(!in_ci(), "{tool} is required in CI but is not installed");
-        eprintln!("note: {tool} not found; skipping this test locally");
-    }
-    ok
-}
 /// auipc rd, imm20.
 pub fn auipc(rd: u32, imm20: u32) -> u32 {
     (imm20 << 12) | (rd << 7) | 0x17

@@ -1,5 +1,4 @@
-//! Shared by the kernel tests: tool discovery (skip locally, fail under CI), the memory
-//! image format of programs/kernels/host_driver.c, and running a kernel program on the
+//! Shared by the kernel tests: the memory image format of programs/kernels/host_driver.c, and running a kernel program on the
 //! emulator's hart with an image in guest memory.
 
 #![allow(dead_code)]
@@ -12,48 +11,8 @@ use sail_emu::timing::{run_stats, CoreParams, CoreTiming, Functional, InOrderTim
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// True when the tool is usable; otherwise panics under CI and returns false locally.
-pub fn available(ok: bool, what: &str) -> bool {
-    if ok {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{what} is required when CI is set, but it is missing");
-    }
-    eprintln!("note: skipping kernel test: {what} is not available");
-    false
-}
-
-pub fn runs(cmd: &str, arg: &str) -> bool {
-    Command::new(cmd)
-        .arg(arg)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-/// The Python interpreter for the oracle, if one with gguf and numpy exists
-/// (`$SAIL_PYTHON`, else /work/venv/bin/python, else python3).
-pub fn python() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(p) = std::env::var_os("SAIL_PYTHON") {
-        candidates.push(PathBuf::from(p));
-    } else {
-        candidates.push(PathBuf::from("/work/venv/bin/python"));
-        candidates.push(PathBuf::from("python3"));
-    }
-    candidates.into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import gguf, numpy"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    })
-}
+pub use super::root as repo;
+pub use super::tools::{python, require};
 
 /// Runs testbench/kernels/run_oracle.py with `args`; panics with its output on failure.
 pub fn oracle(py: &Path, args: &[&str]) -> String {

@@ -2,7 +2,7 @@
 //! built twice, Linux-static for `qemu-riscv64` and bare-metal for the emulator, both run,
 //! and their signatures (stdout) must be identical.
 //!
-//! Shared by `tests/qemu_scalar.rs` and the vector tests: call [`check`] with a source under
+//! Shared by `external::qemu_scalar` and the vector tests: call [`check`] with a source under
 //! `testbench/isa/`, the seeds and the VLENs to run it at.
 #![allow(dead_code)]
 
@@ -12,29 +12,11 @@ use sail_emu::timing::Functional;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The repository root.
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+pub use super::root;
 
-/// True when the cross toolchain and QEMU are installed. In CI (`CI` set) their absence is
-/// a failure; locally the test is skipped with a note.
+/// True when the cross toolchain and QEMU run (`support::tools::require`).
 pub fn tools_present() -> bool {
-    let ok = ["clang-19", "ld.lld-19", "qemu-riscv64"].iter().all(|t| {
-        Command::new(t)
-            .arg("--version")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    });
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "clang-19, ld.lld-19 and qemu-riscv64 are required in CI"
-        );
-        eprintln!("note: clang-19/ld.lld-19/qemu-riscv64 missing; skipping differential test");
-    }
-    ok
+    super::tools::require(&["clang-19", "ld.lld-19", "qemu-riscv64"])
 }
 
 fn run(cmd: &mut Command) -> Result<Vec<u8>, String> {

@@ -1,40 +1,12 @@
-//! Shared helpers of the workload tests: the Python interpreter with the `gguf` package,
-//! the tiny llama GGUF written by it, and running the `emulate` binary.
+//! Shared helpers of the workload tests: the tiny llama GGUF written by the `gguf` package.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-/// The Python that has `gguf` and `numpy`: `$SAIL_PYTHON`, else /work/venv/bin/python, else
-/// python3. `None` (with a note) when none works locally; a panic when `CI` is set, because
-/// the oracle tests must run there.
-pub fn python() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(p) = std::env::var_os("SAIL_PYTHON") {
-        candidates.push(PathBuf::from(p));
-    } else {
-        candidates.push(PathBuf::from("/work/venv/bin/python"));
-        candidates.push(PathBuf::from("python3"));
-    }
-    for c in &candidates {
-        let ok = Command::new(c)
-            .args(["-c", "import gguf, numpy"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if ok {
-            return Some(c.clone());
-        }
-    }
-    let msg = format!(
-        "no Python with the `gguf` and `numpy` packages (tried {candidates:?}; set SAIL_PYTHON)"
-    );
-    if std::env::var_os("CI").is_some() {
-        panic!("{msg}: the GGUF oracle tests must run in CI");
-    }
-    eprintln!("note: skipping a GGUF oracle test: {msg}");
-    None
-}
+pub use super::tools::python;
+pub use super::{emulate, stderr, stdout};
 
 /// testbench/gguf/<script>.
 pub fn script(name: &str) -> PathBuf {
@@ -73,23 +45,4 @@ pub fn describe(py: &Path, file: &Path) -> serde_json::Value {
         String::from_utf8_lossy(&o.stderr)
     );
     serde_json::from_slice(&o.stdout).expect("describe.py prints JSON")
-}
-
-/// Runs the `emulate` binary with `args`.
-pub fn emulate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emulate"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run emulate")
-}
-
-/// Standard error as text.
-pub fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Standard output as text.
-pub fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
