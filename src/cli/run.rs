@@ -13,7 +13,7 @@ use std::path::PathBuf;
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// Memory regime: auto, resident, kv-swap or weight-stream.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, default_value = "auto", value_parser = |s: &str| s.parse::<MemoryModelChoice>())]
     pub memory_model: MemoryModelChoice,
     /// Manifest name (manifests/) or path [default: the `--weights` file's own manifest,
     /// else tinyllama-1.1b-q4_k_m].

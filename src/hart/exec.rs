@@ -426,15 +426,13 @@ impl Hart {
             Fsgnj { fmt, rd, rs1, rs2 }
             | Fsgnjn { fmt, rd, rs1, rs2 }
             | Fsgnjx { fmt, rd, rs1, rs2 } => {
-                let f = format(fmt);
-                let sb = 1u64 << (f.width() - 1);
                 let (a, b) = (self.read_fp(fmt, rs1), self.read_fp(fmt, rs2));
-                let s = match inst {
-                    Fsgnj { .. } => b & sb,
-                    Fsgnjn { .. } => !b & sb,
-                    _ => (a ^ b) & sb,
+                let kind = match inst {
+                    Fsgnj { .. } => sf::SignInjection::Copy,
+                    Fsgnjn { .. } => sf::SignInjection::Negate,
+                    _ => sf::SignInjection::Xor,
                 };
-                self.write_fp(fmt, rd, (a & !sb) | s)
+                self.write_fp(fmt, rd, sf::sign_inject(format(fmt), a, b, kind))
             }
             Fmin { fmt, rd, rs1, rs2 } | Fmax { fmt, rd, rs1, rs2 } => {
                 let v = sf::min_max(

@@ -1,12 +1,11 @@
 //! The hart's view of guest memory: the card's bytes plus one MMIO page with the console
 //! and the exit word. No timing here.
 //!
-//! The bytes are kept like [`BackingStore`](crate::mem::store::BackingStore) keeps them
-//! (regions of lazily allocated 64 KiB pages, untouched bytes read as zero, an access must
-//! lie inside one region), but with an inlined fast path for the loads and stores of the
-//! interpreter: the first region (DDR) is tried first and a naturally sized access inside
-//! one allocated page is a direct little-endian read or write. This is the hart's hot path,
-//! so it does not go through the general store.
+//! This is the one store of a card's bytes: regions of lazily allocated 64 KiB pages
+//! (untouched bytes read as zero; an access must lie inside one region), so a 4 GiB DDR
+//! costs only what a program touches. Loads and stores of the interpreter take an inlined
+//! fast path: the first region (DDR) is tried first and a naturally sized access inside one
+//! allocated page is a direct little-endian read or write.
 //!
 //! MMIO page layout (offsets from [`GuestMemory::mmio_base`], see doc/programs.md):
 //! - `+0x00` console: a store writes its low byte to the console.
@@ -15,7 +14,19 @@
 //!
 //! Reads of the MMIO page return 0.
 
-use crate::mem::store::OutOfBounds;
+use thiserror::Error;
+
+/// An access outside every region of the memory map.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("access of {len} bytes at {addr:#x} is outside the memory map ({map})")]
+pub struct OutOfBounds {
+    /// The first byte's address.
+    pub addr: u64,
+    /// The access length.
+    pub len: u64,
+    /// The map, for the message.
+    pub map: String,
+}
 
 /// Size of the MMIO page.
 pub const MMIO_SIZE: u64 = 0x1000;
@@ -76,18 +87,6 @@ impl GuestMemory {
     /// `(name, base, size)` of each region.
     pub fn regions(&self) -> impl Iterator<Item = (&'static str, u64, u64)> + '_ {
         self.regions.iter().map(|r| (r.name, r.base, r.size))
-    }
-
-    /// The byte store, for loaders and drivers that place data before a run. Guest memory
-    /// keeps its bytes itself, so this is the memory (kept for callers written against the
-    /// earlier `BackingStore`-backed API: `hart.mem.store_mut().write(addr, bytes)`).
-    pub fn store_mut(&mut self) -> &mut Self {
-        self
-    }
-
-    /// Read-only counterpart of [`store_mut`](Self::store_mut).
-    pub fn store(&self) -> &Self {
-        self
     }
 
     /// Base address of the MMIO page.

@@ -14,7 +14,7 @@ pub use memory::GuestMemory;
 pub use state::{Decoded, FetchError, Halt, Hart, MemAccess, MISA};
 pub mod vector;
 
-use crate::mem::store::OutOfBounds;
+pub use memory::OutOfBounds;
 use thiserror::Error;
 
 /// Why an instruction could not complete. Each variant carries what the user needs to find

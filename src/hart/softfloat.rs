@@ -5,6 +5,11 @@
 //! Each operation computes the exact result as an integer significand times a power of two
 //! (with a sticky bit for whatever lies far below the rounding point) and rounds once in
 //! [`round_pack`]. Values travel as raw bits in a `u64` (low 16/32/64 bits).
+//!
+//! This is the one soft-float library of the emulator: the scalar F/D/Zfh instructions and
+//! the vector unit both use it. binary32 add, multiply, divide, min/max and the conversion
+//! to a 32-bit integer take a host fast path under round-to-nearest-even when the result
+//! is a normal number; tests check that the fast paths equal the software ones.
 
 /// Invalid operation.
 pub const NV: u8 = 16;
@@ -27,6 +32,9 @@ pub const RDN: u8 = 2;
 pub const RUP: u8 = 3;
 /// Round to nearest, ties to max magnitude.
 pub const RMM: u8 = 4;
+/// Round to odd (jamming): truncate, then set the last bit if anything was lost. Not a
+/// `frm` value; only `vfncvt.rod.f.f.w` uses it.
+pub const ROD: u8 = 8;
 
 /// A binary interchange format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +180,7 @@ fn round_inc(rm: u8, sign: bool, lsb: bool, half: bool, sticky: bool) -> bool {
         RTZ => false,
         RDN => sign && (half || sticky),
         RUP => !sign && (half || sticky),
+        ROD => false,
         _ => half, // RMM
     }
 }
@@ -197,6 +206,9 @@ pub fn round_pack(f: Format, sign: bool, exp: i32, sig: u128, rm: u8, flags: &mu
     let inexact = half || sticky;
     if round_inc(rm, sign, m & 1 != 0, half, sticky) {
         m += 1;
+    }
+    if rm == ROD && inexact {
+        m |= 1;
     }
     let mut q = q;
     if m >> p != 0 {
@@ -233,7 +245,7 @@ pub fn round_pack(f: Format, sign: bool, exp: i32, sig: u128, rm: u8, flags: &mu
         *flags |= OF | NX;
         return match rm {
             RNE | RMM => f.inf(sign),
-            RTZ => f.max_finite(sign),
+            RTZ | ROD => f.max_finite(sign),
             RDN => {
                 if sign {
                     f.inf(true)
@@ -299,8 +311,57 @@ fn add_terms(
     round_pack(f, sign, e, mag, rm, flags)
 }
 
+// ---- Fast paths: binary32 under RNE through the host's binary64 arithmetic. ----
+//
+// A binary32 product is exact in binary64, and for + and / rounding first to binary64 and
+// then to binary32 gives the correctly rounded binary32 result (53 >= 2*24 + 2), so the host
+// computes the value. The flags need the exact result's relation to the rounded one; a fast
+// path answers only when the result is a finite normal number (no overflow or underflow
+// question) and otherwise falls back to the software path.
+
+/// Smallest normal binary32 as f64.
+const F32_MIN_NORMAL: f64 = 1.1754943508222875e-38;
+/// Largest finite binary32 as f64.
+const F32_MAX: f64 = 3.4028234663852886e38;
+
+#[inline(always)]
+fn f32_fast_ok(r: f64) -> bool {
+    (F32_MIN_NORMAL..=F32_MAX).contains(&r.abs())
+}
+
+/// Whether binary32 `a` and `b` (finite, nonzero) may take a fast path under `rm`.
+#[inline(always)]
+fn f32_fast_operands(f: Format, a: u64, b: u64, rm: u8) -> Option<(f64, f64)> {
+    let ok = |x: u64| (x >> 23) & 0xff != 0xff && x & 0x7fff_ffff != 0;
+    (f == F32 && rm == RNE && ok(a) && ok(b)).then(|| {
+        (
+            f32::from_bits(a as u32) as f64,
+            f32::from_bits(b as u32) as f64,
+        )
+    })
+}
+
 /// a + b.
+#[inline]
 pub fn add(f: Format, a: u64, b: u64, rm: u8, flags: &mut u8) -> u64 {
+    if let Some((x, y)) = f32_fast_operands(f, a, b, rm) {
+        let s64 = x + y;
+        let r = s64 as f32;
+        if f32_fast_ok(s64) && f32_fast_ok(r as f64) {
+            // TwoSum: the binary64 rounding error of s64.
+            let bb = s64 - x;
+            let err = (x - (s64 - bb)) + (y - bb);
+            if err != 0.0 || r as f64 != s64 {
+                *flags |= NX;
+            }
+            return r.to_bits() as u64;
+        }
+    }
+    add_soft(f, a, b, rm, flags)
+}
+
+/// a + b, always in software.
+fn add_soft(f: Format, a: u64, b: u64, rm: u8, flags: &mut u8) -> u64 {
     match (unpack(f, a), unpack(f, b)) {
         (Val::Nan, _) | (_, Val::Nan) => nan_result(f, &[a, b], flags),
         (Val::Inf(x), Val::Inf(y)) => {
@@ -328,7 +389,23 @@ pub fn sub(f: Format, a: u64, b: u64, rm: u8, flags: &mut u8) -> u64 {
 }
 
 /// a * b.
+#[inline]
 pub fn mul(f: Format, a: u64, b: u64, rm: u8, flags: &mut u8) -> u64 {
+    if let Some((x, y)) = f32_fast_operands(f, a, b, rm) {
+        let p = x * y;
+        let r = p as f32;
+        if f32_fast_ok(p) && f32_fast_ok(r as f64) {
+            if r as f64 != p {
+                *flags |= NX;
+            }
+            return r.to_bits() as u64;
+        }
+    }
+    mul_soft(f, a, b, rm, flags)
+}
+
+/// a * b, always in software.
+fn mul_soft(f: Format, a: u64, b: u64, rm: u8, flags: &mut u8) -> u64 {
     match (unpack(f, a), unpack(f, b)) {
         (Val::Nan, _) | (_, Val::Nan) => nan_result(f, &[a, b], flags),
         (Val::Inf(_), Val::Zero(_)) | (Val::Zero(_), Val::Inf(_)) => {
@@ -419,7 +496,24 @@ pub fn fma(
 }
 
 /// a / b.
+#[inline]
 pub fn div(f: Format, a: u64, b: u64, rm: u8, flags: &mut u8) -> u64 {
+    if let Some((x, y)) = f32_fast_operands(f, a, b, rm) {
+        let q = x / y;
+        let r = q as f32;
+        if f32_fast_ok(q) && f32_fast_ok(r as f64) {
+            // The quotient is exact iff r * y == x (both products exact in binary64).
+            if r as f64 * y != x {
+                *flags |= NX;
+            }
+            return r.to_bits() as u64;
+        }
+    }
+    div_soft(f, a, b, rm, flags)
+}
+
+/// a / b, always in software.
+fn div_soft(f: Format, a: u64, b: u64, rm: u8, flags: &mut u8) -> u64 {
     match (unpack(f, a), unpack(f, b)) {
         (Val::Nan, _) | (_, Val::Nan) => nan_result(f, &[a, b], flags),
         (Val::Inf(_), Val::Inf(_)) | (Val::Zero(_), Val::Zero(_)) => {
@@ -511,6 +605,33 @@ pub fn from_int(f: Format, v: u64, signed: bool, rm: u8, flags: &mut u8) -> u64 
 /// Converts to an integer of `bits` (32 or 64) bits, signed or not, saturating with NV.
 /// The result is the integer's value as an i128 (the caller sign-extends 32-bit results).
 pub fn to_int(f: Format, a: u64, bits: u32, signed: bool, rm: u8, flags: &mut u8) -> i128 {
+    if f == F32 && bits == 32 {
+        // Fast path: the host rounds binary32 to an integral binary32 exactly in every mode.
+        let x = f32::from_bits(a as u32);
+        let r = match rm {
+            RNE => x.round_ties_even(),
+            RTZ => x.trunc(),
+            RDN => x.floor(),
+            RUP => x.ceil(),
+            _ => x.round(),
+        };
+        let (lo, hi) = if signed {
+            (-2147483648.0f32, 2147483520.0f32) // largest binary32 below 2^31
+        } else {
+            (0.0, 4294967040.0) // largest binary32 below 2^32
+        };
+        if r >= lo && r <= hi {
+            if r != x {
+                *flags |= NX;
+            }
+            return r as i64 as i128;
+        }
+    }
+    to_int_soft(f, a, bits, signed, rm, flags)
+}
+
+/// [`to_int`], always in software.
+fn to_int_soft(f: Format, a: u64, bits: u32, signed: bool, rm: u8, flags: &mut u8) -> i128 {
     let (lo, hi): (i128, i128) = if signed {
         (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
     } else {
@@ -610,7 +731,25 @@ pub fn le(f: Format, a: u64, b: u64, flags: &mut u8) -> bool {
 
 /// fmin (`max` false) / fmax (`max` true), IEEE 754-2019 minimumNumber/maximumNumber with
 /// -0 < +0.
+#[inline]
 pub fn min_max(f: Format, a: u64, b: u64, max: bool, flags: &mut u8) -> u64 {
+    if f == F32 {
+        let (x, y) = (f32::from_bits(a as u32), f32::from_bits(b as u32));
+        if !x.is_nan() && !y.is_nan() {
+            // Ordered values: -0 < +0 is the only case host comparison gets wrong.
+            let pick_a = if x == y {
+                x.is_sign_negative() != max
+            } else {
+                (x < y) != max
+            };
+            return if pick_a { a } else { b };
+        }
+    }
+    min_max_soft(f, a, b, max, flags)
+}
+
+/// [`min_max`], always in software.
+fn min_max_soft(f: Format, a: u64, b: u64, max: bool, flags: &mut u8) -> u64 {
     if f.is_snan(a) || f.is_snan(b) {
         *flags |= NV;
     }
@@ -632,6 +771,28 @@ pub fn min_max(f: Format, a: u64, b: u64, max: bool, flags: &mut u8) -> u64 {
     } else {
         b
     }
+}
+
+/// Which sign `fsgnj`-style instructions give the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInjection {
+    /// `fsgnj`: the sign of b.
+    Copy,
+    /// `fsgnjn`: the opposite of b's sign.
+    Negate,
+    /// `fsgnjx`: the xor of both signs.
+    Xor,
+}
+
+/// a with its sign replaced as `kind` says (no NaN check, as the instructions do).
+pub fn sign_inject(f: Format, a: u64, b: u64, kind: SignInjection) -> u64 {
+    let sb = f.sign_bit();
+    let s = match kind {
+        SignInjection::Copy => b & sb,
+        SignInjection::Negate => !b & sb,
+        SignInjection::Xor => (a ^ b) & sb,
+    };
+    (a & !sb) | s
 }
 
 /// fclass: the 10-bit class mask.
@@ -814,5 +975,233 @@ mod tests {
             0x3f80_0000
         );
         assert_eq!(fl, NV);
+    }
+
+    // ---- Tests carried over from the vector unit's former copy of this library. ----
+
+    fn f32b(x: f32) -> u64 {
+        x.to_bits() as u64
+    }
+    fn canon32(x: f32) -> u64 {
+        if x.is_nan() {
+            0x7fc0_0000
+        } else {
+            f32b(x)
+        }
+    }
+    fn canon64(x: f64) -> u64 {
+        if x.is_nan() {
+            0x7ff8_0000_0000_0000
+        } else {
+            x.to_bits()
+        }
+    }
+
+    /// Random bit patterns biased towards interesting exponents.
+    fn any_f32() -> impl Strategy<Value = f32> {
+        prop_oneof![
+            any::<u32>().prop_map(f32::from_bits),
+            (any::<u32>(), 0u32..3).prop_map(|(m, k)| f32::from_bits(
+                (m & 0x807f_ffff) | [0, 1 << 23, 0x7f80_0000][k as usize]
+            )),
+            (-1.0e3f32..1.0e3),
+        ]
+    }
+    fn any_f64() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<u64>().prop_map(f64::from_bits),
+            (-1.0e3f64..1.0e3),
+            (any::<u64>()).prop_map(|m| f64::from_bits(m & 0x800f_ffff_ffff_ffff)),
+        ]
+    }
+
+    type BinOp = fn(Format, u64, u64, u8, &mut u8) -> u64;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        /// The binary32 fast paths give the software path's result and flags.
+        #[test]
+        fn f32_fast_paths_equal_software(a in any_f32(), b in any_f32(), rm in 0u8..5, signed in any::<bool>()) {
+            let (a, b) = (f32b(a), f32b(b));
+            for (fast, soft) in [
+                (add as BinOp, add_soft as BinOp),
+                (mul, mul_soft),
+                (div, div_soft),
+            ] {
+                let (mut f1, mut f2) = (0, 0);
+                prop_assert_eq!(fast(F32, a, b, RNE, &mut f1), soft(F32, a, b, RNE, &mut f2));
+                prop_assert_eq!(f1, f2);
+            }
+            for max in [false, true] {
+                let (mut f1, mut f2) = (0, 0);
+                prop_assert_eq!(min_max(F32, a, b, max, &mut f1), min_max_soft(F32, a, b, max, &mut f2));
+                prop_assert_eq!(f1, f2);
+            }
+            let (mut f1, mut f2) = (0, 0);
+            prop_assert_eq!(to_int(F32, a, 32, signed, rm, &mut f1), to_int_soft(F32, a, 32, signed, rm, &mut f2));
+            prop_assert_eq!(f1, f2);
+        }
+
+        #[test]
+        fn rne_f32_matches_host(a in any_f32(), b in any_f32(), c in any_f32()) {
+            let mut fl = 0;
+            prop_assert_eq!(add(F32, f32b(a), f32b(b), RNE, &mut fl), canon32(a + b));
+            prop_assert_eq!(sub(F32, f32b(a), f32b(b), RNE, &mut fl), canon32(a - b));
+            prop_assert_eq!(mul(F32, f32b(a), f32b(b), RNE, &mut fl), canon32(a * b));
+            prop_assert_eq!(div(F32, f32b(a), f32b(b), RNE, &mut fl), canon32(a / b));
+            prop_assert_eq!(sqrt(F32, f32b(a), RNE, &mut fl), canon32(a.sqrt()));
+            prop_assert_eq!(fma(F32, f32b(a), f32b(b), f32b(c), false, false, RNE, &mut fl), canon32(a.mul_add(b, c)));
+            prop_assert_eq!(convert(F64, F32, f32b(a), RNE, &mut fl), canon64(a as f64));
+        }
+
+        /// binary64 under RNE equals the host bit for bit (NaNs canonical).
+        #[test]
+        fn rne_f64_matches_host(a in any_f64(), b in any_f64(), c in any_f64()) {
+            let mut fl = 0;
+            prop_assert_eq!(add(F64, a.to_bits(), b.to_bits(), RNE, &mut fl), canon64(a + b));
+            prop_assert_eq!(mul(F64, a.to_bits(), b.to_bits(), RNE, &mut fl), canon64(a * b));
+            prop_assert_eq!(div(F64, a.to_bits(), b.to_bits(), RNE, &mut fl), canon64(a / b));
+            prop_assert_eq!(sqrt(F64, a.to_bits(), RNE, &mut fl), canon64(a.sqrt()));
+            prop_assert_eq!(fma(F64, a.to_bits(), b.to_bits(), c.to_bits(), false, false, RNE, &mut fl), canon64(a.mul_add(b, c)));
+            prop_assert_eq!(convert(F32, F64, a.to_bits(), RNE, &mut fl), canon32(a as f32));
+        }
+
+        /// Directed roundings bracket the exact result: RDN <= RNE <= RUP, RTZ is one of the
+        /// directed ones, and an inexact f32 product (exact in f64) lies strictly between.
+        #[test]
+        fn directed_rounding_brackets_exact(a in -1.0e30f32..1.0e30, b in -1.0e8f32..1.0e8) {
+            let mut fl = 0;
+            let exact = a as f64 * b as f64;
+            let dn = f32::from_bits(mul(F32, f32b(a), f32b(b), RDN, &mut fl) as u32) as f64;
+            let up = f32::from_bits(mul(F32, f32b(a), f32b(b), RUP, &mut fl) as u32) as f64;
+            let tz = f32::from_bits(mul(F32, f32b(a), f32b(b), RTZ, &mut fl) as u32) as f64;
+            prop_assert!(dn <= exact && exact <= up);
+            let want_tz = if exact < 0.0 { up } else { dn };
+            prop_assert!(tz == want_tz);
+            let mut fl2 = 0;
+            mul(F32, f32b(a), f32b(b), RNE, &mut fl2);
+            prop_assert_eq!(fl2 & NX != 0, dn != up);
+        }
+
+        /// Round to odd keeps the truncated value and sets its last bit when inexact.
+        #[test]
+        fn round_to_odd_jams(a in -3.0e38f64..3.0e38) {
+            prop_assume!(a.abs() >= f32::MIN_POSITIVE as f64);
+            let (mut f1, mut f2) = (0, 0);
+            let tz = convert(F32, F64, a.to_bits(), RTZ, &mut f1);
+            let od = convert(F32, F64, a.to_bits(), ROD, &mut f2);
+            prop_assert_eq!(f1, f2);
+            prop_assert_eq!(od, if f1 & NX != 0 { tz | 1 } else { tz });
+        }
+
+        #[test]
+        fn int_conversions_match_host(a in any_f64(), i in any::<i64>()) {
+            let mut fl = 0;
+            // RTZ f64 -> i64 saturating (Rust `as` saturates too, NaN -> 0 where RISC-V gives max).
+            let got = to_int(F64, a.to_bits(), 64, true, RTZ, &mut fl) as i64;
+            if a.is_nan() { prop_assert_eq!(got, i64::MAX); } else { prop_assert_eq!(got, a as i64); }
+            let mut fl = 0;
+            prop_assert_eq!(from_int(F64, i as u64, true, RNE, &mut fl), (i as f64).to_bits());
+            prop_assert_eq!(from_int(F32, i as u64, true, RNE, &mut fl), f32b(i as f32));
+        }
+    }
+
+    #[test]
+    fn flags_and_special_cases() {
+        let mut fl = 0;
+        // overflow
+        assert_eq!(
+            mul(F32, f32b(f32::MAX), f32b(2.0), RNE, &mut fl),
+            f32b(f32::INFINITY)
+        );
+        assert_eq!(fl, OF | NX);
+        // underflow: tiny and inexact
+        fl = 0;
+        let t = mul(F32, f32b(1.0e-30), f32b(1.0e-10), RNE, &mut fl);
+        assert_eq!(t, f32b(1.0e-40));
+        assert_eq!(fl, UF | NX);
+        // Tininess after rounding: (MIN_POSITIVE - half ulp of subnormal) rounds up to
+        // MIN_POSITIVE at full precision too -> inexact but not tiny.
+        fl = 0;
+        let just_below = f64::from(f32::MIN_POSITIVE) * (1.0 - 2f64.powi(-25));
+        let r = convert(F32, F64, just_below.to_bits(), RNE, &mut fl);
+        assert_eq!(r, f32b(f32::MIN_POSITIVE));
+        assert_eq!(fl, NX);
+        // -0 + -0 = -0, x - x = +0 (RNE) / -0 (RDN)
+        fl = 0;
+        assert_eq!(add(F32, f32b(-0.0), f32b(-0.0), RNE, &mut fl), f32b(-0.0));
+        assert_eq!(sub(F32, f32b(3.0), f32b(3.0), RNE, &mut fl), f32b(0.0));
+        assert_eq!(sub(F32, f32b(3.0), f32b(3.0), RDN, &mut fl), f32b(-0.0));
+        // conversions: ties, directed modes
+        fl = 0;
+        assert_eq!(to_int(F32, f32b(2.5), 32, true, RNE, &mut fl), 2);
+        assert_eq!(to_int(F32, f32b(-2.5), 32, true, RMM, &mut fl), -3);
+        assert_eq!(to_int(F32, f32b(-2.5), 32, true, RUP, &mut fl), -2);
+        assert_eq!(fl, NX);
+        fl = 0;
+        assert_eq!(
+            to_int(F32, f32b(3.0e9), 32, true, RNE, &mut fl),
+            i32::MAX as i128
+        );
+        assert_eq!(fl, NV);
+        fl = 0;
+        assert_eq!(to_int(F32, f32b(-1.0), 32, false, RTZ, &mut fl), 0);
+        assert_eq!(fl, NV);
+        // round to odd: 1 + 2^-30 in f64 -> f32 keeps sticky in the lsb; overflow saturates
+        fl = 0;
+        let x = 1.0f64 + 2f64.powi(-30);
+        assert_eq!(convert(F32, F64, x.to_bits(), ROD, &mut fl), f32b(1.0) | 1);
+        assert_eq!(
+            convert(F32, F64, f64::MAX.to_bits(), ROD, &mut fl),
+            f32b(f32::MAX)
+        );
+        // f16 overflow against the half crate
+        fl = 0;
+        let h = convert(F16, F32, f32b(65520.0), RNE, &mut fl);
+        assert_eq!(h, 0x7c00);
+        assert_eq!(fl, OF | NX);
+        assert_eq!(classify(F32, f32b(-0.0)), 1 << 3);
+        assert_eq!(classify(F32, 0x7f80_0001), 1 << 8);
+        assert_eq!(
+            sign_inject(F32, f32b(2.0), f32b(-1.0), SignInjection::Copy),
+            f32b(-2.0)
+        );
+        assert_eq!(
+            sign_inject(F32, f32b(-2.0), f32b(-1.0), SignInjection::Negate),
+            f32b(2.0)
+        );
+        assert_eq!(
+            sign_inject(F32, f32b(-2.0), f32b(-1.0), SignInjection::Xor),
+            f32b(2.0)
+        );
+    }
+
+    #[test]
+    fn f16_matches_half_crate() {
+        // Every f16 -> f32 widening, and products of a grid rounded back (f32 products of
+        // f16 values are exact, so rounding them to f16 is the correctly rounded f16 mul).
+        let mut fl = 0;
+        for h in 0..=0xffffu32 {
+            let x = half::f16::from_bits(h as u16);
+            let w = convert(F32, F16, h as u64, RNE, &mut fl);
+            let want = if x.is_nan() {
+                0x7fc0_0000
+            } else {
+                f32b(x.to_f32())
+            };
+            assert_eq!(w, want, "h={h:#x}");
+        }
+        for a in (0..0x7c00u32).step_by(97) {
+            for b in (0..0x7c00u32).step_by(89) {
+                let p = half::f16::from_bits(a as u16).to_f32()
+                    * half::f16::from_bits(b as u16).to_f32();
+                let want = half::f16::from_f32(p).to_bits() as u64;
+                assert_eq!(
+                    mul(F16, a as u64, b as u64, RNE, &mut fl),
+                    want,
+                    "{a:#x}*{b:#x}"
+                );
+            }
+        }
     }
 }

@@ -52,8 +52,8 @@ impl From<Trap> for Halt {
     }
 }
 
-impl From<crate::mem::store::OutOfBounds> for Halt {
-    fn from(e: crate::mem::store::OutOfBounds) -> Self {
+impl From<super::OutOfBounds> for Halt {
+    fn from(e: super::OutOfBounds) -> Self {
         Halt::Trap(Trap::OutOfBounds(e))
     }
 }

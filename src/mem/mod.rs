@@ -1,5 +1,6 @@
-//! Card memory: the bytes ([`store`]) and, separately, how long accesses take
-//! ([`MemoryModel`] implementations).
+//! Card memory timing: how long accesses take ([`MemoryModel`] implementations). The bytes
+//! themselves live in the hart's guest memory ([`crate::hart::GuestMemory`]), apart from
+//! their timing.
 //!
 //! A request is at burst granularity: an address, a byte count, read or write, and the time
 //! it is issued. The model answers with the time the data is back (read) or accepted (write).
@@ -10,7 +11,6 @@ pub mod ddr3;
 pub mod fixed;
 pub mod microbench;
 pub mod regime;
-pub mod store;
 
 pub use card::CardMemory;
 

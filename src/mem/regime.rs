@@ -75,8 +75,8 @@ pub struct RegionSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RegionId(pub u32);
 
-/// The regime asked for (`--memory-model`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+/// The regime asked for: one of the three, or `auto` to let [`plan`] choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MemoryModelChoice {
     /// Resident if it fits, else kv-swap if the weights and a working set fit, else
@@ -89,6 +89,43 @@ pub enum MemoryModelChoice {
     KvSwap,
     /// Weights streamed over the host link into a staging window.
     WeightStream,
+}
+
+impl MemoryModelChoice {
+    /// Every choice, in the order a user is shown them.
+    pub const ALL: [MemoryModelChoice; 4] = [
+        MemoryModelChoice::Auto,
+        MemoryModelChoice::Resident,
+        MemoryModelChoice::KvSwap,
+        MemoryModelChoice::WeightStream,
+    ];
+
+    /// The choice's name (`auto`, `resident`, `kv-swap`, `weight-stream`).
+    pub fn name(self) -> &'static str {
+        match self {
+            MemoryModelChoice::Auto => "auto",
+            MemoryModelChoice::Resident => "resident",
+            MemoryModelChoice::KvSwap => "kv-swap",
+            MemoryModelChoice::WeightStream => "weight-stream",
+        }
+    }
+}
+
+impl std::str::FromStr for MemoryModelChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|c| c.name()).collect();
+                format!(
+                    "unknown memory regime `{s}` (expected one of: {})",
+                    names.join(", ")
+                )
+            })
+    }
 }
 
 /// The regime a run uses.
@@ -110,18 +147,6 @@ impl Regime {
             Regime::Resident => "resident",
             Regime::KvSwap => "kv-swap",
             Regime::WeightStream => "weight-stream",
-        }
-    }
-}
-
-impl MemoryModelChoice {
-    /// Name as on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            MemoryModelChoice::Auto => "auto",
-            MemoryModelChoice::Resident => "resident",
-            MemoryModelChoice::KvSwap => "kv-swap",
-            MemoryModelChoice::WeightStream => "weight-stream",
         }
     }
 }
@@ -216,7 +241,7 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegimeError {
     /// The forced regime cannot hold the manifest.
-    #[error("--memory-model {regime}: {message}")]
+    #[error("the {regime} memory regime was asked for and cannot hold this: {message}")]
     DoesNotFit {
         /// The regime asked for.
         regime: &'static str,

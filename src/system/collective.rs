@@ -471,12 +471,12 @@ pub fn run_from(
 mod tests {
     use super::*;
     use crate::config::{load_board, Topology};
+    use crate::hart::GuestMemory;
     use crate::link::intercard::LinkParams;
-    use crate::mem::store::BackingStore;
 
     /// Cards whose reduce is plain f32 addition at a fixed rate.
     struct TestCards {
-        stores: Vec<BackingStore>,
+        stores: Vec<GuestMemory>,
         bytes_per_s: f64,
     }
 
@@ -484,7 +484,7 @@ mod tests {
         fn new(n: usize, bytes_per_s: f64) -> Self {
             let stores = (0..n)
                 .map(|_| {
-                    let mut s = BackingStore::new();
+                    let mut s = GuestMemory::new(0x1000_0000);
                     s.add_region("ddr", 0x8000_0000, 1 << 30);
                     s
                 })

@@ -5,11 +5,21 @@
 
 use super::arch::{layer_of_name, Architecture};
 use super::dtype::GgmlType;
-use super::regions::{is_reserved_region_name, RegionKind};
+use crate::mem::regime::RegionKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+/// Whether `name` is reserved for the regions `workload::regions` derives (activation
+/// buffers `act.*`, KV cache `cache_k_l<N>` and `cache_v_l<N>`): a manifest may not use it.
+pub fn is_reserved_region_name(name: &str) -> bool {
+    let layer_suffix = |p: &str| {
+        name.strip_prefix(p)
+            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+    };
+    name.starts_with("act.") || layer_suffix("cache_k_l") || layer_suffix("cache_v_l")
+}
 
 /// One tensor of a manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

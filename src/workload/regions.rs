@@ -65,15 +65,6 @@ pub fn cache_v_name(l: u32) -> String {
     format!("cache_v_l{l}")
 }
 
-/// Whether `name` belongs to the derived regions (a manifest may not use it).
-pub fn is_reserved_region_name(name: &str) -> bool {
-    let layer_suffix = |p: &str| {
-        name.strip_prefix(p)
-            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
-    };
-    name.starts_with("act.") || layer_suffix("cache_k_l") || layer_suffix("cache_v_l")
-}
-
 /// The shape of one step: `n_tokens` new tokens after `n_past` cached positions.
 /// Decode is `n_tokens = 1`; a prefill of P tokens is `n_tokens = P, n_past = 0`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

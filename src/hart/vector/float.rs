@@ -8,8 +8,8 @@
 use super::elem::{by_sew, by_sew_wide, Elem};
 use super::integer::{binop, cmpop, narrow, ternop, widen};
 use super::permute::unbox_f;
-use super::softfloat::{self as sf, Fmt};
 use super::VectorUnit;
+use crate::hart::softfloat::{self as sf, Format, SignInjection};
 use crate::hart::{HartContext, Trap};
 use crate::isa::vector::{VInst, VOp};
 
@@ -81,22 +81,22 @@ pub(super) fn is_float(op: VOp) -> bool {
 }
 
 /// The FP format of SEW, refusing SEW=8.
-pub(super) fn fmt_of(inst: &VInst, sew: u32) -> Result<Fmt, Trap> {
+pub(super) fn fmt_of(inst: &VInst, sew: u32) -> Result<Format, Trap> {
     match sew {
-        16 => Ok(sf::H),
-        32 => Ok(sf::S),
-        64 => Ok(sf::D),
+        16 => Ok(sf::F16),
+        32 => Ok(sf::F32),
+        64 => Ok(sf::F64),
         _ => Err(Trap::illegal(format!(
             "`{inst}`: no floating-point format at SEW={sew}"
         ))),
     }
 }
 
-fn fmt_bits(bits: u32) -> Fmt {
+fn fmt_bits(bits: u32) -> Format {
     match bits {
-        16 => sf::H,
-        32 => sf::S,
-        _ => sf::D,
+        16 => sf::F16,
+        32 => sf::F32,
+        _ => sf::F64,
     }
 }
 
@@ -114,7 +114,6 @@ pub(super) fn exec(
     } else {
         None
     };
-    let neg = |f: Fmt, x: u64| x ^ (1u64 << (f.bits() - 1));
     match inst.op {
         Vfadd | Vfsub | Vfrsub | Vfmul | Vfdiv | Vfrdiv | Vfmin | Vfmax | Vfsgnj | Vfsgnjn
         | Vfsgnjx => {
@@ -128,11 +127,11 @@ pub(super) fn exec(
                 Vfmul => binop::<T>(vu, inst, fsc, |a, b| sf::mul(f, a, b, rm, fl)),
                 Vfdiv => binop::<T>(vu, inst, fsc, |a, b| sf::div(f, a, b, rm, fl)),
                 Vfrdiv => binop::<T>(vu, inst, fsc, |a, b| sf::div(f, b, a, rm, fl)),
-                Vfmin => binop::<T>(vu, inst, fsc, |a, b| sf::min(f, a, b, fl)),
-                Vfmax => binop::<T>(vu, inst, fsc, |a, b| sf::max(f, a, b, fl)),
-                Vfsgnj => binop::<T>(vu, inst, fsc, |a, b| sf::sign_inject(f, a, b, 0)),
-                Vfsgnjn => binop::<T>(vu, inst, fsc, |a, b| sf::sign_inject(f, a, b, 1)),
-                _ => binop::<T>(vu, inst, fsc, |a, b| sf::sign_inject(f, a, b, 2)),
+                Vfmin => binop::<T>(vu, inst, fsc, |a, b| sf::min_max(f, a, b, false, fl)),
+                Vfmax => binop::<T>(vu, inst, fsc, |a, b| sf::min_max(f, a, b, true, fl)),
+                Vfsgnj => binop::<T>(vu, inst, fsc, |a, b| sf::sign_inject(f, a, b, SignInjection::Copy)),
+                Vfsgnjn => binop::<T>(vu, inst, fsc, |a, b| sf::sign_inject(f, a, b, SignInjection::Negate)),
+                _ => binop::<T>(vu, inst, fsc, |a, b| sf::sign_inject(f, a, b, SignInjection::Xor)),
             })
         }
         Vfmacc | Vfnmacc | Vfmsac | Vfnmsac | Vfmadd | Vfnmadd | Vfmsub | Vfnmsub => {
@@ -141,14 +140,14 @@ pub(super) fn exec(
             let fl = &mut fl;
             // a = vs2, b = vs1 or f[rs1], d = vd.
             by_sew!(sew, T => match inst.op {
-                Vfmacc => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, a, d, rm, fl)),
-                Vfnmacc => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, neg(f, b), a, neg(f, d), rm, fl)),
-                Vfmsac => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, a, neg(f, d), rm, fl)),
-                Vfnmsac => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, neg(f, b), a, d, rm, fl)),
-                Vfmadd => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, d, a, rm, fl)),
-                Vfnmadd => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, neg(f, b), d, neg(f, a), rm, fl)),
-                Vfmsub => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, d, neg(f, a), rm, fl)),
-                _ => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, neg(f, b), d, a, rm, fl)),
+                Vfmacc => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, a, d, false, false, rm, fl)),
+                Vfnmacc => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, a, d, true, true, rm, fl)),
+                Vfmsac => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, a, d, false, true, rm, fl)),
+                Vfnmsac => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, a, d, true, false, rm, fl)),
+                Vfmadd => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, d, a, false, false, rm, fl)),
+                Vfnmadd => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, d, a, true, true, rm, fl)),
+                Vfmsub => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, d, a, false, true, rm, fl)),
+                _ => ternop::<T>(vu, inst, fsc, |a, b, d| sf::fma(f, b, d, a, true, false, rm, fl)),
             })
         }
         Vmfeq | Vmfne | Vmflt | Vmfle | Vmfgt | Vmfge => {
@@ -212,7 +211,7 @@ pub(super) fn exec(
             let fl = &mut fl;
             by_sew!(sew, T => {
                 if to_int {
-                    binop::<T>(vu, inst, Some(0), |a, _| sf::to_int(f, a, rm, signed, T::BITS, fl))
+                    binop::<T>(vu, inst, Some(0), |a, _| sf::to_int(f, a, T::BITS, signed, rm, fl) as u64)
                 } else {
                     binop::<T>(vu, inst, Some(0), |a, _| {
                         let v = if signed { T::sx(a) as u64 } else { a };
@@ -234,14 +233,14 @@ pub(super) fn exec(
                 let (nf, wf) = (fmt_bits(T::BITS), fmt_bits(W::BITS));
                 match inst.op {
                     VfwcvtFF => widen::<T, W>(vu, inst, Some(0), false, false, |a, _, _| {
-                        sf::convert(nf, wf, a, rm, fl)
+                        sf::convert(wf, nf, a, rm, fl)
                     }),
                     VfwcvtFXu | VfwcvtFX => widen::<T, W>(vu, inst, Some(0), false, false, |a, _, _| {
                         let v = if signed { T::sx(a) as u64 } else { a };
                         sf::from_int(wf, v, signed, rm, fl)
                     }),
                     _ => widen::<T, W>(vu, inst, Some(0), false, false, |a, _, _| {
-                        sf::to_int(nf, a, rm, signed, W::BITS, fl)
+                        sf::to_int(nf, a, W::BITS, signed, rm, fl) as u64
                     }),
                 }
             })
@@ -263,14 +262,14 @@ pub(super) fn exec(
                 let (nf, wf) = (fmt_bits(T::BITS), fmt_bits(W::BITS));
                 match inst.op {
                     VfncvtFF | VfncvtRodFF => narrow::<T, W>(vu, inst, Some(0), |a, _| {
-                        sf::convert(wf, nf, a, rm, fl)
+                        sf::convert(nf, wf, a, rm, fl)
                     }),
                     VfncvtFXu | VfncvtFX => narrow::<T, W>(vu, inst, Some(0), |a, _| {
                         let v = if signed { W::sx(a) as u64 } else { a };
                         sf::from_int(nf, v, signed, rm, fl)
                     }),
                     _ => narrow::<T, W>(vu, inst, Some(0), |a, _| {
-                        sf::to_int(wf, a, rm, signed, T::BITS, fl)
+                        sf::to_int(wf, a, T::BITS, signed, rm, fl) as u64
                     }),
                 }
             })
@@ -287,17 +286,17 @@ pub(super) fn exec(
                 let mut fl2 = 0u8;
                 let acc = matches!(inst.op, Vfwmacc | Vfwnmacc | Vfwmsac | Vfwnmsac);
                 widen::<T, W>(vu, inst, fsc, wide_vs2, acc, |a, b, d| {
-                    let wa = if wide_vs2 { a } else { sf::convert(nf, wf, a, rm, &mut fl2) };
-                    let wb = sf::convert(nf, wf, b, rm, &mut fl2);
+                    let wa = if wide_vs2 { a } else { sf::convert(wf, nf, a, rm, &mut fl2) };
+                    let wb = sf::convert(wf, nf, b, rm, &mut fl2);
                     match inst.op {
                         Vfwadd => sf::add(wf, wa, wb, rm, fl),
                         Vfwsub => sf::sub(wf, wa, wb, rm, fl),
                         Vfwmul => sf::mul(wf, wa, wb, rm, fl),
                         // vd = +(vs1 * vs2) + vd
-                        Vfwmacc => sf::fma(wf, wb, wa, d, rm, fl),
-                        Vfwnmacc => sf::fma(wf, neg(wf, wb), wa, neg(wf, d), rm, fl),
-                        Vfwmsac => sf::fma(wf, wb, wa, neg(wf, d), rm, fl),
-                        _ => sf::fma(wf, neg(wf, wb), wa, d, rm, fl),
+                        Vfwmacc => sf::fma(wf, wb, wa, d, false, false, rm, fl),
+                        Vfwnmacc => sf::fma(wf, wb, wa, d, true, true, rm, fl),
+                        Vfwmsac => sf::fma(wf, wb, wa, d, false, true, rm, fl),
+                        _ => sf::fma(wf, wb, wa, d, true, false, rm, fl),
                     }
                 });
                 *fl |= fl2;
@@ -330,9 +329,9 @@ const REC7: [u8; 128] = [
 
 /// Unpacks a finite nonzero value into (sign, biased exponent, fraction) with subnormals
 /// normalized (the exponent may go to zero or below).
-fn normalize(f: Fmt, a: u64) -> (bool, i64, u64) {
-    let m = f.man_bits;
-    let sign = (a >> (f.bits() - 1)) & 1 != 0;
+fn normalize(f: Format, a: u64) -> (bool, i64, u64) {
+    let m = f.frac_bits;
+    let sign = (a >> (f.width() - 1)) & 1 != 0;
     let mut e = ((a >> m) & ((1 << f.exp_bits) - 1)) as i64;
     let mut frac = a & ((1 << m) - 1);
     if e == 0 {
@@ -345,15 +344,15 @@ fn normalize(f: Fmt, a: u64) -> (bool, i64, u64) {
     (sign, e, frac)
 }
 
-fn bias(f: Fmt) -> i64 {
+fn bias(f: Format) -> i64 {
     (1 << (f.exp_bits - 1)) - 1
 }
 
 /// vfrsqrt7: 7-bit estimate of 1/sqrt(a).
-fn rsqrt7(f: Fmt, a: u64, fl: &mut u8) -> u64 {
-    let m = f.man_bits;
+fn rsqrt7(f: Format, a: u64, fl: &mut u8) -> u64 {
+    let m = f.frac_bits;
     let inf = ((1u64 << f.exp_bits) - 1) << m;
-    let sbit = 1u64 << (f.bits() - 1);
+    let sbit = 1u64 << (f.width() - 1);
     match sf::classify(f, a) {
         0x001 | 0x002 | 0x004 => {
             *fl |= sf::NV;
@@ -383,10 +382,10 @@ fn rsqrt7(f: Fmt, a: u64, fl: &mut u8) -> u64 {
 }
 
 /// vfrec7: 7-bit estimate of 1/a.
-fn rec7(f: Fmt, a: u64, rm: u8, fl: &mut u8) -> u64 {
-    let m = f.man_bits;
+fn rec7(f: Format, a: u64, rm: u8, fl: &mut u8) -> u64 {
+    let m = f.frac_bits;
     let inf = ((1u64 << f.exp_bits) - 1) << m;
-    let sbit = 1u64 << (f.bits() - 1);
+    let sbit = 1u64 << (f.width() - 1);
     let sign = a & sbit;
     match sf::classify(f, a) {
         0x001 | 0x080 => sign,
@@ -522,20 +521,20 @@ mod tests {
     fn estimates() {
         let mut fl = 0;
         // 1/1.0 ~ 0.99609375 (table entry 127 with exponent 126).
-        assert_eq!(rec7(sf::S, 0x3f80_0000, 0, &mut fl), 0x3f7f_0000);
+        assert_eq!(rec7(sf::F32, 0x3f80_0000, 0, &mut fl), 0x3f7f_0000);
         // 1/sqrt(0.5) ~ 1.40625; 1/sqrt(4) ~ 0.498.
-        assert_eq!(rsqrt7(sf::S, 0x3f00_0000, &mut fl), 0x3fb4_0000);
-        assert_eq!(rsqrt7(sf::S, 0x4080_0000, &mut fl), 0x3eff_0000);
+        assert_eq!(rsqrt7(sf::F32, 0x3f00_0000, &mut fl), 0x3fb4_0000);
+        assert_eq!(rsqrt7(sf::F32, 0x4080_0000, &mut fl), 0x3eff_0000);
         assert_eq!(fl, 0);
         // Specials: rsqrt7(-1) is invalid, rec7(-0) = -inf with DZ, rec7 of a tiny
         // subnormal overflows (to max finite under RTZ).
-        assert_eq!(rsqrt7(sf::S, 0xbf80_0000, &mut fl), 0x7fc0_0000);
+        assert_eq!(rsqrt7(sf::F32, 0xbf80_0000, &mut fl), 0x7fc0_0000);
         assert_eq!(fl, sf::NV);
         fl = 0;
-        assert_eq!(rec7(sf::S, 0x8000_0000, 0, &mut fl), 0xff80_0000);
+        assert_eq!(rec7(sf::F32, 0x8000_0000, 0, &mut fl), 0xff80_0000);
         assert_eq!(fl, sf::DZ);
         fl = 0;
-        assert_eq!(rec7(sf::S, 0x0000_0001, sf::RTZ, &mut fl), 0x7f7f_ffff);
+        assert_eq!(rec7(sf::F32, 0x0000_0001, sf::RTZ, &mut fl), 0x7f7f_ffff);
         assert_eq!(fl, sf::OF | sf::NX);
     }
 

@@ -7,8 +7,8 @@
 //! Organisation, one concept per file: `config` (vsetvl family, vtype rules), `memory`
 //! (loads and stores), `integer` (integer arithmetic, compares, merges, widening and
 //! narrowing), `fixed` (fixed-point: saturating, averaging, scaling, clipping), `float` (FP
-//! arithmetic, compares, conversions) on top of `softfloat` (IEEE 754 arithmetic with all five
-//! rounding modes and exact flags), `reduce` (reductions), `permute` (scalar moves, slides,
+//! arithmetic, compares, conversions) on top of the hart's one soft-float library
+//! ([`crate::hart::softfloat`]), `reduce` (reductions), `permute` (scalar moves, slides,
 //! gathers, compress, whole-register moves), `mask` (mask logic and scans).
 //!
 //! Policies. Tail-agnostic and mask-agnostic elements are left undisturbed (the spec allows
@@ -28,7 +28,6 @@ mod mask;
 mod memory;
 mod permute;
 mod reduce;
-pub mod softfloat;
 #[cfg(test)]
 pub(crate) mod testctx;
 

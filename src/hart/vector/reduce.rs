@@ -4,8 +4,8 @@
 
 use super::elem::{by_sew, by_sew_wide, Elem};
 use super::float::fmt_of;
-use super::softfloat as sf;
 use super::VectorUnit;
+use crate::hart::softfloat as sf;
 use crate::hart::{HartContext, Trap};
 use crate::isa::vector::{VInst, VOp};
 
@@ -62,8 +62,8 @@ pub(super) fn exec(
             let rm = vu.frm(ctx)?;
             let mut fl = 0u8;
             by_sew!(sew, T => match inst.op {
-                Vfredmin => fold::<T, T>(vu, inst, |a, b| sf::min(f, a, b, &mut fl)),
-                Vfredmax => fold::<T, T>(vu, inst, |a, b| sf::max(f, a, b, &mut fl)),
+                Vfredmin => fold::<T, T>(vu, inst, |a, b| sf::min_max(f, a, b, false, &mut fl)),
+                Vfredmax => fold::<T, T>(vu, inst, |a, b| sf::min_max(f, a, b, true, &mut fl)),
                 _ => fold::<T, T>(vu, inst, |a, b| sf::add(f, a, b, rm, &mut fl)),
             });
             ctx.raise_fflags(fl);
@@ -73,11 +73,11 @@ pub(super) fn exec(
             if sew == 64 {
                 return Err(Trap::illegal(format!("`{inst}` at SEW=64")));
             }
-            let w = if sew == 16 { sf::S } else { sf::D };
+            let w = if sew == 16 { sf::F32 } else { sf::F64 };
             let rm = vu.frm(ctx)?;
             let mut fl = 0u8;
             by_sew_wide!(sew, T, W => fold::<T, W>(vu, inst, |a, b| {
-                let bw = sf::convert(f, w, b, rm, &mut fl);
+                let bw = sf::convert(w, f, b, rm, &mut fl);
                 sf::add(w, a, bw, rm, &mut fl)
             }));
             ctx.raise_fflags(fl);

@@ -4,9 +4,9 @@
 //! round-trip exactly).
 
 use super::VectorUnit;
+use crate::hart::OutOfBounds;
 use crate::hart::{HartContext, Trap};
 use crate::isa::vector::{decode, freg_name, xreg_name, VInst};
-use crate::mem::store::OutOfBounds;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 

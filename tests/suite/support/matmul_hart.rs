@@ -1,7 +1,7 @@
-//! Shared by the matmul integration tests: a hart context over a backing store.
+//! Shared by the matmul integration tests: a hart context over guest memory.
 
+use sail_emu::hart::GuestMemory;
 use sail_emu::hart::{HartContext, Trap};
-use sail_emu::mem::store::BackingStore;
 
 /// Start of the test DDR region.
 pub const DDR: u64 = 0x8000_0000;
@@ -12,14 +12,14 @@ pub const DDR_SIZE: u64 = 256 << 20;
 /// loads and stores the unit makes.
 pub struct TestHart {
     pub x: [u64; 32],
-    pub mem: BackingStore,
+    pub mem: GuestMemory,
     pub loads: Vec<(u64, usize)>,
     pub stores: Vec<(u64, usize)>,
 }
 
 impl TestHart {
     pub fn new() -> Self {
-        let mut mem = BackingStore::new();
+        let mut mem = GuestMemory::new(0x1000_0000);
         mem.add_region("ddr", DDR, DDR_SIZE);
         TestHart {
             x: [0; 32],
