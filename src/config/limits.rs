@@ -75,7 +75,12 @@ pub const MAX_CLOCK_HZ: f64 = 1e11;
 /// A limit check's failure: `(dotted key, message)`.
 pub type Check = Result<(), (String, String)>;
 
-fn over(key: &str, value: impl std::fmt::Display, max: impl std::fmt::Display, name: &str) -> Check {
+fn over(
+    key: &str,
+    value: impl std::fmt::Display,
+    max: impl std::fmt::Display,
+    name: &str,
+) -> Check {
     Err((
         key.to_string(),
         format!("{value} is over the limit of {max} ({name}, doc/boards.md \"Limits\")"),

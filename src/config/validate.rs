@@ -335,8 +335,18 @@ fn validate_limits(b: &Board) -> Check {
     ] {
         lim::count(k, v as u64, lim::MAX_UNIT_WIDTH, "MAX_UNIT_WIDTH")?;
     }
-    lim::size("matmul.a_buffer", m.a_buffer, lim::MAX_MATMUL_BUFFER, "MAX_MATMUL_BUFFER")?;
-    lim::size("matmul.b_buffer", m.b_buffer, lim::MAX_MATMUL_BUFFER, "MAX_MATMUL_BUFFER")?;
+    lim::size(
+        "matmul.a_buffer",
+        m.a_buffer,
+        lim::MAX_MATMUL_BUFFER,
+        "MAX_MATMUL_BUFFER",
+    )?;
+    lim::size(
+        "matmul.b_buffer",
+        m.b_buffer,
+        lim::MAX_MATMUL_BUFFER,
+        "MAX_MATMUL_BUFFER",
+    )?;
     lim::size(
         "scratchpad.size",
         b.scratchpad.size,
@@ -362,8 +372,18 @@ fn validate_limits(b: &Board) -> Check {
         lim::MAX_UNIT_WIDTH,
         "MAX_UNIT_WIDTH",
     )?;
-    lim::count("memory.banks", mem.banks as u64, lim::MAX_BANKS, "MAX_BANKS")?;
-    lim::size("memory.row_size", mem.row_size, lim::MAX_ROW_SIZE, "MAX_ROW_SIZE")?;
+    lim::count(
+        "memory.banks",
+        mem.banks as u64,
+        lim::MAX_BANKS,
+        "MAX_BANKS",
+    )?;
+    lim::size(
+        "memory.row_size",
+        mem.row_size,
+        lim::MAX_ROW_SIZE,
+        "MAX_ROW_SIZE",
+    )?;
     lim::count(
         "memory.phy.ratio",
         mem.phy.ratio as u64,
@@ -405,18 +425,17 @@ fn validate_limits(b: &Board) -> Check {
         ("memory.timing.tRFC", t.tRFC),
         ("memory.timing.tREFI", t.tREFI),
     ] {
-        lim::duration(
-            k,
-            v,
-            lim::MAX_DRAM_TIMING_NS * 1e-9,
-            "MAX_DRAM_TIMING_NS",
-        )?;
+        lim::duration(k, v, lim::MAX_DRAM_TIMING_NS * 1e-9, "MAX_DRAM_TIMING_NS")?;
     }
     // The map's regions must end inside the 64-bit address space and miss the MMIO page.
     let mmio = (crate::program::MMIO_BASE, crate::hart::memory::MMIO_SIZE);
     for (k, base, len) in [
         ("memory.base", mem.base, mem.capacity.bytes()),
-        ("scratchpad.base", b.scratchpad.base, b.scratchpad.size.bytes()),
+        (
+            "scratchpad.base",
+            b.scratchpad.base,
+            b.scratchpad.size.bytes(),
+        ),
     ] {
         let Some(end) = base.checked_add(len) else {
             return fail(
@@ -438,7 +457,12 @@ fn validate_limits(b: &Board) -> Check {
         }
     }
     let i = &b.intercard;
-    lim::count("intercard.lanes", i.lanes as u64, lim::MAX_UNIT_WIDTH, "MAX_UNIT_WIDTH")?;
+    lim::count(
+        "intercard.lanes",
+        i.lanes as u64,
+        lim::MAX_UNIT_WIDTH,
+        "MAX_UNIT_WIDTH",
+    )?;
     lim::rate("intercard.lane_rate", i.lane_rate.bps(), i.lane_rate)?;
     for (k, v) in [
         ("intercard.frame_payload", i.frame_payload),

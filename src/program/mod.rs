@@ -20,6 +20,17 @@ use thiserror::Error;
 /// Base address of the MMIO page (console and exit registers).
 pub const MMIO_BASE: u64 = 0x1000_0000;
 
+/// Default cycle limit of `emulate kernel`: 10^9 cycles are 13 s of card time at 75 MHz
+/// and under a minute of host time for a program that never exits (the timed core runs at
+/// 20-50 million instructions per host second).
+pub const DEFAULT_MAX_CYCLES: u64 = 1_000_000_000;
+
+/// Default cycle limit per kernel of `emulate run`: 2^32 cycles are 57 s of card time at
+/// 75 MHz, far more than any one GGML operation of the reference model takes (the largest,
+/// the output projection, takes milliseconds), and a few minutes of host time for a kernel
+/// that never exits.
+pub const DEFAULT_MAX_KERNEL_CYCLES: u64 = 1 << 32;
+
 /// The largest program file read. Kernels are tens of kilobytes and model weights are
 /// placed by the manifest, never carried in the ELF; 256 MiB leaves room for any program
 /// image a card would hold while keeping a wrong path (`/dev/zero`, a disk image) from
