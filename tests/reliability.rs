@@ -87,7 +87,10 @@ fn cli_numbers_past_their_limits_are_refused() {
 #[test]
 fn an_endless_file_is_refused_at_the_program_size_limit() {
     if Path::new("/dev/zero").exists() {
-        fails_cleanly(&["kernel", "/dev/zero"], &["/dev/zero", "MAX_PROGRAM_BYTES"]);
+        fails_cleanly(
+            &["kernel", "/dev/zero"],
+            &["/dev/zero", "MAX_PROGRAM_BYTES"],
+        );
     }
 }
 
@@ -197,12 +200,19 @@ fn executable_segments_far_apart_and_a_huge_bss_cost_no_host_memory() {
 fn overlapping_segments_are_refused_naming_both() {
     let elf = elf_with(
         DDR,
-        &[(DDR, code(&[j(0)]), 0x100, 5), (DDR + 0x80, vec![0; 8], 8, 6)],
+        &[
+            (DDR, code(&[j(0)]), 0x100, 5),
+            (DDR + 0x80, vec![0; 8], 8, 6),
+        ],
     );
-    let e = Program::parse(&elf, Path::new("o.elf")).unwrap_err().to_string();
+    let e = Program::parse(&elf, Path::new("o.elf"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("o.elf") && e.contains("overlap"), "{e}");
     let wraps = elf_with(u64::MAX - 3, &[(u64::MAX - 3, vec![0; 4], 64, 5)]);
-    let e = Program::parse(&wraps, Path::new("w.elf")).unwrap_err().to_string();
+    let e = Program::parse(&wraps, Path::new("w.elf"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("address space"), "{e}");
 }
 
@@ -256,7 +266,11 @@ fn ecall_exit_keeps_the_low_8_bits_and_write_is_not_cut() {
     let mut v = vec![addi(10, 0, 256)];
     v.extend(exit_seq());
     let (r, _) = run_elf(&elf_bytes(&v));
-    assert_eq!(r.unwrap().exit_code, 0, "exit(256) is status 0, as on Linux");
+    assert_eq!(
+        r.unwrap().exit_code,
+        0,
+        "exit(256) is status 0, as on Linux"
+    );
     // write(1, DDR, 2 MiB): all of it reaches the console.
     let mut v = vec![
         addi(10, 0, 1),
