@@ -94,9 +94,9 @@ impl Suite {
             if c.metrics.is_empty() {
                 bail!("{}: case `{}` watches no metric", path.display(), c.name);
             }
-            if c.tolerance.is_nan() || c.tolerance < 0.0 {
+            if !c.tolerance.is_finite() || c.tolerance < 0.0 {
                 bail!(
-                    "{}: case `{}`: tolerance must be >= 0",
+                    "{}: case `{}`: tolerance must be a finite number >= 0",
                     path.display(),
                     c.name
                 );

@@ -344,6 +344,12 @@ impl ByteSize {
             return Err(UnitError(format!("`{text}`: a size cannot be negative")));
         }
         let b = v * scale;
+        // 2^64 bytes: past it the value would not fit (and `as u64` would saturate silently).
+        if b >= 18_446_744_073_709_551_616.0 {
+            return Err(UnitError(format!(
+                "`{text}` is too large: sizes must be under 2^64 bytes"
+            )));
+        }
         if b != b.trunc() {
             return Err(UnitError(format!(
                 "`{text}` is not a whole number of bytes"
@@ -413,6 +419,9 @@ impl<T> serde::de::Visitor<'_> for TextVisitor<T> {
     }
 }
 
+/// The largest whole number an `f64` holds exactly (2^53).
+const MAX_EXACT_COUNT: f64 = 9_007_199_254_740_992.0;
+
 /// A whole number of clock cycles (`6 cycles`); which clock is stated by the key's doc.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Cycles(pub u64);
@@ -432,6 +441,13 @@ impl Cycles {
         if v < 0.0 || v != v.trunc() {
             return Err(UnitError(format!(
                 "`{text}`: a cycle count must be a whole number, zero or more"
+            )));
+        }
+        // Past 2^53 an f64 no longer holds every whole number, and past 2^64 `as u64` would
+        // saturate silently; no clocked latency comes near either.
+        if v > MAX_EXACT_COUNT {
+            return Err(UnitError(format!(
+                "`{text}` is too large: cycle counts must be at most 2^53"
             )));
         }
         Ok(Cycles(v as u64))

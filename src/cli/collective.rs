@@ -60,6 +60,9 @@ pub(super) fn default_threads(requested: Option<usize>) -> Result<usize> {
 fn execute(cmd: &CollectiveCmd, common: &BoardArgs) -> Result<(BenchReport, f64)> {
     let loaded = common.load()?;
     let board = &loaded.board;
+    if let Some(n) = cmd.cards {
+        crate::config::limits::check_cards(n as u64).map_err(anyhow::Error::msg)?;
+    }
     let spec = BenchSpec {
         op: cmd.op,
         cards: cmd.cards.unwrap_or(board.cards as usize),

@@ -44,7 +44,7 @@ pub struct KernelCmd {
     #[arg(long, requires = "node")]
     no_matrix_unit: bool,
     /// Stop with an error if the program has not exited after this many cycles.
-    #[arg(long, default_value_t = 10_000_000_000)]
+    #[arg(long, default_value_t = crate::program::DEFAULT_MAX_CYCLES)]
     max_cycles: u64,
     /// Print every retired instruction: cycle, PC, raw bits, disassembly.
     #[arg(long)]

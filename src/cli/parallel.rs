@@ -12,9 +12,7 @@ use std::fmt::Write as _;
 /// The split asked for, if the run is a parallel one: `--parallel`, or more than one card.
 pub(super) fn wanted(a: &RunArgs, board: &Board) -> Result<Option<ParallelChoice>> {
     let cards = a.cards.unwrap_or(board.cards as usize);
-    if cards == 0 {
-        anyhow::bail!("--cards must be at least 1");
-    }
+    crate::config::limits::check_cards(cards as u64).map_err(anyhow::Error::msg)?;
     Ok(match a.parallel {
         Some(p) => Some(p),
         None if cards > 1 => Some(ParallelChoice::Tp),

@@ -45,7 +45,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_matrix_unit: bool,
     /// Cycle limit per kernel (a kernel that does not exit by then stops the run).
-    #[arg(long, default_value_t = 1 << 40)]
+    #[arg(long, default_value_t = crate::program::DEFAULT_MAX_KERNEL_CYCLES)]
     pub max_kernel_cycles: u64,
     /// Print the report as JSON.
     #[arg(long)]

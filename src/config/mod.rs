@@ -6,6 +6,7 @@
 //! [`Board`] (unknown and missing keys refused) -> [`validate`] (impossible hardware refused).
 //! Every error names the file, the line and the dotted key.
 
+pub mod limits;
 mod locate;
 mod schema;
 mod validate;

@@ -1,9 +1,8 @@
 //! Refuses impossible hardware: JEDEC relations, clock relations, zero sizes and rates.
 //! Each failure is `(dotted key, message)`; the loader adds the file and line.
 
+use super::limits::{self as lim, Check};
 use super::schema::Board;
-
-type Check = Result<(), (String, String)>;
 
 fn fail(key: &str, msg: impl Into<String>) -> Check {
     Err((key.to_string(), msg.into()))
@@ -14,6 +13,7 @@ pub fn validate(b: &Board) -> Check {
     if b.cards == 0 {
         return fail("cards", "a system needs at least one card");
     }
+    validate_limits(b)?;
     let c = &b.core;
     if !c.vlen.is_power_of_two() || !(64..=4096).contains(&c.vlen) {
         return fail(
@@ -201,6 +201,18 @@ fn validate_memory(b: &Board) -> Check {
         );
     }
     let r = &mem.regimes;
+    if r.page_size.bytes() < lim::MIN_SWAP_PAGE || r.page_size.bytes() > mem.capacity.bytes() {
+        return fail(
+            "memory.regimes.page_size",
+            format!(
+                "the swap page must be from {} (MIN_SWAP_PAGE, doc/boards.md \"Limits\") to \
+                 the capacity ({}), not {}",
+                crate::units::ByteSize(lim::MIN_SWAP_PAGE),
+                mem.capacity,
+                r.page_size
+            ),
+        );
+    }
     if !r.page_size.bytes().is_power_of_two() {
         return fail(
             "memory.regimes.page_size",
@@ -270,5 +282,218 @@ fn validate_links(b: &Board) -> Check {
             ),
         );
     }
+    Ok(())
+}
+
+/// Every value that sizes an allocation or a loop stays under its named bound
+/// ([`super::limits`]); memory-map arithmetic cannot wrap.
+fn validate_limits(b: &Board) -> Check {
+    lim::count("cards", b.cards as u64, lim::MAX_CARDS, "MAX_CARDS")?;
+    lim::rate("clock", b.clock.hz(), b.clock)?;
+    let c = &b.core;
+    lim::count(
+        "core.vector_lanes",
+        c.vector_lanes as u64,
+        lim::MAX_UNIT_WIDTH,
+        "MAX_UNIT_WIDTH",
+    )?;
+    let l = &c.latency;
+    for (k, v) in [
+        ("core.latency.int_alu", l.int_alu),
+        ("core.latency.int_mul", l.int_mul),
+        ("core.latency.int_div", l.int_div),
+        ("core.latency.load", l.load),
+        ("core.latency.fp_add", l.fp_add),
+        ("core.latency.fp_mul", l.fp_mul),
+        ("core.latency.fp_fma", l.fp_fma),
+        ("core.latency.fp_div", l.fp_div),
+        ("core.latency.fp_sqrt", l.fp_sqrt),
+        ("core.latency.fp_cvt", l.fp_cvt),
+        ("core.latency.vec_alu", l.vec_alu),
+        ("core.latency.vec_mul", l.vec_mul),
+        ("core.latency.vec_fp", l.vec_fp),
+        ("core.latency.vec_fdiv", l.vec_fdiv),
+        ("core.latency.vec_reduction", l.vec_reduction),
+        ("core.latency.vec_permute", l.vec_permute),
+        ("core.branch_taken_penalty", c.branch_taken_penalty),
+        ("core.jump_penalty", c.jump_penalty),
+        ("matmul.fill", b.matmul.fill),
+        ("matmul.drain", b.matmul.drain),
+        ("scratchpad.latency", b.scratchpad.latency),
+        ("memory.phy.read_latency", b.memory.phy.read_latency),
+        ("memory.phy.write_latency", b.memory.phy.write_latency),
+    ] {
+        lim::cycles(k, v, lim::MAX_LATENCY_CYCLES, "MAX_LATENCY_CYCLES")?;
+    }
+    let m = &b.matmul;
+    for (k, v) in [
+        ("matmul.int8_macs_per_cycle", m.int8_macs_per_cycle),
+        ("matmul.bf16_macs_per_cycle", m.bf16_macs_per_cycle),
+        ("matmul.operand_bytes_per_cycle", m.operand_bytes_per_cycle),
+        ("matmul.epilogue_ops_per_cycle", m.epilogue_ops_per_cycle),
+        ("matmul.accumulators", m.accumulators),
+    ] {
+        lim::count(k, v as u64, lim::MAX_UNIT_WIDTH, "MAX_UNIT_WIDTH")?;
+    }
+    lim::size(
+        "matmul.a_buffer",
+        m.a_buffer,
+        lim::MAX_MATMUL_BUFFER,
+        "MAX_MATMUL_BUFFER",
+    )?;
+    lim::size(
+        "matmul.b_buffer",
+        m.b_buffer,
+        lim::MAX_MATMUL_BUFFER,
+        "MAX_MATMUL_BUFFER",
+    )?;
+    lim::size(
+        "scratchpad.size",
+        b.scratchpad.size,
+        lim::MAX_SCRATCHPAD,
+        "MAX_SCRATCHPAD",
+    )?;
+    lim::size(
+        "scratchpad.port_width",
+        b.scratchpad.port_width,
+        lim::MAX_UNIT_WIDTH,
+        "MAX_UNIT_WIDTH",
+    )?;
+    let mem = &b.memory;
+    lim::size(
+        "memory.capacity",
+        mem.capacity,
+        lim::MAX_DDR_CAPACITY,
+        "MAX_DDR_CAPACITY",
+    )?;
+    lim::size(
+        "memory.bus_width",
+        mem.bus_width,
+        lim::MAX_UNIT_WIDTH,
+        "MAX_UNIT_WIDTH",
+    )?;
+    lim::count(
+        "memory.banks",
+        mem.banks as u64,
+        lim::MAX_BANKS,
+        "MAX_BANKS",
+    )?;
+    lim::size(
+        "memory.row_size",
+        mem.row_size,
+        lim::MAX_ROW_SIZE,
+        "MAX_ROW_SIZE",
+    )?;
+    lim::count(
+        "memory.phy.ratio",
+        mem.phy.ratio as u64,
+        lim::MAX_PHY_RATIO,
+        "MAX_PHY_RATIO",
+    )?;
+    lim::count(
+        "memory.controller.queue_depth",
+        mem.controller.queue_depth as u64,
+        lim::MAX_QUEUE_DEPTH,
+        "MAX_QUEUE_DEPTH",
+    )?;
+    lim::count(
+        "memory.regimes.prefetch_depth",
+        mem.regimes.prefetch_depth as u64,
+        lim::MAX_PREFETCH_DEPTH,
+        "MAX_PREFETCH_DEPTH",
+    )?;
+    lim::rate("memory.data_rate", mem.data_rate.per_sec(), mem.data_rate)?;
+    lim::rate("memory.dram_clock", mem.dram_clock.hz(), mem.dram_clock)?;
+    let t = &mem.timing;
+    for (k, v) in [
+        ("memory.timing.tCL", t.tCL),
+        ("memory.timing.tCWL", t.tCWL),
+        ("memory.timing.tCCD", t.tCCD),
+    ] {
+        lim::cycles(k, v, lim::MAX_DRAM_CLOCKS, "MAX_DRAM_CLOCKS")?;
+    }
+    for (k, v) in [
+        ("memory.timing.tRCD", t.tRCD),
+        ("memory.timing.tRP", t.tRP),
+        ("memory.timing.tRAS", t.tRAS),
+        ("memory.timing.tRC", t.tRC),
+        ("memory.timing.tRRD", t.tRRD),
+        ("memory.timing.tFAW", t.tFAW),
+        ("memory.timing.tWR", t.tWR),
+        ("memory.timing.tWTR", t.tWTR),
+        ("memory.timing.tRTP", t.tRTP),
+        ("memory.timing.tRFC", t.tRFC),
+        ("memory.timing.tREFI", t.tREFI),
+    ] {
+        lim::duration(k, v, lim::MAX_DRAM_TIMING_NS * 1e-9, "MAX_DRAM_TIMING_NS")?;
+    }
+    // The map's regions must end inside the 64-bit address space and miss the MMIO page.
+    let mmio = (crate::program::MMIO_BASE, crate::hart::memory::MMIO_SIZE);
+    for (k, base, len) in [
+        ("memory.base", mem.base, mem.capacity.bytes()),
+        (
+            "scratchpad.base",
+            b.scratchpad.base,
+            b.scratchpad.size.bytes(),
+        ),
+    ] {
+        let Some(end) = base.checked_add(len) else {
+            return fail(
+                k,
+                format!(
+                    "the region at {base:#x} of {} runs past the end of the 64-bit address space",
+                    crate::units::ByteSize(len)
+                ),
+            );
+        };
+        if base < mmio.0 + mmio.1 && mmio.0 < end {
+            return fail(
+                k,
+                format!(
+                    "the region {base:#x}..{end:#x} overlaps the MMIO page at {:#x}",
+                    mmio.0
+                ),
+            );
+        }
+    }
+    let i = &b.intercard;
+    lim::count(
+        "intercard.lanes",
+        i.lanes as u64,
+        lim::MAX_UNIT_WIDTH,
+        "MAX_UNIT_WIDTH",
+    )?;
+    lim::rate("intercard.lane_rate", i.lane_rate.bps(), i.lane_rate)?;
+    for (k, v) in [
+        ("intercard.frame_payload", i.frame_payload),
+        ("intercard.frame_overhead", i.frame_overhead),
+    ] {
+        lim::size(k, v, lim::MAX_FRAME_BYTES, "MAX_FRAME_BYTES")?;
+    }
+    lim::duration(
+        "intercard.hop_latency",
+        i.hop_latency,
+        lim::MAX_LINK_LATENCY_S,
+        "MAX_LINK_LATENCY_S",
+    )?;
+    let h = &b.host_link;
+    lim::rate("host_link.line_rate", h.line_rate.bps(), h.line_rate)?;
+    for (k, v) in [
+        ("host_link.mtu", h.mtu),
+        ("host_link.preamble_sfd", h.preamble_sfd),
+        ("host_link.eth_header", h.eth_header),
+        ("host_link.fcs", h.fcs),
+        ("host_link.interframe_gap", h.interframe_gap),
+        ("host_link.ip_header", h.ip_header),
+        ("host_link.udp_header", h.udp_header),
+    ] {
+        lim::size(k, v, lim::MAX_FRAME_BYTES, "MAX_FRAME_BYTES")?;
+    }
+    lim::duration(
+        "host_link.latency",
+        h.latency,
+        lim::MAX_LINK_LATENCY_S,
+        "MAX_LINK_LATENCY_S",
+    )?;
     Ok(())
 }

@@ -632,7 +632,8 @@ impl Hart {
     fn ecall(&mut self) -> Result<(), Halt> {
         let a7 = self.x[17];
         match a7 {
-            SYS_EXIT | SYS_EXIT_GROUP => Err(Halt::Exit(self.x[10] as i64)),
+            // Linux keeps the low 8 bits of the status (qemu-riscv64 exits 0 for exit(256)).
+            SYS_EXIT | SYS_EXIT_GROUP => Err(Halt::Exit((self.x[10] & 0xff) as i64)),
             SYS_WRITE => {
                 let (fd, buf, len) = (self.x[10], self.x[11], self.x[12]);
                 if fd != 1 && fd != 2 {
@@ -640,10 +641,23 @@ impl Hart {
                         "ecall write to unsupported file descriptor {fd} (only 1 and 2)"
                     ))));
                 }
-                let mut bytes = vec![0u8; len.min(1 << 20) as usize];
+                // The whole buffer is written, as Linux would; the console's limit is checked
+                // before any host memory is taken for it.
+                let room = super::memory::MAX_CONSOLE_BYTES - self.mem.console.len();
+                if len > room as u64 {
+                    return Err(Halt::Trap(Trap::illegal(format!(
+                        "ecall write of {len} bytes: console output would exceed its {} MiB \
+                         limit (MAX_CONSOLE_BYTES; {} bytes written so far)",
+                        super::memory::MAX_CONSOLE_BYTES >> 20,
+                        self.mem.console.len()
+                    ))));
+                }
+                let mut bytes = vec![0u8; len as usize];
                 super::HartContext::load(self, buf, &mut bytes)?;
-                self.mem.console.extend_from_slice(&bytes);
-                self.set_x(10, bytes.len() as u64);
+                self.mem
+                    .console_write(&bytes)
+                    .map_err(|m| Halt::Trap(Trap::illegal(m)))?;
+                self.set_x(10, len);
                 Ok(())
             }
             n => Err(Halt::Trap(Trap::illegal(format!(

@@ -8,11 +8,14 @@
 //! allocated page is a direct little-endian read or write.
 //!
 //! MMIO page layout (offsets from [`GuestMemory::mmio_base`], see doc/programs.md):
-//! - `+0x00` console: a store writes its low byte to the console.
-//! - `+0x08` exit: a store ends the run with the stored value (low 32 bits, signed) as the
-//!   exit status.
+//! - `+0x00` console: a store of 1 to 8 bytes writes its low byte to the console.
+//! - `+0x08` exit: a 4- or 8-byte store ends the run with the stored value (low 32 bits,
+//!   signed) as the exit status.
 //!
-//! Reads of the MMIO page return 0.
+//! Loads of 1 to 8 bytes from either register return 0. Every other access to the MMIO
+//! page (another offset, a wider access, a store that covers part of the exit register) is
+//! outside the map, as for any unmapped address. The console holds at most
+//! [`MAX_CONSOLE_BYTES`].
 
 use thiserror::Error;
 
@@ -35,15 +38,32 @@ pub const MMIO_CONSOLE: u64 = 0x0;
 /// Offset of the exit register in the MMIO page.
 pub const MMIO_EXIT: u64 = 0x8;
 
+/// The most console output a run may produce (MMIO stores and `ecall write` together). The
+/// console is for a program's diagnostics and is embedded in the JSON report; a program that
+/// prints more is stopped with an error naming this limit rather than growing the host's
+/// memory without bound.
+pub const MAX_CONSOLE_BYTES: usize = 16 << 20;
+
 const PAGE_BITS: u32 = 16;
 const PAGE: usize = 1 << PAGE_BITS;
+
+/// One page of guest memory; a thin pointer, so the page table of an untouched region costs
+/// 8 bytes per 64 KiB (2 MiB for the largest DDR the boards allow).
+type Page = Box<[u8; PAGE]>;
+
+fn new_page() -> Page {
+    vec![0u8; PAGE]
+        .into_boxed_slice()
+        .try_into()
+        .expect("a page-sized buffer")
+}
 
 #[derive(Debug, Clone)]
 struct Region {
     name: &'static str,
     base: u64,
     size: u64,
-    pages: Vec<Option<Box<[u8]>>>,
+    pages: Vec<Option<Page>>,
 }
 
 /// Guest memory: bytes, MMIO console and exit.
@@ -103,7 +123,14 @@ impl GuestMemory {
         let mut map: Vec<String> = self
             .regions
             .iter()
-            .map(|r| format!("{} {:#x}..{:#x}", r.name, r.base, r.base + r.size))
+            .map(|r| {
+                format!(
+                    "{} {:#x}..{:#x}",
+                    r.name,
+                    r.base,
+                    r.base.saturating_add(r.size)
+                )
+            })
             .collect();
         map.push(format!(
             "mmio {:#x}..{:#x}",
@@ -114,6 +141,23 @@ impl GuestMemory {
             addr,
             len,
             map: map.join(", "),
+        }
+    }
+
+    /// The error for an access inside the MMIO page that no register accepts.
+    fn mmio_refused(&self, addr: u64, len: u64, store: bool) -> OutOfBounds {
+        let what = if store {
+            "stores of 1-8 bytes to the console at +0x0 and of 4 or 8 bytes to exit at +0x8"
+        } else {
+            "loads of 1-8 bytes from +0x0 and +0x8"
+        };
+        OutOfBounds {
+            addr,
+            len,
+            map: format!(
+                "the MMIO page at {:#x} takes only {what}; see doc/programs.md",
+                self.mmio_base
+            ),
         }
     }
 
@@ -129,7 +173,7 @@ impl GuestMemory {
 
     fn region_of(&self, addr: u64, len: u64) -> Option<usize> {
         self.regions.iter().position(|r| {
-            addr >= r.base && addr.checked_add(len).is_some_and(|e| e <= r.base + r.size)
+            addr >= r.base && addr.checked_add(len).is_some_and(|e| e - r.base <= r.size)
         })
     }
 
@@ -138,8 +182,12 @@ impl GuestMemory {
         let len = buf.len() as u64;
         let Some(i) = self.region_of(addr, len) else {
             if self.in_mmio(addr, len) {
-                buf.fill(0);
-                return Ok(());
+                let off = addr - self.mmio_base;
+                if (off == MMIO_CONSOLE || off == MMIO_EXIT) && len <= 8 {
+                    buf.fill(0);
+                    return Ok(());
+                }
+                return Err(self.mmio_refused(addr, len, false));
             }
             return Err(self.oob(addr, len));
         };
@@ -167,8 +215,7 @@ impl GuestMemory {
                 let mut v = [0u8; 8];
                 let n = data.len().min(8);
                 v[..n].copy_from_slice(&data[..n]);
-                self.mmio_write(addr - self.mmio_base, u64::from_le_bytes(v));
-                return Ok(());
+                return self.mmio_write(addr, len, u64::from_le_bytes(v));
             }
             return Err(self.oob(addr, len));
         };
@@ -178,11 +225,67 @@ impl GuestMemory {
         while done < data.len() {
             let (p, o) = (off >> PAGE_BITS, off & (PAGE - 1));
             let n = (PAGE - o).min(data.len() - done);
-            let page = r.pages[p].get_or_insert_with(|| vec![0u8; PAGE].into_boxed_slice());
+            let page = r.pages[p].get_or_insert_with(new_page);
             page[o..o + n].copy_from_slice(&data[done..done + n]);
             done += n;
             off += n;
         }
+        Ok(())
+    }
+
+    /// Sets `len` bytes at `addr` to zero. Only pages already allocated are written (an
+    /// untouched page reads as zero anyway, and a page wholly covered is released), so zeroing
+    /// a large `.bss` costs nothing until the program touches it.
+    pub fn zero(&mut self, addr: u64, len: u64) -> Result<(), OutOfBounds> {
+        if len == 0 {
+            return Ok(());
+        }
+        let Some(i) = self.region_of(addr, len) else {
+            return Err(self.oob(addr, len));
+        };
+        let r = &mut self.regions[i];
+        let (start, end) = (addr - r.base, addr - r.base + len);
+        let mut off = start;
+        while off < end {
+            let (p, o) = (
+                (off >> PAGE_BITS) as usize,
+                (off & (PAGE as u64 - 1)) as usize,
+            );
+            let n = (PAGE - o).min((end - off) as usize);
+            if n == PAGE {
+                r.pages[p] = None;
+            } else if let Some(page) = &mut r.pages[p] {
+                page[o..o + n].fill(0);
+            }
+            off += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Bytes of host memory the allocated pages take (the footprint follows what the guest
+    /// touched, not the size of the map).
+    pub fn resident_bytes(&self) -> u64 {
+        let pages: usize = self
+            .regions
+            .iter()
+            .map(|r| r.pages.iter().filter(|p| p.is_some()).count())
+            .sum();
+        (pages * PAGE) as u64
+    }
+
+    /// Appends program output to the console, refusing output past [`MAX_CONSOLE_BYTES`].
+    /// Err gives the limit's message.
+    pub fn console_write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if self.console.len() + bytes.len() > MAX_CONSOLE_BYTES {
+            return Err(format!(
+                "console output would exceed its {} MiB limit (MAX_CONSOLE_BYTES: {} bytes \
+                 written, {} more asked for)",
+                MAX_CONSOLE_BYTES >> 20,
+                self.console.len(),
+                bytes.len()
+            ));
+        }
+        self.console.extend_from_slice(bytes);
         Ok(())
     }
 
@@ -200,7 +303,7 @@ impl GuestMemory {
         if o + size > PAGE {
             return None;
         }
-        let page = r.pages.get(off >> PAGE_BITS)?.as_deref()?;
+        let page: &[u8] = r.pages.get(off >> PAGE_BITS)?.as_deref()?;
         Some((page, o))
     }
 
@@ -216,7 +319,7 @@ impl GuestMemory {
         if o + size > PAGE {
             return None;
         }
-        let page = r.pages.get_mut(off >> PAGE_BITS)?.as_deref_mut()?;
+        let page: &mut [u8] = r.pages.get_mut(off >> PAGE_BITS)?.as_deref_mut()?;
         Some((page, o))
     }
 
@@ -261,11 +364,17 @@ impl GuestMemory {
         self.write(addr, &value.to_le_bytes()[..size])
     }
 
-    fn mmio_write(&mut self, off: u64, v: u64) {
-        match off {
-            MMIO_CONSOLE => self.console.push(v as u8),
-            MMIO_EXIT => self.exit = Some(v as u32 as i32 as i64),
-            _ => {}
+    fn mmio_write(&mut self, addr: u64, len: u64, v: u64) -> Result<(), OutOfBounds> {
+        match (addr - self.mmio_base, len) {
+            (MMIO_CONSOLE, 1..=8) => {
+                self.console_write(&[v as u8])
+                    .map_err(|m| OutOfBounds { addr, len, map: m })
+            }
+            (MMIO_EXIT, 4 | 8) => {
+                self.exit = Some(v as u32 as i32 as i64);
+                Ok(())
+            }
+            _ => Err(self.mmio_refused(addr, len, true)),
         }
     }
 

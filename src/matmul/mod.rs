@@ -60,6 +60,8 @@ pub struct MatmulUnit {
     mm_instructions: u64,
     info_instructions: u64,
     macs_by_type: [u64; WEIGHT_TYPES.len()],
+    cycle_budget: u64,
+    refused_cycles: Option<u64>,
 }
 
 impl MatmulUnit {
@@ -75,7 +77,22 @@ impl MatmulUnit {
             mm_instructions: 0,
             info_instructions: 0,
             macs_by_type: [0; WEIGHT_TYPES.len()],
+            cycle_budget: u64::MAX,
+            refused_cycles: None,
         }
+    }
+
+    /// Cycles the next `xpop.mm` may take at most (the run's cycle limit minus the current
+    /// cycle). An `xpop.mm` whose jobs need more, counting only their MACs at the unit's peak
+    /// rate (a lower bound of its time), traps before any operand is read, so a cycle limit
+    /// holds inside one instruction and bounds the host's work on it.
+    pub fn set_cycle_budget(&mut self, cycles: u64) {
+        self.cycle_budget = cycles;
+    }
+
+    /// The lower bound of cycles of the last `xpop.mm` refused by the cycle budget, if any.
+    pub fn take_budget_refusal(&mut self) -> Option<u64> {
+        self.refused_cycles.take()
     }
 
     /// The timing parameters in use.
@@ -101,6 +118,21 @@ impl MatmulUnit {
                 let count = ctx.x(rs2);
                 self.pending = None;
                 let jobs = read_descriptors(desc_addr, count, ctx)?;
+                let need = jobs
+                    .iter()
+                    .map(|j| j.macs().div_ceil(self.params.macs_per_cycle(j.ty).max(1)))
+                    .fold(0u64, u64::saturating_add);
+                if need > self.cycle_budget {
+                    self.refused_cycles = Some(need);
+                    return Err(Trap::illegal(format!(
+                        "xpop.mm needs at least {need} cycles, more than the {} left under the \
+                         cycle limit",
+                        self.cycle_budget
+                    )));
+                }
+                for job in &jobs {
+                    check_operands(job, ctx)?;
+                }
                 for (i, job) in jobs.iter().enumerate() {
                     run_job(job, ctx).map_err(|t| annotate(t, i, desc_addr))?;
                     self.jobs_completed += 1;
@@ -304,6 +336,30 @@ fn load_rows(
         }
     }
     Ok(buf)
+}
+
+/// Checks that the first and last byte of each input operand (A and B) lie in the memory
+/// map before any operand is copied, so a job that runs off the map traps without the host
+/// allocating for it.
+fn check_operands(job: &MatmulJob, ctx: &mut impl HartContext) -> Result<(), Trap> {
+    if job.m == 0 || job.n == 0 {
+        return Ok(());
+    }
+    let mut probe = [0u8; 1];
+    // C is probed by `run_job` before any output is computed; it is never copied in.
+    for (base, stride, rows, row) in [
+        (job.a, job.lda, job.n, job.a_row_bytes()),
+        (job.b, job.ldb, job.m, job.b_row_bytes()),
+    ] {
+        ctx.load(base, &mut probe)?;
+        let last = (rows - 1)
+            .checked_mul(stride)
+            .and_then(|o| o.checked_add(row - 1))
+            .and_then(|o| base.checked_add(o))
+            .ok_or_else(|| Trap::illegal("xpop.mm operand runs past the address space"))?;
+        ctx.load(last, &mut probe)?;
+    }
+    Ok(())
 }
 
 /// Runs one validated job: loads A and B, checks that C's first and last bytes are in the

@@ -20,6 +20,29 @@ use thiserror::Error;
 /// Base address of the MMIO page (console and exit registers).
 pub const MMIO_BASE: u64 = 0x1000_0000;
 
+/// Default cycle limit of `emulate kernel`: 10^9 cycles are 13 s of card time at 75 MHz
+/// and under a minute of host time for a program that never exits (the timed core runs at
+/// 20-50 million instructions per host second).
+pub const DEFAULT_MAX_CYCLES: u64 = 1_000_000_000;
+
+/// Default cycle limit per kernel of `emulate run`: 2^32 cycles are 57 s of card time at
+/// 75 MHz, far more than any one GGML operation of the reference model takes (the largest,
+/// the output projection, takes milliseconds), and a few minutes of host time for a kernel
+/// that never exits.
+pub const DEFAULT_MAX_KERNEL_CYCLES: u64 = 1 << 32;
+
+/// The largest program file read. Kernels are tens of kilobytes and model weights are
+/// placed by the manifest, never carried in the ELF; 256 MiB leaves room for any program
+/// image a card would hold while keeping a wrong path (`/dev/zero`, a disk image) from
+/// filling the host's memory (doc/boards.md, "Limits").
+pub const MAX_PROGRAM_BYTES: u64 = 256 << 20;
+
+/// The most program text the pre-decoded instruction cache covers (one slot per halfword).
+/// Instructions outside it are decoded on every fetch: slower, same results. 4 MiB of text
+/// is far more than any kernel (the largest committed one is under 100 KiB) and costs about
+/// 50 MB of host memory.
+pub const MAX_DECODE_SPAN: u64 = 4 << 20;
+
 /// A program that could not be loaded; the message names the file.
 #[derive(Debug, Error)]
 pub enum ProgramError {
@@ -80,10 +103,28 @@ pub struct Program {
 impl Program {
     /// Reads and parses an ELF file.
     pub fn load(path: &Path) -> Result<Program, ProgramError> {
-        let data = std::fs::read(path).map_err(|source| ProgramError::Io {
+        use std::io::Read;
+        let io = |source| ProgramError::Io {
             file: path.display().to_string(),
             source,
-        })?;
+        };
+        // Read at most one byte past the limit, so a device or a huge file stops early.
+        let mut data = Vec::new();
+        std::fs::File::open(path)
+            .map_err(io)?
+            .take(MAX_PROGRAM_BYTES + 1)
+            .read_to_end(&mut data)
+            .map_err(io)?;
+        if data.len() as u64 > MAX_PROGRAM_BYTES {
+            return Err(ProgramError::BadElf {
+                file: path.display().to_string(),
+                reason: format!(
+                    "larger than the {} MiB program size limit (MAX_PROGRAM_BYTES); a Sail \
+                     program is a bare-metal kernel, its weights come from the manifest",
+                    MAX_PROGRAM_BYTES >> 20
+                ),
+            });
+        }
         Self::parse(&data, path)
     }
 
@@ -147,6 +188,7 @@ impl Program {
         if segments.is_empty() {
             return Err(bad("no loadable segments".into()));
         }
+        check_segments_disjoint(&segments).map_err(bad)?;
         Ok(Program {
             path: path.to_path_buf(),
             entry: header.e_entry(endian),
@@ -154,13 +196,53 @@ impl Program {
         })
     }
 
-    /// The executable address range `[lo, hi)` (the decode cache covers it).
+    /// The address range `[lo, hi)` the decode cache covers: every executable segment when
+    /// they span at most [`MAX_DECODE_SPAN`] bytes, else the executable segment holding the
+    /// entry point (the first one when none does), cut to that size.
     pub fn text_range(&self) -> (u64, u64) {
         let ex = self.segments.iter().filter(|s| s.exec);
+        let end = |s: &Segment| s.addr.saturating_add(s.mem_size);
         let lo = ex.clone().map(|s| s.addr).min().unwrap_or(self.entry);
-        let hi = ex.map(|s| s.addr + s.mem_size).max().unwrap_or(self.entry);
-        (lo, hi)
+        let hi = ex.clone().map(end).max().unwrap_or(self.entry);
+        if hi - lo <= MAX_DECODE_SPAN {
+            return (lo, hi);
+        }
+        let main = ex
+            .clone()
+            .find(|s| (s.addr..end(s)).contains(&self.entry))
+            .or_else(|| ex.clone().next());
+        match main {
+            Some(s) => (s.addr, end(s).min(s.addr + MAX_DECODE_SPAN)),
+            None => (self.entry, self.entry),
+        }
     }
+}
+
+/// Refuses segments whose memory images wrap past the end of the address space or overlap:
+/// which bytes a loader would keep is then a matter of order, not of the file.
+fn check_segments_disjoint(segments: &[Segment]) -> Result<(), String> {
+    let mut spans = Vec::with_capacity(segments.len());
+    for (i, s) in segments.iter().enumerate() {
+        let end = s.addr.checked_add(s.mem_size).ok_or_else(|| {
+            format!(
+                "loadable segment {i} at {:#x} ({} bytes) runs past the end of the address space",
+                s.addr, s.mem_size
+            )
+        })?;
+        if s.mem_size > 0 {
+            spans.push((s.addr, end, i));
+        }
+    }
+    spans.sort_unstable();
+    for w in spans.windows(2) {
+        let ((a0, a1, i), (b0, b1, j)) = (w[0], w[1]);
+        if b0 < a1 {
+            return Err(format!(
+                "loadable segments {i} ({a0:#x}..{a1:#x}) and {j} ({b0:#x}..{b1:#x}) overlap"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The card's memory map as a program sees it.
@@ -198,9 +280,10 @@ impl MemoryMap {
         m
     }
 
-    /// Initial stack pointer: the top of DDR, 16-byte aligned.
+    /// Initial stack pointer: the top of DDR, 16-byte aligned (the board's validation
+    /// guarantees the DDR region ends inside the 64-bit address space).
     pub fn stack_top(&self) -> u64 {
-        (self.ddr_base + self.ddr_size) & !15
+        self.ddr_base.saturating_add(self.ddr_size) & !15
     }
 }
 
@@ -230,11 +313,15 @@ pub fn load_segments(
         if s.mem_size > 0 && !mem.in_regions(s.addr, s.mem_size) {
             return Err(outside());
         }
-        // The loadable image, then zeros for the rest of the segment (.bss).
-        let zeros = vec![0u8; (s.mem_size as usize).saturating_sub(s.data.len())];
+        // The loadable image, then zeros for the rest of the segment (.bss). Zeroing touches
+        // only pages already allocated, so a large .bss costs nothing until the program
+        // uses it.
         mem.write(s.addr, &s.data).map_err(|_| outside())?;
-        mem.write(s.addr + s.data.len() as u64, &zeros)
-            .map_err(|_| outside())?;
+        mem.zero(
+            s.addr + s.data.len() as u64,
+            s.mem_size - s.data.len() as u64,
+        )
+        .map_err(|_| outside())?;
     }
     Ok(())
 }
@@ -261,9 +348,9 @@ fn store_map_text(map: &MemoryMap) -> String {
     format!(
         "ddr {:#x}..{:#x}, scratchpad {:#x}..{:#x}",
         map.ddr_base,
-        map.ddr_base + map.ddr_size,
+        map.ddr_base.saturating_add(map.ddr_size),
         map.scratchpad_base,
-        map.scratchpad_base + map.scratchpad_size
+        map.scratchpad_base.saturating_add(map.scratchpad_size)
     )
 }
 

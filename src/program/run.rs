@@ -56,7 +56,7 @@ pub enum RunError {
         pc: u64,
     },
     /// The cycle limit was reached before the program exited.
-    #[error("no exit after {limit} cycles (--max-cycles): stopped at pc {pc:#x} after {instructions} instructions")]
+    #[error("no exit after {limit} cycles: stopped at pc {pc:#x} after {instructions} instructions (the cycle limit; raise it with --max-cycles, or --max-kernel-cycles for `run`)")]
     MaxCycles {
         /// The limit.
         limit: u64,
@@ -64,6 +64,18 @@ pub enum RunError {
         pc: u64,
         /// Instructions retired.
         instructions: u64,
+    },
+    /// An `xpop.mm` would pass the cycle limit: refused before it runs.
+    #[error("xpop.mm at pc {pc:#x} needs at least {need} cycles, but only {left} of the {limit}-cycle limit are left (raise it with --max-cycles, or --max-kernel-cycles for `run`)")]
+    MatmulCycles {
+        /// PC.
+        pc: u64,
+        /// Lower bound of the instruction's cycles.
+        need: u64,
+        /// Cycles left under the limit.
+        left: u64,
+        /// The limit.
+        limit: u64,
     },
 }
 
@@ -146,6 +158,9 @@ fn run_loop<T: CoreTiming, const TRACE: bool>(
             Err(e) => return Err(trap_error(pc, e.raw, None, e.trap)),
         };
         hart.cycle = now;
+        if let (crate::isa::Inst::Xpop(_), Some(m)) = (&d.inst, hart.matmul.as_mut()) {
+            m.set_cycle_budget(max_cycles - now);
+        }
         if T::NEEDS_ACCESSES {
             hart.clear_accesses();
         }
@@ -155,12 +170,20 @@ fn run_loop<T: CoreTiming, const TRACE: bool>(
             Err(Halt::Exit(code)) => Some(code),
             Err(Halt::Breakpoint) => return Err(RunError::Breakpoint { pc }),
             Err(Halt::Trap(t)) => {
+                if let Some(need) = hart.matmul.as_mut().and_then(|m| m.take_budget_refusal()) {
+                    return Err(RunError::MatmulCycles {
+                        pc,
+                        need,
+                        left: max_cycles - now,
+                        limit: max_cycles,
+                    });
+                }
                 return Err(trap_error(
                     pc,
                     Some(d.raw),
                     Some(disasm(&d.inst, Some(pc))),
                     t,
-                ))
+                ));
             }
         };
         hart.instret += 1;

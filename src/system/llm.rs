@@ -468,7 +468,7 @@ pub(crate) fn check_prompt(opts: &RunOptions) -> Result<()> {
 pub(crate) fn run_shape(m: &Manifest, opts: &RunOptions) -> Result<RegionParams> {
     let rp = RegionParams::new(opts.context, opts.prompt);
     rp.check(m).map_err(|e| anyhow::anyhow!("{}", e.0))?;
-    if opts.prompt + opts.tokens > opts.context {
+    if opts.prompt.saturating_add(opts.tokens) > opts.context {
         bail!(
             "--prompt {} + --tokens {} exceeds --context {}",
             opts.prompt,

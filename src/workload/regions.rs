@@ -78,7 +78,8 @@ pub struct StepShape {
 impl StepShape {
     /// Positions attended to: cached plus new.
     pub fn kv_len(self) -> u64 {
-        self.n_past + self.n_tokens
+        // Saturating: a position near u64::MAX must fail the context check, not wrap past it.
+        self.n_past.saturating_add(self.n_tokens)
     }
 }
 
