@@ -7,6 +7,7 @@ mod matmul_cli;
 mod membench_cli;
 mod parallel;
 mod regress_cli;
+mod reliability;
 mod run;
 mod sweep;
 mod workload_manifest_errors;

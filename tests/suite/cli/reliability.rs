@@ -3,8 +3,8 @@
 //! plus proptest fuzz generators for board YAML, `--set`, manifests, GGUF, ELF and sweep
 //! specs that assert no panic and bounded work (doc/validation.md, "Fuzzing").
 
-mod common;
-use common::*;
+use crate::support::elf::*;
+use crate::support::*;
 use proptest::prelude::*;
 use sail_emu::config::{load_board, parse_board};
 use sail_emu::program::{self, Program, RunError};
