@@ -2,29 +2,13 @@
 //! form (the alpha-beta bound, the link's coded and framed rates, the latency chain of small
 //! messages), and bad input refused with a clear message and a non-zero exit.
 
-use crate::support::emulate;
+use crate::support::{emulate, emulate_json, json_number as f};
 
 fn json(args: &[&str]) -> serde_json::Value {
     let mut a = vec!["collective"];
     a.extend_from_slice(args);
     a.push("--json");
-    let out = emulate(&a);
-    assert!(
-        out.status.success(),
-        "emulate {}: {}",
-        a.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON report")
-}
-
-fn f(v: &serde_json::Value, path: &str) -> f64 {
-    let mut x = v;
-    for p in path.split('.') {
-        x = &x[p];
-    }
-    x.as_f64()
-        .unwrap_or_else(|| panic!("no number at {path} in {v}"))
+    emulate_json(&a)
 }
 
 const MIB16: &str = "16MiB";

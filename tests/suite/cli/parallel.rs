@@ -3,7 +3,7 @@
 //! the bytes the AllReduces and stage transfers move, the stage split, and thread-count
 //! invariance.
 
-use crate::support::emulate;
+use crate::support::{emulate, emulate_json, json_number as f};
 use std::path::{Path, PathBuf};
 
 const LAYERS: u64 = 4;
@@ -114,26 +114,7 @@ fn run(manifest: &Path, extra: &[&str]) -> serde_json::Value {
         "--json",
     ];
     a.extend_from_slice(extra);
-    let out = emulate(&a);
-    assert!(
-        out.status.success(),
-        "emulate {}: {}",
-        a.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON report")
-}
-
-fn f(v: &serde_json::Value, path: &str) -> f64 {
-    let mut x = v;
-    for p in path.split('.') {
-        x = match p.parse::<usize>() {
-            Ok(i) if x.is_array() => &x[i],
-            _ => &x[p],
-        };
-    }
-    x.as_f64()
-        .unwrap_or_else(|| panic!("no number at {path} in {v}"))
+    emulate_json(&a)
 }
 
 #[test]

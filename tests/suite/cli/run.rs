@@ -2,7 +2,7 @@
 //! Small runs (1 prompt token, 2 decode tokens) keep the test time low; every figure checked
 //! here is a closed form or an identity, not a wall time.
 
-use crate::support::emulate;
+use crate::support::{emulate, emulate_json, json_number as f};
 use std::process::Command;
 
 /// A small TinyLlama Q4_0 run's JSON report; `extra` options replace the defaults.
@@ -19,24 +19,7 @@ fn run_json(extra: &[&str]) -> serde_json::Value {
         }
     }
     a.extend_from_slice(extra);
-    let out = emulate(&a);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON report")
-}
-
-fn f(v: &serde_json::Value, path: &str) -> f64 {
-    let mut x = v;
-    for p in path.split('.') {
-        x = match p.parse::<usize>() {
-            Ok(i) if x.is_array() => &x[i],
-            _ => &x[p],
-        };
-    }
-    x.as_f64().unwrap_or_else(|| panic!("no number at {path}"))
+    emulate_json(&a)
 }
 
 /// The report without the host-side figures (wall time, how many kernels were reused).

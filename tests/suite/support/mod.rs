@@ -40,3 +40,29 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Runs `emulate` with `args` (which must ask for `--json`), asserts that it succeeded (the
+/// message names the command and its stderr) and parses its report.
+pub fn emulate_json(args: &[&str]) -> serde_json::Value {
+    let out = emulate(args);
+    assert!(
+        out.status.success(),
+        "emulate {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+/// The number at a dotted `path` of a JSON report; a numeric part indexes an array.
+pub fn json_number(v: &serde_json::Value, path: &str) -> f64 {
+    let mut x = v;
+    for p in path.split('.') {
+        x = match p.parse::<usize>() {
+            Ok(i) if x.is_array() => &x[i],
+            _ => &x[p],
+        };
+    }
+    x.as_f64()
+        .unwrap_or_else(|| panic!("no number at {path} in {v}"))
+}
