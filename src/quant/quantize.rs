@@ -2,7 +2,7 @@
 //!
 //! Each function reproduces GGML's reference C (`ggml/src/ggml-quants.c`, `ggml-impl.h`)
 //! operation for operation in binary32, so the bytes are identical to what llama.cpp's
-//! `quantize_row_*_ref` writes for finite inputs. The oracle test `tests/matmul_oracle.rs`
+//! `quantize_row_*_ref` writes for finite inputs. The oracle test `tests/suite/external/matmul_oracle.rs`
 //! checks them against an independent Python implementation and the `gguf` package.
 
 use super::{GgmlType, QK8_0, QK_K};

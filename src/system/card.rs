@@ -9,7 +9,7 @@
 //! program, same descriptor bytes (addresses, shapes, parameters), same steering bytes
 //! (`OpCode::data_steered_sources`), same starting memory-model state. Reuse skips the
 //! functional execution, so a reused kernel's destination keeps its earlier contents; the
-//! kernels' timing does not depend on those values (tests/kernels_emulator.rs), so the cycle
+//! kernels' timing does not depend on those values (tests/suite/external/kernels_emulator.rs), so the cycle
 //! counts are unchanged. Runs with reuse off (`--exact`) also compute every value.
 
 use crate::config::Board;

@@ -59,7 +59,7 @@ impl OpCode {
     /// get_rows reads the rows its index tensor names, and the pointer chase follows the
     /// pointers it loads. Every other kernel is written to be branch-free on data and to read
     /// and write addresses fixed by the descriptor (doc/kernels.md, tested per kernel in
-    /// tests/kernels_emulator.rs), and the timing model's latencies depend on instruction
+    /// tests/suite/external/kernels_emulator.rs), and the timing model's latencies depend on instruction
     /// classes, vector configuration and addresses, never on operand values, so their cycles
     /// are a function of (program, descriptor) on an idle memory system.
     pub fn data_steered_sources(self) -> &'static [usize] {

@@ -8,7 +8,7 @@
 #
 # Each task writes its own results directory, so tasks never share a file; the merge keeps
 # one record per point key and sorts by grid index, which gives the same results.jsonl and
-# summary.csv as a single-machine run (tests/sweep.rs proves shard+merge equivalence).
+# summary.csv as a single-machine run (tests/suite/cli/sweep.rs proves shard+merge equivalence).
 #SBATCH --job-name=sail-sweep
 #SBATCH --cpus-per-task=1
 #SBATCH --output=slurm-%A_%a.out
