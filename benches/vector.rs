@@ -4,51 +4,10 @@
 //! (criterion "elements" = instructions).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sail_emu::hart::bare_context::BareContext;
 use sail_emu::hart::vector::VectorUnit;
-use sail_emu::hart::{HartContext, Trap};
 use sail_emu::isa::vector::{decode, VInst};
 use std::hint::black_box;
-
-struct Ctx {
-    x: [u64; 32],
-    f: [u64; 32],
-    mem: Vec<u8>,
-}
-
-impl HartContext for Ctx {
-    fn x(&self, r: u8) -> u64 {
-        if r == 0 {
-            0
-        } else {
-            self.x[r as usize]
-        }
-    }
-    fn set_x(&mut self, r: u8, v: u64) {
-        if r != 0 {
-            self.x[r as usize] = v;
-        }
-    }
-    fn f_bits(&self, r: u8) -> u64 {
-        self.f[r as usize]
-    }
-    fn set_f_bits(&mut self, r: u8, v: u64) {
-        self.f[r as usize] = v;
-    }
-    fn frm(&self) -> u8 {
-        0
-    }
-    fn raise_fflags(&mut self, _flags: u8) {}
-    fn load(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Trap> {
-        let o = addr as usize;
-        buf.copy_from_slice(&self.mem[o..o + buf.len()]);
-        Ok(())
-    }
-    fn store(&mut self, addr: u64, data: &[u8]) -> Result<(), Trap> {
-        let o = addr as usize;
-        self.mem[o..o + data.len()].copy_from_slice(data);
-        Ok(())
-    }
-}
 
 /// Encodings from llvm-mc-19 (-mattr=+v).
 fn q4_0_loop() -> Vec<VInst> {
@@ -92,11 +51,9 @@ fn bench(c: &mut Criterion) {
     for (name, prog) in [("q4_0_dot_loop", q4_0_loop()), ("fp32_loop", fp_loop())] {
         for vlen in [128u32, 256] {
             let mut vu = VectorUnit::new(vlen);
-            let mut cx = Ctx {
-                x: [0; 32],
-                f: [0; 32],
-                mem: (0..4096).map(|i| (i * 37 % 251) as u8).collect(),
-            };
+            let mut cx = BareContext::new(0, 4096);
+            let fill: Vec<u8> = (0..4096).map(|i| (i * 37 % 251) as u8).collect();
+            cx.put_bytes(0, &fill);
             cx.x[11] = 256;
             cx.x[12] = 512;
             cx.x[13] = 1024;

@@ -4,6 +4,7 @@
 //! [`HartContext`]: the scalar registers, the FP control state and the guest memory, without
 //! reaching into the hart's internals.
 
+pub mod bare_context;
 mod exec;
 pub mod memory;
 pub mod softfloat;

@@ -68,7 +68,7 @@ mod tests {
     fn vlmax_and_avl_rules() {
         for vlen in [128u32, 256, 512] {
             let mut vu = VectorUnit::new(vlen);
-            let mut cx = TestCtx::new();
+            let mut cx = test_ctx();
             let vlmax = |sew: u64, lmul8: u64| vlen as u64 * lmul8 / 8 / sew;
             assert_eq!(setvl(&mut vu, &mut cx, 1000, "e8, m1"), vlmax(8, 8));
             assert_eq!(setvl(&mut vu, &mut cx, 1000, "e32, m8"), vlmax(32, 64));
@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn reserved_vtype_sets_vill() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 4, "e8, m1");
         // SEW=64 with LMUL=1/2 is not supported (SEW > LMUL*ELEN).
         cx.x[11] = 4;

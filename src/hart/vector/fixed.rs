@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn saturating_and_clips_set_vxsat() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 4, "e8, m1");
         put(&mut vu, 2, 8, &[250, 100, 0x80, 0x7f]);
         put(&mut vu, 3, 8, &[10, 100, 0xff, 1]);

@@ -434,7 +434,7 @@ mod tests {
     #[test]
     fn arithmetic_fma_and_flags() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 4, "e32, m1");
         put(&mut vu, 2, 32, &f32s(&[1.5, -2.0, 3.0, 0.1]));
         put(&mut vu, 3, 32, &f32s(&[2.0, 0.5, 0.0, 0.2]));
@@ -467,7 +467,7 @@ mod tests {
     #[test]
     fn conversions_honour_frm() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 4, "e32, m1");
         put(&mut vu, 2, 32, &f32s(&[2.5, -2.5, 3.7, -0.5]));
         for (frm, want) in [
@@ -541,7 +541,7 @@ mod tests {
     #[test]
     fn widening_fp() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 2, "e32, m1");
         put(&mut vu, 2, 32, &f32s(&[1.0e30, 3.0]));
         put(&mut vu, 3, 32, &f32s(&[1.0e30, 0.1]));

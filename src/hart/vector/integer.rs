@@ -454,8 +454,8 @@ mod tests {
     use super::super::*;
     use proptest::prelude::*;
 
-    fn unit(vlen: u32) -> (VectorUnit, TestCtx) {
-        (VectorUnit::new(vlen), TestCtx::new())
+    fn unit(vlen: u32) -> (VectorUnit, BareContext) {
+        (VectorUnit::new(vlen), test_ctx())
     }
 
     #[test]

@@ -101,7 +101,7 @@ mod tests {
     #[test]
     fn mask_logic_scans_and_counts() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 12, "e8, m1");
         put(&mut vu, 2, 16, &[0b0000_1010_0110_1000]);
         put(&mut vu, 3, 16, &[0b0000_1100_1010_1010]);

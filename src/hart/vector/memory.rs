@@ -250,40 +250,42 @@ mod tests {
     #[test]
     fn unit_stride_is_one_access_per_run() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
-        for (k, b) in cx.mem.iter_mut().enumerate() {
-            *b = k as u8;
-        }
+        let mut cx = test_ctx();
+        let fill: Vec<u8> = (0..4096).map(|k| k as u8).collect();
+        cx.put_bytes(MEM_BASE, &fill);
         setvl(&mut vu, &mut cx, 8, "e32, m2");
         cx.x[10] = MEM_BASE + 16;
         run(&mut vu, &mut cx, "vle32.v v2, (a0)").unwrap();
-        assert_eq!(cx.accesses, vec![(MEM_BASE + 16, 32, false)]);
+        assert_eq!(cx.loads(), vec![(MEM_BASE + 16, 32)]);
         assert_eq!(get(&vu, 2, 32, 2), vec![0x13121110, 0x17161514]);
         // Masked: runs {0,1}, {4..7}
         put(&mut vu, 0, 8, &[0b1111_0011]);
         cx.accesses.clear();
         cx.x[11] = MEM_BASE + 256;
         run(&mut vu, &mut cx, "vse32.v v2, (a1), v0.t").unwrap();
+        assert!(cx.loads().is_empty());
         assert_eq!(
-            cx.accesses,
-            vec![(MEM_BASE + 256, 8, true), (MEM_BASE + 256 + 16, 16, true)]
+            cx.stores(),
+            vec![(MEM_BASE + 256, 8), (MEM_BASE + 256 + 16, 16)]
         );
-        assert_eq!(&cx.mem[256..264], &cx.mem[16..24].to_vec()[..]);
-        assert_eq!(&cx.mem[264..272], &[8, 9, 10, 11, 12, 13, 14, 15]); // untouched
+        assert_eq!(cx.bytes(MEM_BASE + 256, 8), cx.bytes(MEM_BASE + 16, 8));
+        assert_eq!(
+            cx.bytes(MEM_BASE + 264, 8),
+            [8, 9, 10, 11, 12, 13, 14, 15] // untouched
+        );
     }
 
     #[test]
     fn strided_indexed_segment_whole_mask() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
-        for (k, b) in cx.mem.iter_mut().enumerate() {
-            *b = (k * 7) as u8;
-        }
+        let mut cx = test_ctx();
+        let fill: Vec<u8> = (0..4096).map(|k| (k * 7) as u8).collect();
+        cx.put_bytes(MEM_BASE, &fill);
         setvl(&mut vu, &mut cx, 4, "e16, m1");
         cx.x[10] = MEM_BASE;
         cx.x[11] = 6;
         run(&mut vu, &mut cx, "vlse16.v v1, (a0), a1").unwrap();
-        let mem = cx.mem.clone();
+        let mem = cx.bytes(MEM_BASE, 4096);
         let m16 = |a: usize| mem[a] as u64 | (mem[a + 1] as u64) << 8;
         assert_eq!(get(&vu, 1, 16, 4), vec![m16(0), m16(6), m16(12), m16(18)]);
         // Indexed: byte offsets from v2 (EEW 8).
@@ -296,16 +298,23 @@ mod tests {
         assert_eq!(get(&vu, 5, 16, 4), vec![m16(2), m16(6), m16(10), m16(14)]);
         // Whole registers ignore vl.
         run(&mut vu, &mut cx, "vl2re16.v v6, (a0)").unwrap();
-        assert_eq!(vu.vreg(6), &cx.mem[0..16]);
-        assert_eq!(vu.vreg(7), &cx.mem[16..32]);
+        assert_eq!(vu.vreg(6), &mem[0..16]);
+        assert_eq!(vu.vreg(7), &mem[16..32]);
         cx.x[12] = MEM_BASE + 1024;
         run(&mut vu, &mut cx, "vs2r.v v6, (a2)").unwrap();
-        assert_eq!(&cx.mem[1024..1056], &cx.mem[0..32].to_vec()[..]);
+        assert_eq!(cx.bytes(MEM_BASE + 1024, 32), mem[0..32]);
         // Mask load: ceil(vl/8) bytes.
         setvl(&mut vu, &mut cx, 9, "e8, m1");
         cx.accesses.clear();
         run(&mut vu, &mut cx, "vlm.v v8, (a0)").unwrap();
-        assert_eq!(cx.accesses, vec![(MEM_BASE, 2, false)]);
+        assert_eq!(
+            cx.accesses,
+            vec![Access {
+                addr: MEM_BASE,
+                len: 2,
+                store: false
+            }]
+        );
         // EMUL out of range: e64 data at e8 m1 -> EMUL 8 ok, at m2 -> 16 illegal.
         setvl(&mut vu, &mut cx, 4, "e8, m2");
         assert!(run(&mut vu, &mut cx, "vle64.v v8, (a0)").is_err());
@@ -314,7 +323,7 @@ mod tests {
     #[test]
     fn fault_only_first_trims_vl() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 16, "e8, m1");
         cx.x[10] = MEM_BASE + 4096 - 5;
         run(&mut vu, &mut cx, "vle8ff.v v1, (a0)").unwrap();

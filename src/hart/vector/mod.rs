@@ -485,7 +485,7 @@ mod tests {
     #[test]
     fn vill_makes_vector_ops_illegal() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         let e = run(&mut vu, &mut cx, "vadd.vv v1, v2, v3");
         assert!(matches!(e, Err(Trap::IllegalInstruction { .. })));
         // Whole-register moves do not depend on vtype.
@@ -495,7 +495,7 @@ mod tests {
     #[test]
     fn misaligned_group_and_v0_overlap_are_illegal() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 8, "e32, m2");
         assert!(run(&mut vu, &mut cx, "vadd.vv v1, v2, v4").is_err());
         assert!(run(&mut vu, &mut cx, "vadd.vv v0, v2, v4, v0.t").is_err());
@@ -512,7 +512,7 @@ mod tests {
     #[test]
     fn vstart_skips_leading_elements_and_is_cleared() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 4, "e32, m1");
         put(&mut vu, 1, 32, &[9, 9, 9, 9]);
         put(&mut vu, 2, 32, &[1, 2, 3, 4]);
@@ -532,7 +532,7 @@ mod tests {
     #[test]
     fn half_precision_vector_fp_and_rtz_conversions() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 4, "e16, m1");
         let h = |x: f32| half::f16::from_f32(x).to_bits() as u64;
         put(&mut vu, 2, 16, &[h(1.5), h(-2.25), h(65504.0), h(0.1)]);
@@ -578,13 +578,16 @@ mod tests {
     #[test]
     fn segment_store_interleaves() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 3, "e16, m1");
         put(&mut vu, 4, 16, &[1, 2, 3]);
         put(&mut vu, 5, 16, &[10, 20, 30]);
         cx.x[10] = MEM_BASE;
         run(&mut vu, &mut cx, "vsseg2e16.v v4, (a0)").unwrap();
-        assert_eq!(&cx.mem[..12], &[1, 0, 10, 0, 2, 0, 20, 0, 3, 0, 30, 0]);
+        assert_eq!(
+            cx.bytes(MEM_BASE, 12),
+            [1, 0, 10, 0, 2, 0, 20, 0, 3, 0, 30, 0]
+        );
         assert_eq!(cx.accesses.len(), 1);
     }
 }

@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn scalar_moves() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 4, "e16, m1");
         put(&mut vu, 2, 16, &[0x8001, 5]);
         run(&mut vu, &mut cx, "vmv.x.s a0, v2").unwrap();
@@ -222,7 +222,7 @@ mod tests {
     #[test]
     fn slides_gathers_compress() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 8, "e16, m1");
         put(&mut vu, 2, 16, &[10, 11, 12, 13, 14, 15, 16, 17]);
         put(&mut vu, 1, 16, &[90, 91, 92, 93, 94, 95, 96, 97]);
@@ -254,7 +254,7 @@ mod tests {
     #[test]
     fn whole_register_move() {
         let mut vu = VectorUnit::new(256);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         put(&mut vu, 8, 64, &[1, 2, 3, 4, 5, 6, 7, 8]);
         run(&mut vu, &mut cx, "vmv2r.v v4, v8").unwrap();
         assert_eq!(get(&vu, 4, 64, 8), vec![1, 2, 3, 4, 5, 6, 7, 8]);

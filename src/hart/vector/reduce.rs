@@ -96,7 +96,7 @@ mod tests {
     #[test]
     fn integer_reductions() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 16, "e8, m1");
         let a: Vec<u64> = (0..16).map(|i| (i * 29 + 130) & 0xff).collect();
         put(&mut vu, 2, 8, &a);
@@ -121,7 +121,7 @@ mod tests {
     #[test]
     fn fp_ordered_sum_is_sequential() {
         let mut vu = VectorUnit::new(128);
-        let mut cx = TestCtx::new();
+        let mut cx = test_ctx();
         setvl(&mut vu, &mut cx, 4, "e32, m1");
         let v = [1.0e8f32, 1.0, -1.0e8, 1.0];
         put(&mut vu, 2, 32, &v.map(|x| x.to_bits() as u64));
@@ -143,7 +143,7 @@ mod tests {
         #[test]
         fn vredsum_equals_scalar_sum(vals in proptest::collection::vec(any::<u32>(), 1..=8), init in any::<u32>(), mask in any::<u8>()) {
             let mut vu = VectorUnit::new(256);
-            let mut cx = TestCtx::new();
+            let mut cx = test_ctx();
             let n = vals.len();
             setvl(&mut vu, &mut cx, n as u64, "e32, m1");
             put(&mut vu, 2, 32, &vals.iter().map(|&x| x as u64).collect::<Vec<_>>());

@@ -1,11 +1,10 @@
-//! Test support: a small [`HartContext`] (arrays for x and f registers, a byte vector for
-//! memory) and a mini assembler that turns llvm-style text into a [`VInst`] by matching the
+//! Test support: a [`BareContext`] with a small memory, and a mini assembler that turns llvm-style text into a [`VInst`] by matching the
 //! decoder's own disassembly (so a test cannot pass on a mis-typed instruction: the text must
 //! round-trip exactly).
 
 use super::VectorUnit;
-use crate::hart::OutOfBounds;
-use crate::hart::{HartContext, Trap};
+pub use crate::hart::bare_context::{Access, BareContext};
+use crate::hart::Trap;
 use crate::isa::vector::{decode, freg_name, xreg_name, VInst};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -13,81 +12,9 @@ use std::sync::OnceLock;
 /// Guest memory base address in tests.
 pub const MEM_BASE: u64 = 0x1000;
 
-/// A hart context for unit tests.
-pub struct TestCtx {
-    pub x: [u64; 32],
-    pub f: [u64; 32],
-    pub frm: u8,
-    pub fflags: u8,
-    pub mem: Vec<u8>,
-    /// (addr, len, is_store) of every access, in order.
-    pub accesses: Vec<(u64, usize, bool)>,
-}
-
-impl TestCtx {
-    pub fn new() -> TestCtx {
-        TestCtx {
-            x: [0; 32],
-            f: [0; 32],
-            frm: 0,
-            fflags: 0,
-            mem: vec![0; 4096],
-            accesses: Vec::new(),
-        }
-    }
-    fn range(&self, addr: u64, len: usize) -> Result<std::ops::Range<usize>, Trap> {
-        let oob = || {
-            Trap::OutOfBounds(OutOfBounds {
-                addr,
-                len: len as u64,
-                map: "test memory".into(),
-            })
-        };
-        let start = addr.checked_sub(MEM_BASE).ok_or_else(oob)? as usize;
-        if start + len > self.mem.len() {
-            return Err(oob());
-        }
-        Ok(start..start + len)
-    }
-}
-
-impl HartContext for TestCtx {
-    fn x(&self, r: u8) -> u64 {
-        if r == 0 {
-            0
-        } else {
-            self.x[r as usize]
-        }
-    }
-    fn set_x(&mut self, r: u8, v: u64) {
-        if r != 0 {
-            self.x[r as usize] = v;
-        }
-    }
-    fn f_bits(&self, r: u8) -> u64 {
-        self.f[r as usize]
-    }
-    fn set_f_bits(&mut self, r: u8, v: u64) {
-        self.f[r as usize] = v;
-    }
-    fn frm(&self) -> u8 {
-        self.frm
-    }
-    fn raise_fflags(&mut self, flags: u8) {
-        self.fflags |= flags;
-    }
-    fn load(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Trap> {
-        let r = self.range(addr, buf.len())?;
-        buf.copy_from_slice(&self.mem[r]);
-        self.accesses.push((addr, buf.len(), false));
-        Ok(())
-    }
-    fn store(&mut self, addr: u64, data: &[u8]) -> Result<(), Trap> {
-        let r = self.range(addr, data.len())?;
-        self.mem[r].copy_from_slice(data);
-        self.accesses.push((addr, data.len(), true));
-        Ok(())
-    }
+/// A context with 4 KiB of memory at [`MEM_BASE`] that logs every access.
+pub fn test_ctx() -> BareContext {
+    BareContext::new(MEM_BASE, 4096).with_access_log()
 }
 
 /// Whitespace- and comma-insensitive form with numbers in decimal.
@@ -292,13 +219,13 @@ pub fn asm(text: &str) -> VInst {
 }
 
 /// Assembles and executes one instruction.
-pub fn run(vu: &mut VectorUnit, cx: &mut TestCtx, text: &str) -> Result<(), Trap> {
+pub fn run(vu: &mut VectorUnit, cx: &mut BareContext, text: &str) -> Result<(), Trap> {
     let i = asm(text);
     vu.execute(&i, cx)
 }
 
 /// Executes `vsetvli t0, t1, ...` (t1 = AVL) with AVL `avl` and the given `e.., m..` (tail/mask agnostic).
-pub fn setvl(vu: &mut VectorUnit, cx: &mut TestCtx, avl: u64, sew_lmul: &str) -> u64 {
+pub fn setvl(vu: &mut VectorUnit, cx: &mut BareContext, avl: u64, sew_lmul: &str) -> u64 {
     cx.x[6] = avl;
     run(vu, cx, &format!("vsetvli t0, t1, {sew_lmul}, ta, ma")).unwrap();
     cx.x[5]

@@ -1,8 +1,9 @@
 //! The Xpop_matmul unit as the hart sees it: `xpop.mm` / `xpop.info` through a hart context,
 //! its traps, the timing entry point and its statistics.
 
-use crate::support::matmul_hart::{TestHart, DDR, DDR_SIZE};
+use crate::support::matmul_hart::{test_hart, DDR, DDR_SIZE};
 use sail_emu::config::{load_board, Board};
+use sail_emu::hart::bare_context::BareContext;
 use sail_emu::hart::Trap;
 use sail_emu::isa::xpop::{InfoSel, XInst};
 use sail_emu::matmul::descriptor::MatmulJob;
@@ -59,13 +60,13 @@ fn q8k_rows(seed: u64, m: usize, k: usize) -> Vec<u8> {
 }
 
 /// Writes `rows` packed rows at `base` with stride `ld`.
-fn put_rows(h: &mut TestHart, base: u64, ld: u64, data: &[u8], row: usize) {
+fn put_rows(h: &mut BareContext, base: u64, ld: u64, data: &[u8], row: usize) {
     for (r, chunk) in data.chunks_exact(row).enumerate() {
         h.mem.write(base + r as u64 * ld, chunk).unwrap();
     }
 }
 
-fn get_c(h: &TestHart, job: &MatmulJob) -> Vec<f32> {
+fn get_c(h: &BareContext, job: &MatmulJob) -> Vec<f32> {
     let mut c = Vec::new();
     for i in 0..job.m {
         let mut row = vec![0u8; 4 * job.n as usize];
@@ -93,8 +94,8 @@ fn q4k_job(m: u64, n: u64, k: u64) -> MatmulJob {
     }
 }
 
-fn setup(jobs: &[MatmulJob]) -> TestHart {
-    let mut h = TestHart::new();
+fn setup(jobs: &[MatmulJob]) -> BareContext {
+    let mut h = test_hart();
     for (i, j) in jobs.iter().enumerate() {
         h.mem.write(DESC + 64 * i as u64, &j.encode()).unwrap();
     }
@@ -130,15 +131,15 @@ fn strided_job_matches_the_semantics_and_makes_one_access_per_run() {
     // One descriptor load, two one-byte probes of each of A's and B's extents (before any
     // operand is copied), one per strided row of A and B, two one-byte probes of C's
     // extent; one store per strided C row.
-    assert_eq!(h.loads.len(), 1 + 4 + 5 + 3 + 2);
-    assert_eq!(h.stores.len(), 3);
+    assert_eq!(h.loads().len(), 1 + 4 + 5 + 3 + 2);
+    assert_eq!(h.stores().len(), 3);
     // Packed operands: one access each.
     let packed = q4k_job(m, n, k);
     let mut h = setup(&[packed]);
     h.mem.write(packed.a, &a).unwrap();
     h.mem.write(packed.b, &b).unwrap();
     unit.execute(&MM, &mut h).unwrap();
-    assert_eq!((h.loads.len(), h.stores.len()), (1 + 4 + 2 + 2, 1));
+    assert_eq!((h.loads().len(), h.stores().len()), (1 + 4 + 2 + 2, 1));
     assert_eq!(get_c(&h, &packed), want);
 }
 
@@ -190,7 +191,7 @@ fn descriptors_run_in_order_and_are_counted() {
 #[test]
 fn info_reports_the_board() {
     let mut unit = MatmulUnit::new(&board(&["matmul.int8_macs_per_cycle=64"]));
-    let mut h = TestHart::new();
+    let mut h = test_hart();
     let mut ask = |sel| {
         unit.execute(&XInst::Info { rd: 7, sel }, &mut h).unwrap();
         h.x[7]
@@ -215,7 +216,7 @@ fn info_reports_the_board() {
     assert_eq!(h.x[0], 0);
 }
 
-fn trap_of(job: MatmulJob, prepare: impl FnOnce(&mut TestHart)) -> (Trap, TestHart) {
+fn trap_of(job: MatmulJob, prepare: impl FnOnce(&mut BareContext)) -> (Trap, BareContext) {
     let mut h = setup(&[job]);
     prepare(&mut h);
     let mut unit = MatmulUnit::new(&board(&[]));
@@ -245,7 +246,7 @@ fn disabled_unit_is_illegal() {
 fn bad_descriptors_trap_before_anything_is_written() {
     let mut bad_type = q4k_job(1, 2, 256).encode();
     bad_type[0x3c] = 3; // Q4_1
-    let mut h = TestHart::new();
+    let mut h = test_hart();
     h.mem.write(DESC, &q4k_job(1, 2, 256).encode()).unwrap();
     h.mem.write(DESC + 64, &bad_type).unwrap();
     h.x[10] = DESC;
@@ -260,7 +261,7 @@ fn bad_descriptors_trap_before_anything_is_written() {
         other => panic!("{other:?}"),
     }
     // The good first descriptor did not run either.
-    assert!(h.stores.is_empty());
+    assert!(h.stores().is_empty());
 
     let (t, _) = trap_of(q4k_job(1, 2, 300), |_| {});
     assert!(
@@ -303,9 +304,9 @@ fn descriptor_address_and_count_are_checked() {
     ));
     // Zero descriptors: nothing read, nothing written.
     h.x[11] = 0;
-    h.loads.clear();
+    h.accesses.clear();
     unit.execute(&MM, &mut h).unwrap();
-    assert!(h.loads.is_empty() && h.stores.is_empty());
+    assert!(h.loads().is_empty() && h.stores().is_empty());
 }
 
 #[test]
@@ -317,7 +318,7 @@ fn operands_outside_memory_trap_out_of_bounds() {
     let (t, h) = trap_of(job, |_| {});
     // A's last byte is probed before A is copied: the trap names it.
     assert!(matches!(t, Trap::OutOfBounds(ref e) if e.addr >= DDR + DDR_SIZE));
-    assert!(h.stores.is_empty());
+    assert!(h.stores().is_empty());
     // C running off the end of memory: refused before any output is written.
     let job = MatmulJob {
         c: DDR + DDR_SIZE - 256,
@@ -326,7 +327,7 @@ fn operands_outside_memory_trap_out_of_bounds() {
     let job = MatmulJob { ldc: 128, ..job };
     let (t, h) = trap_of(job, |_| {});
     assert!(matches!(t, Trap::OutOfBounds(_)));
-    assert!(h.stores.is_empty());
+    assert!(h.stores().is_empty());
     // An absurd weight matrix (4e9 rows, 576 GB) traps out of bounds without the host
     // trying to allocate it.
     let job = MatmulJob {

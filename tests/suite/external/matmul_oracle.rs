@@ -22,7 +22,7 @@
 //! (`support::tools::python`: a missing one fails the full tier, else is reported skipped
 //! note) otherwise.
 
-use crate::support::matmul_hart::{TestHart, DDR};
+use crate::support::matmul_hart::{test_hart, DDR};
 use crate::support::tools::python;
 use sail_emu::config::load_board;
 use sail_emu::isa::xpop::XInst;
@@ -101,7 +101,7 @@ fn run_case(py: &Path, case: &Case) {
     assert_eq!(b.len() as u64, m * rb);
 
     // Lay the operands out in guest memory, rows `pad` bytes apart beyond their size.
-    let mut hart = TestHart::new();
+    let mut hart = test_hart();
     let job = MatmulJob {
         ty: case.ty,
         a: DDR + 0x10_0000,

@@ -11,8 +11,8 @@
 //! Needs clang-19, ld.lld-19, llvm-mc-19 and qemu-riscv64 (`support::tools::require`).
 
 use crate::support::tools::require;
+use sail_emu::hart::bare_context::BareContext;
 use sail_emu::hart::vector::{csr, VectorUnit};
-use sail_emu::hart::{HartContext, Trap};
 use sail_emu::isa::vector::decode;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -271,60 +271,6 @@ fn program(init: &Init, cases: &[Case]) -> String {
     s
 }
 
-/// The emulator side's hart context: scalar registers and a memory window at the address
-/// QEMU placed the data buffer.
-struct Ctx {
-    x: [u64; 32],
-    f: [u64; 32],
-    frm: u8,
-    fflags: u8,
-    base: u64,
-    mem: Vec<u8>,
-}
-
-impl HartContext for Ctx {
-    fn x(&self, r: u8) -> u64 {
-        if r == 0 {
-            0
-        } else {
-            self.x[r as usize]
-        }
-    }
-    fn set_x(&mut self, r: u8, v: u64) {
-        if r != 0 {
-            self.x[r as usize] = v;
-        }
-    }
-    fn f_bits(&self, r: u8) -> u64 {
-        self.f[r as usize]
-    }
-    fn set_f_bits(&mut self, r: u8, v: u64) {
-        self.f[r as usize] = v;
-    }
-    fn frm(&self) -> u8 {
-        self.frm
-    }
-    fn raise_fflags(&mut self, flags: u8) {
-        self.fflags |= flags;
-    }
-    fn load(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Trap> {
-        let o = addr.wrapping_sub(self.base) as usize;
-        if o + buf.len() > self.mem.len() {
-            return Err(Trap::illegal(format!("test memory: load at {addr:#x}")));
-        }
-        buf.copy_from_slice(&self.mem[o..o + buf.len()]);
-        Ok(())
-    }
-    fn store(&mut self, addr: u64, data: &[u8]) -> Result<(), Trap> {
-        let o = addr.wrapping_sub(self.base) as usize;
-        if o + data.len() > self.mem.len() {
-            return Err(Trap::illegal(format!("test memory: store at {addr:#x}")));
-        }
-        self.mem[o..o + data.len()].copy_from_slice(data);
-        Ok(())
-    }
-}
-
 fn u64_at(b: &[u8], o: usize) -> u64 {
     u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
 }
@@ -340,14 +286,11 @@ fn emulate(
 ) -> Result<Vec<u8>, String> {
     let mut vu = VectorUnit::new(vlen);
     vu.vreg_bytes_mut().copy_from_slice(&init.regs);
-    let mut cx = Ctx {
-        x: [0; 32],
-        f: [0; 32],
-        frm: c.frm,
-        fflags: 0,
-        base,
-        mem: init.mem.clone(),
-    };
+    // The emulator side's context: scalar registers and a memory window at the address
+    // QEMU placed the data buffer.
+    let mut cx = BareContext::new(base, init.mem.len() as u64);
+    cx.put_bytes(base, &init.mem);
+    cx.frm = c.frm;
     cx.x[10] = base;
     cx.x[11] = 16;
     cx.x[12] = init.a2;
@@ -379,7 +322,7 @@ fn emulate(
         rec.extend_from_slice(&v.to_le_bytes());
     }
     rec.extend_from_slice(vu.vreg_bytes());
-    rec.extend_from_slice(&cx.mem);
+    rec.extend_from_slice(&cx.bytes(base, init.mem.len()));
     Ok(rec)
 }
 
