@@ -4,6 +4,7 @@
 //! [`config`] (typed board files) and [`units`] (quantities with units) feed the models;
 //! [`stats`] collects what every model counts.
 
+pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod hart;
@@ -12,6 +13,7 @@ pub mod link;
 pub mod matmul;
 pub mod mem;
 pub mod program;
+pub mod provenance;
 pub mod quant;
 pub mod regress;
 pub mod stats;

@@ -6,7 +6,7 @@ use super::BoardArgs;
 use crate::config::Topology;
 use crate::system::collective::Collective;
 use crate::system::collective_bench::{self, BenchReport, BenchSpec};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use std::fmt::Write as _;
 
@@ -35,8 +35,59 @@ pub struct CollectiveCmd {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Print the report as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+    /// With --sizes: print the table as CSV.
+    #[arg(long, requires = "sizes")]
+    pub csv: bool,
+    /// Sweep the buffer size as nccl-tests does (`-b 8 -e 128M -f 2`): `8B..128MiB` runs
+    /// 8 B, then each size times --factor up to 128 MiB, and prints one row per size.
+    #[arg(long, value_name = "MIN..MAX", conflicts_with = "bytes", value_parser = parse_sizes)]
+    pub sizes: Option<(u64, u64)>,
+    /// With --sizes: the factor between successive sizes.
+    #[arg(long, default_value_t = 2, requires = "sizes")]
+    pub factor: u64,
+    /// Write the run folder (report.json, stats.csv, board.resolved.yaml, command.txt).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// Most rows a `--sizes` sweep may have (8 B to 128 MiB by 2 is 25).
+pub const MAX_SIZES: usize = 64;
+
+/// `MIN..MAX`, each a size such as `8B`, `128MiB` or a byte count.
+fn parse_sizes(text: &str) -> Result<(u64, u64), String> {
+    let (lo, hi) = text
+        .split_once("..")
+        .ok_or_else(|| format!("`{text}`: expected MIN..MAX, e.g. 8B..128MiB"))?;
+    let lo = parse_bytes(lo)?;
+    let hi = parse_bytes(hi)?;
+    if lo == 0 || lo > hi {
+        return Err(format!("`{text}`: need 0 < MIN <= MAX"));
+    }
+    Ok((lo, hi))
+}
+
+/// The sizes of a `--sizes MIN..MAX --factor F` sweep: MIN, MIN*F, ... up to MAX.
+pub fn size_ladder(lo: u64, hi: u64, factor: u64) -> Result<Vec<u64>> {
+    if factor < 2 {
+        anyhow::bail!("--factor must be at least 2, not {factor}");
+    }
+    let mut v = Vec::new();
+    let mut s = lo;
+    while s <= hi {
+        if v.len() == MAX_SIZES {
+            anyhow::bail!(
+                "--sizes {lo}..{hi} --factor {factor} gives more than {MAX_SIZES} sizes (the limit MAX_SIZES)"
+            );
+        }
+        v.push(s);
+        match s.checked_mul(factor) {
+            Some(n) => s = n,
+            None => break,
+        }
+    }
+    Ok(v)
 }
 
 /// `--topology`.
@@ -57,16 +108,25 @@ pub(super) fn default_threads(requested: Option<usize>) -> Result<usize> {
     }
 }
 
-fn execute(cmd: &CollectiveCmd, common: &BoardArgs) -> Result<(BenchReport, f64)> {
-    let loaded = common.load()?;
-    let board = &loaded.board;
+fn spec(cmd: &CollectiveCmd, board: &crate::config::Board, bytes: u64) -> Result<BenchSpec> {
     if let Some(n) = cmd.cards {
+        if n < 2 {
+            anyhow::bail!("a collective needs at least 2 cards, not --cards {n}");
+        }
         crate::config::limits::check_cards(n as u64).map_err(anyhow::Error::msg)?;
     }
-    let spec = BenchSpec {
+    let cards = cmd.cards.unwrap_or(board.cards as usize);
+    if cards < 2 {
+        anyhow::bail!(
+            "a collective needs at least 2 cards; board `{}` has {} (pass --cards N)",
+            board.name,
+            board.cards
+        );
+    }
+    Ok(BenchSpec {
         op: cmd.op,
-        cards: cmd.cards.unwrap_or(board.cards as usize),
-        bytes: cmd.bytes,
+        cards,
+        bytes,
         segment: cmd.segment,
         topology: match cmd.topology {
             None => board.topology,
@@ -74,9 +134,14 @@ fn execute(cmd: &CollectiveCmd, common: &BoardArgs) -> Result<(BenchReport, f64)
             Some(TopologyArg::Mesh) => Topology::Mesh,
         },
         threads: default_threads(cmd.threads)?,
-    };
+    })
+}
+
+fn execute(cmd: &CollectiveCmd, common: &BoardArgs) -> Result<(BenchReport, f64)> {
+    let loaded = common.load()?;
+    let spec = spec(cmd, &loaded.board, cmd.bytes)?;
     let started = std::time::Instant::now();
-    let r = collective_bench::run(board, &spec)?;
+    let r = collective_bench::run(&loaded.board, &spec)?;
     Ok((r, started.elapsed().as_secs_f64()))
 }
 
@@ -86,21 +151,187 @@ fn to_json(r: &BenchReport, host_seconds: f64, threads: usize) -> Result<serde_j
     Ok(v)
 }
 
+/// One row of a `--sizes` sweep, in nccl-tests' columns and units plus the bound.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SizeRow {
+    /// Buffer bytes per card.
+    pub size: u64,
+    /// Elements per card.
+    pub count: u64,
+    /// Element type (`float`).
+    #[serde(rename = "type")]
+    pub dtype: &'static str,
+    /// Emulated time, microseconds.
+    pub time_us: f64,
+    /// size / time, GB/s (10^9 bytes per second).
+    pub algbw_gbps: f64,
+    /// algbw times the nccl-tests bus factor, GB/s.
+    pub busbw_gbps: f64,
+    /// The alpha-beta bound, microseconds.
+    pub bound_us: f64,
+    /// time / bound.
+    pub ratio: f64,
+    /// The bound with the cards' reduce kernels as a resource, microseconds.
+    pub bound_with_reduce_us: f64,
+}
+
+impl SizeRow {
+    fn of(r: &BenchReport) -> Self {
+        Self {
+            size: r.bytes,
+            count: r.bytes / 4,
+            dtype: "float",
+            time_us: r.seconds * 1e6,
+            algbw_gbps: r.algbw_bytes_per_s / 1e9,
+            busbw_gbps: r.busbw_bytes_per_s / 1e9,
+            bound_us: r.bound_seconds * 1e6,
+            ratio: r.ratio,
+            bound_with_reduce_us: r.bound_with_reduce_seconds * 1e6,
+        }
+    }
+}
+
+/// Runs every size of a `--sizes` sweep: the JSON report (`rows` in nccl-tests columns).
+fn size_sweep(
+    cmd: &CollectiveCmd,
+    common: &BoardArgs,
+    (lo, hi): (u64, u64),
+) -> Result<serde_json::Value> {
+    let loaded = common.load()?;
+    let sizes = size_ladder(lo, hi, cmd.factor)?;
+    let started = std::time::Instant::now();
+    let mut rows = Vec::new();
+    let mut first: Option<BenchSpec> = None;
+    for &bytes in &sizes {
+        let spec = spec(cmd, &loaded.board, bytes)?;
+        let r = collective_bench::run(&loaded.board, &spec)
+            .with_context(|| format!("size {bytes} B"))?;
+        rows.push(SizeRow::of(&r));
+        first.get_or_insert(spec);
+    }
+    let spec = first.context("--sizes gave no size")?;
+    Ok(serde_json::json!({
+        "board": loaded.board.name,
+        "op": cmd.op,
+        "cards": spec.cards,
+        "topology": spec.topology,
+        "segment_bytes": cmd.segment,
+        "busbw_factor": cmd.op.busbw_factor(spec.cards),
+        "rows": rows,
+        "host": {"seconds": started.elapsed().as_secs_f64(), "threads": spec.threads},
+    }))
+}
+
 /// The JSON report (what `--json` prints), for sweeps.
 pub(super) fn json(cmd: &CollectiveCmd, common: &BoardArgs) -> Result<serde_json::Value> {
+    if let Some(range) = cmd.sizes {
+        return size_sweep(cmd, common, range);
+    }
     let (r, host) = execute(cmd, common)?;
     to_json(&r, host, default_threads(cmd.threads)?)
 }
 
 pub(super) fn run(cmd: CollectiveCmd, common: &BoardArgs) -> Result<()> {
+    if let Some(range) = cmd.sizes {
+        let mut v = size_sweep(&cmd, common, range)?;
+        super::output::finish(&mut v, None, cmd.out.as_deref(), common)?;
+        if cmd.json {
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        } else if cmd.csv {
+            print!("{}", size_csv(&v));
+        } else {
+            print!("{}", size_table(&v));
+        }
+        return Ok(());
+    }
     let (r, host) = execute(&cmd, common)?;
+    let mut v = to_json(&r, host, default_threads(cmd.threads)?)?;
+    super::output::finish(&mut v, None, cmd.out.as_deref(), common)?;
     if cmd.json {
-        let v = to_json(&r, host, default_threads(cmd.threads)?)?;
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{}", text(&r, host));
     }
     Ok(())
+}
+
+const COLUMNS: [&str; 9] = [
+    "size",
+    "count",
+    "type",
+    "time_us",
+    "algbw_gbps",
+    "busbw_gbps",
+    "bound_us",
+    "ratio",
+    "bound_with_reduce_us",
+];
+
+fn cell(row: &serde_json::Value, c: &str) -> String {
+    match &row[c] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) if n.is_f64() => {
+            let x = n.as_f64().unwrap_or(f64::NAN);
+            if c == "ratio" {
+                format!("{x:.4}")
+            } else {
+                format!("{x:.3}")
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The `--sizes` report as CSV, one row per size, columns as in the JSON rows.
+pub fn size_csv(v: &serde_json::Value) -> String {
+    let mut s = COLUMNS.join(",") + "\n";
+    for row in v["rows"].as_array().into_iter().flatten() {
+        let cells: Vec<String> = COLUMNS.iter().map(|c| cell(row, c)).collect();
+        s.push_str(&cells.join(","));
+        s.push('\n');
+    }
+    s
+}
+
+/// The `--sizes` report as nccl-tests prints it, with the bound and ratio beside.
+pub fn size_table(v: &serde_json::Value) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# {} on {} cards ({}, board {}), busbw factor {:.4}",
+        v["op"].as_str().unwrap_or(""),
+        v["cards"],
+        v["topology"].as_str().unwrap_or(""),
+        v["board"].as_str().unwrap_or(""),
+        v["busbw_factor"].as_f64().unwrap_or(f64::NAN)
+    );
+    let _ = writeln!(
+        s,
+        "#{:>11} {:>11} {:>6} {:>12} {:>9} {:>9} {:>12} {:>8} {:>14}",
+        "size", "count", "type", "time", "algbw", "busbw", "bound", "ratio", "bound+reduce"
+    );
+    let _ = writeln!(
+        s,
+        "#{:>11} {:>11} {:>6} {:>12} {:>9} {:>9} {:>12} {:>8} {:>14}",
+        "(B)", "(elements)", "", "(us)", "(GB/s)", "(GB/s)", "(us)", "", "(us)"
+    );
+    for row in v["rows"].as_array().into_iter().flatten() {
+        let c = |k: &str| cell(row, k);
+        let _ = writeln!(
+            s,
+            " {:>11} {:>11} {:>6} {:>12} {:>9} {:>9} {:>12} {:>8} {:>14}",
+            c("size"),
+            c("count"),
+            c("type"),
+            c("time_us"),
+            c("algbw_gbps"),
+            c("busbw_gbps"),
+            c("bound_us"),
+            c("ratio"),
+            c("bound_with_reduce_us")
+        );
+    }
+    s
 }
 
 fn rate(b: f64) -> String {

@@ -55,6 +55,9 @@ pub struct KernelCmd {
     /// Functional only: no timing model (cycles = instructions).
     #[arg(long)]
     functional: bool,
+    /// Write the run folder (report.json, stats.csv, board.resolved.yaml, command.txt).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 /// What a run produced.
@@ -207,7 +210,7 @@ fn execute(
     trace: Option<&mut dyn Write>,
 ) -> anyhow::Result<(Board, KernelResult)> {
     let loaded = common.load()?;
-    let program = Program::load(program_path(cmd))?;
+    let program = crate::assets::load_program(program_path(cmd))?;
     let r = run_kernel(
         &loaded.board,
         &program,
@@ -234,11 +237,10 @@ pub(super) fn json(cmd: &KernelCmd, common: &BoardArgs) -> anyhow::Result<serde_
 pub(super) fn run(cmd: KernelCmd, common: &BoardArgs) -> anyhow::Result<()> {
     if let Some(prefix) = &cmd.node {
         let (board, t) = node_timings(&cmd, common, prefix)?;
+        let mut v = node_json(&cmd, &board, &t)?;
+        super::output::finish(&mut v, None, cmd.out.as_deref(), common)?;
         if cmd.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&node_json(&cmd, &board, &t)?)?
-            );
+            println!("{}", serde_json::to_string_pretty(&v)?);
         } else {
             print!("{}", node_text(&board, &cmd, &t));
         }
@@ -251,11 +253,10 @@ pub(super) fn run(cmd: KernelCmd, common: &BoardArgs) -> anyhow::Result<()> {
     lock.flush()?;
     drop(lock);
     let exit_code = r.outcome.as_ref().ok().map(|s| s.exit_code);
+    let mut v = report(&cmd, &board, &r);
+    super::output::finish(&mut v, None, cmd.out.as_deref(), common)?;
     if cmd.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report(&cmd, &board, &r))?
-        );
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let console = String::from_utf8_lossy(&r.console);
         print!("{console}");

@@ -34,6 +34,9 @@ pub struct MatmulCmd {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Write the run folder (report.json, stats.csv, board.resolved.yaml, command.txt).
+    #[arg(long, value_name = "DIR")]
+    out: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -171,7 +174,8 @@ pub(super) fn json(cmd: &MatmulCmd, common: &BoardArgs) -> anyhow::Result<serde_
 }
 
 pub(super) fn run(cmd: MatmulCmd, common: &BoardArgs) -> anyhow::Result<()> {
-    let j = report(&cmd, common)?;
+    let mut j = report(&cmd, common)?;
+    super::output::finish(&mut j, None, cmd.out.as_deref(), common)?;
     if cmd.json {
         println!("{}", serde_json::to_string_pretty(&j)?);
         return Ok(());

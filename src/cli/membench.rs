@@ -49,6 +49,9 @@ pub struct MembenchCmd {
     /// Print JSON (keys include `bytes_per_s` and `mean_latency_ns`).
     #[arg(long)]
     json: bool,
+    /// Write the run folder (report.json, stats.csv, board.resolved.yaml, command.txt).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -95,6 +98,13 @@ fn measure<S: CommandSink>(mut ddr: Ddr3<S>, spec: &BenchSpec) -> (BenchResult, 
     (r, ddr)
 }
 
+impl MembenchCmd {
+    /// The seed of the address sequences (for provenance).
+    pub(super) fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
 /// The JSON report of a run (what `--json` prints), for sweeps.
 pub(super) fn json(cmd: &MembenchCmd, common: &BoardArgs) -> anyhow::Result<serde_json::Value> {
     let (v, _) = execute(cmd, common)?;
@@ -102,7 +112,8 @@ pub(super) fn json(cmd: &MembenchCmd, common: &BoardArgs) -> anyhow::Result<serd
 }
 
 pub(super) fn run(cmd: MembenchCmd, common: &BoardArgs) -> anyhow::Result<()> {
-    let (v, text) = execute(&cmd, common)?;
+    let (mut v, text) = execute(&cmd, common)?;
+    super::output::finish(&mut v, Some(cmd.seed), cmd.out.as_deref(), common)?;
     if cmd.json {
         print_out(&format!("{}\n", serde_json::to_string_pretty(&v)?))
     } else {

@@ -7,6 +7,7 @@ mod kernel;
 mod manifest;
 mod matmul;
 mod membench;
+mod output;
 mod parallel;
 mod regress;
 mod run;
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 
 /// Cycle-approximate emulator of PopSolutions Sail accelerator cards.
 #[derive(Parser, Debug)]
-#[command(name = "emulate", version, about, long_about = None)]
+#[command(name = "emulate", version = crate::provenance::VERSION_LINE, about, long_about = None)]
 pub struct Cli {
     #[command(flatten)]
     pub common: BoardArgs,
@@ -70,6 +71,12 @@ pub enum Command {
     Membench(membench::MembenchCmd),
     /// Run a collective on N cards: time, algbw and busbw beside the alpha-beta bound.
     Collective(collective::CollectiveCmd),
+    /// Print a shell completion script: `emulate completions bash > ~/.local/share/bash-completion/completions/emulate`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Entry point of the binary: parses arguments, sets up logging, runs, maps errors to exit 1.
@@ -121,6 +128,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Matmul(cmd) => matmul::run(cmd, &cli.common),
         Command::Membench(cmd) => membench::run(cmd, &cli.common),
         Command::Collective(cmd) => collective::run(cmd, &cli.common),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "emulate",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
     }
 }
 
@@ -136,6 +153,21 @@ pub fn run_json(args: &[String]) -> anyhow::Result<serde_json::Value> {
                     e.render().to_string().trim()
                 )
             })?;
+    let mut report = report_json(&cli)?;
+    let seed = match &cli.command {
+        None => Some(cli.run.seed),
+        Some(Command::Run(a)) => Some(a.seed),
+        Some(Command::Membench(m)) => Some(m.seed()),
+        Some(_) => None,
+    };
+    crate::provenance::stamp(
+        &mut report,
+        &crate::provenance::Provenance::of_args(args, seed),
+    );
+    Ok(report)
+}
+
+fn report_json(cli: &Cli) -> anyhow::Result<serde_json::Value> {
     let Some(command) = &cli.command else {
         return run::json(&cli.run, &cli.common);
     };
@@ -150,5 +182,6 @@ pub fn run_json(args: &[String]) -> anyhow::Result<serde_json::Value> {
         Command::Matmul(cmd) => matmul::json(cmd, &cli.common),
         Command::Membench(cmd) => membench::json(cmd, &cli.common),
         Command::Collective(cmd) => collective::json(cmd, &cli.common),
+        Command::Completions { .. } => anyhow::bail!("`completions` has no JSON report"),
     }
 }

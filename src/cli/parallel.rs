@@ -2,11 +2,12 @@
 
 use super::collective::default_threads;
 use super::run::{options, RunArgs};
-use crate::config::{Board, LoadedBoard};
+use super::BoardArgs;
+use crate::config::Board;
 use crate::system::parallel_run::{
     self, AutoReport, ParallelChoice, ParallelOptions, ParallelReport,
 };
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::fmt::Write as _;
 
 /// The split asked for, if the run is a parallel one: `--parallel`, or more than one card.
@@ -53,17 +54,10 @@ pub(super) fn json(a: &RunArgs, board: &Board, p: ParallelChoice) -> Result<serd
     to_json(&execute(a, board, p)?)
 }
 
-pub(super) fn run(a: &RunArgs, loaded: &LoadedBoard, p: ParallelChoice) -> Result<()> {
-    let outcome = execute(a, &loaded.board, p)?;
-    let value = to_json(&outcome)?;
-    if let Some(dir) = &a.out {
-        loaded.write_resolved(dir)?;
-        std::fs::write(
-            dir.join("report.json"),
-            serde_json::to_string_pretty(&value)?,
-        )
-        .with_context(|| format!("writing {}", dir.display()))?;
-    }
+pub(super) fn run(a: &RunArgs, board: &Board, common: &BoardArgs, p: ParallelChoice) -> Result<()> {
+    let outcome = execute(a, board, p)?;
+    let mut value = to_json(&outcome)?;
+    super::output::finish(&mut value, Some(a.seed), a.out.as_deref(), common)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());

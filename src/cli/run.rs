@@ -4,7 +4,7 @@ use super::BoardArgs;
 use crate::mem::regime::MemoryModelChoice;
 use crate::system::llm::{self, RunOptions, RunReport};
 use crate::system::parallel_run::ParallelChoice;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -50,7 +50,7 @@ pub struct RunArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Write report.json, stats.csv and the resolved board into this folder.
+    /// Write the run folder (report.json, stats.csv, board.resolved.yaml, command.txt).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Cards to split the model over (default: the board's `cards`); more than one runs
@@ -95,19 +95,11 @@ pub(super) fn json(a: &RunArgs, common: &BoardArgs) -> Result<serde_json::Value>
 pub(super) fn run(a: &RunArgs, common: &BoardArgs) -> Result<()> {
     let loaded = common.load()?;
     if let Some(p) = super::parallel::wanted(a, &loaded.board)? {
-        return super::parallel::run(a, &loaded, p);
+        return super::parallel::run(a, &loaded.board, common, p);
     }
     let r = llm::run(&loaded.board, &options(a, std::io::stderr().is_terminal()))?;
-    let value = serde_json::to_value(&r)?;
-    if let Some(dir) = &a.out {
-        loaded.write_resolved(dir)?;
-        std::fs::write(
-            dir.join("report.json"),
-            serde_json::to_string_pretty(&value)?,
-        )
-        .with_context(|| format!("writing {}", dir.display()))?;
-        std::fs::write(dir.join("stats.csv"), r.stats.to_csv())?;
-    }
+    let mut value = serde_json::to_value(&r)?;
+    super::output::finish(&mut value, Some(a.seed), a.out.as_deref(), common)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {

@@ -1,10 +1,10 @@
 //! `emulate sweep SPEC.toml` and `emulate sweep merge`.
 
 use crate::sweep::{self, key::KeyContext, results, spec::SweepSpec, Selection, SweepOptions};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `emulate sweep SPEC [--jobs N] [--out DIR] [--resume] [--plan | --point I | --shard K/N]`.
 #[derive(Args, Debug)]
@@ -36,34 +36,49 @@ pub struct SweepCmd {
 
 #[derive(Subcommand, Debug)]
 enum SweepSub {
-    /// Combine results.jsonl files from shards into one result set.
+    /// Combine the results of shards (`--point`/`--shard` runs) into one result set, after
+    /// checking them against the spec: every grid point exactly once, of this spec, this
+    /// build and its current inputs.
     Merge {
-        /// The results files to combine.
+        /// The shards: results.jsonl files or the folders holding them.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Output directory for the merged results.jsonl and summary.csv.
+        /// Output directory for the merged results.jsonl, summary.csv, configs/ and plots.
         #[arg(long)]
         out: PathBuf,
-        /// The spec, to draw its plots from the merged results.
+        /// The spec the shards ran.
         #[arg(long)]
-        spec: Option<PathBuf>,
+        spec: PathBuf,
+        /// Merge what is usable even when points are missing or foreign, with a warning and
+        /// a note in OUT/merge-notes.txt.
+        #[arg(long)]
+        allow_partial: bool,
     },
 }
 
 pub(super) fn run(cmd: SweepCmd) -> Result<()> {
-    if let Some(SweepSub::Merge { files, out, spec }) = cmd.merge {
-        return merge(&files, &out, spec);
+    if let Some(SweepSub::Merge {
+        files,
+        out,
+        spec,
+        allow_partial,
+    }) = cmd.merge
+    {
+        return merge(&files, &out, &spec, allow_partial);
     }
     let spec_path = cmd
         .spec
         .context("name a sweep spec: emulate sweep SPEC.toml")?;
     let spec = SweepSpec::load(&spec_path)?;
-    let ctx = KeyContext::new(&sweep::default_root());
+    let ctx = KeyContext::new();
     if cmd.plan {
-        for (p, key) in sweep::plan(&spec, &ctx) {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        for p in spec.points() {
+            let key = ctx.key(&p.argv);
             let line =
                 serde_json::json!({"index": p.index, "key": key, "axes": p.axes, "argv": p.argv});
-            println!("{line}");
+            writeln!(stdout, "{line}")?;
         }
         return Ok(());
     }
@@ -88,6 +103,14 @@ pub(super) fn run(cmd: SweepCmd) -> Result<()> {
     };
     let o = sweep::run(&spec, &opts, &ctx, &super::run_json)?;
     report(&o);
+    if o.failed_selected > 0 {
+        bail!(
+            "{} of {} selected points failed; their errors are recorded in {}",
+            o.failed_selected,
+            o.selected,
+            opts.out.join("results.jsonl").display()
+        );
+    }
     Ok(())
 }
 
@@ -96,6 +119,12 @@ fn report(o: &sweep::SweepOutcome) {
         "grid {} points, selected {}, ran {}, skipped {} (already done), failed {}",
         o.grid, o.selected, o.ran, o.skipped, o.failed
     );
+    if o.stale > 0 {
+        println!(
+            "dropped {} stale records (their inputs or the build changed; the points re-ran)",
+            o.stale
+        );
+    }
     for f in &o.files {
         println!("wrote {}", f.display());
     }
@@ -104,26 +133,73 @@ fn report(o: &sweep::SweepOutcome) {
     }
 }
 
-fn merge(files: &[PathBuf], out: &PathBuf, spec: Option<PathBuf>) -> Result<()> {
-    let mut sets = Vec::new();
+fn merge(files: &[PathBuf], out: &Path, spec_path: &Path, allow_partial: bool) -> Result<()> {
+    let spec = SweepSpec::load(spec_path)?;
+    let mut records = Vec::new();
+    let mut config_dirs = Vec::new();
     for f in files {
-        sets.push(results::read_records(f)?);
+        let file = if f.is_dir() {
+            f.join("results.jsonl")
+        } else {
+            f.clone()
+        };
+        if !file.is_file() {
+            bail!("{}: no such results file", file.display());
+        }
+        records.extend(results::read_records(&file)?);
+        config_dirs.push(file.parent().unwrap_or(Path::new(".")).join("configs"));
     }
-    let merged = results::merge(sets);
+    let check = sweep::check_shards(&spec, &KeyContext::new(), records);
+    let problems = check.problems();
+    if !problems.is_empty() && !allow_partial {
+        bail!(
+            "the shards do not hold the grid of {} exactly:\n  {}\n(pass --allow-partial to merge the usable points anyway)",
+            spec_path.display(),
+            problems.join("\n  ")
+        );
+    }
     std::fs::create_dir_all(out)?;
-    let path = out.join("results.jsonl");
-    if path.exists() {
-        std::fs::remove_file(&path)?;
+    results::rewrite(&out.join("results.jsonl"), &check.kept)?;
+    let configs = out.join("configs");
+    std::fs::create_dir_all(&configs)?;
+    for r in &check.kept {
+        let name = format!("{}.yaml", r.key);
+        if let Some(src) = config_dirs
+            .iter()
+            .map(|d| d.join(&name))
+            .find(|p| p.is_file())
+        {
+            std::fs::copy(&src, configs.join(&name))
+                .with_context(|| format!("copying {}", src.display()))?;
+        }
     }
-    let mut w = results::RecordWriter::append(&path)?;
-    for r in &merged {
-        w.write(r)?;
+    let notes = out.join("merge-notes.txt");
+    if problems.is_empty() {
+        let _ = std::fs::remove_file(&notes);
+    } else {
+        for p in &problems {
+            eprintln!("warning: {p}");
+        }
+        std::fs::write(
+            &notes,
+            format!(
+                "partial merge (--allow-partial) of {} of {} points of {}:\n{}\n",
+                check.kept.len(),
+                spec.points().len(),
+                spec_path.display(),
+                problems.join("\n")
+            ),
+        )?;
     }
-    let spec = match spec {
-        Some(p) => SweepSpec::load(&p)?,
-        None => SweepSpec::parse("command = [\"merge\"]")?,
-    };
-    let o = sweep::finish(&spec, out, &merged)?;
+    let o = sweep::finish(&spec, out, &check.kept)?;
     report(&o);
+    if !problems.is_empty() {
+        println!(
+            "PARTIAL: {} of {} points merged; see {}",
+            check.kept.len(),
+            spec.points().len(),
+            notes.display()
+        );
+    }
     Ok(())
 }

@@ -83,23 +83,11 @@ impl LoadedBoard {
     }
 }
 
-/// Directories searched for a board given by name, in order: `$SAIL_BOARDS_DIR`,
-/// `./boards`, and the `boards/` folder of the source tree the binary was built from.
-pub fn board_dirs() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Ok(d) = std::env::var("SAIL_BOARDS_DIR") {
-        dirs.push(PathBuf::from(d));
-    }
-    dirs.push(PathBuf::from("boards"));
-    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("boards"));
-    dirs
-}
-
 /// Resolves `NAME` or a path to a board file.
 pub fn resolve_board_path(name_or_path: &str) -> Result<PathBuf, ConfigError> {
     let p = Path::new(name_or_path);
     if name_or_path.ends_with(".yaml") || name_or_path.contains('/') {
-        if p.is_file() {
+        if crate::assets::exists(p) {
             return Ok(p.to_path_buf());
         }
         return Err(ConfigError {
@@ -109,11 +97,8 @@ pub fn resolve_board_path(name_or_path: &str) -> Result<PathBuf, ConfigError> {
             message: "no such board file".into(),
         });
     }
-    for d in board_dirs() {
-        let f = d.join(format!("{name_or_path}.yaml"));
-        if f.is_file() {
-            return Ok(f);
-        }
+    if let Some(f) = crate::assets::find(crate::assets::Kind::Boards, name_or_path, &["yaml"]) {
+        return Ok(f);
     }
     let known: Vec<String> = list_boards()
         .into_iter()
@@ -134,36 +119,23 @@ pub fn resolve_board_path(name_or_path: &str) -> Result<PathBuf, ConfigError> {
     })
 }
 
-/// Board names and files found in the first board directory that has any, sorted by name.
+/// Board names and files (see [`crate::assets`] for where they are looked up), sorted by
+/// name.
 pub fn list_boards() -> Vec<(String, PathBuf)> {
-    for d in board_dirs() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        let mut v: Vec<(String, PathBuf)> = rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-            .filter_map(|p| Some((p.file_stem()?.to_string_lossy().into_owned(), p)))
-            .collect();
-        if !v.is_empty() {
-            v.sort();
-            return v;
-        }
-    }
-    Vec::new()
+    crate::assets::list(crate::assets::Kind::Boards, &["yaml"])
 }
 
 /// Loads a board by name or path and applies `key.path=value` overrides.
 pub fn load_board(name_or_path: &str, overrides: &[String]) -> Result<LoadedBoard, ConfigError> {
     let path = resolve_board_path(name_or_path)?;
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
+    let bytes = crate::assets::read(&path).map_err(|e| ConfigError {
         file: file.clone(),
         line: None,
         key: String::new(),
         message: format!("cannot read: {e}"),
     })?;
+    let text = String::from_utf8_lossy(&bytes);
     let board = parse_board(&text, &file, overrides)?;
     Ok(LoadedBoard {
         board,

@@ -1,46 +1,44 @@
 //! The key of a sweep point: a hash of everything that decides its result.
 //!
-//! The key covers the resolved board configuration (after `--set`), the command and its
-//! options (as sorted pairs, so reordering axes in a spec does not change keys), the bytes of
-//! every program ELF under `programs/`, the bytes of the manifest the point names (the default
-//! one when it names none) and of its `--weights` GGUF file. A
-//! change to any of them gives a new key, so `--resume` re-runs exactly the points whose
-//! inputs changed.
+//! The key covers the build identity of the binary ([`crate::provenance::BUILD_ID`]), the
+//! resolved board configuration (after `--set`), the command and its options (as sorted pairs,
+//! so reordering axes in a spec does not change keys), the bytes of the kernel programs in use
+//! (an override folder or the embedded ones), the bytes of every file the point's arguments
+//! name (a `kernel PROGRAM.elf`, a board or manifest path, a `--weights` GGUF file) and of the
+//! manifest the point runs (the default one when it names none). A change to any of them gives
+//! a new key, so `--resume` re-runs exactly the points whose inputs changed, and results of
+//! another build are never taken for this one's.
 
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The hashed inputs of a sweep: computed once per sweep, shared by its points.
 #[derive(Debug, Clone)]
 pub struct KeyContext {
     programs_digest: String,
-    root: PathBuf,
+}
+
+impl Default for KeyContext {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl KeyContext {
-    /// Hashes the programs found under `root/programs` (the source tree by default).
-    pub fn new(root: &Path) -> Self {
-        let mut files = Vec::new();
-        collect_elfs(&root.join("programs"), &mut files);
-        files.sort();
+    /// Hashes the kernel programs in use (see [`crate::assets`]).
+    pub fn new() -> Self {
         let mut h = Sha256::new();
-        for f in &files {
-            h.update(
-                f.strip_prefix(root)
-                    .unwrap_or(f)
-                    .to_string_lossy()
-                    .as_bytes(),
-            );
+        for (name, bytes) in crate::assets::kernel_programs() {
+            h.update(name.as_bytes());
             h.update([0]);
-            h.update(std::fs::read(f).unwrap_or_default());
+            h.update(&bytes);
         }
         Self {
             programs_digest: hex(&h.finalize()),
-            root: root.to_path_buf(),
         }
     }
 
-    /// The digest of all program binaries.
+    /// The digest of the kernel programs.
     pub fn programs_digest(&self) -> &str {
         &self.programs_digest
     }
@@ -79,68 +77,71 @@ impl KeyContext {
             Err(e) => format!("invalid board: {e}"),
         };
         let option = |name: &str| options.iter().find(|(o, _)| o == name).map(|(_, v)| v);
-        let weights = option("--weights").map(|w| self.file_digest(w, ".", "gguf"));
-        let manifest = match (option("--manifest"), &weights) {
-            (Some(m), _) => self.file_digest(m, "manifests", "yaml"),
-            // The run takes the GGUF file's own manifest.
+        // Every file the arguments name, whatever the option: programs, boards, manifests,
+        // weights.
+        let files: Vec<String> = words
+            .iter()
+            .chain(options.iter().map(|(_, v)| v))
+            .chain(std::iter::once(&board))
+            .filter(|w| crate::assets::exists(Path::new(w.as_str())))
+            .map(|w| format!("{w}={}", file_digest(Path::new(w))))
+            .collect();
+        let manifest = match (option("--manifest"), option("--weights")) {
+            (Some(m), _) => manifest_digest(m),
+            // The run takes the GGUF file's own manifest (hashed with the file).
             (None, Some(_)) => String::new(),
-            (None, None) => {
-                self.file_digest(crate::system::llm::DEFAULT_MANIFEST, "manifests", "yaml")
-            }
+            (None, None) => manifest_digest(crate::system::llm::DEFAULT_MANIFEST),
         };
-        let workload = format!("{manifest}:{}", weights.unwrap_or_default());
+        let workload = format!("{manifest}:{}", files.join(";"));
         let canonical = serde_json::json!({
             "config": config,
             "command": words,
             "options": options,
             "programs": self.programs_digest,
+            "build": crate::provenance::BUILD_ID,
             "workload": workload,
         });
         let mut h = Sha256::new();
         h.update(canonical.to_string().as_bytes());
         hex(&h.finalize())[..16].to_string()
     }
+}
 
-    fn file_digest(&self, name: &str, dir: &str, ext: &str) -> String {
-        let candidates = [
-            PathBuf::from(name),
-            self.root.join(dir).join(format!("{name}.{ext}")),
-        ];
-        match candidates.iter().find(|p| p.is_file()) {
-            Some(p) => {
-                // Streamed: a weights file can be gigabytes.
-                let mut h = Sha256::new();
-                let digest = std::fs::File::open(p).and_then(|mut f| {
-                    let mut buf = vec![0u8; 1 << 20];
-                    loop {
-                        let n = std::io::Read::read(&mut f, &mut buf)?;
-                        if n == 0 {
-                            return Ok(());
-                        }
-                        h.update(&buf[..n]);
-                    }
-                });
-                match digest {
-                    Ok(()) => hex(&h.finalize()),
-                    Err(e) => format!("unreadable:{name}:{e}"),
-                }
-            }
-            None => format!("missing:{name}"),
-        }
+/// The digest of a manifest given by name or path, as the run would load it.
+fn manifest_digest(name: &str) -> String {
+    let path = if crate::assets::exists(Path::new(name)) {
+        Some(Path::new(name).to_path_buf())
+    } else {
+        crate::assets::find(crate::assets::Kind::Manifests, name, &["yaml", "json"])
+    };
+    match path {
+        Some(p) => file_digest(&p),
+        None => format!("missing:{name}"),
     }
 }
 
-fn collect_elfs(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect_elfs(&p, out);
-        } else if p.extension().is_some_and(|x| x == "elf") {
-            out.push(p);
+/// The SHA-256 of a file (disk or embedded), streamed: a weights file can be gigabytes.
+fn file_digest(path: &Path) -> String {
+    if !path.is_file() {
+        return match crate::assets::read(path) {
+            Ok(b) => hex(&Sha256::digest(&b)),
+            Err(e) => format!("unreadable:{}:{e}", path.display()),
+        };
+    }
+    let mut h = Sha256::new();
+    let digest = std::fs::File::open(path).and_then(|mut f| {
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = std::io::Read::read(&mut f, &mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            h.update(&buf[..n]);
         }
+    });
+    match digest {
+        Ok(()) => hex(&h.finalize()),
+        Err(e) => format!("unreadable:{}:{e}", path.display()),
     }
 }
 
@@ -153,7 +154,7 @@ mod tests {
     use super::*;
 
     fn ctx() -> KeyContext {
-        KeyContext::new(Path::new(env!("CARGO_MANIFEST_DIR")))
+        KeyContext::new()
     }
 
     fn v(s: &[&str]) -> Vec<String> {

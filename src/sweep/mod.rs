@@ -97,6 +97,11 @@ pub struct SweepOutcome {
     pub skipped: usize,
     /// Points (run now or before) that failed.
     pub failed: usize,
+    /// Selected points that failed (run now or before): a non-zero count is a non-zero exit.
+    pub failed_selected: usize,
+    /// Records dropped on `--resume` because their key is no longer one of the grid's (their
+    /// inputs or the build changed).
+    pub stale: usize,
     /// Files written (results, summary, plots).
     pub files: Vec<PathBuf>,
     /// Plot problems, reported but not fatal.
@@ -105,16 +110,6 @@ pub struct SweepOutcome {
 
 /// A point runner: emulate arguments in, JSON report out.
 pub type Runner<'a> = dyn Fn(&[String]) -> Result<serde_json::Value> + Sync + 'a;
-
-/// The source tree whose `programs/` the keys hash: `.` when it has `programs/`, else the
-/// tree the binary was built from.
-pub fn default_root() -> PathBuf {
-    if Path::new("programs").is_dir() {
-        PathBuf::from(".")
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-    }
-}
 
 /// The points of a spec with their keys, as `--plan` prints them.
 pub fn plan(spec: &SweepSpec, ctx: &KeyContext) -> Vec<(Point, String)> {
@@ -145,9 +140,19 @@ pub fn run(
             existing.len()
         );
     }
-    let done: BTreeSet<String> = existing.iter().map(|r| r.key.clone()).collect();
     let planned = plan(spec, ctx);
     let grid = planned.len();
+    // Records whose key is not one of the grid's are stale: their inputs or the build changed.
+    // They are dropped, so a point has one record, of the inputs it has now.
+    let current: BTreeSet<&str> = planned.iter().map(|(_, k)| k.as_str()).collect();
+    let (fresh, stale): (Vec<Record>, Vec<Record>) = existing
+        .into_iter()
+        .partition(|r| current.contains(r.key.as_str()));
+    let fresh = results::merge([fresh]);
+    if !stale.is_empty() {
+        results::rewrite(&results_path, &fresh)?;
+    }
+    let done: BTreeSet<String> = fresh.iter().map(|r| r.key.clone()).collect();
     if let Selection::Point(i) = opts.selection {
         if i >= grid {
             bail!(
@@ -160,6 +165,7 @@ pub fn run(
         .into_iter()
         .filter(|(p, _)| opts.selection.includes(p.index))
         .collect();
+    let selected_keys: BTreeSet<String> = selected.iter().map(|(_, k)| k.clone()).collect();
     let n_selected = selected.len();
     let pending: Vec<(Point, String)> = selected
         .into_iter()
@@ -181,6 +187,7 @@ pub fn run(
     } else {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
+    let spec_digest = spec.digest();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()
@@ -188,7 +195,7 @@ pub fn run(
     let write_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     pool.install(|| {
         pending.par_iter().for_each(|(p, k)| {
-            let record = run_point(p, k, runner, &configs);
+            let record = run_point(p, k, runner, &configs, &spec_digest);
             if let Err(e) = writer
                 .lock()
                 .map_err(|_| anyhow::anyhow!("writer poisoned"))
@@ -214,6 +221,11 @@ pub fn run(
     outcome.selected = n_selected;
     outcome.ran = pending.len();
     outcome.skipped = skipped;
+    outcome.stale = stale.len();
+    outcome.failed_selected = all
+        .iter()
+        .filter(|r| !r.ok && selected_keys.contains(&r.key))
+        .count();
     Ok(outcome)
 }
 
@@ -235,12 +247,14 @@ pub fn finish(spec: &SweepSpec, out: &Path, records: &[Record]) -> Result<SweepO
         ran: 0,
         skipped: 0,
         failed: records.iter().filter(|r| !r.ok).count(),
+        failed_selected: 0,
+        stale: 0,
         files,
         warnings,
     })
 }
 
-fn run_point(p: &Point, key: &str, runner: &Runner, configs: &Path) -> Record {
+fn run_point(p: &Point, key: &str, runner: &Runner, configs: &Path, spec: &str) -> Record {
     let start = std::time::Instant::now();
     // A point that panics is recorded as failed like any other error.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner(&p.argv)))
@@ -266,6 +280,8 @@ fn run_point(p: &Point, key: &str, runner: &Runner, configs: &Path) -> Record {
             result: Some(result),
             error: None,
             host_seconds,
+            spec: spec.to_string(),
+            build: crate::provenance::BUILD_ID.to_string(),
         },
         Err(e) => Record {
             key: key.to_string(),
@@ -276,7 +292,127 @@ fn run_point(p: &Point, key: &str, runner: &Runner, configs: &Path) -> Record {
             result: None,
             error: Some(format!("{e:#}")),
             host_seconds,
+            spec: spec.to_string(),
+            build: crate::provenance::BUILD_ID.to_string(),
         },
+    }
+}
+
+/// What a merge found wrong with a set of shards, against the spec.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MergeCheck {
+    /// The records kept: one per grid point, of this spec, build and inputs.
+    pub kept: Vec<Record>,
+    /// Grid indices without a record.
+    pub missing: Vec<usize>,
+    /// Records of indices outside the grid.
+    pub extra: Vec<usize>,
+    /// Indices with more than one record.
+    pub duplicate: Vec<usize>,
+    /// Records of another spec: (index, their spec digest).
+    pub other_spec: Vec<(usize, String)>,
+    /// Records of another build: (index, their build).
+    pub other_build: Vec<(usize, String)>,
+    /// Records of this spec and build whose key differs from the point's (inputs changed).
+    pub stale: Vec<usize>,
+}
+
+impl MergeCheck {
+    /// True when the shards hold exactly the grid.
+    pub fn complete(&self) -> bool {
+        self.problems().is_empty()
+    }
+
+    /// One line per kind of problem, naming the points.
+    pub fn problems(&self) -> Vec<String> {
+        let list = |v: &[usize]| {
+            v.iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let pairs = |v: &[(usize, String)]| {
+            v.iter()
+                .map(|(i, x)| format!("{i} ({x})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut p = Vec::new();
+        if !self.missing.is_empty() {
+            p.push(format!("missing points: {}", list(&self.missing)));
+        }
+        if !self.extra.is_empty() {
+            p.push(format!("points outside the grid: {}", list(&self.extra)));
+        }
+        if !self.duplicate.is_empty() {
+            p.push(format!("duplicate points: {}", list(&self.duplicate)));
+        }
+        if !self.other_spec.is_empty() {
+            p.push(format!(
+                "points of another spec: {}",
+                pairs(&self.other_spec)
+            ));
+        }
+        if !self.other_build.is_empty() {
+            p.push(format!(
+                "points of another build (this is {}): {}",
+                crate::provenance::BUILD_ID,
+                pairs(&self.other_build)
+            ));
+        }
+        if !self.stale.is_empty() {
+            p.push(format!(
+                "points whose inputs changed since they ran (key differs): {}",
+                list(&self.stale)
+            ));
+        }
+        p
+    }
+}
+
+/// Checks shard records against the spec's grid: each point must have exactly one record,
+/// of this spec, this build and its current key.
+pub fn check_shards(spec: &SweepSpec, ctx: &KeyContext, records: Vec<Record>) -> MergeCheck {
+    let planned = plan(spec, ctx);
+    let digest = spec.digest();
+    let mut c = MergeCheck::default();
+    let mut seen = vec![0usize; planned.len()];
+    for r in records {
+        if r.index >= planned.len() {
+            c.extra.push(r.index);
+            continue;
+        }
+        seen[r.index] += 1;
+        if seen[r.index] == 2 {
+            c.duplicate.push(r.index);
+        }
+        if r.spec != digest {
+            c.other_spec
+                .push((r.index, format!("spec {}", or_unknown(&r.spec))));
+        } else if r.build != crate::provenance::BUILD_ID {
+            c.other_build
+                .push((r.index, format!("build {}", or_unknown(&r.build))));
+        } else if r.key != planned[r.index].1 {
+            c.stale.push(r.index);
+        } else if !c.kept.iter().any(|k| k.index == r.index) {
+            c.kept.push(r);
+        }
+    }
+    let kept: BTreeSet<usize> = c.kept.iter().map(|r| r.index).collect();
+    c.missing = (0..planned.len()).filter(|i| !kept.contains(i)).collect();
+    for v in [&mut c.extra, &mut c.duplicate] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    c.kept.sort_by_key(|r| r.index);
+    c
+}
+
+fn or_unknown(s: &str) -> &str {
+    if s.is_empty() {
+        "unknown"
+    } else {
+        s
     }
 }
 

@@ -295,6 +295,8 @@ mod tests {
             result: y.map(|v| serde_json::json!({"decode": {"tokens_per_s": v}})),
             error: y.is_none().then(|| "does not fit".to_string()),
             host_seconds: 0.0,
+            spec: String::new(),
+            build: String::new(),
         }
     }
 

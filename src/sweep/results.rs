@@ -28,6 +28,12 @@ pub struct Record {
     pub error: Option<String>,
     /// Host wall time of the point (not part of any comparison).
     pub host_seconds: f64,
+    /// The digest of the spec the point belongs to ([`super::spec::SweepSpec::digest`]).
+    #[serde(default)]
+    pub spec: String,
+    /// The build identity of the binary that ran it ([`crate::provenance::BUILD_ID`]).
+    #[serde(default)]
+    pub build: String,
 }
 
 impl Record {
@@ -102,6 +108,20 @@ impl RecordWriter {
         self.file.flush()?;
         Ok(())
     }
+}
+
+/// Replaces a results file with `records` (written beside it, then renamed over it, so an
+/// interruption leaves the old file or the new one).
+pub fn rewrite(path: &Path, records: &[Record]) -> Result<()> {
+    let tmp = path.with_extension("jsonl.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    {
+        let mut w = RecordWriter::append(&tmp)?;
+        for r in records {
+            w.write(r)?;
+        }
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
 }
 
 /// Combines record sets: one record per key (the first seen), sorted by grid index.

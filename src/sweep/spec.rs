@@ -22,7 +22,13 @@
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::path::Path;
+
+/// The most points a sweep grid may have. Each point is a full emulator run of seconds to
+/// minutes, so 100,000 points is already days of a 100-core cluster; larger grids are almost
+/// certainly a mistake, and would spend minutes just computing keys before the first run.
+pub const MAX_GRID_POINTS: usize = 100_000;
 
 /// A parsed sweep specification.
 #[derive(Debug, Clone, Deserialize)]
@@ -145,7 +151,27 @@ impl SweepSpec {
                 bail!("axis `{name}`: name an option (`--tokens`), `board`, or `set:key.path`");
             }
         }
+        let mut grid: usize = 1;
+        for (name, values) in &spec.axes {
+            let n = values.as_array().map_or(0, |a| a.len());
+            grid = grid.checked_mul(n).filter(|&g| g <= MAX_GRID_POINTS).with_context(|| {
+                format!(
+                    "axis `{name}`: the grid would have more than {MAX_GRID_POINTS} points (the limit MAX_GRID_POINTS); split the sweep into several specs"
+                )
+            })?;
+        }
         for p in &spec.plots {
+            let plain = !p.file.is_empty()
+                && !p.file.starts_with('.')
+                && p.file
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            if !plain {
+                bail!(
+                    "plot `{}`: `file` must be a plain file name (letters, digits, `-`, `_`, `.`), written inside the output folder",
+                    p.file
+                );
+            }
             p.x_divisor()?;
             if let Some([lo, hi]) = p.x_range {
                 let increasing = lo.partial_cmp(&hi) == Some(std::cmp::Ordering::Less);
@@ -176,6 +202,18 @@ impl SweepSpec {
             }
         }
         Ok(spec)
+    }
+
+    /// A digest of what decides the grid: the command, the default board and the axes (not
+    /// the plots). Records carry it, so a merge can tell points of another spec.
+    pub fn digest(&self) -> String {
+        let canonical = serde_json::json!({
+            "command": self.command,
+            "board": self.board,
+            "axes": self.axes.iter().map(|(k, v)| (k.clone(), v.to_string())).collect::<Vec<_>>(),
+        });
+        let h = Sha256::digest(canonical.to_string().as_bytes());
+        h.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 
     /// Expands the grid into points, first axis varying slowest.
@@ -319,5 +357,43 @@ command = ["run", "--threads", "1"]
         let e = SweepSpec::parse("command = [\"x\"]\n[axes]\nboard = []").unwrap_err();
         assert!(format!("{e:#}").contains("empty"));
         assert!(SweepSpec::parse("command = [\"x\"]\nunknown = 1").is_err());
+    }
+
+    /// Issue 16 item 4: 10^21 points panicked with a capacity overflow, 10^12 aborted and
+    /// 10^6 took minutes before `--plan` printed.
+    #[test]
+    fn huge_grids_are_refused_with_the_limit_named() {
+        let values: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
+        for axes in [2usize, 4, 7] {
+            let mut text = String::from("command = [\"boards\", \"show\"]\n[axes]\n");
+            for a in 0..axes {
+                text.push_str(&format!("\"--a{a}\" = [{}]\n", values.join(",")));
+            }
+            let e = format!("{:#}", SweepSpec::parse(&text).unwrap_err());
+            assert!(e.contains("MAX_GRID_POINTS") && e.contains("100000"), "{e}");
+        }
+    }
+
+    /// Issue 16 item 7: a plot `file` given as an absolute path wrote outside `--out`.
+    #[test]
+    fn plot_files_stay_inside_the_output_folder() {
+        for file in ["/tmp/x", "../x", "a/b", ".hidden", ""] {
+            let text =
+                format!("command = [\"x\"]\n[[plots]]\nfile = \"{file}\"\nx = \"a\"\ny = \"b\"\n");
+            let e = format!("{:#}", SweepSpec::parse(&text).unwrap_err());
+            assert!(e.contains("plain file name"), "{file}: {e}");
+        }
+    }
+
+    #[test]
+    fn digest_follows_the_grid_not_the_plots() {
+        let a = SweepSpec::parse("command = [\"x\"]\n[axes]\n\"--n\" = [1, 2]").unwrap();
+        let b = SweepSpec::parse(
+            "command = [\"x\"]\n[axes]\n\"--n\" = [1, 2]\n[[plots]]\nfile = \"p\"\nx = \"--n\"\ny = \"y\"",
+        )
+        .unwrap();
+        let c = SweepSpec::parse("command = [\"x\"]\n[axes]\n\"--n\" = [1, 3]").unwrap();
+        assert_eq!(a.digest(), b.digest());
+        assert_ne!(a.digest(), c.digest());
     }
 }

@@ -114,7 +114,7 @@ impl Card {
         if let Some(p) = self.programs.get(path) {
             return Ok(p.clone());
         }
-        let p = Arc::new(Program::load(path)?);
+        let p = Arc::new(crate::assets::load_program(path)?);
         self.programs.insert(path.to_path_buf(), p.clone());
         Ok(p)
     }
@@ -213,15 +213,10 @@ impl Card {
     }
 }
 
-/// The kernel programs' folder: `programs/kernels/elf` under `.` when present, else under
-/// the source tree the binary was built from.
+/// The kernel programs' folder: an override on disk or the embedded copy (lookup order in
+/// [`crate::assets`]).
 pub fn kernel_dir() -> PathBuf {
-    let local = Path::new("programs/kernels/elf");
-    if local.is_dir() {
-        local.to_path_buf()
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("programs/kernels/elf")
-    }
+    crate::assets::Kind::Kernels.folder_in_use()
 }
 
 #[cfg(test)]

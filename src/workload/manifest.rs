@@ -149,14 +149,14 @@ impl Manifest {
     /// Reads and validates a manifest file.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ManifestError {
+        let bytes = crate::assets::read(path).map_err(|e| ManifestError {
             file: file.clone(),
             line: None,
             tensor: None,
             key: String::new(),
             message: format!("cannot read: {e}"),
         })?;
-        Manifest::parse(&text, &file)
+        Manifest::parse(&String::from_utf8_lossy(&bytes), &file)
     }
 
     /// The tensor named `name`.
@@ -555,36 +555,10 @@ fn line_naming(text: &str, name: &str) -> Option<usize> {
     None
 }
 
-/// Directories searched for a manifest given by name: `$SAIL_MANIFESTS_DIR`, `./manifests`,
-/// and the `manifests/` folder of the source tree the binary was built from.
-pub fn manifest_dirs() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Ok(d) = std::env::var("SAIL_MANIFESTS_DIR") {
-        dirs.push(PathBuf::from(d));
-    }
-    dirs.push(PathBuf::from("manifests"));
-    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests"));
-    dirs
-}
-
-/// The shipped manifest names and files, from the first manifest directory that has any.
+/// The manifest names and files (see [`crate::assets`] for where they are looked up),
+/// sorted by name.
 pub fn list_manifests() -> Vec<(String, PathBuf)> {
-    for d in manifest_dirs() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        let mut v: Vec<(String, PathBuf)> = rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "json"))
-            .filter_map(|p| Some((p.file_stem()?.to_string_lossy().into_owned(), p)))
-            .collect();
-        if !v.is_empty() {
-            v.sort();
-            return v;
-        }
-    }
-    Vec::new()
+    crate::assets::list(crate::assets::Kind::Manifests, &["yaml", "json"])
 }
 
 /// Loads a manifest by name (`tinyllama-1.1b-q4_k_m`) or path.
@@ -596,13 +570,12 @@ pub fn load_manifest(name_or_path: &str) -> Result<Manifest, ManifestError> {
     if looks_like_path || p.is_file() {
         return Manifest::load(p);
     }
-    for d in manifest_dirs() {
-        for ext in ["yaml", "json"] {
-            let f = d.join(format!("{name_or_path}.{ext}"));
-            if f.is_file() {
-                return Manifest::load(&f);
-            }
-        }
+    if let Some(f) = crate::assets::find(
+        crate::assets::Kind::Manifests,
+        name_or_path,
+        &["yaml", "json"],
+    ) {
+        return Manifest::load(&f);
     }
     let known: Vec<String> = list_manifests().into_iter().map(|(n, _)| n).collect();
     Err(ManifestError {

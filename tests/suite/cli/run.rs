@@ -27,7 +27,12 @@ fn emulated_figures(v: &serde_json::Value) -> serde_json::Value {
     match v {
         serde_json::Value::Object(m) => serde_json::Value::Object(
             m.iter()
-                .filter(|(k, _)| !k.starts_with("host_seconds") && k.as_str() != "reused")
+                .filter(|(k, _)| {
+                    // The provenance names the command line, which differs between the runs.
+                    !k.starts_with("host_seconds")
+                        && k.as_str() != "reused"
+                        && k.as_str() != "provenance"
+                })
                 .map(|(k, x)| (k.clone(), emulated_figures(x)))
                 .collect(),
         ),

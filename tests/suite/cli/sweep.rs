@@ -1,7 +1,7 @@
 //! Sweeps: resume, error isolation, key stability, shard + merge equivalence, and
 //! the command line, on fast `boards show` points.
 
-use crate::support::emulate;
+use crate::support::{emulate, emulate_in};
 use sail_emu::sweep::{self, key::KeyContext, results, spec::SweepSpec, Selection, SweepOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,7 +20,7 @@ series = "set:intercard.encoding"
 "#;
 
 fn ctx() -> KeyContext {
-    KeyContext::new(Path::new(env!("CARGO_MANIFEST_DIR")))
+    KeyContext::new()
 }
 
 fn opts(out: &Path, selection: Selection, resume: bool) -> SweepOptions {
@@ -241,14 +241,15 @@ fn command_line_plan_point_merge_and_plots() {
     assert_eq!(String::from_utf8_lossy(&plan.stdout).lines().count(), 12);
     let a = dir.path().join("a");
     let b = dir.path().join("b");
-    let out = emulate(&["sweep", s, "--point", "3", "--out", a.to_str().unwrap()]);
+    // Each shard holds two `3 MHz` error points: they are recorded, and the exit says so.
+    let out = emulate(&["sweep", s, "--shard", "0/2", "--out", a.to_str().unwrap()]);
     assert!(
-        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).contains("2 of 6 selected points failed"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let out = emulate(&["sweep", s, "--shard", "1/2", "--out", b.to_str().unwrap()]);
-    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 of 6 selected points failed"));
     let m = dir.path().join("m");
     let out = emulate(&[
         "sweep",
@@ -265,12 +266,15 @@ fn command_line_plan_point_merge_and_plots() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Point 3 is in shard 1/2, so the merge holds the 6 odd points once each.
+    // The two shards hold the grid once; the merge keeps the resolved boards.
     let rs = results::read_records(&m.join("results.jsonl")).unwrap();
     assert_eq!(
         rs.iter().map(|r| r.index).collect::<Vec<_>>(),
-        [1, 3, 5, 7, 9, 11]
+        (0..12).collect::<Vec<_>>()
     );
+    for r in rs.iter().filter(|r| r.ok) {
+        assert!(m.join("configs").join(format!("{}.yaml", r.key)).is_file());
+    }
     assert!(m.join("link.svg").is_file());
     let svg = std::fs::read_to_string(m.join("link.svg")).unwrap();
     assert!(svg.contains("64b66b") && svg.contains("8b10b"));
@@ -378,4 +382,166 @@ fn the_multicard_sweep_covers_strategies_and_card_counts() {
         .plots
         .iter()
         .all(|p| p.x == "--cards" && p.series.as_deref() == Some("--parallel")));
+}
+
+/// Issue 17: a shard set with one point missing and one point of another spec is refused,
+/// naming the points; `--allow-partial` merges the rest with a note.
+#[test]
+fn merge_refuses_missing_and_foreign_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let spec = dir.path().join("s.toml");
+    std::fs::write(&spec, SPEC).unwrap();
+    // Another spec: same command, one axis value differs, so its point 2 is foreign.
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, SPEC.replace("\"3 MHz\"", "\"1 GiB\"")).unwrap();
+    let s = spec.to_str().unwrap();
+    let mut shards = Vec::new();
+    for i in 0..12 {
+        // Point 5 never runs; point 2 comes from the other spec.
+        if i == 5 {
+            continue;
+        }
+        let from = if i == 2 { other.to_str().unwrap() } else { s };
+        let d = dir.path().join(format!("p{i}"));
+        let o = emulate_in(
+            &root,
+            &[
+                "sweep",
+                from,
+                "--point",
+                &i.to_string(),
+                "--out",
+                d.to_str().unwrap(),
+            ],
+        );
+        // Point 2 of the spec (`3 MHz`) is an error point; of the other spec it succeeds.
+        assert!(
+            o.status.success() || i % 3 == 2,
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        shards.push(d.to_str().unwrap().to_string());
+    }
+    let m = dir.path().join("m");
+    let mut args = vec!["sweep", "merge"];
+    args.extend(shards.iter().map(String::as_str));
+    args.extend(["--out", m.to_str().unwrap(), "--spec", s]);
+    let out = emulate(&args);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("missing points: 2, 5"), "{err}");
+    assert!(err.contains("points of another spec: 2"), "{err}");
+    assert!(!m.join("results.jsonl").exists());
+    args.push("--allow-partial");
+    let out = emulate(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PARTIAL: 10 of 12"));
+    assert!(std::fs::read_to_string(m.join("merge-notes.txt"))
+        .unwrap()
+        .contains("missing points: 2, 5"));
+    assert_eq!(
+        results::read_records(&m.join("results.jsonl"))
+            .unwrap()
+            .len(),
+        10
+    );
+}
+
+/// Issue 16 item 7: a sweep whose selected points fail exits non-zero, keeping the records.
+#[test]
+fn a_failed_point_is_a_non_zero_exit_with_its_record_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let spec = dir.path().join("s.toml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let d = dir.path().join("p2");
+    // Point 2 sets memory.capacity to `3 MHz`, which is not a size.
+    let out = emulate_in(
+        &root,
+        &[
+            "sweep",
+            spec.to_str().unwrap(),
+            "--point",
+            "2",
+            "--out",
+            d.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 1 selected points failed"));
+    let rs = results::read_records(&d.join("results.jsonl")).unwrap();
+    assert_eq!(rs.len(), 1);
+    assert!(!rs[0].ok && rs[0].error.is_some());
+    let d = dir.path().join("p3");
+    let out = emulate_in(
+        &root,
+        &[
+            "sweep",
+            spec.to_str().unwrap(),
+            "--point",
+            "3",
+            "--out",
+            d.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+}
+
+/// Issue 16 item 6: the key hashes the program a `kernel` point runs, and a resume after a
+/// change replaces the old record instead of adding one.
+#[test]
+fn resume_replaces_records_whose_inputs_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let prog = dir.path().join("prog.elf");
+    std::fs::copy(root.join("programs/hello.elf"), &prog).unwrap();
+    let spec = dir.path().join("k.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "command = [\"kernel\", {:?}]\n[axes]\n\"--max-cycles\" = [1000000000, 2000000000]\n",
+            prog.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("o");
+    let run = || {
+        let o = emulate_in(
+            &root,
+            &[
+                "sweep",
+                spec.to_str().unwrap(),
+                "--resume",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert!(run().contains("ran 2, skipped 0"));
+    assert!(run().contains("ran 0, skipped 2"));
+    let mut before = results::read_records(&out.join("results.jsonl")).unwrap();
+    before.sort_by_key(|r| r.index);
+    // Swap the program for another one: every point must re-run, with one record each.
+    std::fs::copy(root.join("programs/intloop.elf"), &prog).unwrap();
+    let third = run();
+    assert!(
+        third.contains("ran 2, skipped 0") && third.contains("dropped 2 stale"),
+        "{third}"
+    );
+    let mut after = results::read_records(&out.join("results.jsonl")).unwrap();
+    after.sort_by_key(|r| r.index);
+    assert_eq!(after.len(), 2);
+    assert!(before
+        .iter()
+        .zip(&after)
+        .all(|(a, b)| a.key != b.key && a.index == b.index));
+    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3);
 }
