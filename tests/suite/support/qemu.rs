@@ -64,10 +64,16 @@ fn cflags(seed: u64, extra: &[&str]) -> Vec<String> {
 /// Builds `src` (a C file) both ways into `target/qemu-tests/`.
 pub fn build(src: &Path, seed: u64, extra_cflags: &[&str]) -> Result<Build, String> {
     let stem = src.file_stem().unwrap().to_string_lossy();
+    // One folder per build: tests run in parallel and may build the same source and seed,
+    // and one must not overwrite the ELF another is running.
+    static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = root().join("target/qemu-tests").join(format!(
-        "{stem}-seed{seed}{}",
-        extra_cflags.join("").replace(['-', '=', ' '], "_")
+        "{stem}-seed{seed}{}-{}-{n}",
+        extra_cflags.join("").replace(['-', '=', ' '], "_"),
+        std::process::id()
     ));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let flags = cflags(seed, extra_cflags);
     let rt = root().join("programs/runtime.c");
