@@ -156,6 +156,7 @@ fn node_timings(
         matrix_unit: !cmd.no_matrix_unit,
         max_kernel_cycles: cmd.max_cycles,
         progress: false,
+        ids: Default::default(),
     };
     let t = llm::time_decode_nodes(&loaded.board, &opts, prefix)?;
     Ok((loaded.board, t))

@@ -2,9 +2,9 @@
 
 use super::BoardArgs;
 use crate::mem::regime::MemoryModelChoice;
-use crate::system::llm::{self, RunOptions, RunReport};
+use crate::system::llm::{self, RunOptions, RunReport, TokenIds};
 use crate::system::parallel_run::ParallelChoice;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -26,9 +26,20 @@ pub struct RunArgs {
     /// KV cache capacity in positions.
     #[arg(long, default_value_t = 512)]
     pub context: u64,
-    /// Prompt tokens (the prefill).
-    #[arg(long, default_value_t = 8)]
+    /// Prompt tokens (the prefill), seeded random ids.
+    #[arg(long, default_value_t = 8, conflicts_with = "prompt_ids")]
     pub prompt: u64,
+    /// The prompt as token ids, comma separated (`1,450,4996`); sets the prompt length.
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub prompt_ids: Option<Vec<u32>>,
+    /// Feed these ids at the decode steps instead of the argmax (teacher forcing), comma
+    /// separated, at least --tokens of them.
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub force_ids: Option<Vec<u32>>,
+    /// Write every computed logits row to FILE (n_vocab little-endian f32 per row) and its
+    /// shape, token ids and positions to FILE.json (doc/run.md).
+    #[arg(long, value_name = "FILE")]
+    pub logits: Option<PathBuf>,
     /// Decode tokens after the prefill.
     #[arg(long, default_value_t = 4)]
     pub tokens: u64,
@@ -71,7 +82,7 @@ pub(super) fn options(a: &RunArgs, progress: bool) -> RunOptions {
         manifest: a.manifest.clone(),
         weights: a.weights.clone(),
         context: a.context,
-        prompt: a.prompt,
+        prompt: a.prompt_ids.as_ref().map_or(a.prompt, |p| p.len() as u64),
         tokens: a.tokens,
         memory_model: a.memory_model,
         exact: a.exact,
@@ -79,7 +90,41 @@ pub(super) fn options(a: &RunArgs, progress: bool) -> RunOptions {
         matrix_unit: !a.no_matrix_unit,
         max_kernel_cycles: a.max_kernel_cycles,
         progress,
+        ids: TokenIds {
+            prompt: a.prompt_ids.clone(),
+            forced: a.force_ids.clone(),
+            keep_logits: a.logits.is_some(),
+        },
     }
+}
+
+/// Writes the logits rows to `path` (n_vocab little-endian f32 per row) and their
+/// description to `path`.json.
+fn write_logits(path: &std::path::Path, r: &RunReport) -> Result<()> {
+    let n_vocab = r.logits.first().map_or(0, |x| x.values.len());
+    let mut bytes = Vec::with_capacity(r.logits.len() * n_vocab * 4);
+    for row in &r.logits {
+        for v in &row.values {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    let meta = serde_json::json!({
+        "dtype": "f32",
+        "byte_order": "little",
+        "shape": [r.logits.len(), n_vocab],
+        "positions": r.logits.iter().map(|x| x.position).collect::<Vec<_>>(),
+        "tokens": r.logits.iter().map(|x| x.token).collect::<Vec<_>>(),
+        "prompt_ids": r.tokens_out.prompt_ids,
+        "fed_ids": r.tokens_out.fed_ids,
+        "meaningful": r.tokens_out.meaningful,
+    });
+    let mut j = path.as_os_str().to_owned();
+    j.push(".json");
+    let j = PathBuf::from(j);
+    std::fs::write(&j, serde_json::to_string_pretty(&meta)?)
+        .with_context(|| format!("writing {}", j.display()))?;
+    Ok(())
 }
 
 /// The JSON report (the schema in doc/run.md; doc/multicard.md for parallel runs).
@@ -89,6 +134,9 @@ pub(super) fn json(a: &RunArgs, common: &BoardArgs) -> Result<serde_json::Value>
         return super::parallel::json(a, &loaded.board, p);
     }
     let r = llm::run(&loaded.board, &options(a, false))?;
+    if let Some(p) = &a.logits {
+        write_logits(p, &r)?;
+    }
     Ok(serde_json::to_value(&r)?)
 }
 
@@ -98,6 +146,9 @@ pub(super) fn run(a: &RunArgs, common: &BoardArgs) -> Result<()> {
         return super::parallel::run(a, &loaded.board, common, p);
     }
     let r = llm::run(&loaded.board, &options(a, std::io::stderr().is_terminal()))?;
+    if let Some(p) = &a.logits {
+        write_logits(p, &r)?;
+    }
     let mut value = serde_json::to_value(&r)?;
     super::output::finish(&mut value, Some(a.seed), a.out.as_deref(), common)?;
     if a.json {
@@ -168,6 +219,32 @@ fn text(r: &RunReport, board: &crate::config::Board) -> String {
         "decode    {:.2} ms/token = {:.2} tokens/s   bound {:.2} ms/token ({:.2} tokens/s), emulated/bound {:.2}",
         r.decode.ms_per_token, r.decode.tokens_per_s, r.bound.ms_per_token, r.bound.tokens_per_s, r.bound.ratio
     );
+    let t = &r.tokens_out;
+    let ids = |v: &[u32]| {
+        v.iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let _ = writeln!(
+        s,
+        "tokens    prompt [{}] -> generated [{}]{}",
+        ids(&t.prompt_ids),
+        ids(&t.generated_ids),
+        if t.meaningful {
+            ""
+        } else {
+            " (synthetic weights: these ids mean nothing)"
+        }
+    );
+    if let Some(text) = &t.generated_text {
+        let _ = writeln!(
+            s,
+            "text      {:?} -> {:?}",
+            t.prompt_text.as_deref().unwrap_or(""),
+            text
+        );
+    }
     let _ = writeln!(
         s,
         "\nper decode token, by op       ms   bound ms   ratio   kernels"

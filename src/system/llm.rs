@@ -21,6 +21,7 @@ use crate::stats::Stats;
 use crate::system::card::{kernel_dir, Card, KernelRun};
 use crate::units::Time;
 use crate::workload::abi::TENSOR_BASE;
+use crate::workload::gguf::decode_pieces;
 use crate::workload::graph::{self, Graph, Node, Op, Operand};
 use crate::workload::import::manifest_from_gguf;
 use crate::workload::kernels::abi_of;
@@ -59,6 +60,62 @@ pub struct RunOptions {
     pub max_kernel_cycles: u64,
     /// Draw a progress bar.
     pub progress: bool,
+    /// Token ids the run feeds instead of seeded random ones.
+    pub ids: TokenIds,
+}
+
+/// Token ids given to a run. Without them, the prompt is seeded random ids and each decode
+/// step feeds the previous step's argmax (greedy decoding).
+#[derive(Debug, Clone, Default)]
+pub struct TokenIds {
+    /// The prompt's ids (their count must equal `RunOptions::prompt`).
+    pub prompt: Option<Vec<u32>>,
+    /// The ids fed at the decode steps instead of the argmax (teacher forcing); at least
+    /// `RunOptions::tokens` of them.
+    pub forced: Option<Vec<u32>>,
+    /// Keep every computed logits row in the report ([`RunReport::logits`]).
+    pub keep_logits: bool,
+}
+
+/// One row of logits: the output of one position.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogitsRow {
+    /// Position in the sequence (0 = the first prompt token).
+    pub position: u64,
+    /// The token id fed at that position.
+    pub token: u32,
+    /// n_vocab f32 logits.
+    #[serde(skip)]
+    pub values: Vec<f32>,
+}
+
+/// The tokens a run read and produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokensReport {
+    /// Whether the ids mean anything: false with synthetic weights.
+    pub meaningful: bool,
+    /// The prompt's ids.
+    pub prompt_ids: Vec<u32>,
+    /// The argmax of every computed row (the prefill's last position, then each decode
+    /// step): the greedy continuation.
+    pub generated_ids: Vec<u32>,
+    /// The ids fed at the decode steps (the argmax, or the forced ids).
+    pub fed_ids: Vec<u32>,
+    /// The generated ids as text, when the weights file has a vocabulary.
+    pub generated_text: Option<String>,
+    /// The prompt as text, likewise.
+    pub prompt_text: Option<String>,
+}
+
+/// The index of the largest value, ties to the lowest index (NaN never wins).
+pub fn argmax(v: &[f32]) -> u32 {
+    let mut best = 0usize;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] || (v[best].is_nan() && !x.is_nan()) {
+            best = i;
+        }
+    }
+    best as u32
 }
 
 /// The manifest a run without `--manifest` or `--weights` uses.
@@ -298,6 +355,12 @@ pub struct RunReport {
     pub host_seconds_per_token: f64,
     /// Counters of the card (summed over kernels) and of the regime.
     pub stats: Stats,
+    /// Prompt and generated token ids.
+    pub tokens_out: TokensReport,
+    /// Every computed logits row, when asked for (`TokenIds::keep_logits`); written to a
+    /// file by the caller, not serialized.
+    #[serde(skip)]
+    pub logits: Vec<LogitsRow>,
 }
 
 /// The weights a run used.
@@ -453,6 +516,8 @@ struct Prepared {
     card: Card,
     rng: Rng,
     weights: WeightsReport,
+    /// The weights file's vocabulary (`tokenizer.ggml.tokens`), if any.
+    vocab: Option<Vec<String>>,
 }
 
 /// A run needs at least one prompt token.
@@ -552,6 +617,7 @@ fn prepare(board: &Board, opts: &RunOptions, wanted: &dyn Fn(&str) -> bool) -> R
         gguf.is_some() && all_loaded,
     )?;
 
+    let vocab = gguf.as_ref().and_then(|g| g.header().vocabulary());
     Ok(Prepared {
         m,
         regions,
@@ -560,6 +626,7 @@ fn prepare(board: &Board, opts: &RunOptions, wanted: &dyn Fn(&str) -> bool) -> R
         card,
         rng,
         weights,
+        vocab,
     })
 }
 
@@ -574,7 +641,35 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         mut card,
         mut rng,
         weights,
+        vocab,
     } = prepare(board, opts, &|_| true)?;
+    let vocab_size = m.architecture.vocab_size;
+    let check_ids = |ids: &[u32], what: &str| -> Result<()> {
+        if let Some(&bad) = ids.iter().find(|&&i| u64::from(i) >= vocab_size) {
+            bail!("{what}: token id {bad} is outside the vocabulary of {vocab_size}");
+        }
+        Ok(())
+    };
+    if let Some(p) = &opts.ids.prompt {
+        check_ids(p, "--prompt-ids")?;
+        if p.len() as u64 != opts.prompt {
+            bail!(
+                "{} prompt ids for a prompt of {} tokens",
+                p.len(),
+                opts.prompt
+            );
+        }
+    }
+    if let Some(f) = &opts.ids.forced {
+        check_ids(f, "--force-ids")?;
+        if (f.len() as u64) < opts.tokens {
+            bail!(
+                "--force-ids gives {} ids for {} decode tokens",
+                f.len(),
+                opts.tokens
+            );
+        }
+    }
     let kv = GgmlType::F16;
     let mut state = RegimeState::new(&plan, &regions, &board.host_link)?;
 
@@ -621,6 +716,14 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     let pos_addr = placement.addr(act::POS);
     let last_step = graphs.len() - 1;
     let mut kernels = Vec::new();
+    let logits_addr = placement
+        .addr(act::LOGITS)
+        .context("the model has no logits buffer")?;
+    let mut prompt_ids = Vec::new();
+    let mut fed_ids = Vec::new();
+    let mut generated_ids = Vec::new();
+    let mut logits_rows = Vec::new();
+    let mut row = vec![0u8; (vocab_size * 4) as usize];
     for (si, g) in graphs.iter().enumerate() {
         let is_decode = si > 0;
         bar.set_message(if is_decode {
@@ -629,11 +732,29 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
             "prefill".into()
         });
         // Inputs of the step: token ids and positions.
+        let ids: Vec<u32> = if si == 0 {
+            match &opts.ids.prompt {
+                Some(p) => p.clone(),
+                None => (0..g.n_tokens)
+                    .map(|_| (rng.next_u64() % vocab_size) as u32)
+                    .collect(),
+            }
+        } else {
+            let t = si - 1;
+            let id = match &opts.ids.forced {
+                Some(f) => f[t],
+                None => *generated_ids.last().expect("the prefill produced a row"),
+            };
+            vec![id]
+        };
+        if si == 0 {
+            prompt_ids = ids.clone();
+        } else {
+            fed_ids.push(ids[0]);
+        }
         if let Some(a) = tokens_addr {
-            let ids: Vec<u8> = (0..g.n_tokens)
-                .flat_map(|_| ((rng.next_u64() % m.architecture.vocab_size) as i32).to_le_bytes())
-                .collect();
-            card.write(a, &ids)?;
+            let bytes: Vec<u8> = ids.iter().flat_map(|&i| (i as i32).to_le_bytes()).collect();
+            card.write(a, &bytes)?;
         }
         if let Some(a) = pos_addr {
             let pos: Vec<u8> = (0..g.n_tokens)
@@ -683,6 +804,20 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         }
         st.seconds = (now - step_start).secs();
         steps.push(st);
+        // The step's output row: the logits of its last position.
+        card.read(logits_addr, &mut row)?;
+        let values: Vec<f32> = row
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        generated_ids.push(argmax(&values));
+        if opts.ids.keep_logits {
+            logits_rows.push(LogitsRow {
+                position: g.n_past + g.n_tokens - 1,
+                token: *ids.last().expect("a step has tokens"),
+                values,
+            });
+        }
     }
     bar.finish_and_clear();
 
@@ -780,5 +915,14 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         host_seconds_per_token: host_seconds / (opts.prompt + opts.tokens) as f64,
         stats,
         plan,
+        tokens_out: TokensReport {
+            meaningful: opts.weights.is_some(),
+            prompt_text: vocab.as_ref().map(|v| decode_pieces(v, &prompt_ids)),
+            generated_text: vocab.as_ref().map(|v| decode_pieces(v, &generated_ids)),
+            prompt_ids,
+            generated_ids,
+            fed_ids,
+        },
+        logits: logits_rows,
     })
 }

@@ -27,7 +27,7 @@ use super::card::{kernel_dir, Card};
 use super::cards::run_add;
 use super::collective::{self, Buffers, CardOps, Collective, ReduceJob};
 use super::llm::{
-    check_prompt, operands, program_for, run_shape, Placement, RunOptions, DEFAULT_MANIFEST,
+    argmax, check_prompt, operands, program_for, run_shape, Placement, RunOptions, DEFAULT_MANIFEST,
 };
 use super::parallel::{rule, rule_for_tile, RuleCosts, Strategy, Tile};
 use super::topology::Fabric;
@@ -231,6 +231,17 @@ fn split_units(total: u64, unit: u64, parts: usize) -> Result<Vec<(u64, u64)>> {
         .collect())
 }
 
+/// A step's token ids as little-endian i32: `n` seeded random ids for the prompt (no
+/// `previous`), else the previous step's argmax.
+fn step_ids(rng: &mut Rng, n: u64, vocab: u64, previous: Option<u32>) -> Vec<u8> {
+    match previous {
+        Some(id) => (0..n).flat_map(|_| (id as i32).to_le_bytes()).collect(),
+        None => (0..n)
+            .flat_map(|_| ((rng.next_u64() % vocab) as i32).to_le_bytes())
+            .collect(),
+    }
+}
+
 /// A copy of `m` whose tensors are card `r`'s TP shards, with the card's shard dimensions.
 fn tp_manifest(m: &Manifest, r: usize, n: usize) -> Result<(Manifest, Shard)> {
     let a = &m.architecture;
@@ -384,6 +395,21 @@ impl Runner {
     }
 
     /// Writes the step's token ids and positions.
+    /// The first `vocab` f32 values of this card's logits buffer (the last position's row of
+    /// its output shard).
+    fn logits(&mut self, vocab: u64) -> Result<Vec<f32>> {
+        let a = self
+            .placement
+            .addr(act::LOGITS)
+            .context("the model has no logits buffer")?;
+        let mut row = vec![0u8; (vocab * 4) as usize];
+        self.card.read(a, &mut row)?;
+        Ok(row
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+
     fn step_inputs(&mut self, g: &Graph, ids: &[u8]) -> Result<()> {
         if let Some(a) = self.placement.addr(act::TOKENS) {
             self.card.write(a, ids)?;
@@ -643,6 +669,8 @@ pub fn run_tp(board: &Board, p: &ParallelOptions) -> Result<ParallelReport> {
     let mut ttft = 0.0;
     let mut link_before = Vec::new();
     let mut decode_start = Time::ZERO;
+    let vocab_split = split_units(a.vocab_size, 1, n)?;
+    let mut next_id = None;
     for (si, s) in steps(opts).into_iter().enumerate() {
         let decode = si > 0;
         if si == 1 {
@@ -661,10 +689,10 @@ pub fn run_tp(board: &Board, p: &ParallelOptions) -> Result<ParallelReport> {
                 r.set_weight_order(g)?;
             }
         }
-        // Token ids: one stream (card 0's generator), the same on every card.
-        let ids: Vec<u8> = (0..s.n_tokens)
-            .flat_map(|_| ((runners[0].rng.next_u64() % a.vocab_size) as i32).to_le_bytes())
-            .collect();
+        // Token ids, the same on every card: the prompt from card 0's generator, then each
+        // decode step feeds the previous step's argmax over the whole vocabulary (greedy, as
+        // the single-card run).
+        let ids = step_ids(&mut runners[0].rng, s.n_tokens, a.vocab_size, next_id);
         for (r, g) in runners.iter_mut().zip(&graphs) {
             r.step_inputs(g, &ids)?;
         }
@@ -748,6 +776,12 @@ pub fn run_tp(board: &Board, p: &ParallelOptions) -> Result<ParallelReport> {
                 }
             }
         }
+        // Each card holds its slice of the vocabulary, in card order.
+        let mut row = Vec::with_capacity(a.vocab_size as usize);
+        for (r, &(_, len)) in runners.iter_mut().zip(&vocab_split) {
+            row.extend(r.logits(len)?);
+        }
+        next_id = Some(argmax(&row));
         let end = runners.iter().map(|r| r.now).max().unwrap_or_default();
         let ms = (end - step_start).secs() * 1e3;
         if decode {
@@ -827,6 +861,7 @@ pub fn run_pp(board: &Board, p: &ParallelOptions) -> Result<ParallelReport> {
     let mut link_before = Vec::new();
     let mut decode_start = Time::ZERO;
     let mut step_start = Time::ZERO;
+    let mut next_id = None;
     for (si, s) in steps(opts).into_iter().enumerate() {
         let decode = si > 0;
         if si == 1 {
@@ -834,9 +869,7 @@ pub fn run_pp(board: &Board, p: &ParallelOptions) -> Result<ParallelReport> {
             decode_start = step_start;
         }
         let g = graph::build(&m, s, opts.context, kv).map_err(|e| anyhow::anyhow!("{}", e.0))?;
-        let ids: Vec<u8> = (0..s.n_tokens)
-            .flat_map(|_| ((runners[0].rng.next_u64() % a.vocab_size) as i32).to_le_bytes())
-            .collect();
+        let ids = step_ids(&mut runners[0].rng, s.n_tokens, a.vocab_size, next_id);
         runners[0].now = runners[0].now.max(step_start);
         for r in 0..n {
             let (l0, l1) = stages[r];
@@ -890,6 +923,8 @@ pub fn run_pp(board: &Board, p: &ParallelOptions) -> Result<ParallelReport> {
                 }
             }
         }
+        // The last stage holds the whole vocabulary's logits: its argmax is the next token.
+        next_id = Some(argmax(&runners[n - 1].logits(a.vocab_size)?));
         // The step ends when the token id is back on card 0 (or the last card is done).
         let end = if n > 1 {
             runners[0].now

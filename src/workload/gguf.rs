@@ -204,6 +204,14 @@ impl GgufFile {
         self.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
+    /// The vocabulary (`tokenizer.ggml.tokens`), when the file has one as strings.
+    pub fn vocabulary(&self) -> Option<Vec<String>> {
+        match self.get("tokenizer.ggml.tokens")? {
+            Value::Array(_, v) => v.iter().map(|x| x.as_str().map(str::to_string)).collect(),
+            _ => None,
+        }
+    }
+
     /// Bytes of all tensor data (without padding).
     pub fn tensor_bytes(&self) -> u64 {
         self.tensors.iter().map(|t| t.bytes).sum()
@@ -234,6 +242,30 @@ impl fmt::Display for GgufError {
 }
 
 impl std::error::Error for GgufError {}
+
+/// Token ids as text, decoded the way llama.cpp decodes SentencePiece pieces: `▁` (U+2581)
+/// is a space, a piece `<0xNN>` is the byte NN, any other piece is its UTF-8 text; the bytes
+/// are joined and read as UTF-8 (invalid sequences replaced). An id outside the vocabulary
+/// reads as `<id N?>`.
+pub fn decode_pieces(vocab: &[String], ids: &[u32]) -> String {
+    let mut bytes = Vec::new();
+    for &id in ids {
+        let Some(piece) = vocab.get(id as usize) else {
+            bytes.extend_from_slice(format!("<id {id}?>").as_bytes());
+            continue;
+        };
+        let byte = piece
+            .strip_prefix("<0x")
+            .and_then(|h| h.strip_suffix('>'))
+            .filter(|h| h.len() == 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match byte {
+            Some(b) => bytes.push(b),
+            None => bytes.extend_from_slice(piece.replace('\u{2581}', " ").as_bytes()),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
 
 /// Reads the header of the GGUF file at `path`.
 pub fn read_gguf(path: &Path) -> Result<GgufFile, GgufError> {
