@@ -43,6 +43,9 @@ pub struct KernelCmd {
     /// With --node: quantized products on the vector unit instead of Xpop_matmul.
     #[arg(long, requires = "node")]
     no_matrix_unit: bool,
+    /// With --node: fused or split attention (see `emulate run --help`).
+    #[arg(long, requires = "node", default_value = "fused", value_parser = super::run::parse_attention)]
+    attention: crate::workload::graph::Attention,
     /// Stop with an error if the program has not exited after this many cycles.
     #[arg(long, default_value_t = crate::program::DEFAULT_MAX_CYCLES)]
     max_cycles: u64,
@@ -154,6 +157,7 @@ fn node_timings(
         exact: true,
         seed: 1,
         matrix_unit: !cmd.no_matrix_unit,
+        attention: cmd.attention,
         max_kernel_cycles: cmd.max_cycles,
         progress: false,
         ids: Default::default(),

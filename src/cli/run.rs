@@ -4,6 +4,7 @@ use super::BoardArgs;
 use crate::mem::regime::MemoryModelChoice;
 use crate::system::llm::{self, RunOptions, RunReport, TokenIds};
 use crate::system::parallel_run::ParallelChoice;
+use crate::workload::graph::Attention;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::io::IsTerminal;
@@ -55,6 +56,11 @@ pub struct RunArgs {
     /// Run quantized matrix products with the RVV kernels instead of the Xpop_matmul unit.
     #[arg(long)]
     pub no_matrix_unit: bool,
+    /// Attention: fused (one flash_attn_ext kernel per block, V cache stored by position)
+    /// or split (mul_mat, soft_max, mul_mat; V cache transposed), as llama.cpp with and
+    /// without flash attention. Single-card runs only.
+    #[arg(long, default_value = "fused", value_parser = parse_attention)]
+    pub attention: Attention,
     /// Cycle limit per kernel (a kernel that does not exit by then stops the run).
     #[arg(long, default_value_t = crate::program::DEFAULT_MAX_KERNEL_CYCLES)]
     pub max_kernel_cycles: u64,
@@ -77,6 +83,11 @@ pub struct RunArgs {
     pub threads: Option<usize>,
 }
 
+/// Parses `--attention`.
+pub(super) fn parse_attention(s: &str) -> Result<Attention, String> {
+    Attention::from_name(s).ok_or_else(|| format!("`{s}` is not an attention mode (fused, split)"))
+}
+
 pub(super) fn options(a: &RunArgs, progress: bool) -> RunOptions {
     RunOptions {
         manifest: a.manifest.clone(),
@@ -88,6 +99,7 @@ pub(super) fn options(a: &RunArgs, progress: bool) -> RunOptions {
         exact: a.exact,
         seed: a.seed,
         matrix_unit: !a.no_matrix_unit,
+        attention: a.attention,
         max_kernel_cycles: a.max_kernel_cycles,
         progress,
         ids: TokenIds {

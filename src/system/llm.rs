@@ -56,6 +56,8 @@ pub struct RunOptions {
     pub seed: u64,
     /// Quantized matrix products on the Xpop_matmul unit (else the RVV kernels).
     pub matrix_unit: bool,
+    /// Fused (`flash_attn_ext`) or split (`mul_mat`, `soft_max`, `mul_mat`) attention.
+    pub attention: graph::Attention,
     /// Cycle limit per kernel.
     pub max_kernel_cycles: u64,
     /// Draw a progress bar.
@@ -252,7 +254,7 @@ pub fn time_decode_nodes(
         );
     }
     let (m, _) = manifest_of(opts)?;
-    let g = graph::decode(&m, opts.prompt, opts.context, GgmlType::F16)
+    let g = graph::decode_with(&m, opts.prompt, opts.context, GgmlType::F16, opts.attention)
         .map_err(|e| anyhow::anyhow!("{}", e.0))?;
     let nodes: Vec<&Node> = g
         .nodes
@@ -673,11 +675,14 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     let kv = GgmlType::F16;
     let mut state = RegimeState::new(&plan, &regions, &board.host_link)?;
 
-    let mut graphs: Vec<Graph> = vec![graph::prefill(&m, opts.prompt, opts.context, kv)
-        .map_err(|e| anyhow::anyhow!("{}", e.0))?];
+    let mut graphs: Vec<Graph> =
+        vec![
+            graph::prefill_with(&m, opts.prompt, opts.context, kv, opts.attention)
+                .map_err(|e| anyhow::anyhow!("{}", e.0))?,
+        ];
     for t in 0..opts.tokens {
         graphs.push(
-            graph::decode(&m, opts.prompt + t, opts.context, kv)
+            graph::decode_with(&m, opts.prompt + t, opts.context, kv, opts.attention)
                 .map_err(|e| anyhow::anyhow!("{}", e.0))?,
         );
     }

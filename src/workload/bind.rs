@@ -23,6 +23,7 @@ pub fn opcode(op: Op) -> OpCode {
         Op::SoftMax => OpCode::SoftMax,
         Op::Add => OpCode::Add,
         Op::Swiglu => OpCode::Swiglu,
+        Op::FlashAttnExt => OpCode::Attention,
     }
 }
 
@@ -38,6 +39,14 @@ pub mod slot {
     pub const SOFTMAX_CAUSAL: usize = 2;
     /// SOFT_MAX cached positions (i32).
     pub const SOFTMAX_N_PAST: usize = 3;
+    /// ATTENTION scale (f32).
+    pub const ATTN_SCALE: usize = 0;
+    /// ATTENTION ALiBi max bias (f32, 0).
+    pub const ATTN_MAX_BIAS: usize = 1;
+    /// ATTENTION causal flag (i32).
+    pub const ATTN_CAUSAL: usize = 2;
+    /// ATTENTION cached positions (i32).
+    pub const ATTN_N_PAST: usize = 3;
     /// ROPE rotated dimensions (i32).
     pub const ROPE_N_DIMS: usize = 1;
     /// ROPE mode (i32, 0 normal).
@@ -117,6 +126,12 @@ pub fn descriptor(
             d.set_f32(slot::SOFTMAX_MAX_BIAS, 0.0);
             d.params[slot::SOFTMAX_CAUSAL] = i32::from(causal);
             d.params[slot::SOFTMAX_N_PAST] = i32_param(&node.name, "n_past", n_past)?;
+        }
+        Params::Attention { scale, n_past } => {
+            d.set_f32(slot::ATTN_SCALE, scale as f32);
+            d.set_f32(slot::ATTN_MAX_BIAS, 0.0);
+            d.params[slot::ATTN_CAUSAL] = 1;
+            d.params[slot::ATTN_N_PAST] = i32_param(&node.name, "n_past", n_past)?;
         }
         Params::Rope {
             dims,

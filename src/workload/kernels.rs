@@ -117,6 +117,19 @@ pub const KERNELS: &[KernelAbi] = &[
         dst: "F32 [ffn, n]: silu(gate) * up (written over gate)",
         params: "-",
     },
+    KernelAbi {
+        pattern: "flash_attn_ext_<kv>",
+        ggml_op: "FLASH_ATTN_EXT (ATTENTION)",
+        program: "k_attention",
+        opcode: OpCode::Attention,
+        srcs: &[
+            "q F32 [head_dim, n, heads]",
+            "K <kv> cache [head_dim, kv_len, kv_heads]",
+            "V <kv> cache [head_dim, kv_len, kv_heads] (rows are positions)",
+        ],
+        dst: "F32 [head_dim, heads, n]",
+        params: "scale = 1/sqrt(head_dim); causal: token i sees positions <= n_past + i",
+    },
 ];
 
 /// `get_rows_<t>`.
@@ -127,6 +140,11 @@ pub fn get_rows(t: GgmlType) -> String {
 /// `mul_mat_<w>`.
 pub fn mul_mat(w: GgmlType) -> String {
     format!("mul_mat_{}", w.ggml_name())
+}
+
+/// `flash_attn_ext_<kv>`.
+pub fn flash_attn_ext(kv: GgmlType) -> String {
+    format!("flash_attn_ext_{}", kv.ggml_name())
 }
 
 /// `cpy_f32_<kv>`.

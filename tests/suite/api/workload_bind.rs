@@ -115,7 +115,7 @@ fn attention_reads_what_the_cache_stores_and_rope_wrote() {
     let m = load_manifest("tinyllama-1.1b-q4_k_m").unwrap();
     let (ctx, n_past, t) = (256u64, 40u64, 5u64);
     let p = RegionParams::new(ctx, 64);
-    let g = graph::build(
+    let g = graph::build_shard_with(
         &m,
         regions::StepShape {
             n_tokens: t,
@@ -123,6 +123,8 @@ fn attention_reads_what_the_cache_stores_and_rope_wrote() {
         },
         ctx,
         GgmlType::F16,
+        graph::Shard::whole(&m),
+        graph::Attention::Split,
     )
     .unwrap();
     let bound: BTreeMap<String, _> = bind_all(&m, &p, &g)
@@ -174,6 +176,73 @@ fn attention_reads_what_the_cache_stores_and_rope_wrote() {
     }
     // GQA: 32 query heads over 4 KV heads (the kernel broadcasts ne2 by 8).
     assert_eq!((kq.src[0].ne[2], kq.src[1].ne[2]), (4, 32));
+}
+
+/// Fused attention (the default): K and V are stored as rows of positions, and the one
+/// flash_attn_ext node reads q where rope wrote it, K and V where the stores put them, and
+/// writes the merged heads where attn_output reads them.
+#[test]
+fn fused_attention_reads_what_the_cache_stores_and_rope_wrote() {
+    let m = load_manifest("tinyllama-1.1b-q4_k_m").unwrap();
+    let (ctx, n_past, t) = (256u64, 40u64, 5u64);
+    let p = RegionParams::new(ctx, 64);
+    let g = graph::build(
+        &m,
+        regions::StepShape {
+            n_tokens: t,
+            n_past,
+        },
+        ctx,
+        GgmlType::F16,
+    )
+    .unwrap();
+    assert!(g.nodes.iter().all(|n| !n.name.ends_with(".kq")));
+    let bound: BTreeMap<String, _> = bind_all(&m, &p, &g)
+        .into_iter()
+        .map(|(n, d)| (n.name.clone(), d))
+        .collect();
+    let a = &m.architecture;
+    let (hd, kvh, heads) = (a.head_dim(), u64::from(a.kv_heads), u64::from(a.heads));
+    let (k_store, v_store) = (&bound["blk.3.k_store"], &bound["blk.3.v_store"]);
+    let attn = &bound["blk.3.attn"];
+    let rope_q = &bound["blk.3.rope_q"];
+    let attn_out = &bound["blk.3.attn_output"];
+    assert_eq!(attn.src.len(), 3, "q, K, V; the causal mask is a parameter");
+    assert_eq!(v_store.dst.nb[0], 2, "V rows are contiguous");
+    for tok in [0, t - 1] {
+        for g_ in [0, kvh - 1] {
+            for d in [0, 1, hd - 1] {
+                let j = g_ * hd + d;
+                let pos = n_past + tok;
+                assert_eq!(
+                    elem(&k_store.dst, [j, tok, 0, 0]),
+                    elem(&attn.src[1], [d, pos, g_, 0])
+                );
+                assert_eq!(
+                    elem(&v_store.dst, [j, tok, 0, 0]),
+                    elem(&attn.src[2], [d, pos, g_, 0])
+                );
+            }
+        }
+        for head in [0, heads - 1] {
+            for d in [0, hd - 1] {
+                assert_eq!(
+                    elem(&rope_q.dst, [d, head, tok, 0]),
+                    elem(&attn.src[0], [d, tok, head, 0])
+                );
+                assert_eq!(
+                    elem(&attn.dst, [d, head, tok, 0]),
+                    elem(&attn_out.src[1], [head * hd + d, tok, 0, 0])
+                );
+            }
+        }
+    }
+    assert_eq!((attn.src[1].ne[2], attn.src[0].ne[2]), (4, 32));
+    assert_eq!(attn.src[1].ne[1], (n_past + t) as i64);
+    let f = |bits: i32| f32::from_bits(bits as u32);
+    assert_eq!(f(attn.params[slot::ATTN_SCALE]), 0.125);
+    assert_eq!(attn.params[slot::ATTN_CAUSAL], 1);
+    assert_eq!(attn.params[slot::ATTN_N_PAST], n_past as i32);
 }
 
 #[test]

@@ -47,6 +47,10 @@ fn small() -> Manifest {
 }
 
 /// Element-wise FLOPs of one step, written out from the per-element conventions.
+/// The split attention graph (llama.cpp without flash attention), whose op counts and
+/// FLOPs these closed forms describe; the fused graph is compared with it below.
+const SPLIT: graph::Attention = graph::Attention::Split;
+
 fn elementwise_flops(a: &Architecture, n_tokens: u64, kv_len: u64) -> u64 {
     let (h, f, t) = (a.hidden_size, a.ffn_size, n_tokens);
     let (heads, kvh) = (u64::from(a.heads), u64::from(a.kv_heads));
@@ -72,7 +76,7 @@ fn decode_op_counts_match_the_architecture() {
     let m = q4_k_m();
     let l = 22;
     for n_past in [0, 100, 2047] {
-        let g = graph::decode(&m, n_past, 2048, F16).unwrap();
+        let g = graph::decode_with(&m, n_past, 2048, F16, SPLIT).unwrap();
         let want = [
             (Op::GetRows, 1),
             (Op::RmsNorm, 2 * l + 1),
@@ -118,7 +122,7 @@ fn decode_op_counts_match_the_architecture() {
         assert_eq!(k["get_rows_q4_K"].count, 1);
         assert_eq!(k["cpy_f32_f16"].count, 2 * 22);
     }
-    let g = graph::decode(&q4_0(), 0, 2048, F16).unwrap();
+    let g = graph::decode_with(&q4_0(), 0, 2048, F16, SPLIT).unwrap();
     let k = g.by_kernel();
     assert_eq!(k["mul_mat_q4_0"].count, 7 * 22);
     assert_eq!(k["mul_mat_q6_K"].count, 1);
@@ -132,7 +136,7 @@ fn decode_flops_equal_the_closed_form_and_are_about_2x_parameters() {
     let n = m.weight_params() as f64; // 1,100,048,384
     let embd = (a.hidden_size * a.vocab_size) as f64;
     for n_past in [0u64, 511, 2047] {
-        let g = graph::decode(&m, n_past, 2048, F16).unwrap();
+        let g = graph::decode_with(&m, n_past, 2048, F16, SPLIT).unwrap();
         let kv_len = n_past + 1;
         assert_eq!(
             g.flops(),
@@ -179,7 +183,11 @@ fn decode_flops_equal_the_closed_form_and_are_about_2x_parameters() {
 fn prefill_flops_scale_with_the_prompt() {
     let m = q4_k_m();
     let a = &m.architecture;
-    let f = |p: u64| graph::prefill(&m, p, 2048, F16).unwrap().flops();
+    let f = |p: u64| {
+        graph::prefill_with(&m, p, 2048, F16, SPLIT)
+            .unwrap()
+            .flops()
+    };
     for p in [1u64, 7, 128, 512, 2048] {
         assert_eq!(
             f(p),
@@ -211,7 +219,7 @@ fn bytes_moved_include_every_weight_once_and_the_kv_cache() {
     let m = q4_k_m();
     let a = &m.architecture;
     let n_past = 1000;
-    let g = graph::decode(&m, n_past, 2048, F16).unwrap();
+    let g = graph::decode_with(&m, n_past, 2048, F16, SPLIT).unwrap();
     let weight_read: u64 = g
         .nodes
         .iter()
@@ -247,6 +255,37 @@ fn bytes_moved_include_every_weight_once_and_the_kv_cache() {
             + n.output.bytes
             + n.scratch.as_ref().map_or(0, |s| 2 * s.bytes);
         assert_eq!(n.bytes_moved, want, "{}", n.name);
+    }
+}
+
+/// Fused attention does the same arithmetic as the split graph in decode (every cached
+/// position is visible), and in a prefill only the causal pairs: the split graph computes
+/// all P x P scores and masks the upper triangle, the fused kernel never visits it.
+#[test]
+fn fused_attention_counts_the_visible_pairs_only() {
+    let m = q4_k_m();
+    let a = &m.architecture;
+    let (hd, heads) = (a.head_dim(), u64::from(a.heads));
+    for n_past in [0u64, 511, 2047] {
+        let fused = graph::decode(&m, n_past, 2048, F16).unwrap();
+        let split = graph::decode_with(&m, n_past, 2048, F16, SPLIT).unwrap();
+        assert_eq!(fused.flops(), split.flops(), "n_past {n_past}");
+        assert_eq!(fused.count(Op::FlashAttnExt), 22);
+        assert_eq!(fused.count(Op::SoftMax), 0);
+        assert_eq!(fused.count(Op::Cpy), 2 * 22);
+        assert_eq!(fused.nodes.len(), split.nodes.len() - 2 * 22);
+    }
+    for p in [1u64, 7, 64, 512] {
+        let fused = graph::prefill(&m, p, 2048, F16).unwrap().flops();
+        let split = graph::prefill_with(&m, p, 2048, F16, SPLIT)
+            .unwrap()
+            .flops();
+        let hidden_pairs = heads * (p * p - p * (p + 1) / 2);
+        assert_eq!(
+            split - fused,
+            22 * hidden_pairs * (4 * hd + fpe::SOFT_MAX),
+            "prompt {p}"
+        );
     }
 }
 
@@ -365,6 +404,10 @@ fn nodes_bind_to_documented_kernels_with_their_parameters() {
                 }
                 (Op::MulMat, graph::Params::MulMat { vec_dot_type }) => {
                     assert_eq!(*vec_dot_type, n.inputs[0].dtype.vec_dot_type())
+                }
+                (Op::FlashAttnExt, graph::Params::Attention { scale, n_past }) => {
+                    assert_eq!(*scale, 1.0 / (m.architecture.head_dim() as f64).sqrt());
+                    assert_eq!(*n_past, 3);
                 }
                 (Op::Cpy, graph::Params::Cpy { n_past, .. }) => assert_eq!(*n_past, 3),
                 (Op::GetRows | Op::Mul | Op::Add | Op::Swiglu, graph::Params::None) => {}
