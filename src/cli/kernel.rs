@@ -158,6 +158,7 @@ fn node_timings(
         seed: 1,
         matrix_unit: !cmd.no_matrix_unit,
         attention: cmd.attention,
+        past: None,
         max_kernel_cycles: cmd.max_cycles,
         progress: false,
         ids: Default::default(),

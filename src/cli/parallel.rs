@@ -14,6 +14,9 @@ use std::fmt::Write as _;
 pub(super) fn wanted(a: &RunArgs, board: &Board) -> Result<Option<ParallelChoice>> {
     let cards = a.cards.unwrap_or(board.cards as usize);
     crate::config::limits::check_cards(cards as u64).map_err(anyhow::Error::msg)?;
+    if a.past.is_some() && (cards > 1 || a.parallel.is_some()) {
+        anyhow::bail!("--past is a single-card option (the parallel runs emulate the prefill)");
+    }
     Ok(match a.parallel {
         Some(p) => Some(p),
         None if cards > 1 => Some(ParallelChoice::Tp),

@@ -44,13 +44,18 @@ pub struct RunArgs {
     /// Decode tokens after the prefill.
     #[arg(long, default_value_t = 4)]
     pub tokens: u64,
+    /// Start decoding at position N on a KV cache of N positions filled with synthetic
+    /// values, without emulating the prefill (decode timing at a real context length, cheaply;
+    /// no TTFT, and the tokens mean nothing even with --weights).
+    #[arg(long, value_name = "N", conflicts_with_all = ["prompt", "prompt_ids"])]
+    pub past: Option<u64>,
     /// Seed of the synthetic weights and token ids.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Run every kernel invocation. By default an invocation whose program, descriptor and
+    /// Time every kernel invocation. By default an invocation whose program, descriptor and
     /// address-steering inputs repeat an earlier one takes that one's measured timing (the
-    /// kernels' timing is data independent, so the cycle counts are the same; reused kernels
-    /// do not recompute their outputs).
+    /// kernels' timing is data independent, so the cycle counts are the same) and computes
+    /// its outputs on the functional core.
     #[arg(long)]
     pub exact: bool,
     /// Run quantized matrix products with the RVV kernels instead of the Xpop_matmul unit.
@@ -100,6 +105,7 @@ pub(super) fn options(a: &RunArgs, progress: bool) -> RunOptions {
         seed: a.seed,
         matrix_unit: !a.no_matrix_unit,
         attention: a.attention,
+        past: a.past,
         max_kernel_cycles: a.max_kernel_cycles,
         progress,
         ids: TokenIds {
@@ -211,9 +217,12 @@ fn text(r: &RunReport, board: &crate::config::Board) -> String {
     let _ = writeln!(s, "regime    {}: {}", r.regime, r.regime_reason);
     let _ = writeln!(
         s,
-        "run       context {}, prompt {}, {} decode tokens, matrix products on {}",
+        "run       context {}, {}, {} decode tokens, matrix products on {}",
         r.context,
-        r.prompt,
+        match r.past {
+            Some(p) => format!("decode from position {p}"),
+            None => format!("prompt {}", r.prompt),
+        },
         r.tokens,
         if r.matrix_unit {
             "the Xpop_matmul unit"
@@ -221,11 +230,18 @@ fn text(r: &RunReport, board: &crate::config::Board) -> String {
             "the vector unit (RVV)"
         }
     );
-    let _ = writeln!(
-        s,
-        "TTFT      {:.2} ms (prefill of {} tokens)",
-        r.ttft_ms, r.prompt
-    );
+    match (r.ttft_ms, r.past) {
+        (Some(ms), _) => {
+            let _ = writeln!(s, "TTFT      {ms:.2} ms (prefill of {} tokens)", r.prompt);
+        }
+        (None, past) => {
+            let _ = writeln!(
+                s,
+                "TTFT      not emulated: decoding from position {} on a synthetic KV cache (--past)",
+                past.unwrap_or(0)
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "decode    {:.2} ms/token = {:.2} tokens/s   bound {:.2} ms/token ({:.2} tokens/s), emulated/bound {:.2}",
@@ -276,7 +292,9 @@ fn text(r: &RunReport, board: &crate::config::Board) -> String {
             v.count
         );
     }
-    let (kernels, reused) = std::iter::once(&r.prefill)
+    let (kernels, reused) = r
+        .prefill
+        .iter()
         .chain(&r.decode.steps)
         .fold((0, 0), |(k, u), st| (k + st.kernels, u + st.reused));
     let _ = writeln!(s, "\nper decode token, by resource (busy ms)");

@@ -58,6 +58,9 @@ pub struct RunOptions {
     pub matrix_unit: bool,
     /// Fused (`flash_attn_ext`) or split (`mul_mat`, `soft_max`, `mul_mat`) attention.
     pub attention: graph::Attention,
+    /// Start decoding at this position on a KV cache filled with synthetic values, without
+    /// emulating a prefill (`--past N`); `prompt` is then unused.
+    pub past: Option<u64>,
     /// Cycle limit per kernel.
     pub max_kernel_cycles: u64,
     /// Draw a progress bar.
@@ -336,10 +339,15 @@ pub struct RunReport {
     pub tokens: u64,
     /// Whether quantized matrix products ran on the Xpop_matmul unit.
     pub matrix_unit: bool,
-    /// Prefill step.
-    pub prefill: StepTotals,
-    /// Time to first token: the prefill, in milliseconds.
-    pub ttft_ms: f64,
+    /// Decoding started at this position on a synthetic KV cache, without a prefill.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub past: Option<u64>,
+    /// Prefill step (absent with `past`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<StepTotals>,
+    /// Time to first token: the prefill, in milliseconds (absent with `past`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<f64>,
     /// Decode steps (mean over steps).
     pub decode: DecodeSummary,
     /// The closed-form bound per decode token.
@@ -533,6 +541,22 @@ pub(crate) fn check_prompt(opts: &RunOptions) -> Result<()> {
 /// The region parameters of the run's context and prompt, checked against the manifest,
 /// with the prompt and decode tokens inside the context.
 pub(crate) fn run_shape(m: &Manifest, opts: &RunOptions) -> Result<RegionParams> {
+    if let Some(past) = opts.past {
+        // Activations for one token: the first step is a decode step.
+        let rp = RegionParams::new(opts.context, 1);
+        rp.check(m).map_err(|e| anyhow::anyhow!("{}", e.0))?;
+        if past.saturating_add(opts.tokens) > opts.context {
+            bail!(
+                "--past {past} + --tokens {} exceeds --context {}",
+                opts.tokens,
+                opts.context
+            );
+        }
+        if opts.tokens == 0 {
+            bail!("--past needs at least one decode token (--tokens)");
+        }
+        return Ok(rp);
+    }
     let rp = RegionParams::new(opts.context, opts.prompt);
     rp.check(m).map_err(|e| anyhow::anyhow!("{}", e.0))?;
     if opts.prompt.saturating_add(opts.tokens) > opts.context {
@@ -632,6 +656,37 @@ fn prepare(board: &Board, opts: &RunOptions, wanted: &dyn Fn(&str) -> bool) -> R
     })
 }
 
+/// Fills positions `0..past` of every KV-cache region with synthetic values (seeded, of the
+/// cache's type), standing for a prompt whose prefill is not emulated (`--past`). Whole cache
+/// regions are written, so the layout (V by position or transposed) does not matter: the
+/// positions from `past` on are overwritten by the decode steps before they are read.
+fn fill_kv_cache(
+    card: &mut Card,
+    regions: &[RegionSpec],
+    placement: &Placement,
+    kv: GgmlType,
+    past: u64,
+    rng: &mut Rng,
+) -> Result<()> {
+    if past == 0 {
+        return Ok(());
+    }
+    for r in regions.iter().filter(|r| r.kind == RegionKind::Kv) {
+        let addr = placement
+            .addr(&r.name)
+            .with_context(|| format!("KV region `{}` has no place", r.name))?;
+        let block = kv.block_bytes();
+        let piece = PIECE_BYTES / block * block;
+        let mut off = 0;
+        while off < r.bytes {
+            let n = piece.min(r.bytes - off);
+            card.write(addr + off, &synthetic(kv, n as usize, rng))?;
+            off += n;
+        }
+    }
+    Ok(())
+}
+
 /// Runs the model on one card of `board`.
 pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     let started = std::time::Instant::now();
@@ -675,14 +730,26 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     let kv = GgmlType::F16;
     let mut state = RegimeState::new(&plan, &regions, &board.host_link)?;
 
-    let mut graphs: Vec<Graph> =
-        vec![
-            graph::prefill_with(&m, opts.prompt, opts.context, kv, opts.attention)
-                .map_err(|e| anyhow::anyhow!("{}", e.0))?,
-        ];
+    // The steps: a prefill of the prompt then one decode per token, or with `past` only
+    // the decode steps, from that position.
+    let mut graphs: Vec<Graph> = Vec::new();
+    let first_decode_pos = match opts.past {
+        Some(past) => {
+            fill_kv_cache(&mut card, &regions, &placement, kv, past, &mut rng)?;
+            past
+        }
+        None => {
+            graphs.push(
+                graph::prefill_with(&m, opts.prompt, opts.context, kv, opts.attention)
+                    .map_err(|e| anyhow::anyhow!("{}", e.0))?,
+            );
+            opts.prompt
+        }
+    };
+    let has_prefill = opts.past.is_none();
     for t in 0..opts.tokens {
         graphs.push(
-            graph::decode_with(&m, opts.prompt + t, opts.context, kv, opts.attention)
+            graph::decode_with(&m, first_decode_pos + t, opts.context, kv, opts.attention)
                 .map_err(|e| anyhow::anyhow!("{}", e.0))?,
         );
     }
@@ -730,14 +797,14 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     let mut logits_rows = Vec::new();
     let mut row = vec![0u8; (vocab_size * 4) as usize];
     for (si, g) in graphs.iter().enumerate() {
-        let is_decode = si > 0;
+        let is_decode = si > 0 || !has_prefill;
         bar.set_message(if is_decode {
             format!("decode token {si}")
         } else {
             "prefill".into()
         });
         // Inputs of the step: token ids and positions.
-        let ids: Vec<u32> = if si == 0 {
+        let ids: Vec<u32> = if !is_decode {
             match &opts.ids.prompt {
                 Some(p) => p.clone(),
                 None => (0..g.n_tokens)
@@ -745,14 +812,16 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
                     .collect(),
             }
         } else {
-            let t = si - 1;
-            let id = match &opts.ids.forced {
-                Some(f) => f[t],
-                None => *generated_ids.last().expect("the prefill produced a row"),
+            let t = if has_prefill { si - 1 } else { si };
+            let id = match (&opts.ids.forced, generated_ids.last()) {
+                (Some(f), _) => f[t],
+                (None, Some(&last)) => last,
+                // The first step after `past`: no earlier row to take the argmax of.
+                (None, None) => (rng.next_u64() % vocab_size) as u32,
             };
             vec![id]
         };
-        if si == 0 {
+        if !is_decode {
             prompt_ids = ids.clone();
         } else {
             fed_ids.push(ids[0]);
@@ -826,7 +895,7 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     }
     bar.finish_and_clear();
 
-    let prefill = steps.remove(0);
+    let prefill = has_prefill.then(|| steps.remove(0));
     let n_dec = steps.len().max(1) as f64;
     let ms_per_token = if steps.is_empty() {
         0.0
@@ -893,7 +962,8 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         prompt: opts.prompt,
         tokens: opts.tokens,
         matrix_unit: opts.matrix_unit,
-        ttft_ms: prefill.seconds * 1e3,
+        past: opts.past,
+        ttft_ms: prefill.as_ref().map(|p| p.seconds * 1e3),
         prefill,
         decode: DecodeSummary {
             ms_per_token,
@@ -917,11 +987,13 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         kernels,
         by_resource,
         host_seconds,
-        host_seconds_per_token: host_seconds / (opts.prompt + opts.tokens) as f64,
+        host_seconds_per_token: host_seconds
+            / (if has_prefill { opts.prompt } else { 0 } + opts.tokens).max(1) as f64,
         stats,
         plan,
         tokens_out: TokensReport {
-            meaningful: opts.weights.is_some(),
+            // Real weights, and a KV cache the run computed itself.
+            meaningful: opts.weights.is_some() && has_prefill,
             prompt_text: vocab.as_ref().map(|v| decode_pieces(v, &prompt_ids)),
             generated_text: vocab.as_ref().map(|v| decode_pieces(v, &generated_ids)),
             prompt_ids,
