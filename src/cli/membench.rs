@@ -2,7 +2,7 @@
 
 use super::BoardArgs;
 use crate::mem::ddr3::{check, CommandSink, CommandTrace, Ddr3, Ddr3Options, NoTrace};
-use crate::mem::microbench::{self, BenchResult, BenchSpec, Pattern};
+use crate::mem::microbench::{self, BenchResult, BenchSpec, Pattern, Streams, Traffic};
 use crate::mem::{Access, MemoryModel};
 use crate::units::ByteSize;
 use anyhow::{bail, Context};
@@ -20,9 +20,31 @@ pub struct MembenchCmd {
     /// Address pattern: sequential, random independent, or dependent random (pointer chase).
     #[arg(long, value_enum, default_value = "stream")]
     pattern: PatternArg,
-    /// Bytes moved, which is also the footprint: `64MiB`, `4 GiB` or a byte count.
+    /// Footprint of the address sequence (of each array with --streams): `64MiB`, `4 GiB`
+    /// or a byte count. Without --requests, also the bytes moved.
     #[arg(long, default_value = "16MiB", value_parser = parse_bytes)]
     bytes: u64,
+    /// Requests issued (default: the footprint's worth; a stream wraps around it).
+    #[arg(long)]
+    requests: Option<u64>,
+    /// Interleave reads and writes over the address sequence: `2:1` is two reads, one write.
+    #[arg(long, value_name = "R:W", value_parser = parse_mix, conflicts_with = "write")]
+    mix: Option<(u32, u32)>,
+    /// STREAM kernel traffic: per element, one request to each array (reads first).
+    #[arg(long, value_enum, conflicts_with_all = ["write", "mix"])]
+    streams: Option<StreamsArg>,
+    /// Offset of the footprint (the first array) from the start of DDR.
+    #[arg(long, default_value = "0", value_parser = parse_bytes)]
+    base: u64,
+    /// With --streams: bytes from one array's start to the next (default: the footprint plus
+    /// one row, so the arrays fall in different banks; a multiple of row x banks puts them
+    /// in the same bank).
+    #[arg(long, value_parser = parse_bytes)]
+    stride: Option<u64>,
+    /// Write every request (`0xOFFSET R|W` per line, offsets from the start of DDR) to
+    /// FILE, for replay in another simulator (testbench/dramsim3).
+    #[arg(long, value_name = "FILE")]
+    trace_out: Option<PathBuf>,
     /// Bytes per request.
     #[arg(long, default_value_t = 64)]
     request_bytes: u32,
@@ -52,6 +74,44 @@ pub struct MembenchCmd {
     /// Write the run folder (report.json, stats.csv, board.resolved.yaml, command.txt).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StreamsArg {
+    Copy,
+    Scale,
+    Add,
+    Triad,
+}
+
+impl From<StreamsArg> for Streams {
+    fn from(s: StreamsArg) -> Self {
+        match s {
+            StreamsArg::Copy => Streams::Copy,
+            StreamsArg::Scale => Streams::Scale,
+            StreamsArg::Add => Streams::Add,
+            StreamsArg::Triad => Streams::Triad,
+        }
+    }
+}
+
+/// `2:1` -> (2, 1).
+fn parse_mix(text: &str) -> Result<(u32, u32), String> {
+    let (r, w) = text
+        .split_once(':')
+        .ok_or_else(|| format!("`{text}` is not READS:WRITES, e.g. 2:1"))?;
+    let n = |x: &str| {
+        x.trim()
+            .parse::<u32>()
+            .map_err(|e| format!("`{x}` in `{text}`: {e}"))
+    };
+    let (r, w) = (n(r)?, n(w)?);
+    if r + w == 0 || r > 1 << 20 || w > 1 << 20 {
+        return Err(format!(
+            "`{text}`: need at least one read or write, each at most 1048576"
+        ));
+    }
+    Ok((r, w))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -149,13 +209,54 @@ fn execute(cmd: &MembenchCmd, common: &BoardArgs) -> anyhow::Result<(serde_json:
     if cmd.outstanding == Some(0) {
         bail!("--outstanding must be at least 1");
     }
-    if cmd.check && cmd.bytes > MAX_CHECKED_BYTES {
+    let pattern: Pattern = cmd.pattern.into();
+    let slots = cmd.bytes / cmd.request_bytes as u64;
+    let requests = cmd.requests.unwrap_or(slots);
+    if requests == 0 || requests > 1 << 32 {
+        bail!("--requests must be between 1 and 2^32, not {requests}");
+    }
+    let traffic = match (cmd.streams, cmd.mix) {
+        (Some(k), _) => Traffic::Streams {
+            kernel: k.into(),
+            stride: cmd.stride.unwrap_or(cmd.bytes + mem.row_size.bytes()),
+        },
+        (None, Some((reads, writes))) => Traffic::Mix { reads, writes },
+        (None, None) => Traffic::Only(if cmd.write {
+            Access::Write
+        } else {
+            Access::Read
+        }),
+    };
+    if cmd.check && requests * cmd.request_bytes as u64 > MAX_CHECKED_BYTES {
         bail!(
             "--check records every DRAM command: use --bytes {} or less",
             MAX_CHECKED_BYTES
         );
     }
-    let pattern: Pattern = cmd.pattern.into();
+    let arrays = match traffic {
+        Traffic::Streams { kernel, .. } => kernel.reads() + 1,
+        _ => 1,
+    };
+    let stride = match traffic {
+        Traffic::Streams { stride, .. } => stride,
+        _ => 0,
+    };
+    let span = cmd
+        .base
+        .checked_add((arrays - 1).saturating_mul(stride))
+        .and_then(|x| x.checked_add(cmd.bytes))
+        .unwrap_or(u64::MAX);
+    if span > capacity {
+        bail!(
+            "--base {} + the arrays ({} x --stride {}) + --bytes {} end beyond the DDR capacity of board `{}` ({})",
+            cmd.base,
+            arrays - 1,
+            stride,
+            cmd.bytes,
+            b.name,
+            mem.capacity
+        );
+    }
     let outstanding = match pattern {
         Pattern::Chase => 1,
         _ => cmd
@@ -164,17 +265,22 @@ fn execute(cmd: &MembenchCmd, common: &BoardArgs) -> anyhow::Result<(serde_json:
     };
     let spec = BenchSpec {
         pattern,
-        base: mem.base,
+        base: mem.base + cmd.base,
         bytes: cmd.bytes,
+        requests,
         request_bytes: cmd.request_bytes,
         outstanding,
-        access: if cmd.write {
-            Access::Write
-        } else {
-            Access::Read
-        },
+        traffic,
         seed: cmd.seed,
     };
+    if let Some(path) = &cmd.trace_out {
+        let mut text = String::with_capacity(requests as usize * 14);
+        for (addr, access) in spec.requests() {
+            let rw = if access == Access::Write { 'W' } else { 'R' };
+            writeln!(text, "{:#x} {rw}", addr - mem.base)?;
+        }
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
     let options = Ddr3Options {
         refresh: !cmd.no_refresh,
     };
@@ -222,7 +328,14 @@ fn execute(cmd: &MembenchCmd, common: &BoardArgs) -> anyhow::Result<(serde_json:
     };
 
     let r = &outcome.result;
-    let access = if cmd.write { "write" } else { "read" };
+    let access = match traffic {
+        Traffic::Only(Access::Write) => "write".to_string(),
+        Traffic::Only(_) => "read".to_string(),
+        Traffic::Mix { reads, writes } => format!("{reads}:{writes} read:write"),
+        Traffic::Streams { kernel, stride } => {
+            format!("STREAM {} (arrays {stride} B apart)", kernel.name())
+        }
+    };
     let mut out = String::new();
     let mut v = serde_json::json!({
         "board": b.name,

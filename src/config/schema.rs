@@ -282,6 +282,21 @@ pub struct ControllerConfig {
     pub page_policy: PagePolicy,
     /// Address mapping.
     pub address_mapping: AddressMapping,
+    /// System clocks from a request's arrival at the controller to its entry in the command
+    /// queue (port, crossbar and bank-machine registers).
+    pub frontend_latency: Cycles,
+    /// Posted-write buffer entries, in bursts (0: no buffer, writes are served in arrival
+    /// order like reads).
+    pub write_buffer: u32,
+    /// Buffered writes at which a write batch starts (at most `write_buffer`).
+    pub write_high_watermark: u32,
+    /// Buffered writes a batch leaves behind (below the high watermark).
+    pub write_low_watermark: u32,
+    /// More buffered writes than this are drained as soon as the command queue runs empty,
+    /// even below the high watermark.
+    pub write_idle_drain: u32,
+    /// Consecutive row hits a bank may serve ahead of an older request to another row.
+    pub row_hit_cap: u32,
 }
 
 /// Line coding on the serial lanes.

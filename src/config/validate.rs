@@ -146,6 +146,33 @@ fn validate_memory(b: &Board) -> Check {
             "the queue needs at least one entry",
         );
     }
+    let c = &mem.controller;
+    if c.write_buffer > 0 {
+        if c.write_high_watermark == 0 || c.write_high_watermark > c.write_buffer {
+            return fail(
+                "memory.controller.write_high_watermark",
+                format!(
+                    "the high watermark ({}) must be between 1 and the write buffer ({})",
+                    c.write_high_watermark, c.write_buffer
+                ),
+            );
+        }
+        if c.write_low_watermark >= c.write_high_watermark {
+            return fail(
+                "memory.controller.write_low_watermark",
+                format!(
+                    "the low watermark ({}) must be below the high watermark ({})",
+                    c.write_low_watermark, c.write_high_watermark
+                ),
+            );
+        }
+    }
+    if c.row_hit_cap == 0 {
+        return fail(
+            "memory.controller.row_hit_cap",
+            "a bank must be allowed at least one row hit",
+        );
+    }
     let t = &mem.timing;
     let eps = 1e-12;
     if t.tRC.secs() + eps < t.tRAS.secs() + t.tRP.secs() {

@@ -85,6 +85,10 @@ impl<S: CommandSink> MemoryModel for CardMemory<S> {
         }
     }
 
+    fn flush(&mut self) -> Time {
+        self.ddr.flush()
+    }
+
     fn stats(&self) -> Stats {
         let mut s = Stats::new();
         s.merge_under("ddr", &self.ddr.stats());
@@ -112,17 +116,18 @@ mod tests {
         });
         // 64 bytes over a 32-byte port: two beats; the last beat's data one cycle after it starts.
         assert_eq!(sp, cycle * 2);
+        // A DDR read opens its row and waits for the PHY: later than the scratchpad.
         let ddr = m.access(Request {
             addr: b.memory.base,
             bytes: 64,
-            access: Access::Write,
+            access: Access::Read,
             issue: Time::ZERO,
         });
         assert!(ddr > sp);
         let s = m.stats();
         assert_eq!(s.get("scratchpad.reads"), Some(1.0));
-        assert_eq!(s.get("ddr.writes"), Some(1.0));
-        assert_eq!(s.get("ddr.reads"), Some(0.0));
+        assert_eq!(s.get("ddr.reads"), Some(1.0));
+        assert_eq!(s.get("ddr.writes"), Some(0.0));
         assert!(m.is_scratchpad(b.scratchpad.base + b.scratchpad.size.bytes() - 1));
         assert!(!m.is_scratchpad(b.scratchpad.base + b.scratchpad.size.bytes()));
     }

@@ -38,23 +38,135 @@ impl Pattern {
     }
 }
 
+/// STREAM kernels: per element, the arrays read and the array written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streams {
+    /// `c = a`: one read, one write.
+    Copy,
+    /// `b = s * c`: one read, one write.
+    Scale,
+    /// `c = a + b`: two reads, one write.
+    Add,
+    /// `a = b + s * c`: two reads, one write.
+    Triad,
+}
+
+impl Streams {
+    /// Name as on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Streams::Copy => "copy",
+            Streams::Scale => "scale",
+            Streams::Add => "add",
+            Streams::Triad => "triad",
+        }
+    }
+
+    /// Arrays read per element (the written array comes after them).
+    pub fn reads(self) -> u64 {
+        match self {
+            Streams::Copy | Streams::Scale => 1,
+            Streams::Add | Streams::Triad => 2,
+        }
+    }
+}
+
+/// How requests are split between reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Traffic {
+    /// Every request is this access.
+    Only(Access),
+    /// Repeating groups of `reads` reads then `writes` writes over one address sequence.
+    Mix {
+        /// Reads per group.
+        reads: u32,
+        /// Writes per group.
+        writes: u32,
+    },
+    /// A STREAM kernel: its arrays start `stride` bytes apart from `base`; per element
+    /// (request-sized), one request per array, the reads first.
+    Streams {
+        /// Which kernel.
+        kernel: Streams,
+        /// Bytes from one array's start to the next's.
+        stride: u64,
+    },
+}
+
 /// What to run.
 #[derive(Debug, Clone, Copy)]
 pub struct BenchSpec {
-    /// Address pattern.
+    /// Address pattern (of each array, for STREAM traffic).
     pub pattern: Pattern,
     /// First byte of the footprint.
     pub base: u64,
-    /// Footprint and total bytes moved (`bytes / request_bytes` requests).
+    /// Footprint of the address sequence (of each array, for STREAM traffic).
     pub bytes: u64,
+    /// Requests issued (a stream wraps around its footprint).
+    pub requests: u64,
     /// Bytes per request.
     pub request_bytes: u32,
     /// Requests in flight at most (forced to 1 for a chase).
     pub outstanding: usize,
-    /// Read or write.
-    pub access: Access,
+    /// Reads, writes or a mix of them.
+    pub traffic: Traffic,
     /// Seed of the address generator (random and chase).
     pub seed: u64,
+}
+
+impl BenchSpec {
+    /// Request `i`'s address and access (`perm` and `rng` carry the pattern's state).
+    fn request(
+        &self,
+        i: u64,
+        slots: u64,
+        rng: &mut SplitMix64,
+        perm: &Permutation,
+    ) -> (u64, Access) {
+        let rb = self.request_bytes.max(1) as u64;
+        let (seq, array, access) = match self.traffic {
+            Traffic::Only(a) => (i, 0, a),
+            Traffic::Mix { reads, writes } => {
+                let g = (reads + writes).max(1) as u64;
+                let a = if i % g < reads as u64 {
+                    Access::Read
+                } else {
+                    Access::Write
+                };
+                (i, 0, a)
+            }
+            Traffic::Streams { kernel, .. } => {
+                let per = kernel.reads() + 1;
+                let k = i % per;
+                let a = if k < kernel.reads() {
+                    Access::Read
+                } else {
+                    Access::Write
+                };
+                (i / per, k, a)
+            }
+        };
+        let slot = match self.pattern {
+            Pattern::Stream => seq % slots,
+            Pattern::Random => rng.below(slots),
+            Pattern::Chase => perm.get(seq % slots),
+        };
+        let stride = match self.traffic {
+            Traffic::Streams { stride, .. } => stride,
+            _ => 0,
+        };
+        (self.base + array * stride + slot * rb, access)
+    }
+
+    /// Every request's address and access, in issue order (what `run` issues).
+    pub fn requests(&self) -> Vec<(u64, Access)> {
+        let slots = (self.bytes / self.request_bytes.max(1) as u64).max(1);
+        let mut rng = SplitMix64::new(self.seed);
+        let perm = Permutation::new(slots, self.seed);
+        (0..self.requests)
+            .map(|i| self.request(i, slots, &mut rng, &perm))
+            .collect()
+    }
 }
 
 /// What a run measured.
@@ -141,34 +253,32 @@ impl Permutation {
     }
 }
 
-/// Runs `spec` against `model`, starting at time zero.
+/// Runs `spec` against `model`, starting at time zero. The run ends when the model has
+/// also finished the writes it still buffers ([`MemoryModel::flush`]).
 pub fn run<M: MemoryModel>(model: &mut M, spec: &BenchSpec) -> BenchResult {
     let req_bytes = spec.request_bytes.max(1) as u64;
-    let n = (spec.bytes / req_bytes).max(1);
+    let slots = (spec.bytes / req_bytes).max(1);
+    let n = spec.requests.max(1);
     let window = if spec.pattern == Pattern::Chase {
         1
     } else {
         spec.outstanding.max(1)
     };
     let mut rng = SplitMix64::new(spec.seed);
-    let perm = Permutation::new(n, spec.seed);
+    let perm = Permutation::new(slots, spec.seed);
     let mut done_ring = vec![Time::ZERO; window];
     let mut issue = Time::ZERO;
     let mut last_done = Time::ZERO;
     let mut latency_sum = 0u128;
     let mut latency_max = 0u64;
     for i in 0..n {
-        let slot = match spec.pattern {
-            Pattern::Stream => i,
-            Pattern::Random => rng.below(n),
-            Pattern::Chase => perm.get(i),
-        };
+        let (addr, access) = spec.request(i, slots, &mut rng, &perm);
         // Issue once the request `window` back has completed.
         issue = issue.max(done_ring[(i % window as u64) as usize]);
         let done = model.access(Request {
-            addr: spec.base + slot * req_bytes,
+            addr,
             bytes: req_bytes as u32,
-            access: spec.access,
+            access,
             issue,
         });
         done_ring[(i % window as u64) as usize] = done;
@@ -177,6 +287,7 @@ pub fn run<M: MemoryModel>(model: &mut M, spec: &BenchSpec) -> BenchResult {
         latency_max = latency_max.max(lat);
         last_done = last_done.max(done);
     }
+    last_done = last_done.max(model.flush());
     let bytes = n * req_bytes;
     BenchResult {
         requests: n,
@@ -203,50 +314,78 @@ pub struct CurvePoint {
     pub max_latency_ns: f64,
 }
 
-/// Offered loads of [`curve`], as fractions of the peak.
-pub const CURVE_FRACTIONS: [f64; 12] =
-    [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2];
+/// Offered loads of [`curve`] below the knee, as fractions of the peak.
+pub const CURVE_FRACTIONS: [f64; 7] = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
 
-/// Loaded latency against offered load: for each fraction of `peak_bytes_per_s`, a fresh
-/// model from `make` receives `spec`'s requests (stream or random addresses; a chase uses
-/// random ones) issued open-loop at that rate.
+/// Offered loads of [`curve`] around the knee, as fractions of the saturated bandwidth.
+pub const KNEE_FRACTIONS: [f64; 12] = [
+    0.7, 0.8, 0.85, 0.9, 0.925, 0.95, 0.975, 1.0, 1.025, 1.05, 1.1, 1.2,
+];
+
+/// Loaded latency against offered load, in steady state.
+///
+/// The requester issues `spec`'s requests at a fixed rate but never has more than
+/// `spec.outstanding` in flight (as a real one, whose buffers are finite): beyond saturation
+/// the latency settles at what the queue holds (Little's law) instead of growing with the
+/// run. The first tenth of the requests warms the queues up and is not measured. The
+/// saturated bandwidth is measured first (a run with no rate limit); the loads sampled are
+/// [`CURVE_FRACTIONS`] of the peak and, densely, [`KNEE_FRACTIONS`] of the saturation point.
 pub fn curve<M: MemoryModel>(
     mut make: impl FnMut() -> M,
     spec: &BenchSpec,
     peak_bytes_per_s: f64,
 ) -> Vec<CurvePoint> {
-    let req_bytes = spec.request_bytes.max(1) as u64;
-    let n = (spec.bytes / req_bytes).max(1);
-    CURVE_FRACTIONS
+    let saturated = run(&mut make(), spec).bytes_per_s;
+    let mut loads: Vec<f64> = CURVE_FRACTIONS
         .iter()
-        .map(|&f| {
+        .map(|f| f * peak_bytes_per_s)
+        .chain(KNEE_FRACTIONS.iter().map(|f| f * saturated))
+        .collect();
+    loads.sort_by(f64::total_cmp);
+    loads.dedup_by(|a, b| (*a - *b).abs() < 1e-3 * *b);
+    let req_bytes = spec.request_bytes.max(1) as u64;
+    let slots = (spec.bytes / req_bytes).max(1);
+    let n = spec.requests.max(1);
+    let warm = n / 10;
+    let window = spec.outstanding.max(1);
+    loads
+        .into_iter()
+        .map(|offered| {
             let mut m = make();
             let mut rng = SplitMix64::new(spec.seed);
-            let offered = f * peak_bytes_per_s;
+            let perm = Permutation::new(slots, spec.seed);
             let interval_s = req_bytes as f64 / offered;
+            let mut done_ring = vec![Time::ZERO; window];
             let (mut sum, mut max, mut last) = (0u128, 0u64, Time::ZERO);
+            let mut first_measured = Time::ZERO;
             for i in 0..n {
-                let slot = match spec.pattern {
-                    Pattern::Stream => i,
-                    Pattern::Random | Pattern::Chase => rng.below(n),
-                };
-                let issue = Time::from_secs(i as f64 * interval_s);
+                let (addr, access) = spec.request(i, slots, &mut rng, &perm);
+                let slot = (i % window as u64) as usize;
+                let issue = Time::from_secs(i as f64 * interval_s).max(done_ring[slot]);
                 let done = m.access(Request {
-                    addr: spec.base + slot * req_bytes,
+                    addr,
                     bytes: req_bytes as u32,
-                    access: spec.access,
+                    access,
                     issue,
                 });
-                let lat = (done - issue).0;
-                sum += lat as u128;
-                max = max.max(lat);
+                done_ring[slot] = done;
+                if i == warm {
+                    first_measured = issue;
+                }
+                if i >= warm {
+                    let lat = (done - issue).0;
+                    sum += lat as u128;
+                    max = max.max(lat);
+                }
                 last = last.max(done);
             }
+            let measured = n - warm;
             CurvePoint {
-                offered_fraction: f,
+                offered_fraction: offered / peak_bytes_per_s,
                 offered_bytes_per_s: offered,
-                achieved_bytes_per_s: (n * req_bytes) as f64 / last.secs(),
-                mean_latency_ns: sum as f64 / n as f64 / 1e6,
+                achieved_bytes_per_s: (measured * req_bytes) as f64
+                    / (last - first_measured).secs(),
+                mean_latency_ns: sum as f64 / measured as f64 / 1e6,
                 max_latency_ns: max as f64 / 1e6,
             }
         })
@@ -279,9 +418,10 @@ mod tests {
             pattern: Pattern::Chase,
             base: 0,
             bytes: 8 * 10,
+            requests: 10,
             request_bytes: 8,
             outstanding: 4,
-            access: Access::Read,
+            traffic: Traffic::Only(Access::Read),
             seed: 1,
         };
         let r = run(&mut m, &spec);

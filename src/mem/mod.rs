@@ -48,4 +48,10 @@ pub trait MemoryModel {
     fn access(&mut self, req: Request) -> Time;
     /// The model's counters, with paths relative to the model (`bank3.row_hits`).
     fn stats(&self) -> Stats;
+    /// Completes whatever the model still holds after its last request (posted writes in a
+    /// controller's write buffer) and returns when that work is done; `Time::ZERO` when a
+    /// model holds nothing.
+    fn flush(&mut self) -> Time {
+        Time::ZERO
+    }
 }

@@ -111,6 +111,8 @@ struct Bank {
     last_pre: Option<u64>,
     /// Last column command of the current row, for in-bank order.
     last_cas: u64,
+    /// Column commands to the open row since its ACT (the row-hit cap counts these).
+    streak: u32,
     closing: Option<Closing>,
     hits: u64,
     misses: u64,
@@ -194,7 +196,29 @@ struct Counters {
     read_latency: u64,
     write_latency: u64,
     overtakes: u64,
+    write_drains: u64,
+    write_forwards: u64,
     last_done: u64,
+}
+
+/// A posted write waiting in the write buffer.
+#[derive(Debug, Clone, Copy)]
+struct PendingWrite {
+    burst: u64,
+    loc: Location,
+    close_after: bool,
+    /// Clock at which the buffer took it.
+    accepted: u64,
+}
+
+/// The write buffer's settings (board `memory.controller.write_*`).
+#[derive(Debug, Clone, Copy)]
+struct WritePolicy {
+    capacity: usize,
+    high: usize,
+    low: usize,
+    idle_drain: usize,
+    hit_cap: u32,
 }
 
 /// A committed column command.
@@ -224,7 +248,8 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     banks: Vec<Bank>,
     /// Departure clocks of the bursts in the queue, sorted.
     queue: SortedWindow<u64>,
-    last_issue: Time,
+    /// Issue time of the last request (none before the first), whose arrival it shares.
+    last_issue: Option<Time>,
     last_arrival: u64,
     last_admit: u64,
     /// Clears the DRAM-clock bits below a system clock (the PHY ratio is a power of two).
@@ -255,6 +280,15 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     /// No command may issue before this clock (end of the last refresh).
     floor: u64,
     next_ref: u64,
+    /// Posted writes not yet handed to the command queue, oldest first (capacity reserved
+    /// once: no allocation per access).
+    wbuf: Vec<PendingWrite>,
+    /// Clocks at which drained writes leave the buffer for the command queue, sorted: each
+    /// keeps its buffer entry until then.
+    wbuf_leaving: SortedWindow<u64>,
+    writes: WritePolicy,
+    /// DRAM clocks from the arrival edge to the command queue.
+    frontend: u64,
     c: Counters,
     sink: S,
 }
@@ -293,12 +327,33 @@ impl<S: CommandSink> Ddr3<S> {
                 ),
             });
         }
-        if mem.controller.queue_depth == 0 {
+        let ctl = &mem.controller;
+        if ctl.queue_depth == 0 {
             return Err(Ddr3Error::Config {
                 key: "memory.controller.queue_depth".into(),
                 message: "the queue needs at least one entry".into(),
             });
         }
+        if ctl.write_buffer > 0
+            && (ctl.write_high_watermark == 0
+                || ctl.write_high_watermark > ctl.write_buffer
+                || ctl.write_low_watermark >= ctl.write_high_watermark)
+        {
+            return Err(Ddr3Error::Config {
+                key: "memory.controller.write_high_watermark".into(),
+                message: format!(
+                    "need 0 <= low ({}) < high ({}) <= write_buffer ({})",
+                    ctl.write_low_watermark, ctl.write_high_watermark, ctl.write_buffer
+                ),
+            });
+        }
+        let writes = WritePolicy {
+            capacity: ctl.write_buffer as usize,
+            high: ctl.write_high_watermark as usize,
+            low: ctl.write_low_watermark as usize,
+            idle_drain: ctl.write_idle_drain as usize,
+            hit_cap: ctl.row_hit_cap.max(1),
+        };
         Ok(Self {
             t,
             map: AddressMap::new(mem),
@@ -309,12 +364,12 @@ impl<S: CommandSink> Ddr3<S> {
             refresh: options.refresh,
             banks: vec![Bank::default(); mem.banks as usize],
             queue: SortedWindow::default(),
-            last_issue: Time::ZERO,
+            last_issue: None,
             last_arrival: 0,
             last_admit: 0,
             sys_mask: !(t.ratio - 1),
-            done_after_read: t.phy_read + t.burst.div_ceil(t.ratio) * t.ratio,
-            done_after_write: t.phy_write + t.burst.div_ceil(t.ratio) * t.ratio,
+            done_after_read: t.phy_read,
+            done_after_write: t.phy_write,
             max_column_gap: t.max_column_gap(),
             wide_gap: 2 * t.ccd.max(t.burst),
             cmd_bus: SlotMap::default(),
@@ -327,6 +382,10 @@ impl<S: CommandSink> Ddr3<S> {
             last_cmd: 0,
             floor: 0,
             next_ref: t.refi,
+            wbuf: Vec::with_capacity(writes.capacity),
+            wbuf_leaving: SortedWindow::default(),
+            writes,
+            frontend: ctl.frontend_latency.count() * t.ratio,
             c: Counters::default(),
             sink,
         })
@@ -475,6 +534,7 @@ impl<S: CommandSink> Ddr3<S> {
         bank.pre_ok = at + t.ras;
         bank.act_ok = at + t.rc;
         bank.last_cas = 0;
+        bank.streak = 0;
         bank.activates += 1;
         let pos = self.acts.upper_bound(at);
         let acts = self.acts.as_slice();
@@ -500,6 +560,9 @@ impl<S: CommandSink> Ddr3<S> {
             bank.pre_ok = bank.pre_ok.max(at + self.t.column_to_precharge(write));
         }
         let bank = &mut self.banks[loc.bank as usize];
+        if bank.open == Some(loc.row) {
+            bank.streak = bank.streak.saturating_add(1);
+        }
         if write {
             bank.writes += 1;
         } else {
@@ -747,17 +810,134 @@ impl<S: CommandSink> Ddr3<S> {
     }
 }
 
-impl<S: CommandSink> MemoryModel for Ddr3<S> {
-    fn access(&mut self, req: Request) -> Time {
-        let arrival = if req.issue == self.last_issue {
+impl<S: CommandSink> Ddr3<S> {
+    /// The system-clock edge at which a request issued at `issue` reaches the controller.
+    #[inline]
+    fn arrival_of(&mut self, issue: Time) -> u64 {
+        let arrival = if self.last_issue == Some(issue) {
             self.last_arrival
         } else {
-            let c = self.clock.cycle_at_or_after(req.issue);
-            ((c + !self.sys_mask) & self.sys_mask).max(self.last_arrival)
+            let c = self.clock.cycle_at_or_after(issue);
+            (((c + !self.sys_mask) & self.sys_mask) + self.frontend).max(self.last_arrival)
         };
-        self.last_issue = req.issue;
+        self.last_issue = Some(issue);
         self.last_arrival = arrival;
+        arrival
+    }
+
+    /// Takes a command-queue entry at or after `at` and commits the burst's commands;
+    /// returns the clock its data is done.
+    #[inline]
+    fn issue_burst(&mut self, loc: Location, write: bool, at: u64, close_after: bool) -> u64 {
+        let admit = self.admit(at);
+        self.refresh_until(admit);
+        if admit >= self.prune_at {
+            self.prune(admit);
+            self.prune_at = admit + PRUNE_EVERY;
+        }
+        self.c.queue_wait += admit - at;
+        let cas = self.schedule_burst(loc, write, admit, close_after);
+        let pos = self.queue.upper_bound(cas);
+        self.queue.insert_at(pos, cas);
+        self.c.bursts += 1;
+        let done = self.burst_done(cas, write);
+        self.c.last_done = self.c.last_done.max(done);
+        done
+    }
+
+    /// The clock at which the command queue holds nothing (its last entry's column command).
+    #[inline]
+    fn queue_empty_from(&self) -> u64 {
+        self.queue.last().copied().unwrap_or(0)
+    }
+
+    /// Which buffered write goes next: the oldest row hit of a bank that has not used up
+    /// its row-hit cap, else the oldest write.
+    #[inline]
+    fn pick_write(&self) -> usize {
+        let cap = self.writes.hit_cap;
+        self.wbuf
+            .iter()
+            .position(|w| {
+                let b = &self.banks[w.loc.bank as usize];
+                b.open == Some(w.loc.row) && b.streak < cap
+            })
+            .unwrap_or(0)
+    }
+
+    /// A write batch: hands buffered writes to the command queue, no earlier than `from`,
+    /// until `keep` are left. The batch's column commands follow each other, so the bus
+    /// turns around once for the whole batch.
+    fn drain_writes(&mut self, from: u64, keep: usize) {
+        if self.wbuf.len() <= keep {
+            return;
+        }
+        self.c.write_drains += 1;
+        while self.wbuf.len() > keep {
+            let w = self.wbuf.remove(self.pick_write());
+            let at = from.max(w.accepted);
+            self.issue_burst(w.loc, true, at, w.close_after);
+            // It leaves the buffer when the command queue admits it.
+            let left = self.last_admit;
+            let pos = self.wbuf_leaving.upper_bound(left);
+            self.wbuf_leaving.insert_at(pos, left);
+        }
+    }
+
+    /// Takes one write burst into the buffer at or after `arrival`; returns the clock the
+    /// buffer took it.
+    fn post_write(&mut self, burst: u64, loc: Location, close_after: bool, arrival: u64) -> u64 {
+        let mut at = arrival;
+        while self.wbuf_leaving.first().is_some_and(|&l| l <= at) {
+            self.wbuf_leaving.pop_first();
+        }
+        if self.wbuf.len() + self.wbuf_leaving.len() >= self.writes.capacity {
+            // Full: wait for the first drained write to leave for the command queue.
+            if let Some(l) = self.wbuf_leaving.pop_first() {
+                at = at.max(l);
+            }
+        }
+        if let Some(w) = self.wbuf.iter_mut().find(|w| w.burst == burst) {
+            // A newer write to a buffered burst merges with it.
+            w.close_after |= close_after;
+            return at;
+        }
+        self.wbuf.push(PendingWrite {
+            burst,
+            loc,
+            close_after,
+            accepted: at,
+        });
+        if self.wbuf.len() >= self.writes.high {
+            self.drain_writes(at, self.writes.low);
+        } else if self.wbuf.len() > self.writes.idle_drain && self.queue_empty_from() <= at {
+            self.drain_writes(at, 0);
+        }
+        at
+    }
+
+    /// Completes every buffered write (as the controller would with no more requests
+    /// coming) and returns when the last command's data is done.
+    pub fn flush_writes(&mut self) -> Time {
+        let from = self.queue_empty_from().max(self.last_arrival);
+        self.drain_writes(from, 0);
+        self.clock.time_of(self.c.last_done)
+    }
+}
+
+impl<S: CommandSink> MemoryModel for Ddr3<S> {
+    fn access(&mut self, req: Request) -> Time {
+        let arrival = self.arrival_of(req.issue);
         let write = req.access == Access::Write;
+        let buffered = write && self.writes.capacity > 0;
+        if !write && self.wbuf.len() > self.writes.idle_drain {
+            // The queue ran empty before this read with writes waiting: they went then.
+            let empty = self.queue_empty_from();
+            if empty < arrival {
+                let from = empty.max(self.wbuf[self.writes.idle_drain].accepted);
+                self.drain_writes(from, 0);
+            }
+        }
         let bytes = req.bytes.max(1) as u64;
         let first = self.map.burst_of(req.addr);
         let last = self.map.burst_of(req.addr.wrapping_add(bytes - 1));
@@ -772,18 +952,17 @@ impl<S: CommandSink> MemoryModel for Ddr3<S> {
             }
             let close_after = self.policy == PagePolicy::Closed
                 && (is_last || next.bank != loc.bank || next.row != loc.row);
-            let admit = self.admit(arrival);
-            self.refresh_until(admit);
-            if admit >= self.prune_at {
-                self.prune(admit);
-                self.prune_at = admit + PRUNE_EVERY;
-            }
-            self.c.queue_wait += admit - arrival;
-            let cas = self.schedule_burst(loc, write, admit, close_after);
-            let pos = self.queue.upper_bound(cas);
-            self.queue.insert_at(pos, cas);
-            done = done.max(self.burst_done(cas, write));
-            self.c.bursts += 1;
+            let burst_done = if buffered {
+                // Posted: complete once the buffer has it, a system clock later.
+                self.post_write(burst, loc, close_after, arrival) + self.t.ratio
+            } else if !write && self.wbuf.iter().any(|w| w.burst == burst) {
+                // Served from the write buffer.
+                self.c.write_forwards += 1;
+                arrival + self.t.ratio
+            } else {
+                self.issue_burst(loc, write, arrival, close_after)
+            };
+            done = done.max(burst_done);
             if is_last {
                 break;
             }
@@ -800,6 +979,10 @@ impl<S: CommandSink> MemoryModel for Ddr3<S> {
         }
         self.c.last_done = self.c.last_done.max(done);
         self.clock.time_of(done)
+    }
+
+    fn flush(&mut self) -> Time {
+        self.flush_writes()
     }
 
     fn stats(&self) -> Stats {
@@ -819,6 +1002,9 @@ impl<S: CommandSink> MemoryModel for Ddr3<S> {
         s.set("write_latency_total", ns(c.write_latency), "ns");
         s.set("data_bus_busy_time", ns(c.bursts * self.t.burst), "ns");
         s.set("fr_fcfs_overtakes", c.overtakes as f64, "bursts");
+        s.set("write_batches", c.write_drains as f64, "batches");
+        s.set("write_buffer_forwards", c.write_forwards as f64, "bursts");
+        s.set("write_buffer_pending", self.wbuf.len() as f64, "bursts");
         let (mut hits, mut misses, mut conflicts, mut acts) = (0, 0, 0, 0);
         for (i, b) in self.banks.iter().enumerate() {
             s.set(format!("bank{i}.row_hits"), b.hits as f64, "bursts");

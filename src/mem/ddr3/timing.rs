@@ -47,9 +47,11 @@ pub struct Ddr3Timing {
     pub burst: u64,
     /// DRAM clocks per system clock (the PHY ratio).
     pub ratio: u64,
-    /// The PHY's read latency (command to first read data at the controller), DRAM clocks.
+    /// The PHY's read latency (command to the whole burst's data at the controller: the
+    /// ECP5 PHY hands a BL8 burst over in one system clock), DRAM clocks.
     pub phy_read: u64,
-    /// The PHY's write latency (command to write data taken from the controller), DRAM clocks.
+    /// The PHY's write latency (command to the burst's write data taken from the controller
+    /// in one system clock), DRAM clocks.
     pub phy_write: u64,
 }
 
@@ -105,14 +107,15 @@ impl Ddr3Timing {
                 format!("tCWL ({}) cannot exceed tCL ({})", timing.cwl, timing.cl),
             );
         }
-        if timing.phy_read < timing.cl {
+        if timing.phy_read < timing.cl + timing.burst {
             return bad(
                 "memory.phy.read_latency",
                 format!(
-                    "{} system clocks = {} DRAM clocks is shorter than the CAS latency ({} clocks) it includes",
+                    "{} system clocks = {} DRAM clocks is shorter than the CAS latency and the burst ({} + {} clocks) it includes",
                     m.phy.read_latency.count(),
                     timing.phy_read,
-                    timing.cl
+                    timing.cl,
+                    timing.burst
                 ),
             );
         }

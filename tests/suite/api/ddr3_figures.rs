@@ -4,7 +4,7 @@
 
 use sail_emu::config::{load_board, Board};
 use sail_emu::mem::ddr3::{ClockConv, Ddr3, Ddr3Options, NoTrace};
-use sail_emu::mem::microbench::{run, BenchSpec, Pattern};
+use sail_emu::mem::microbench::{run, BenchSpec, Pattern, Traffic};
 use sail_emu::mem::{Access, MemoryModel, Request};
 use sail_emu::units::Time;
 
@@ -15,6 +15,13 @@ fn board(name: &str, sets: &[&str]) -> Board {
 
 fn ddr(b: &Board, refresh: bool) -> Ddr3 {
     Ddr3::with_sink(&b.memory, b.clock, Ddr3Options { refresh }, NoTrace).unwrap()
+}
+
+/// DRAM clocks from a request's system-clock edge to the command queue (the front end's
+/// registered stage, `memory.controller.frontend_latency`).
+fn frontend(b: &Board) -> u64 {
+    let ratio = b.memory.dram_clock.hz() / b.clock.hz();
+    b.memory.controller.frontend_latency.count() * ratio.round() as u64
 }
 
 /// The start of DRAM clock `clocks` of board `b` (the model's exact conversion).
@@ -30,18 +37,20 @@ fn stream(b: &Board, refresh: bool, bytes: u64) -> (sail_emu::mem::microbench::B
             pattern: Pattern::Stream,
             base: b.memory.base,
             bytes,
+            requests: bytes / 64,
             request_bytes: 64,
             outstanding: b.memory.controller.queue_depth as usize,
-            access: Access::Read,
+            traffic: Traffic::Only(Access::Read),
             seed: 1,
         },
     );
     (r, m)
 }
 
-/// Without refresh a read stream is limited by the data bus alone: the first RD goes tRCD
-/// after the ACT at clock 0, the others follow every burst (4 clocks), and the last burst's
-/// data is back the PHY read latency plus the burst after the system clock of its RD.
+/// Without refresh a read stream is limited by the data bus alone: the requests reach the
+/// command queue after the front end's stage, the first RD goes tRCD after the ACT there,
+/// the others follow every burst (4 clocks), and the last burst's data is back the PHY read
+/// latency (which includes the BL8 burst) after the system clock of its RD.
 #[test]
 fn stream_without_refresh_saturates_the_bus_exactly() {
     for name in ["innerjib7ea", "innerjib7ea-x16"] {
@@ -50,8 +59,8 @@ fn stream_without_refresh_saturates_the_bus_exactly() {
         let (r, m) = stream(&b, false, bytes);
         let t = *m.timing();
         let bursts = bytes / b.memory.burst_bytes();
-        let last_rd = t.rcd + t.burst * (bursts - 1);
-        let done = last_rd / t.ratio * t.ratio + t.phy_read + t.burst;
+        let last_rd = frontend(&b) + t.rcd + t.burst * (bursts - 1);
+        let done = last_rd / t.ratio * t.ratio + t.phy_read;
         assert_eq!(r.elapsed, clocks(&b, done), "{name}");
         let peak = b.memory.peak_bytes_per_s();
         assert!(
@@ -122,10 +131,11 @@ fn stream_bandwidth_matches_the_design_reference() {
     assert!(x16.bytes_per_s <= 0.6e9);
 }
 
-/// A pointer chase with refresh off, closed pages: every access opens its row (ACT, RD
-/// tRCD later) and waits for the PHY: 3 clocks, rounded down to the system clock (2), plus
-/// 26 + 4 = 32 clocks = 213.33 ns each. With open pages each access is a hit (30 clocks),
-/// a miss (32) or a conflict (PRE, tRP, ACT, tRCD: 36), and the mean is their weighted sum.
+/// A pointer chase with refresh off, closed pages: every access passes the front end (2
+/// clocks), opens its row (ACT, RD tRCD later: 3 clocks, rounded down to the system clock,
+/// 2) and waits for the PHY's read latency with the burst (26): 30 clocks = 200 ns each.
+/// With open pages each access is a hit (28 clocks), a miss (30) or a conflict (PRE, tRP,
+/// ACT, tRCD: 34), and the mean is their weighted sum.
 #[test]
 fn chase_latency_matches_the_closed_form() {
     for policy in ["closed", "open"] {
@@ -140,9 +150,10 @@ fn chase_latency_matches_the_closed_form() {
                 pattern: Pattern::Chase,
                 base: b.memory.base,
                 bytes: 1 << 20,
+                requests: (1 << 20) / 64,
                 request_bytes: 64,
                 outstanding: 1,
-                access: Access::Read,
+                traffic: Traffic::Only(Access::Read),
                 seed: 3,
             },
         );
@@ -154,11 +165,11 @@ fn chase_latency_matches_the_closed_form() {
             s.get("row_conflicts").unwrap(),
         );
         let sys = |x: u64| x / t.ratio * t.ratio;
-        let tail = t.phy_read + t.burst;
-        let hit = sys(0) + tail;
-        let miss = sys(t.rcd) + tail;
-        let conflict = sys(t.rp + t.rcd) + tail;
-        assert_eq!((hit, miss, conflict), (30, 32, 36));
+        let (fe, tail) = (frontend(&b), t.phy_read);
+        let hit = fe + sys(0) + tail;
+        let miss = fe + sys(t.rcd) + tail;
+        let conflict = fe + sys(t.rp + t.rcd) + tail;
+        assert_eq!((hit, miss, conflict), (28, 30, 34));
         let want = (h * hit as f64 + mi * miss as f64 + c * conflict as f64) / (h + mi + c)
             * clocks(&b, 1).0 as f64
             / 1e6;
@@ -169,15 +180,17 @@ fn chase_latency_matches_the_closed_form() {
         );
         if policy == "closed" {
             assert_eq!((h, c), (0.0, 0.0));
-            assert!((r.mean_latency_ns - 213.333).abs() < 1e-3);
+            assert!((r.mean_latency_ns - 200.0).abs() < 1e-3);
         } else {
             assert!(c > h && c > mi, "random rows mostly conflict");
         }
     }
 }
 
-/// An idle write: ACT, WR tRCD later, and the PHY takes the data its write latency plus the
-/// burst after the WR's system clock: 2 + 6 + 4 = 12 clocks = 80 ns.
+/// An idle write is posted: it is done when the write buffer takes it, a system clock after
+/// it reaches the controller (front end 2 + 2 = 4 clocks). Drained, it costs ACT, WR tRCD
+/// later, and the PHY takes the burst its write latency after the WR's system clock:
+/// 2 + sys(3) = 2 + 6 = 10 clocks.
 #[test]
 fn idle_write_latency() {
     let b = board("innerjib7ea", &[]);
@@ -188,7 +201,14 @@ fn idle_write_latency() {
         access: Access::Write,
         issue: Time::ZERO,
     });
-    assert_eq!(done, clocks(&b, 12));
+    let t = *m.timing();
+    let fe = frontend(&b);
+    assert_eq!(done, clocks(&b, fe + t.ratio));
+    assert_eq!(
+        m.flush(),
+        clocks(&b, (fe + t.rcd) / t.ratio * t.ratio + t.phy_write)
+    );
+    assert_eq!(m.stats().get("write_batches"), Some(1.0));
     // A request issued between system clocks waits for the next one.
     let mut m = ddr(&b, true);
     let half = clocks(&b, 1);
@@ -198,7 +218,8 @@ fn idle_write_latency() {
         access: Access::Write,
         issue: half,
     });
-    assert_eq!(done, clocks(&b, 14));
+    // (Issued in DRAM clock 1: the next system clock edge is 2.)
+    assert_eq!(done, clocks(&b, 2 + fe + t.ratio));
 }
 
 /// Independent requests are pipelined: issuing 1000 of them at once takes the bus time, not
@@ -219,8 +240,9 @@ fn independent_requests_pipeline_dependent_ones_do_not() {
     }
     let t = *m.timing();
     // The same closed form as the saturated stream.
-    let last_rd = t.rcd + t.burst * (n - 1);
-    assert_eq!(last, clocks(&b, last_rd / 2 * 2 + t.phy_read + t.burst));
+    let fe = frontend(&b);
+    let last_rd = fe + t.rcd + t.burst * (n - 1);
+    assert_eq!(last, clocks(&b, last_rd / t.ratio * t.ratio + t.phy_read));
     let mut m = ddr(&b, false);
     let mut at = Time::ZERO;
     for i in 0..n {
@@ -231,10 +253,12 @@ fn independent_requests_pipeline_dependent_ones_do_not() {
             issue: at,
         });
     }
-    // Each of the 8 KiB rows the 64000 bytes touch is opened once (32 clocks, the stream
-    // moving to the next bank's row); the other accesses hit (30 each).
+    // Each of the 8 KiB rows the 64000 bytes touch is opened once (front end, ACT, RD tRCD
+    // later on a system clock, PHY: 30 clocks, the stream moving to the next bank's row); the
+    // other accesses hit (28 each).
     let opened = (n * 64).div_ceil(b.memory.row_size.bytes());
-    assert_eq!(at, clocks(&b, 32 * opened + 30 * (n - opened)));
+    let (open, hit) = (fe + t.rcd / t.ratio * t.ratio + t.phy_read, fe + t.phy_read);
+    assert_eq!(at, clocks(&b, open * opened + hit * (n - opened)));
     // A dependent chain never waits for a queue entry.
     let s = m.stats();
     assert_eq!(s.get("queue_wait_time"), Some(0.0));
@@ -256,9 +280,10 @@ fn fr_fcfs_beats_in_order_on_random_traffic() {
                 pattern: Pattern::Random,
                 base: b.memory.base,
                 bytes: 4 << 20,
+                requests: (4 << 20) / 64,
                 request_bytes: 64,
                 outstanding: 16,
-                access: Access::Read,
+                traffic: Traffic::Only(Access::Read),
                 seed: 9,
             },
         );

@@ -2,6 +2,7 @@
 
 mod cli_boards;
 mod collective;
+mod ddr3_reference;
 mod hart_kernel_cli;
 mod matmul_cli;
 mod membench_cli;
