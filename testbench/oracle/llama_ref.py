@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""Numpy reference of the llama forward pass, in GGML's order of operations, for comparing
+the emulator's logits (`emulate run --logits`).
+
+Reads a GGUF with gguf.GGUFReader and dequantizes every tensor with gguf.quants.dequantize.
+What it models of llama.cpp's CPU path (non flash-attention graph, F16 KV cache):
+
+  * get_rows: the token's embedding row dequantized to f32.
+  * rms_norm: sum of squares in f64, mean and scale 1/sqrtf(mean + eps) in f32, then * weight.
+  * mul_mat: the f32 activation row is first converted to the weight type's vec_dot_type
+    (Q8_K for Q4_K/Q6_K, Q8_0 for Q4_0/Q8_0, F16 for F16, BF16 for BF16, none for F32) with
+    GGML's reference quantizers; the dot product is then taken over the exact dequantized
+    values, accumulated in f64. GGML sums each block in integers and scales per block in f32;
+    the products are the same, so the only difference is f32 accumulation rounding
+    (~1e-7 relative of the sum of |terms|), far inside the tolerances.
+  * RoPE mode NORM (adjacent pairs), theta = pos * base^(-2i/n_rot) built iteratively in f32
+    as ggml's rope cache does; dimensions past n_rot pass through.
+  * K and V are rounded to f16 when stored in the cache.
+  * kq = K . q with q converted to f16 (K cache is F16), soft_max_ext(kq * 1/sqrt(head_dim) +
+    causal mask) in f32 with the sum in f64, then kqv = V . softmax with the softmax converted
+    to f16 (V cache is F16). Query head h reads KV head h // (n_head / n_head_kv).
+  * SwiGLU: silu(gate) * up in f32; residual adds in f32; output_norm; output.weight, or
+    token_embd.weight when output.weight is absent (tied).
+
+Every row is computed independently of the batch, so all positions are run at once with a
+causal mask; this equals token-by-token decode.
+
+usage: llama_ref.py MODEL.gguf --ids 1,5,6,... --out FILE.logits [--prompt-len N] [--all]
+
+Rows written: the positions from prompt_len-1 to the end (the last prompt position and every
+decode step, as `emulate run --logits` writes them; prompt_len defaults to 1), or every
+position with --all. FILE.json has the emulator's fields (shape, positions, tokens, ...).
+"""
+import argparse
+import json
+import sys
+
+import numpy as np
+from gguf import GGMLQuantizationType as T
+from gguf import GGUFReader
+from gguf.quants import dequantize
+
+# ------------------------------------------------------------------ activation conversions
+
+
+def _nearest_int(v):
+    # ggml nearest_int: the 1.5*2^23 trick, i.e. round half to even in f32.
+    return np.rint(v.astype(np.float32))
+
+
+def act_q8_K(x):
+    """quantize_row_q8_K_ref then dequantize: per 256, iscale = -127/max (max = the signed value
+    of largest |x|, first such), q = min(127, nearest_int(iscale*x)), d = 1/iscale (f32)."""
+    rows, n = x.shape
+    b = x.reshape(rows, n // 256, 256).astype(np.float32)
+    ax = np.abs(b)
+    idx = ax.argmax(axis=2)
+    mx = np.take_along_axis(b, idx[:, :, None], axis=2)[:, :, 0]
+    amax = np.take_along_axis(ax, idx[:, :, None], axis=2)[:, :, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iscale = np.where(amax > 0, np.float32(-127.0) / mx, np.float32(0)).astype(np.float32)
+        q = np.minimum(127, _nearest_int(iscale[:, :, None] * b))
+        d = np.where(amax > 0, np.float32(1.0) / iscale, np.float32(0)).astype(np.float32)
+    return (d[:, :, None] * q).astype(np.float32).reshape(rows, n)
+
+
+def act_q8_0(x):
+    """quantize_row_q8_0_ref then dequantize: per 32, d = amax/127, q = roundf(x * (1/d)),
+    d stored as f16 (the product uses the f16 d)."""
+    rows, n = x.shape
+    b = x.reshape(rows, n // 32, 32).astype(np.float32)
+    amax = np.abs(b).max(axis=2)
+    d = (amax / np.float32(127.0)).astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        idv = np.where(d > 0, np.float32(1.0) / d, np.float32(0)).astype(np.float32)
+    v = (b * idv[:, :, None]).astype(np.float32)
+    q = np.sign(v) * np.floor(np.abs(v) + np.float32(0.5))  # roundf: half away from zero
+    d16 = d.astype(np.float16).astype(np.float32)
+    return (d16[:, :, None] * q).astype(np.float32).reshape(rows, n)
+
+
+def act_f16(x):
+    return x.astype(np.float32).astype(np.float16).astype(np.float32)
+
+
+def act_bf16(x):
+    """ggml_compute_fp32_to_bf16: round to nearest even on the top 16 bits (NaN kept quiet)."""
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    r = ((u + (0x7FFF + ((u >> 16) & 1))) >> 16) & 0xFFFF
+    nan = np.isnan(x)
+    r = np.where(nan, (u >> 16) | 64, r)
+    return (r.astype(np.uint32) << 16).view(np.float32)
+
+
+VEC_DOT = {
+    T.Q4_K: act_q8_K, T.Q6_K: act_q8_K,
+    T.Q4_0: act_q8_0, T.Q8_0: act_q8_0,
+    T.F16: act_f16, T.BF16: act_bf16,
+    T.F32: lambda x: x.astype(np.float32),
+}
+
+# ------------------------------------------------------------------ model
+
+
+class Model:
+    def __init__(self, path):
+        r = GGUFReader(path)
+        self.fields = r.fields
+        self.tensors = {t.name: t for t in r.tensors}
+        arch = self.str_field("general.architecture")
+        if arch != "llama":
+            raise SystemExit(f"{path}: general.architecture is {arch!r}, not llama")
+        self.n_embd = self.int_field("llama.embedding_length")
+        self.n_layer = self.int_field("llama.block_count")
+        self.n_head = self.int_field("llama.attention.head_count")
+        self.n_head_kv = self.int_field("llama.attention.head_count_kv", self.n_head)
+        self.head_dim = self.n_embd // self.n_head
+        self.eps = np.float32(self.float_field("llama.attention.layer_norm_rms_epsilon"))
+        self.rope_base = np.float32(self.float_field("llama.rope.freq_base", 10000.0))
+        self.n_rot = self.int_field("llama.rope.dimension_count", self.head_dim)
+        self._cache = {}
+        emb = self.tensors["token_embd.weight"]
+        self.n_vocab = int(emb.shape[1])
+        self.out_name = "output.weight" if "output.weight" in self.tensors else "token_embd.weight"
+
+    def _scalar(self, key, default):
+        f = self.fields.get(key)
+        if f is None:
+            if default is None:
+                raise SystemExit(f"missing metadata key {key}")
+            return default
+        return f.parts[f.data[0]][0]
+
+    def int_field(self, key, default=None):
+        return int(self._scalar(key, default))
+
+    def float_field(self, key, default=None):
+        return float(self._scalar(key, default))
+
+    def str_field(self, key):
+        f = self.fields[key]
+        return bytes(f.parts[f.data[0]]).decode()
+
+    def weight(self, name):
+        """(dequantized f32 [rows, ne0], ggml type)."""
+        if name not in self._cache:
+            t = self.tensors[name]
+            ne0 = int(t.shape[0])
+            w = dequantize(t.data, t.tensor_type).astype(np.float32).reshape(-1, ne0)
+            self._cache[name] = (w, T(t.tensor_type))
+        return self._cache[name]
+
+    def vec(self, name):
+        return self.weight(name)[0].reshape(-1)
+
+    def mul_mat(self, name, x):
+        """x [n, ne0] f32 -> [n, rows] f32, activation converted to the vec_dot_type first."""
+        w, typ = self.weight(name)
+        xa = VEC_DOT[typ](x).astype(np.float64)
+        return (xa @ w.astype(np.float64).T).astype(np.float32)
+
+    # -------------------------------------------------------------- ops
+
+    def rms_norm(self, x, wname):
+        ss = (x.astype(np.float64) ** 2).sum(axis=1)
+        mean = (ss / x.shape[1]).astype(np.float32)
+        scale = (np.float32(1.0) / np.sqrt(mean + self.eps)).astype(np.float32)
+        return (x * scale[:, None]).astype(np.float32) * self.vec(wname)
+
+    def rope(self, x, pos):
+        """x [n, heads, head_dim], NORM mode, in place semantics on a copy."""
+        y = x.copy()
+        theta_scale = np.power(self.rope_base, np.float32(-2.0) / np.float32(self.n_rot),
+                               dtype=np.float32)
+        for i, p in enumerate(pos):
+            theta = np.float32(p)
+            for i0 in range(0, self.n_rot, 2):
+                c, s = np.float32(np.cos(theta)), np.float32(np.sin(theta))
+                x0 = x[i, :, i0]
+                x1 = x[i, :, i0 + 1]
+                y[i, :, i0] = x0 * c - x1 * s
+                y[i, :, i0 + 1] = x0 * s + x1 * c
+                theta = np.float32(theta * theta_scale)
+        return y
+
+    def forward(self, ids):
+        n = len(ids)
+        pos = list(range(n))
+        emb, _ = self.weight("token_embd.weight")
+        x = emb[np.asarray(ids)].astype(np.float32)
+        H, Hkv, D = self.n_head, self.n_head_kv, self.head_dim
+        group = H // Hkv
+        kq_scale = np.float32(1.0 / np.sqrt(np.float32(D)))
+        mask = np.where(np.arange(n)[None, :] <= np.arange(n)[:, None], 0.0, -np.inf)
+        mask = mask.astype(np.float32)
+        for l in range(self.n_layer):
+            p = f"blk.{l}."
+            cur = self.rms_norm(x, p + "attn_norm.weight")
+            q = self.mul_mat(p + "attn_q.weight", cur).reshape(n, H, D)
+            k = self.mul_mat(p + "attn_k.weight", cur).reshape(n, Hkv, D)
+            v = self.mul_mat(p + "attn_v.weight", cur).reshape(n, Hkv, D)
+            q = self.rope(q, pos)
+            k = self.rope(k, pos)
+            kc = act_f16(k).astype(np.float64)  # F16 cache
+            vc = act_f16(v).astype(np.float64)
+            q16 = act_f16(q).astype(np.float64)  # vec_dot_type of the F16 K cache
+            out = np.zeros((n, H, D), np.float32)
+            for h in range(H):
+                g = h // group
+                kq = (q16[:, h, :] @ kc[:, g, :].T).astype(np.float32)  # [n_q, n_kv]
+                wv = (kq * kq_scale + mask).astype(np.float32)
+                mx = wv.max(axis=1, keepdims=True)
+                e = np.exp((wv - mx).astype(np.float32)).astype(np.float32)
+                ssum = e.astype(np.float64).sum(axis=1, keepdims=True)
+                sm = (e * (1.0 / ssum).astype(np.float32)).astype(np.float32)
+                sm16 = act_f16(sm).astype(np.float64)  # vec_dot_type of the F16 V cache
+                out[:, h, :] = (sm16 @ vc[:, g, :]).astype(np.float32)
+            attn = self.mul_mat(p + "attn_output.weight", out.reshape(n, H * D))
+            x = (x + attn).astype(np.float32)
+            cur = self.rms_norm(x, p + "ffn_norm.weight")
+            gate = self.mul_mat(p + "ffn_gate.weight", cur)
+            up = self.mul_mat(p + "ffn_up.weight", cur)
+            with np.errstate(over="ignore"):
+                silu = (gate / (np.float32(1.0) + np.exp(-gate))).astype(np.float32)
+            ff = self.mul_mat(p + "ffn_down.weight", (silu * up).astype(np.float32))
+            x = (x + ff).astype(np.float32)
+        cur = self.rms_norm(x, "output_norm.weight")
+        return self.mul_mat(self.out_name, cur)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("model")
+    ap.add_argument("--ids", required=True, help="token ids fed at positions 0.., comma separated")
+    ap.add_argument("--out", required=True, help="FILE.logits (and FILE.logits.json)")
+    ap.add_argument("--prompt-len", type=int, default=1,
+                    help="prompt length: rows start at its last position (default 1)")
+    ap.add_argument("--all", action="store_true", help="a row for every position")
+    a = ap.parse_args()
+    ids = [int(s) for s in a.ids.split(",") if s.strip()]
+    if not 1 <= a.prompt_len <= len(ids):
+        raise SystemExit("--prompt-len must be between 1 and the number of ids")
+    m = Model(a.model)
+    bad = [i for i in ids if not 0 <= i < m.n_vocab]
+    if bad:
+        raise SystemExit(f"token ids out of range 0..{m.n_vocab - 1}: {bad}")
+    logits = m.forward(ids)
+    first = 0 if a.all else a.prompt_len - 1
+    rows = np.ascontiguousarray(logits[first:], dtype="<f4")
+    rows.tofile(a.out)
+    meta = {
+        "byte_order": "little",
+        "dtype": "f32",
+        "fed_ids": ids[a.prompt_len:],
+        "meaningful": True,
+        "positions": list(range(first, len(ids))),
+        "prompt_ids": ids[:a.prompt_len],
+        "shape": [int(rows.shape[0]), int(rows.shape[1])],
+        "tokens": ids[first:],
+        "source": "testbench/oracle/llama_ref.py",
+    }
+    with open(a.out + ".json", "w") as f:
+        json.dump(meta, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
