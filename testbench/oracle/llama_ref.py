@@ -35,6 +35,8 @@ import argparse
 import json
 import sys
 
+import os
+
 import numpy as np
 from gguf import GGMLQuantizationType as T
 from gguf import GGUFReader
@@ -98,6 +100,10 @@ VEC_DOT = {
     T.F16: act_f16, T.BF16: act_bf16,
     T.F32: lambda x: x.astype(np.float32),
 }
+
+# Diagnosis only (never for a verdict): ORACLE_DIAG=no_q16,no_sm16 turns off one f16 rounding
+# of GGML's order, to see which variant another implementation follows.
+DIAG = {k: True for k in os.environ.get("ORACLE_DIAG", "").split(",") if k}
 
 # ------------------------------------------------------------------ model
 
@@ -168,14 +174,21 @@ class Model:
         return (x * scale[:, None]).astype(np.float32) * self.vec(wname)
 
     def rope(self, x, pos):
-        """x [n, heads, head_dim], NORM mode, in place semantics on a copy."""
+        """x [n, heads, head_dim], NORM mode. As ggml_rope_cache_init: theta_scale =
+        powf(base, -2.0f/n_rot), theta_0 = (float)pos, theta_{i+1} = theta_i * theta_scale in
+        f32, cos/sin of the f32 theta rounded to f32 (glibc cosf/sinf/powf are correctly
+        rounded in practice, so they are taken in f64 and rounded; numpy's own float32
+        cos/sin are not, and differ by an ulp often enough to matter)."""
         y = x.copy()
-        theta_scale = np.power(self.rope_base, np.float32(-2.0) / np.float32(self.n_rot),
-                               dtype=np.float32)
+        expo = float(np.float32(-2.0) / np.float32(self.n_rot))
+        theta_scale = np.float32(float(self.rope_base) ** expo)
         for i, p in enumerate(pos):
             theta = np.float32(p)
             for i0 in range(0, self.n_rot, 2):
-                c, s = np.float32(np.cos(theta)), np.float32(np.sin(theta))
+                c, s = np.float32(np.cos(float(theta))), np.float32(np.sin(float(theta)))
+                if DIAG.get("rope_f64"):
+                    th = p * float(self.rope_base) ** (-i0 / self.n_rot)
+                    c, s = np.float32(np.cos(th)), np.float32(np.sin(th))
                 x0 = x[i, :, i0]
                 x1 = x[i, :, i0 + 1]
                 y[i, :, i0] = x0 * c - x1 * s
@@ -203,7 +216,13 @@ class Model:
             k = self.rope(k, pos)
             kc = act_f16(k).astype(np.float64)  # F16 cache
             vc = act_f16(v).astype(np.float64)
+            if DIAG.get("k_f32"):
+                kc = k.astype(np.float64)
+            if DIAG.get("v_f32"):
+                vc = v.astype(np.float64)
             q16 = act_f16(q).astype(np.float64)  # vec_dot_type of the F16 K cache
+            if DIAG.get("no_q16"):
+                q16 = q.astype(np.float64)
             out = np.zeros((n, H, D), np.float32)
             for h in range(H):
                 g = h // group
@@ -214,6 +233,8 @@ class Model:
                 ssum = e.astype(np.float64).sum(axis=1, keepdims=True)
                 sm = (e * (1.0 / ssum).astype(np.float32)).astype(np.float32)
                 sm16 = act_f16(sm).astype(np.float64)  # vec_dot_type of the F16 V cache
+                if DIAG.get("no_sm16"):
+                    sm16 = sm.astype(np.float64)
                 out[:, h, :] = (sm16 @ vc[:, g, :]).astype(np.float32)
             attn = self.mul_mat(p + "attn_output.weight", out.reshape(n, H * D))
             x = (x + attn).astype(np.float32)
