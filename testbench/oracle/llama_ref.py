@@ -94,6 +94,198 @@ def act_bf16(x):
     return (r.astype(np.uint32) << 16).view(np.float32)
 
 
+def expf(x):
+    """expf as glibc computes it (correctly rounded in practice): f64 exp rounded to f32.
+    ggml-cpu's scalar path calls expf in soft_max and silu (its SIMD builds use ggml_v_expf,
+    a polynomial within a few ulps). With ORACLE_DIAG=kexpf: the emulator's vexpf polynomial
+    (programs/kernels/kmath.h), to attribute differences, never for a verdict."""
+    x = np.asarray(x, np.float32)
+    if DIAG.get("kexpf"):
+        return _poly_expf(x)
+    with np.errstate(over="ignore"):
+        return np.exp(x.astype(np.float64)).astype(np.float32)
+
+
+def _fma32(a, b, c):
+    return (a.astype(np.float64) * b.astype(np.float64) + c.astype(np.float64)).astype(np.float32)
+
+
+def _poly_expf(x):
+    f32 = np.float32
+    x = np.minimum(np.maximum(x, f32(-104.0)), f32(89.0))
+    n = np.rint((x * f32(1.44269502163)).astype(f32)).astype(np.int32)
+    nf = n.astype(f32)
+    r = _fma32(-nf, np.full_like(x, 0.693145751953125), x)
+    r = _fma32(-nf, np.full_like(x, 1.4286068203094172e-06), r)
+    pcoef = [f32(1.0) / f32(c) for c in (5040.0, 720.0, 120.0, 24.0, 6.0)] + [f32(0.5), f32(1), f32(1)]
+    p = np.full_like(x, pcoef[0])
+    for c in pcoef[1:]:
+        p = _fma32(p, r, np.full_like(x, c))
+    n1 = n >> 1
+    n2 = n - n1
+    s1 = ((n1 + 127).astype(np.int32) << 23).view(f32)
+    s2 = ((n2 + 127).astype(np.int32) << 23).view(f32)
+    with np.errstate(over="ignore"):
+        return ((p * s1).astype(f32) * s2).astype(f32)
+
+
+
+# ------------------------------------------------------------------ GGML block-order products
+# Default product order (--dot ggml): each output is accumulated as ggml-cpu's vec_dot kernels
+# do it: integer sums inside a block, then per block one f32 fused multiply-add into sumf
+# (q4_0: fma(sumi*dx, dy, sumf); q8_0: fma(sumi, dx*dy, sumf); q4_K: fma(-dmin, summins, sumf)
+# then fma(d, sumi, sumf) with d = y.d*dx, dmin = y.d*dmin_x; q6_K: fma(d, sum_t, sumf) with
+# d = dx*y.d), and F16/BF16/F32 as LANES f32 lane accumulators (fma) reduced in lane order
+# (the RVV build at VLEN 128 with e32m4: 16 lanes). An f32 fma is modelled as the f64
+# a*b + c (exact product of two f32) rounded to f32. --dot f64 instead sums the dequantized
+# products in f64.
+LANES = 16
+
+
+def _f32(v):
+    return np.asarray(v, np.float64).astype(np.float32)
+
+
+def _fma(a, b, c):
+    return _f32(np.asarray(a, np.float64) * np.asarray(b, np.float64) + np.asarray(c, np.float64))
+
+
+def _f16(raw2):
+    """[..., 2] uint8 -> [...] f32 of the f16."""
+    return np.ascontiguousarray(raw2).view(np.float16)[..., 0].astype(np.float32)
+
+
+def unpack_q4_0(raw, ne0):
+    b = raw.reshape(raw.shape[0], ne0 // 32, 18)
+    qs = b[:, :, 2:].astype(np.int32)
+    q = np.concatenate([(qs & 0xF) - 8, (qs >> 4) - 8], axis=2)
+    return _f16(b[:, :, 0:2]), q  # d [R, nb], q [R, nb, 32]
+
+
+def unpack_q8_0(raw, ne0):
+    b = raw.reshape(raw.shape[0], ne0 // 32, 34)
+    return _f16(b[:, :, 0:2]), b[:, :, 2:].view(np.int8).astype(np.int32)
+
+
+def unpack_q4_K(raw, ne0):
+    b = raw.reshape(raw.shape[0], ne0 // 256, 144)
+    sb = b[:, :, 4:16].astype(np.int32)
+    sc = np.zeros(b.shape[:2] + (8,), np.int32)
+    mn = np.zeros_like(sc)
+    for j in range(8):
+        if j < 4:
+            sc[..., j] = sb[..., j] & 63
+            mn[..., j] = sb[..., j + 4] & 63
+        else:
+            sc[..., j] = (sb[..., j + 4] & 0xF) | ((sb[..., j - 4] >> 6) << 4)
+            mn[..., j] = (sb[..., j + 4] >> 4) | ((sb[..., j] >> 6) << 4)
+    qs = b[:, :, 16:].astype(np.int32).reshape(b.shape[0], b.shape[1], 4, 32)
+    q = np.stack([qs & 0xF, qs >> 4], axis=3).reshape(b.shape[0], b.shape[1], 8, 32)
+    return _f16(b[:, :, 0:2]), _f16(b[:, :, 2:4]), sc, mn, q  # q [R, nb, 8 sub-blocks, 32]
+
+
+def unpack_q6_K(raw, ne0):
+    b = raw.reshape(raw.shape[0], ne0 // 256, 210)
+    ql = b[:, :, 0:128].astype(np.int32)
+    qh = b[:, :, 128:192].astype(np.int32)
+    sc = b[:, :, 192:208].view(np.int8).astype(np.int32)
+    halves = []
+    for h in range(2):
+        l0, l1 = ql[..., 64 * h:64 * h + 32], ql[..., 64 * h + 32:64 * h + 64]
+        hh = qh[..., 32 * h:32 * h + 32]
+        halves += [(l0 & 0xF) | ((hh & 3) << 4), (l1 & 0xF) | (((hh >> 2) & 3) << 4),
+                   (l0 >> 4) | (((hh >> 4) & 3) << 4), (l1 >> 4) | (((hh >> 6) & 3) << 4)]
+    q = np.concatenate(halves, axis=2) - 32  # [R, nb, 256] in element order
+    return _f16(b[:, :, 208:210]), sc, q.reshape(b.shape[0], b.shape[1], 16, 16)
+
+
+def q8_K_ints(x):
+    """quantize_row_q8_K_ref as integers: (d f32 [n, nb], q int32 [n, nb, 256])."""
+    rows, n = x.shape
+    b = x.reshape(rows, n // 256, 256).astype(np.float32)
+    ax = np.abs(b)
+    idx = ax.argmax(axis=2)
+    mx = np.take_along_axis(b, idx[:, :, None], axis=2)[:, :, 0]
+    amax = np.take_along_axis(ax, idx[:, :, None], axis=2)[:, :, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iscale = np.where(amax > 0, np.float32(-127.0) / mx, np.float32(0)).astype(np.float32)
+        q = np.minimum(127, _nearest_int(iscale[:, :, None] * b)).astype(np.int32)
+        d = np.where(amax > 0, np.float32(1.0) / iscale, np.float32(0)).astype(np.float32)
+    return d, q
+
+
+def q8_0_ints(x):
+    """quantize_row_q8_0_ref as integers: (d as stored, f16->f32 [n, nb], q int32 [n, nb, 32])."""
+    rows, n = x.shape
+    b = x.reshape(rows, n // 32, 32).astype(np.float32)
+    amax = np.abs(b).max(axis=2)
+    d = (amax / np.float32(127.0)).astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        idv = np.where(d > 0, np.float32(1.0) / d, np.float32(0)).astype(np.float32)
+    v = (b * idv[:, :, None]).astype(np.float32)
+    q = (np.sign(v) * np.floor(np.abs(v) + np.float32(0.5))).astype(np.int32)
+    return d.astype(np.float16).astype(np.float32), q
+
+
+def dot_lanes(w, a):
+    """F16/BF16/F32 rows w [R, K] (as f32 values) . activations a [n, K] (already converted):
+    LANES fma accumulators, element i into lane i % LANES, then an ordered lane sum."""
+    R, K = w.shape
+    n = a.shape[0]
+    acc = np.zeros((n, R, LANES), np.float32)
+    for i0 in range(0, K, LANES):
+        i1 = min(K, i0 + LANES)
+        prod = a[:, None, i0:i1].astype(np.float64) * w[None, :, i0:i1].astype(np.float64)
+        acc[:, :, :i1 - i0] = _f32(acc[:, :, :i1 - i0].astype(np.float64) + prod)
+    s = np.zeros((n, R), np.float32)
+    for l in range(LANES):
+        s = _f32(s.astype(np.float64) + acc[:, :, l])
+    return s
+
+
+def dot_blocks(typ, packed, x):
+    """Quantized weights (unpacked) . f32 activations x [n, K] in ggml's block order -> [n, R]."""
+    if typ in (T.Q4_0, T.Q8_0):
+        dy, qy = q8_0_ints(x)  # [n, nb], [n, nb, 32]
+        dx, qx = packed
+        sumi = np.einsum("rbk,nbk->nrb", qx, qy, dtype=np.int64)
+        sumf = np.zeros(sumi.shape[:2], np.float32)
+        for ib in range(sumi.shape[2]):
+            si = sumi[:, :, ib].astype(np.float32)
+            if typ == T.Q4_0:
+                sumf = _fma(_f32(si * dx[None, :, ib].astype(np.float64)), dy[:, None, ib], sumf)
+            else:
+                sumf = _fma(si, _f32(dx[None, :, ib].astype(np.float64) * dy[:, None, ib]), sumf)
+        return sumf
+    dy, qy = q8_K_ints(x)  # [n, nb], [n, nb, 256]
+    if typ == T.Q4_K:
+        dx, dminx, sc, mn, q = packed
+        qy8 = qy.reshape(qy.shape[0], qy.shape[1], 8, 32)
+        sub = np.einsum("rbjk,nbjk->nrbj", q, qy8, dtype=np.int64)
+        sumi = (sub * sc[None]).sum(axis=3)
+        summ = (qy8.sum(axis=3)[:, None] * mn[None]).sum(axis=3)
+        sumf = np.zeros(sumi.shape[:2], np.float32)
+        for ib in range(sumi.shape[2]):
+            d = _f32(dy[:, None, ib].astype(np.float64) * dx[None, :, ib])
+            dmin = _f32(dy[:, None, ib].astype(np.float64) * dminx[None, :, ib])
+            sumf = _fma(-dmin, summ[:, :, ib].astype(np.float32), sumf)
+            sumf = _fma(d, sumi[:, :, ib].astype(np.float32), sumf)
+        return sumf
+    if typ == T.Q6_K:
+        dx, sc, q = packed
+        qy16 = qy.reshape(qy.shape[0], qy.shape[1], 16, 16)
+        sub = np.einsum("rbgk,nbgk->nrbg", q, qy16, dtype=np.int64)
+        sum_t = (sub * sc[None]).sum(axis=3)
+        sumf = np.zeros(sum_t.shape[:2], np.float32)
+        for ib in range(sum_t.shape[2]):
+            d = _f32(dx[None, :, ib].astype(np.float64) * dy[:, None, ib])
+            sumf = _fma(d, sum_t[:, :, ib].astype(np.float32), sumf)
+        return sumf
+    raise ValueError(typ)
+
+
+UNPACK = {T.Q4_0: unpack_q4_0, T.Q8_0: unpack_q8_0, T.Q4_K: unpack_q4_K, T.Q6_K: unpack_q6_K}
+
 VEC_DOT = {
     T.Q4_K: act_q8_K, T.Q6_K: act_q8_K,
     T.Q4_0: act_q8_0, T.Q8_0: act_q8_0,
@@ -101,8 +293,10 @@ VEC_DOT = {
     T.F32: lambda x: x.astype(np.float32),
 }
 
-# Diagnosis only (never for a verdict): ORACLE_DIAG=no_q16,no_sm16 turns off one f16 rounding
-# of GGML's order, to see which variant another implementation follows.
+# Diagnosis only (never for a verdict): ORACLE_DIAG=no_q16,no_sm16,k_f32,v_f32 turn off one f16
+# rounding of GGML's order, rope_f64 takes theta exactly, dot_f32
+# accumulates mat-vec products in f32, kexpf uses the emulator's exp polynomial:
+# to see which variant another implementation follows.
 DIAG = {k: True for k in os.environ.get("ORACLE_DIAG", "").split(",") if k}
 
 # ------------------------------------------------------------------ model
@@ -125,6 +319,8 @@ class Model:
         self.rope_base = np.float32(self.float_field("llama.rope.freq_base", 10000.0))
         self.n_rot = self.int_field("llama.rope.dimension_count", self.head_dim)
         self._cache = {}
+        self._packed = {}
+        self.dot = "ggml"
         emb = self.tensors["token_embd.weight"]
         self.n_vocab = int(emb.shape[1])
         self.out_name = "output.weight" if "output.weight" in self.tensors else "token_embd.weight"
@@ -162,6 +358,21 @@ class Model:
     def mul_mat(self, name, x):
         """x [n, ne0] f32 -> [n, rows] f32, activation converted to the vec_dot_type first."""
         w, typ = self.weight(name)
+        if DIAG.get("dot_f32"):  # f32 accumulation (BLAS order) instead of f64
+            return (VEC_DOT[typ](x) @ w.T).astype(np.float32)
+        if self.dot == "ggml":
+            if typ in UNPACK:
+                if name not in self._packed:
+                    t = self.tensors[name]
+                    self._packed[name] = UNPACK[typ](np.asarray(t.data), int(t.shape[0]))
+                # in chunks of rows to bound memory
+                out = []
+                pk = self._packed[name]
+                for r0 in range(0, w.shape[0], 4096):
+                    out.append(dot_blocks(typ, tuple(p[r0:r0 + 4096] for p in pk), x))
+                return np.concatenate(out, axis=1)
+            return np.concatenate([dot_lanes(w[r0:r0 + 4096], VEC_DOT[typ](x))
+                                   for r0 in range(0, w.shape[0], 4096)], axis=1)
         xa = VEC_DOT[typ](x).astype(np.float64)
         return (xa @ w.astype(np.float64).T).astype(np.float32)
 
@@ -226,23 +437,29 @@ class Model:
             out = np.zeros((n, H, D), np.float32)
             for h in range(H):
                 g = h // group
-                kq = (q16[:, h, :] @ kc[:, g, :].T).astype(np.float32)  # [n_q, n_kv]
+                if self.dot == "ggml":
+                    kq = dot_lanes(kc[:, g, :], q16[:, h, :])
+                else:
+                    kq = (q16[:, h, :] @ kc[:, g, :].T).astype(np.float32)  # [n_q, n_kv]
                 wv = (kq * kq_scale + mask).astype(np.float32)
                 mx = wv.max(axis=1, keepdims=True)
-                e = np.exp((wv - mx).astype(np.float32)).astype(np.float32)
+                e = expf((wv - mx).astype(np.float32))
                 ssum = e.astype(np.float64).sum(axis=1, keepdims=True)
                 sm = (e * (1.0 / ssum).astype(np.float32)).astype(np.float32)
                 sm16 = act_f16(sm).astype(np.float64)  # vec_dot_type of the F16 V cache
                 if DIAG.get("no_sm16"):
                     sm16 = sm.astype(np.float64)
-                out[:, h, :] = (sm16 @ vc[:, g, :]).astype(np.float32)
+                if self.dot == "ggml":
+                    out[:, h, :] = dot_lanes(np.ascontiguousarray(vc[:, g, :].T), sm16)
+                else:
+                    out[:, h, :] = (sm16 @ vc[:, g, :]).astype(np.float32)
             attn = self.mul_mat(p + "attn_output.weight", out.reshape(n, H * D))
             x = (x + attn).astype(np.float32)
             cur = self.rms_norm(x, p + "ffn_norm.weight")
             gate = self.mul_mat(p + "ffn_gate.weight", cur)
             up = self.mul_mat(p + "ffn_up.weight", cur)
             with np.errstate(over="ignore"):
-                silu = (gate / (np.float32(1.0) + np.exp(-gate))).astype(np.float32)
+                silu = (gate / (np.float32(1.0) + expf(-gate))).astype(np.float32)
             ff = self.mul_mat(p + "ffn_down.weight", (silu * up).astype(np.float32))
             x = (x + ff).astype(np.float32)
         cur = self.rms_norm(x, "output_norm.weight")
@@ -257,11 +474,18 @@ def main():
     ap.add_argument("--prompt-len", type=int, default=1,
                     help="prompt length: rows start at its last position (default 1)")
     ap.add_argument("--all", action="store_true", help="a row for every position")
+    ap.add_argument("--dot", choices=["ggml", "f64"], default="ggml",
+                    help="product order: ggml's block/lane order in f32 (default) or f64 sums")
+    ap.add_argument("--lanes", type=int, default=16,
+                    help="f32 lane accumulators of F16/BF16/F32 products (default 16: VLEN 128)")
     a = ap.parse_args()
     ids = [int(s) for s in a.ids.split(",") if s.strip()]
     if not 1 <= a.prompt_len <= len(ids):
         raise SystemExit("--prompt-len must be between 1 and the number of ids")
+    global LANES
+    LANES = a.lanes
     m = Model(a.model)
+    m.dot = a.dot
     bad = [i for i in ids if not 0 <= i < m.n_vocab]
     if bad:
         raise SystemExit(f"token ids out of range 0..{m.n_vocab - 1}: {bad}")
