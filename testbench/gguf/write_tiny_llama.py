@@ -19,7 +19,7 @@ cannot quantize them), checked against gguf's dequantizer. Mixes (norms are alwa
   q4_k_m   Q4_K matrices; Q6_K attn_v, ffn_down and output (like llama.cpp's Q4_K_M)
   f16      every matrix F16
   f32_f16  even layers F32, odd layers F16; token_embd F16, output F32
-  tied     q4_k_m without output.weight (the output reuses token_embd, Q6_K)
+  tied     q4_k_m without output.weight (the output reuses token_embd: Q6_K, std 3/sqrt(ne0))
   q4_0     every matrix Q4_0
   q8_0     every matrix Q8_0
   bf16     every matrix BF16
@@ -245,7 +245,9 @@ def main():
         else:
             w.add_tensor(name, data, raw_dtype=raw)
 
-    add("token_embd.weight", HIDDEN, vocab, T.Q4_K, "token_embd", std=1.0)
+    # Tied: token_embd is also the output matrix, so it gets the output's scale.
+    add("token_embd.weight", HIDDEN, vocab, T.Q4_K, "token_embd",
+        std=3.0 / np.sqrt(HIDDEN) if tied else 1.0)
     for l in range(layers):
         w.add_tensor(f"blk.{l}.attn_norm.weight",
                      rng.normal(1.0, 0.1, HIDDEN).astype(np.float32))
