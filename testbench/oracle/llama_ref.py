@@ -6,7 +6,7 @@ Reads a GGUF with gguf.GGUFReader and dequantizes every tensor with gguf.quants.
 What it models of llama.cpp's CPU path (non flash-attention graph, F16 KV cache):
 
   * get_rows: the token's embedding row dequantized to f32.
-  * rms_norm: sum of squares in f64, mean and scale 1/sqrtf(mean + eps) in f32, then * weight.
+  * rms_norm: f32 squares summed sequentially in f64, mean and scale 1/sqrtf(mean + eps) in f32, then * weight.
   * mul_mat: the f32 activation row is first converted to the weight type's vec_dot_type
     (Q8_K for Q4_K/Q6_K, Q8_0 for Q4_0/Q8_0, F16 for F16, BF16 for BF16, none for F32) with
     GGML's reference quantizers; the dot product is then taken over the exact dequantized
@@ -138,7 +138,8 @@ def _poly_expf(x):
 # d = dx*y.d), and F16/BF16/F32 as LANES f32 lane accumulators (fma) reduced in lane order
 # (the RVV build at VLEN 128 with e32m4: 16 lanes). An f32 fma is modelled as the f64
 # a*b + c (exact product of two f32) rounded to f32. --dot f64 instead sums the dequantized
-# products in f64.
+# products in f64. --dot unit: ggml's generic C without contraction for the quantized and
+# BF16 products (dot_blocks_generic), the order the Xpop_matmul unit implements.
 LANES = 16
 
 
@@ -243,6 +244,61 @@ def dot_lanes(w, a):
     return s
 
 
+def _add(a, b):
+    return _f32(np.asarray(a, np.float64) + np.asarray(b, np.float64))
+
+
+def _mul(a, b):
+    return _f32(np.asarray(a, np.float64) * np.asarray(b, np.float64))
+
+
+def dot_blocks_generic(typ, packed, x):
+    """ggml_vec_dot_*_generic compiled without contraction (every op rounded to f32): the
+    order doc/xpop-matmul.md section 4 specifies for the matrix unit."""
+    if typ in (T.Q4_0, T.Q8_0):
+        dy, qy = q8_0_ints(x)
+        dx, qx = packed
+        sumi = np.einsum("rbk,nbk->nrb", qx, qy, dtype=np.int64)
+        sumf = np.zeros(sumi.shape[:2], np.float32)
+        for ib in range(sumi.shape[2]):
+            si = sumi[:, :, ib].astype(np.float32)
+            if typ == T.Q4_0:
+                t = _mul(_mul(si, dx[None, :, ib]), dy[:, None, ib])
+            else:
+                t = _mul(si, _mul(dx[None, :, ib], dy[:, None, ib]))
+            sumf = _add(sumf, t)
+        return sumf
+    dy, qy = q8_K_ints(x)
+    nb = qy.shape[1]
+    if typ == T.Q4_K:
+        dx, dminx, sc, mn, q = packed
+        # element e = 32*j + k; lane e % 8 = k % 8
+        prod = np.einsum("rbjk,nbjk->nrbjk", q * sc[..., None], qy.reshape(qy.shape[0], nb, 8, 32))
+        ngrp = qy.reshape(qy.shape[0], nb, 16, 16).sum(axis=3)  # bsums
+        msum = (ngrp[:, None] * np.repeat(mn, 2, axis=2)[None]).sum(axis=3)
+    else:
+        dx, sc, q = packed
+        prod = np.einsum("rbgk,nbgk->nrbgk", q * sc[..., None], qy.reshape(qy.shape[0], nb, 16, 16))
+        msum = None
+    isum = prod.reshape(prod.shape[0], prod.shape[1], nb, 256 // 8, 8).sum(axis=3)  # [n,R,nb,8]
+    lanes = np.zeros(isum.shape[:2] + (8,), np.float32)
+    sumf = np.zeros(isum.shape[:2], np.float32)
+    for ib in range(nb):
+        d = _mul(dx[None, :, ib], dy[:, None, ib])
+        lanes = _add(lanes, _mul(d[..., None], isum[:, :, ib, :].astype(np.float32)))
+        if msum is not None:
+            dmin = _mul(dminx[None, :, ib], dy[:, None, ib])
+            sumf = _f32(sumf.astype(np.float64) - _mul(dmin, msum[:, :, ib].astype(np.float32)))
+    for l in range(8):
+        sumf = _add(sumf, lanes[:, :, l])
+    return sumf
+
+
+def dot_bf16_generic(w, a):
+    """ggml_vec_dot_bf16 scalar: f64 sum of the (exact) f32 products, rounded to f32."""
+    return _f32(a.astype(np.float64) @ w.astype(np.float64).T)
+
+
 def dot_blocks(typ, packed, x):
     """Quantized weights (unpacked) . f32 activations x [n, K] in ggml's block order -> [n, R]."""
     if typ in (T.Q4_0, T.Q8_0):
@@ -321,6 +377,7 @@ class Model:
         self._cache = {}
         self._packed = {}
         self.dot = "ggml"
+        self.unit = False  # quantized and BF16 weight products in the generic (unit) order
         emb = self.tensors["token_embd.weight"]
         self.n_vocab = int(emb.shape[1])
         self.out_name = "output.weight" if "output.weight" in self.tensors else "token_embd.weight"
@@ -368,9 +425,12 @@ class Model:
                 # in chunks of rows to bound memory
                 out = []
                 pk = self._packed[name]
-                for r0 in range(0, w.shape[0], 4096):
-                    out.append(dot_blocks(typ, tuple(p[r0:r0 + 4096] for p in pk), x))
+                fn = dot_blocks_generic if self.unit else dot_blocks
+                for r0 in range(0, w.shape[0], 2048):
+                    out.append(fn(typ, tuple(p[r0:r0 + 2048] for p in pk), x))
                 return np.concatenate(out, axis=1)
+            if typ == T.BF16 and self.unit:
+                return dot_bf16_generic(w, VEC_DOT[typ](x))
             return np.concatenate([dot_lanes(w[r0:r0 + 4096], VEC_DOT[typ](x))
                                    for r0 in range(0, w.shape[0], 4096)], axis=1)
         xa = VEC_DOT[typ](x).astype(np.float64)
@@ -379,7 +439,10 @@ class Model:
     # -------------------------------------------------------------- ops
 
     def rms_norm(self, x, wname):
-        ss = (x.astype(np.float64) ** 2).sum(axis=1)
+        sq = (x * x).astype(np.float32).astype(np.float64)  # f32 squares, as GGML
+        ss = np.zeros(x.shape[0], np.float64)
+        for i in range(x.shape[1]):  # sequential f64 sum (ggml_float)
+            ss += sq[:, i]
         mean = (ss / x.shape[1]).astype(np.float32)
         scale = (np.float32(1.0) / np.sqrt(mean + self.eps)).astype(np.float32)
         return (x * scale[:, None]).astype(np.float32) * self.vec(wname)
@@ -474,8 +537,10 @@ def main():
     ap.add_argument("--prompt-len", type=int, default=1,
                     help="prompt length: rows start at its last position (default 1)")
     ap.add_argument("--all", action="store_true", help="a row for every position")
-    ap.add_argument("--dot", choices=["ggml", "f64"], default="ggml",
-                    help="product order: ggml's block/lane order in f32 (default) or f64 sums")
+    ap.add_argument("--dot", choices=["ggml", "unit", "f64"], default="ggml",
+                    help="product order: ggml (the RVV kernels' order: per-block fma), unit "
+                         "(quantized/BF16 weights in ggml's generic unfused order, as the "
+                         "Xpop_matmul unit, doc/xpop-matmul.md; F16/F32 as ggml), or f64 sums")
     ap.add_argument("--lanes", type=int, default=16,
                     help="f32 lane accumulators of F16/BF16/F32 products (default 16: VLEN 128)")
     a = ap.parse_args()
@@ -485,7 +550,8 @@ def main():
     global LANES
     LANES = a.lanes
     m = Model(a.model)
-    m.dot = a.dot
+    m.dot = "f64" if a.dot == "f64" else "ggml"
+    m.unit = a.dot == "unit"
     bad = [i for i in ids if not 0 <= i < m.n_vocab]
     if bad:
         raise SystemExit(f"token ids out of range 0..{m.n_vocab - 1}: {bad}")
