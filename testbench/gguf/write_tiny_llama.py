@@ -23,6 +23,7 @@ cannot quantize them), checked against gguf's dequantizer. Mixes (norms are alwa
   q4_0     every matrix Q4_0
   q8_0     every matrix Q8_0
   bf16     every matrix BF16
+  bf16_f16emb  every matrix BF16 but token_embd F16 (BF16 products without a BF16 get_rows)
 """
 import argparse
 import sys
@@ -174,8 +175,10 @@ MIXES = {
     "q4_0": lambda kind, layer: T.Q4_0,
     "q8_0": lambda kind, layer: T.Q8_0,
     "bf16": lambda kind, layer: T.BF16,
+    "bf16_f16emb": lambda kind, layer: T.F16 if kind == "token_embd" else T.BF16,
 }
-FILE_TYPES = {"q4_k_m": 15, "f16": 1, "f32_f16": 1, "tied": 15, "q4_0": 2, "q8_0": 7, "bf16": 32}
+FILE_TYPES = {"q4_k_m": 15, "f16": 1, "f32_f16": 1, "tied": 15, "q4_0": 2, "q8_0": 7, "bf16": 32,
+              "bf16_f16emb": 32}
 
 
 def main():

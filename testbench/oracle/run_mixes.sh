@@ -13,7 +13,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 EMU=${1:-/work/helper-bin/emulate}
 OUT=${2:-/tmp/oracle-mixes}
 shift 2 2>/dev/null || shift $#
-MIXES=${*:-q4_k_m f16 f32_f16 tied q4_0 q8_0 bf16}
+MIXES=${*:-q4_k_m f16 f32_f16 tied q4_0 q8_0 bf16 bf16_f16emb}
 PY=${PY:-/work/venv/bin/python}
 VOCAB=${VOCAB:-32000}; LAYERS=${LAYERS:-3}; TOKENS=${TOKENS:-24}
 mkdir -p "$OUT"
@@ -29,7 +29,7 @@ for mix in $MIXES; do
   $PY "$HERE/llama_ref.py" "$g" --ids $IDS --out $OUT/$mix.ref.logits
   $PY "$HERE/llama_ref.py" "$g" --ids $IDS --out $OUT/$mix.ref-unit.logits --dot unit
   for mode in default exact no-matrix-unit; do
-    case $mode in default) F=""; R=ref-unit;; exact) F="--exact"; R=ref-unit;; no-matrix-unit) F="--no-matrix-unit"; R=ref;; esac
+    case $mode in default) F=""; R=ref-unit;; exact) F="--exact"; R=ref-unit;; no-matrix-unit) F="--no-matrix-unit"; R=;; esac
     L=$OUT/$mix.$mode.logits
     if ! "$EMU" run --weights "$g" --context 64 --prompt-ids 1 --tokens $TOKENS --force-ids $FORCE \
         --logits "$L" $F > $OUT/$mix.$mode.txt 2>&1; then
@@ -37,6 +37,7 @@ for mix in $MIXES; do
     fi
     $PY "$HERE/compare_logits.py" $OUT/$mix.ref.logits "$L" $TOL > $OUT/$mix.$mode.cmp.json
     summ $OUT/$mix.$mode.cmp.json "$mix $mode vs ref" $?
+    [ -n "$R" ] || continue
     $PY "$HERE/compare_logits.py" $OUT/$mix.$R.logits "$L" $TOL > $OUT/$mix.$mode.cmp-$R.json
     summ $OUT/$mix.$mode.cmp-$R.json "$mix $mode vs $R" $?
   done
