@@ -9,15 +9,22 @@ What it models of llama.cpp's CPU path (non flash-attention graph, F16 KV cache)
   * rms_norm: f32 squares summed sequentially in f64, mean and scale 1/sqrtf(mean + eps) in f32, then * weight.
   * mul_mat: the f32 activation row is first converted to the weight type's vec_dot_type
     (Q8_K for Q4_K/Q6_K, Q8_0 for Q4_0/Q8_0, F16 for F16, BF16 for BF16, none for F32) with
-    GGML's reference quantizers; the dot product is then taken over the exact dequantized
-    values, accumulated in f64. GGML sums each block in integers and scales per block in f32;
-    the products are the same, so the only difference is f32 accumulation rounding
-    (~1e-7 relative of the sum of |terms|), far inside the tolerances.
+    GGML's reference quantizers. The products then follow one of three orders (--dot):
+      ggml (default): ggml-cpu's RVV vec_dot kernels: integer block sums, one f32 fused
+      multiply-add per block; F16/BF16/F32 in 16 f32 lane accumulators (VLEN 128, e32m4)
+      reduced in lane order. The attention's K.q and V.softmax use the F16 lane order too.
+      unit: quantized and BF16 weights in ggml's generic C order without contraction (every
+      op rounded; Q4_K/Q6_K with 8 lanes; BF16 summed in f64), as doc/xpop-matmul.md
+      specifies for the Xpop_matmul unit; F16/F32 as ggml.
+      f64: the dequantized products summed in f64.
+    The orders differ by f32 rounding only, but a one-ulp change that moves an activation
+    across a Q8 rounding step moves logits by up to ~0.3 on these models (see README.md).
   * RoPE mode NORM (adjacent pairs), theta = pos * base^(-2i/n_rot) built iteratively in f32
-    as ggml's rope cache does; dimensions past n_rot pass through.
+    as ggml's rope cache does (powf, cosf, sinf taken correctly rounded); dimensions past
+    n_rot pass through.
   * K and V are rounded to f16 when stored in the cache.
   * kq = K . q with q converted to f16 (K cache is F16), soft_max_ext(kq * 1/sqrt(head_dim) +
-    causal mask) in f32 with the sum in f64, then kqv = V . softmax with the softmax converted
+    causal mask) in f32 with expf correctly rounded and the sum in f64, then kqv = V . softmax with the softmax converted
     to f16 (V cache is F16). Query head h reads KV head h // (n_head / n_head_kv).
   * SwiGLU: silu(gate) * up in f32; residual adds in f32; output_norm; output.weight, or
     token_embd.weight when output.weight is absent (tied).
@@ -26,6 +33,7 @@ Every row is computed independently of the batch, so all positions are run at on
 causal mask; this equals token-by-token decode.
 
 usage: llama_ref.py MODEL.gguf --ids 1,5,6,... --out FILE.logits [--prompt-len N] [--all]
+                   [--dot ggml|unit|f64] [--lanes 16]
 
 Rows written: the positions from prompt_len-1 to the end (the last prompt position and every
 decode step, as `emulate run --logits` writes them; prompt_len defaults to 1), or every
@@ -33,9 +41,8 @@ position with --all. FILE.json has the emulator's fields (shape, positions, toke
 """
 import argparse
 import json
-import sys
-
 import os
+import sys
 
 import numpy as np
 from gguf import GGMLQuantizationType as T
