@@ -9,6 +9,21 @@ f16 scales (any such bytes are valid blocks). The metadata has every GGUF value 
 arrays of numbers, strings and bools, and the tokenizer arrays a real llama file has.
 
 usage: write_tiny_llama.py OUT.gguf [--seed N] [--no-vocab-key] [--tied-output]
+                           [--vocab N] [--layers N] [--mix NAME]
+
+Without --mix the file is the reader-test model above (its bytes are unchanged). --mix writes
+a model for the numeric oracle (testbench/oracle/llama_ref.py) instead: real-valued random
+matrices (std 1/sqrt(ne0), output std 3/sqrt(ne0), so logits are O(1..10)) quantized to the
+mix's types. Q4_K and Q6_K are quantized here by a simple min/max quantizer (gguf.quants
+cannot quantize them), checked against gguf's dequantizer. Mixes (norms are always F32):
+  q4_k_m   Q4_K matrices; Q6_K attn_v, ffn_down and output (like llama.cpp's Q4_K_M)
+  f16      every matrix F16
+  f32_f16  even layers F32, odd layers F16; token_embd F16, output F32
+  tied     q4_k_m without output.weight (the output reuses token_embd: Q6_K, std 3/sqrt(ne0))
+  q4_0     every matrix Q4_0
+  q8_0     every matrix Q8_0
+  bf16     every matrix BF16
+  bf16_f16emb  every matrix BF16 but token_embd F16 (BF16 products without a BF16 get_rows)
 """
 import argparse
 import sys
@@ -16,7 +31,7 @@ import sys
 import numpy as np
 from gguf import GGMLQuantizationType as T
 from gguf import GGUFWriter
-from gguf.quants import quantize
+from gguf.quants import dequantize, quantize
 
 LAYERS, HIDDEN, HEADS, KV_HEADS, FFN, VOCAB, CONTEXT = 2, 256, 4, 2, 512, 320, 256
 HEAD = HIDDEN // HEADS
@@ -58,6 +73,114 @@ def tensor_data(rng, ne0, ne1, qtype):
     return quantize(x, qtype), qtype
 
 
+def f16(x):
+    return np.asarray(x, np.float32).astype(np.float16)
+
+
+def quantize_q4_k(x):
+    """[rows, ne0] f32 -> [rows, ne0/256*144] uint8 Q4_K blocks (per 32: min/max; 6-bit scales)."""
+    rows, ne0 = x.shape
+    b = x.reshape(-1, 8, 32).astype(np.float32)  # blocks, sub-blocks, elems
+    lo = np.minimum(b.min(axis=2), 0.0)
+    hi = np.maximum(b.max(axis=2), 0.0)
+    sc_f = (hi - lo) / 15.0
+    m_f = -lo
+    d = f16(sc_f.max(axis=1) / 63.0).astype(np.float32)
+    dmin = f16(m_f.max(axis=1) / 63.0).astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sc = np.where(d[:, None] > 0, np.rint(sc_f / d[:, None]), 0).clip(0, 63).astype(np.int32)
+        m = np.where(dmin[:, None] > 0, np.rint(m_f / dmin[:, None]), 0).clip(0, 63).astype(np.int32)
+        step = d[:, None] * sc
+        q = np.where(step[:, :, None] > 0,
+                     np.rint((b + (dmin[:, None] * m)[:, :, None]) / step[:, :, None]), 0)
+    q = q.clip(0, 15).astype(np.uint8)  # blocks, 8, 32
+    nb = b.shape[0]
+    out = np.zeros((nb, 144), np.uint8)
+    out[:, 0:2] = d.astype(np.float16).view(np.uint8).reshape(nb, 2)
+    out[:, 2:4] = dmin.astype(np.float16).view(np.uint8).reshape(nb, 2)
+    sc8, m8 = sc.astype(np.uint8), m.astype(np.uint8)
+    for j in range(4):
+        out[:, 4 + j] = (sc8[:, j] & 63) | ((sc8[:, j + 4] >> 4) << 6)
+        out[:, 8 + j] = (m8[:, j] & 63) | ((m8[:, j + 4] >> 4) << 6)
+        out[:, 12 + j] = (sc8[:, j + 4] & 0xF) | ((m8[:, j + 4] & 0xF) << 4)
+    for c in range(4):
+        out[:, 16 + 32 * c:16 + 32 * c + 32] = q[:, 2 * c, :] | (q[:, 2 * c + 1, :] << 4)
+    return out.reshape(rows, ne0 // 256 * 144)
+
+
+def quantize_q6_k(x):
+    """[rows, ne0] f32 -> [rows, ne0/256*210] uint8 Q6_K blocks (per 16: signed 8-bit scale)."""
+    rows, ne0 = x.shape
+    b = x.reshape(-1, 16, 16).astype(np.float32)
+    s_f = np.abs(b).max(axis=2) / 31.0
+    d = f16(s_f.max(axis=1) / 127.0).astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sc = np.where(d[:, None] > 0, np.rint(s_f / d[:, None]), 0).clip(-128, 127).astype(np.int32)
+        step = d[:, None] * sc
+        q = np.where(step[:, :, None] > 0, np.rint(b / step[:, :, None]), 0)
+    q = (q.clip(-32, 31) + 32).astype(np.uint8).reshape(-1, 256)
+    nb = b.shape[0]
+    out = np.zeros((nb, 210), np.uint8)
+    for h in range(2):
+        y = q[:, 128 * h:128 * h + 128]
+        q1, q2, q3, q4 = y[:, 0:32], y[:, 32:64], y[:, 64:96], y[:, 96:128]
+        out[:, 64 * h:64 * h + 32] = (q1 & 0xF) | ((q3 & 0xF) << 4)
+        out[:, 64 * h + 32:64 * h + 64] = (q2 & 0xF) | ((q4 & 0xF) << 4)
+        out[:, 128 + 32 * h:128 + 32 * h + 32] = ((q1 >> 4) | ((q2 >> 4) << 2)
+                                                  | ((q3 >> 4) << 4) | ((q4 >> 4) << 6))
+    out[:, 192:208] = sc.astype(np.int8).view(np.uint8)
+    out[:, 208:210] = d.astype(np.float16).view(np.uint8).reshape(nb, 2)
+    return out.reshape(rows, ne0 // 256 * 210)
+
+
+def real_tensor(x, qtype):
+    """(array, raw_dtype) for the real-valued [rows, ne0] matrix x stored as qtype."""
+    if qtype == T.F32:
+        return x.astype(np.float32), None
+    if qtype == T.F16:
+        return x.astype(np.float16), None
+    if qtype == T.Q4_K:
+        raw = quantize_q4_k(x)
+    elif qtype == T.Q6_K:
+        raw = quantize_q6_k(x)
+    else:
+        raw = quantize(x, qtype)
+    back = dequantize(raw, qtype).reshape(x.shape)
+    err = np.abs(back - x).max() / max(np.abs(x).max(), 1e-30)
+    assert err < 0.25, f"{qtype.name} round trip error {err}"
+    return raw, qtype
+
+
+# --mix NAME -> function (tensor kind, layer or None) -> GGML type. Kinds: token_embd, output,
+# and the per-layer matrix names of LAYER_MATRICES.
+def _q4_k_m(kind, layer):
+    return T.Q6_K if kind in ("output", "attn_v", "ffn_down") else T.Q4_K
+
+
+def _tied(kind, layer):
+    return T.Q6_K if kind in ("token_embd", "attn_v", "ffn_down") else T.Q4_K
+
+
+def _f32_f16(kind, layer):
+    if layer is None:
+        return T.F16 if kind == "token_embd" else T.F32
+    return T.F32 if layer % 2 == 0 else T.F16
+
+
+MIXES = {
+    "q4_k_m": _q4_k_m,
+    "f16": lambda kind, layer: T.F16,
+    "f32_f16": _f32_f16,
+    "tied": _tied,
+    "q4_0": lambda kind, layer: T.Q4_0,
+    "q8_0": lambda kind, layer: T.Q8_0,
+    "bf16": lambda kind, layer: T.BF16,
+    "bf16_f16emb": lambda kind, layer: T.F16 if kind == "token_embd" else T.BF16,
+}
+FILE_TYPES = {"q4_k_m": 15, "f16": 1, "f32_f16": 1, "tied": 15, "q4_0": 2, "q8_0": 7, "bf16": 32,
+              "bf16_f16emb": 32}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -66,14 +189,21 @@ def main():
                     help="leave out llama.vocab_size (the reader then counts the tokens)")
     ap.add_argument("--tied-output", action="store_true",
                     help="leave out output.weight (the output reuses token_embd)")
+    ap.add_argument("--vocab", type=int, default=VOCAB, help=f"vocabulary size (default {VOCAB})")
+    ap.add_argument("--layers", type=int, default=LAYERS, help=f"blocks (default {LAYERS})")
+    ap.add_argument("--mix", choices=sorted(MIXES),
+                    help="write an oracle model with this type mix (see the module doc)")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
+    vocab, layers = a.vocab, a.layers
+    mix = MIXES.get(a.mix)
+    tied = a.tied_output or a.mix == "tied"
 
     w = GGUFWriter(a.out, arch="llama")
     w.add_name("tiny-llama-test")
     w.add_context_length(CONTEXT)
     w.add_embedding_length(HIDDEN)
-    w.add_block_count(LAYERS)
+    w.add_block_count(layers)
     w.add_feed_forward_length(FFN)
     w.add_head_count(HEADS)
     w.add_head_count_kv(KV_HEADS)
@@ -81,13 +211,13 @@ def main():
     w.add_rope_dimension_count(HEAD)
     w.add_layer_norm_rms_eps(1e-5)
     if not a.no_vocab_key:
-        w.add_vocab_size(VOCAB)
-    w.add_file_type(15)  # LLAMA_FTYPE_MOSTLY_Q4_K_M
+        w.add_vocab_size(vocab)
+    w.add_file_type(15 if mix is None else FILE_TYPES[a.mix])  # 15: LLAMA_FTYPE_MOSTLY_Q4_K_M
     w.add_tokenizer_model("llama")
-    tokens = ["<unk>", "<s>", "</s>"] + [f"tok{i}" for i in range(VOCAB - 3)]
+    tokens = ["<unk>", "<s>", "</s>"] + [f"tok{i}" for i in range(vocab - 3)]
     w.add_token_list(tokens)
-    w.add_token_scores([float(-i) for i in range(VOCAB)])
-    w.add_token_types([1] * VOCAB)
+    w.add_token_scores([float(-i) for i in range(vocab)])
+    w.add_token_types([1] * vocab)
     # One key of every value type, and arrays, to exercise the reader.
     w.add_uint8("test.u8", 200)
     w.add_int8("test.i8", -100)
@@ -106,25 +236,32 @@ def main():
     w.add_array("test.array_bool", [True, False])
     w.add_array("test.array_nested", [[1, 2], [3]])
 
-    def add(name, ne0, ne1, qtype):
-        data, raw = tensor_data(rng, ne0, ne1, qtype)
+    def add(name, ne0, ne1, qtype, kind=None, layer=None, std=None):
+        if mix is None:
+            data, raw = tensor_data(rng, ne0, ne1, qtype)
+        else:
+            qtype = mix(kind, layer)
+            std = std if std is not None else 1.0 / np.sqrt(ne0)
+            data, raw = real_tensor(rng.normal(0.0, std, (ne1, ne0)).astype(np.float32), qtype)
         if raw is None:
             w.add_tensor(name, data)
         else:
             w.add_tensor(name, data, raw_dtype=raw)
 
-    add("token_embd.weight", HIDDEN, VOCAB, T.Q4_K)
-    for l in range(LAYERS):
+    # Tied: token_embd is also the output matrix, so it gets the output's scale.
+    add("token_embd.weight", HIDDEN, vocab, T.Q4_K, "token_embd",
+        std=3.0 / np.sqrt(HIDDEN) if tied else 1.0)
+    for l in range(layers):
         w.add_tensor(f"blk.{l}.attn_norm.weight",
                      rng.normal(1.0, 0.1, HIDDEN).astype(np.float32))
         for name, ne0, ne1, t0, t1 in LAYER_MATRICES:
             if name == "ffn_gate":
                 w.add_tensor(f"blk.{l}.ffn_norm.weight",
                              rng.normal(1.0, 0.1, HIDDEN).astype(np.float32))
-            add(f"blk.{l}.{name}.weight", ne0, ne1, t0 if l == 0 else t1)
+            add(f"blk.{l}.{name}.weight", ne0, ne1, t0 if l == 0 else t1, name, l)
     w.add_tensor("output_norm.weight", rng.normal(1.0, 0.1, HIDDEN).astype(np.float32))
-    if not a.tied_output:
-        add("output.weight", HIDDEN, VOCAB, T.Q6_K)
+    if not tied:
+        add("output.weight", HIDDEN, vocab, T.Q6_K, "output", std=3.0 / np.sqrt(HIDDEN))
 
     w.write_header_to_file()
     w.write_kv_data_to_file()
