@@ -384,6 +384,7 @@ class Model:
         self._cache = {}
         self._packed = {}
         self.dot = "ggml"
+        self.attention = "split"
         self.unit = False  # quantized and BF16 weight products in the generic (unit) order
         emb = self.tensors["token_embd.weight"]
         self.n_vocab = int(emb.shape[1])
@@ -502,7 +503,8 @@ class Model:
             if DIAG.get("v_f32"):
                 vc = v.astype(np.float64)
             q16 = act_f16(q).astype(np.float64)  # vec_dot_type of the F16 K cache
-            if DIAG.get("no_q16"):
+            if DIAG.get("no_q16") or self.attention == "fused":
+                # The fused kernel (flash_attn_ext) takes Q in f32: no vec_dot_type rounding.
                 q16 = q.astype(np.float64)
             out = np.zeros((n, H, D), np.float32)
             for h in range(H):
@@ -517,7 +519,8 @@ class Model:
                 ssum = e.astype(np.float64).sum(axis=1, keepdims=True)
                 sm = (e * (1.0 / ssum).astype(np.float32)).astype(np.float32)
                 sm16 = act_f16(sm).astype(np.float64)  # vec_dot_type of the F16 V cache
-                if DIAG.get("no_sm16"):
+                if DIAG.get("no_sm16") or self.attention == "fused":
+                    # Fused: the probabilities stay f32 (online softmax, no kqv mul_mat).
                     sm16 = sm.astype(np.float64)
                 if self.dot == "ggml":
                     out[:, h, :] = dot_lanes(np.ascontiguousarray(vc[:, g, :].T), sm16)
@@ -550,6 +553,11 @@ def main():
                          "Xpop_matmul unit, doc/xpop-matmul.md; F16/F32 as ggml), or f64 sums")
     ap.add_argument("--lanes", type=int, default=16,
                     help="f32 lane accumulators of F16/BF16/F32 products (default 16: VLEN 128)")
+    ap.add_argument("--attention", choices=["split", "fused"], default="split",
+                    help="split: kq mul_mat (Q rounded to f16), soft_max, kqv mul_mat (P rounded "
+                         "to f16), as llama.cpp without flash attention; fused: Q and P stay f32 "
+                         "as in the emulator's flash_attn_ext kernel (its online softmax order "
+                         "is not modelled)")
     a = ap.parse_args()
     ids = [int(s) for s in a.ids.split(",") if s.strip()]
     if not 1 <= a.prompt_len <= len(ids):
@@ -559,6 +567,7 @@ def main():
     m = Model(a.model)
     m.dot = "f64" if a.dot == "f64" else "ggml"
     m.unit = a.dot == "unit"
+    m.attention = a.attention
     bad = [i for i in ids if not 0 <= i < m.n_vocab]
     if bad:
         raise SystemExit(f"token ids out of range 0..{m.n_vocab - 1}: {bad}")

@@ -4,6 +4,7 @@ mod hart_disasm;
 mod kernels_abi;
 mod kernels_emulator;
 mod kernels_qemu;
+mod logits_oracle;
 mod matmul_oracle;
 mod matmul_xpop_h;
 mod qemu_scalar;
