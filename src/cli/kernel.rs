@@ -205,7 +205,7 @@ fn node_text(board: &Board, cmd: &KernelCmd, t: &[NodeTiming]) -> String {
     }
     let _ = writeln!(
         s,
-        "\nbound = max(FLOPs at the unit's peak, tensor bytes at the DDR peak); vpu/mxu = busy cycles / cycles"
+        "\nbound = max(FLOPs at the unit's peak, vector lane ops at the lanes' issue rate, tensor bytes at the DDR peak); vpu/mxu = busy cycles / cycles"
     );
     s
 }

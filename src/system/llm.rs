@@ -195,8 +195,7 @@ fn run_node(
     let program = program_for(node, opts.matrix_unit)?;
     let kr = card.run(&program, &desc)?;
     let seconds = board.clock.cycles_to_time(kr.cycles).secs();
-    let bound_seconds = (node.flops as f64 / peak_flops(board, node, opts.matrix_unit))
-        .max(node.bytes_moved as f64 / board.memory.peak_bytes_per_s());
+    let bound_seconds = node_bound_seconds(board, node, opts.matrix_unit);
     let per_cycle = |c: f64| {
         if kr.cycles > 0 {
             c / kr.cycles as f64
@@ -472,10 +471,30 @@ impl Placement {
     }
 }
 
+/// A node's closed-form bound: the largest of its FLOPs at the peak of the unit that runs
+/// it, its vector lane operations at the vector unit's issue rate (ops that run on the
+/// vector unit), and its bytes at the DDR peak.
+pub(crate) fn node_bound_seconds(board: &Board, node: &Node, matrix_unit: bool) -> f64 {
+    let clock = board.clock.hz();
+    let flops = node.flops as f64 / peak_flops(board, node, matrix_unit);
+    let vector = if on_matrix_unit(board, node, matrix_unit) {
+        0.0
+    } else {
+        node.vector_ops as f64 / (board.core.vector_lanes.max(1) as f64 * clock)
+    };
+    let bytes = node.bytes_moved as f64 / board.memory.peak_bytes_per_s();
+    flops.max(vector).max(bytes)
+}
+
+/// Whether the node's products run on the Xpop_matmul unit.
+fn on_matrix_unit(board: &Board, node: &Node, matrix_unit: bool) -> bool {
+    let quantized = node.inputs.first().is_some_and(|w| w.dtype.is_quantized());
+    node.op == Op::MulMat && matrix_unit && quantized && board.matmul.enabled
+}
+
 fn peak_flops(board: &Board, node: &Node, matrix_unit: bool) -> f64 {
     let clock = board.clock.hz();
-    let quantized = node.inputs.first().is_some_and(|w| w.dtype.is_quantized());
-    if node.op == Op::MulMat && matrix_unit && quantized && board.matmul.enabled {
+    if on_matrix_unit(board, node, matrix_unit) {
         2.0 * board.matmul.int8_macs_per_cycle as f64 * clock
     } else {
         // One f32 fused multiply-add per 32-bit lane per cycle.

@@ -119,6 +119,54 @@ pub mod flops_per_element {
     pub const SWIGLU: u64 = 4;
 }
 
+/// Vector-unit lane operations per element that the vector ops need at least: one per
+/// element per vector instruction of the cheapest sequence on an RVV unit, with the f32 exp
+/// counted as the polynomial it needs (doc/kernels.md argues each count). Divided by the
+/// unit's lanes, they give the op's vector-issue bound, beside its FLOP and byte bounds.
+pub mod vector_ops_per_element {
+    /// e^x in f32: range reduction (x * log2 e, round to an integer, back to float, two
+    /// multiply-subtracts of a two-part ln 2) 5; a degree-7 polynomial by Horner 7 (a Taylor
+    /// polynomial on |r| <= ln2 / 2 needs degree 7 for f32 accuracy; a minimax one degree 6,
+    /// one less); scaling by 2^n (exponent add, shift into place, multiply) 3.
+    pub const EXP: u64 = 15;
+    /// 1 / x: a reciprocal estimate and two Newton steps of two multiply-adds each.
+    pub const RECIPROCAL: u64 = 5;
+    /// One add.
+    pub const ADD: u64 = 1;
+    /// One multiply.
+    pub const MUL: u64 = 1;
+    /// Square-accumulate, then the scale by 1/rms.
+    pub const RMS_NORM: u64 = 2;
+    /// Per rotated element: two multiplies and an add or subtract, cos and sin from a table
+    /// computed once per position (shared by every head and layer).
+    pub const ROPE: u64 = 3;
+    /// Scale with the mask (one multiply-add), max, subtract, exp, sum, normalise.
+    pub const SOFT_MAX: u64 = 5 + EXP;
+    /// silu(g) * u = g * 1 / (1 + e^-g) * u: exp, add, reciprocal, two multiplies.
+    pub const SWIGLU: u64 = EXP + 1 + RECIPROCAL + 2;
+    /// One step of an online softmax per (query, key) pair: scale, running max, subtract,
+    /// exp, sum, and the rescale of the running sum.
+    pub const ONLINE_SOFT_MAX: u64 = 5 + EXP;
+}
+
+/// The vector lane operations of a node of `op` with `flops` FLOPs (element-wise ops: the
+/// element count times [`vector_ops_per_element`]; a matrix product on the vector unit: one
+/// multiply-add per MAC). Attention sets its own.
+fn vector_ops_of(op: Op, flops: u64) -> u64 {
+    use flops_per_element as f;
+    use vector_ops_per_element as v;
+    match op {
+        Op::Add => flops / f::ADD * v::ADD,
+        Op::Mul => flops / f::MUL * v::MUL,
+        Op::RmsNorm => flops / f::RMS_NORM * v::RMS_NORM,
+        Op::Rope => flops / f::ROPE * v::ROPE,
+        Op::SoftMax => flops / f::SOFT_MAX * v::SOFT_MAX,
+        Op::Swiglu => flops / f::SWIGLU * v::SWIGLU,
+        Op::MulMat => flops / 2,
+        _ => 0,
+    }
+}
+
 /// A view of a region that an op reads or writes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Operand {
@@ -221,6 +269,8 @@ pub struct Node {
     pub params: Params,
     /// Floating-point operations.
     pub flops: u64,
+    /// Vector-unit lane operations it needs at least ([`vector_ops_per_element`]).
+    pub vector_ops: u64,
     /// Bytes read plus bytes written.
     pub bytes_moved: u64,
 }
@@ -616,6 +666,7 @@ impl<'m> Builder<'m> {
             scratch,
             params,
             flops,
+            vector_ops: vector_ops_of(op, flops),
             bytes_moved,
         });
     }
@@ -936,6 +987,10 @@ impl<'m> Builder<'m> {
             },
             pairs * (4 * hd + flops_per_element::SOFT_MAX),
         );
+        // Per pair: the q.k and p.v multiply-adds and one online softmax step.
+        if let Some(n) = self.nodes.last_mut() {
+            n.vector_ops = pairs * (2 * hd + vector_ops_per_element::ONLINE_SOFT_MAX);
+        }
         Ok(())
     }
 

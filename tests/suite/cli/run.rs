@@ -320,3 +320,52 @@ fn past_is_checked_against_the_context_and_the_card_count() {
         assert!(e.contains(msg), "{args:?}: {e}");
     }
 }
+
+#[test]
+fn vector_ops_bound_the_element_wise_kernels() {
+    // doc/kernels.md counts the vector lane operations per element: swiglu 23 (exp 15, add,
+    // reciprocal 5, two multiplies), rms_norm 2, rope 3 per rotated element, and per
+    // attention (query, key) pair 2 x head_dim multiply-adds plus an online softmax step of
+    // 20 (exp 15 and 5). On innerjib7ea's 4 lanes these exceed the FLOP and byte terms, so
+    // each bound is elements x ops / 4 cycles at 75 MHz. TinyLlama: hidden 2048, ffn 5632,
+    // 32 heads of 64 (all dimensions rotated), 4 KV heads; decoding at position 3 sees 4 keys.
+    let out = emulate(&[
+        "kernel",
+        "--node",
+        "blk.0.",
+        "--manifest",
+        "tinyllama-1.1b-q4_0",
+        "--context",
+        "64",
+        "--past",
+        "3",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bound_cycles = |node: &str| -> f64 {
+        let k = v["kernels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["node"] == node)
+            .unwrap_or_else(|| panic!("no node {node}"));
+        f(k, "bound_seconds") * 75e6
+    };
+    for (node, want) in [
+        ("blk.0.ffn_swiglu", 5632.0 * 23.0 / 4.0),
+        ("blk.0.attn_norm", 2048.0 * 2.0 / 4.0),
+        ("blk.0.rope_q", 64.0 * 32.0 * 3.0 / 4.0),
+        ("blk.0.attn", 32.0 * 4.0 * (2.0 * 64.0 + 20.0) / 4.0),
+    ] {
+        let got = bound_cycles(node);
+        assert!(
+            (got - want).abs() < 1e-6 * want,
+            "{node}: {got} cycles, want {want}"
+        );
+    }
+}
