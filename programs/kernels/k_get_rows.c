@@ -1,6 +1,6 @@
 /* GET_ROWS: gather rows of a table (token embeddings) into F32, dequantizing on the way.
  *
- *   src0: table [ne0, n_rows, ne02, ne03] of F32, F16, Q4_0, Q8_0, Q4_K or Q6_K
+ *   src0: table [ne0, n_rows, ne02, ne03] of F32, F16, BF16, Q4_0, Q8_0, Q4_K or Q6_K
  *   src1: I32 row indices [n, ne11, ne12]
  *   dst:  F32 [ne0, n, ne11, ne12];  dst[:, i, j, k] = dequant(src0[:, idx[i,j,k], j % ne02, k % ne03])
  *
@@ -116,7 +116,7 @@ int sail_kernel(const struct sail_op *op) {
     TRY(tensor_check(dst));
     const uint32_t t = tab->type;
     if (dst->type != SAIL_TYPE_F32 || idx->type != SAIL_TYPE_I32 ||
-        !(t == SAIL_TYPE_F32 || t == SAIL_TYPE_F16 || t == SAIL_TYPE_Q4_0 || t == SAIL_TYPE_Q8_0 ||
+        !(t == SAIL_TYPE_F32 || t == SAIL_TYPE_F16 || t == SAIL_TYPE_BF16 || t == SAIL_TYPE_Q4_0 || t == SAIL_TYPE_Q8_0 ||
           t == SAIL_TYPE_Q4_K || t == SAIL_TYPE_Q6_K)) {
         return SAIL_ERR_TYPE;
     }
@@ -150,6 +150,9 @@ int sail_kernel(const struct sail_op *op) {
                     break;
                 case SAIL_TYPE_F16:
                     f16_row_to_f32(y, (const uint16_t *)src, n);
+                    break;
+                case SAIL_TYPE_BF16:
+                    bf16_row_to_f32(y, (const uint16_t *)src, n);
                     break;
                 default:
                     copy_f32((const float *)src, y, n);

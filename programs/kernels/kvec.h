@@ -57,6 +57,15 @@ static inline void f16_row_to_f32(float *dst, const uint16_t *src, int64_t n) {
     }
 }
 
+/* Converts n bf16 values at src (contiguous) to f32 at dst (exact). */
+static inline void bf16_row_to_f32(float *dst, const uint16_t *src, int64_t n) {
+    for (int64_t i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e16m2((size_t)(n - i));
+        __riscv_vse32_v_f32m4(dst + i, bf16_to_f32_m4(__riscv_vle16_v_u16m2(src + i, vl), vl), vl);
+        i += (int64_t)vl;
+    }
+}
+
 /* Ordered f32 sum of x[0..n) starting from 0: ((0 + x0) + x1) + ... in f32. */
 static inline float sum_ordered_f32(const float *x, int64_t n) {
     vfloat32m1_t acc = __riscv_vfmv_s_f_f32m1(0.0f, 1);

@@ -444,11 +444,14 @@ def case_get_rows(seed, ttype, n_embd, n_vocab, n_idx, bad_index=False):
             want = rows.view(f32).reshape(n_idx, n_embd)
         elif ttype == F16:
             want = rows.view(np.float16).astype(f32).reshape(n_idx, n_embd)
+        elif ttype == BF16:
+            # bf16 -> f32 is exact: the 16 bits become the upper half (gguf's reading too)
+            want = (rows.view(np.uint16).astype(np.uint32) << 16).view(f32).reshape(n_idx, n_embd)
         else:
             want = kref.dequant(rows.reshape(-1), ttype, n_embd)
         return _cmp_f32_exact(got, want, "gguf dequantize")
 
-    tname = {Q4_0: "q4_0", Q8_0: "q8_0", Q4_K: "q4_K", Q6_K: "q6_K", F16: "f16", F32: "f32"}[ttype]
+    tname = {Q4_0: "q4_0", Q8_0: "q8_0", Q4_K: "q4_K", Q6_K: "q6_K", F16: "f16", BF16: "bf16", F32: "f32"}[ttype]
     c = _mk(f"get_rows_{tname}_e{n_embd}_i{n_idx}" + ("_badidx" if bad_index else ""), "k_get_rows", img,
             "get_rows", dst, [tab, ti], check=check, expect_status=8 if bad_index else 0)
     c.bytes = n_idx * kabi.row_bytes(ttype, n_embd) + ti.nbytes_span + dst.nbytes_span  # rows gathered only
@@ -704,6 +707,7 @@ def all_cases() -> list:
     cases.append(case_mul_mat(301, F16, 7, 3, 80, ne2=(1, 3)))
     cases.append(case_mul_mat(302, Q4_K, 16, 2, 2048))
     cases.append(case_mul_mat(303, BF16, 12, 3, 200))
+    cases.append(case_get_rows(407, BF16, 512, 40, 6))
     cases.append(case_mul_mat(305, Q4_K, 5, 2, 512, misaligned=True))
     # activations too large for the scratchpad: converted into the work buffer / read in place
     cases.append(case_mul_mat(307, Q4_0, 4, 300, 1024))

@@ -5,8 +5,9 @@
 //! vocabulary), one file per weight-type mix. Each run is teacher-forced: a 1-token prompt,
 //! then 24 decode steps fed the ids 5..28, so the prefill row and 24 decode rows compare.
 //!
-//! Tolerances (testbench/oracle/compare_logits.py): F32/F16/BF16 models max |delta| <= 5e-3;
-//! quantized models max <= 0.15 and mean <= 0.01; the argmax equal on every row whose
+//! Tolerances (testbench/oracle/compare_logits.py): F32/F16 models max |delta| <= 5e-3;
+//! quantized and BF16 models (BF16 rounds activations to 8 significant bits) max <= 0.15 and
+//! mean <= 0.01; the argmax equal on every row whose
 //! reference top1-top2 margin exceeds the max tolerance. The reference sums in the order of
 //! the unit that ran the products: `--dot unit` (GGML's generic unfused C, which the
 //! Xpop_matmul unit follows, doc/xpop-matmul.md) for quantized products on the matrix unit,
@@ -143,7 +144,11 @@ fn compare(
 }
 
 /// One mix on the split path, on the matrix unit (default) and on the RVV kernels.
-fn mix_matches_the_reference(mix: &str, quantized: bool) {
+/// `quantized`: its activations are rounded coarsely before the products (Q8_0/Q8_K, or
+/// BF16's 8 significant bits), so the quantized tolerances apply; `on_unit`: its products
+/// run on the matrix unit by default (quantized weights; BF16 products stay on the RVV
+/// kernels).
+fn mix_matches_the_reference(mix: &str, quantized: bool, on_unit: bool) {
     let Some(py) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let m = model(&py, dir.path(), mix);
@@ -156,7 +161,7 @@ fn mix_matches_the_reference(mix: &str, quantized: bool) {
         (
             "matrix unit",
             &["--attention", "split"][..],
-            if quantized { "unit" } else { "ggml" },
+            if on_unit { "unit" } else { "ggml" },
         ),
         (
             "RVV kernels",
@@ -195,37 +200,50 @@ fn mix_matches_the_reference(mix: &str, quantized: bool) {
 
 #[test]
 fn q4_k_m_logits_match_the_reference() {
-    mix_matches_the_reference("q4_k_m", true);
+    mix_matches_the_reference("q4_k_m", true, true);
 }
 
 #[test]
 fn q4_0_logits_match_the_reference() {
-    mix_matches_the_reference("q4_0", true);
+    mix_matches_the_reference("q4_0", true, true);
 }
 
 #[test]
 fn q8_0_logits_match_the_reference() {
-    mix_matches_the_reference("q8_0", true);
+    mix_matches_the_reference("q8_0", true, true);
 }
 
 #[test]
 fn tied_embedding_logits_match_the_reference() {
-    mix_matches_the_reference("tied", true);
+    mix_matches_the_reference("tied", true, true);
 }
 
 #[test]
 fn f16_logits_match_the_reference() {
-    mix_matches_the_reference("f16", false);
+    mix_matches_the_reference("f16", false, false);
 }
 
 #[test]
 fn f32_f16_logits_match_the_reference() {
-    mix_matches_the_reference("f32_f16", false);
+    mix_matches_the_reference("f32_f16", false, false);
 }
 
 #[test]
 fn bf16_logits_match_the_reference() {
-    mix_matches_the_reference("bf16_f16emb", false);
+    // BF16 matrices with an F16 token embedding. BF16 rounds each activation to 8
+    // significant bits before the products: a quantization step, so the quantized
+    // tolerances apply (measured: max 0 on this model).
+    mix_matches_the_reference("bf16_f16emb", true, false);
+}
+
+#[test]
+fn all_bf16_logits_match_the_reference() {
+    // BF16 matrices and a BF16 token embedding (get_rows_bf16). Measured: rows 0..23 equal
+    // the reference's bit for bit, and from position 24 on they move by up to 0.029: one
+    // f32 ulp of the kernels' exp polynomial (against a correctly rounded expf) carries an
+    // activation across a BF16 rounding step. With the reference using the kernels' exp
+    // (ORACLE_DIAG=kexpf) every row is equal.
+    mix_matches_the_reference("bf16", true, false);
 }
 
 /// Reuse takes a kernel's timing from an identical earlier invocation but computes its
