@@ -94,6 +94,7 @@ impl SizeArgs {
         })?;
         let context = self.context.unwrap_or(m.architecture.max_context);
         let p = RegionParams {
+            logits_all: false,
             context,
             prompt: self.prompt.min(context),
             kv_type,

@@ -17,6 +17,9 @@ pub(super) fn wanted(a: &RunArgs, board: &Board) -> Result<Option<ParallelChoice
     if a.past.is_some() && (cards > 1 || a.parallel.is_some()) {
         anyhow::bail!("--past is a single-card option (the parallel runs emulate the prefill)");
     }
+    if a.logits_all && (cards > 1 || a.parallel.is_some()) {
+        anyhow::bail!("--logits-all is a single-card option");
+    }
     Ok(match a.parallel {
         Some(p) => Some(p),
         None if cards > 1 => Some(ParallelChoice::Tp),

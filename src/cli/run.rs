@@ -41,6 +41,10 @@ pub struct RunArgs {
     /// shape, token ids and positions to FILE.json (doc/run.md).
     #[arg(long, value_name = "FILE")]
     pub logits: Option<PathBuf>,
+    /// With --logits: the prefill computes and writes the logits of every prompt position
+    /// (llama.cpp's logits_all), not only the last one's.
+    #[arg(long, requires = "logits", conflicts_with = "past")]
+    pub logits_all: bool,
     /// Decode tokens after the prefill.
     #[arg(long, default_value_t = 4)]
     pub tokens: u64,
@@ -112,6 +116,7 @@ pub(super) fn options(a: &RunArgs, progress: bool) -> RunOptions {
             prompt: a.prompt_ids.clone(),
             forced: a.force_ids.clone(),
             keep_logits: a.logits.is_some(),
+            logits_all: a.logits_all,
         },
     }
 }

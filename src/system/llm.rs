@@ -80,6 +80,9 @@ pub struct TokenIds {
     pub forced: Option<Vec<u32>>,
     /// Keep every computed logits row in the report ([`RunReport::logits`]).
     pub keep_logits: bool,
+    /// The prefill computes the logits of every prompt position (llama.cpp's `logits_all`),
+    /// not only the last one's.
+    pub logits_all: bool,
 }
 
 /// One row of logits: the output of one position.
@@ -576,7 +579,8 @@ pub(crate) fn run_shape(m: &Manifest, opts: &RunOptions) -> Result<RegionParams>
         }
         return Ok(rp);
     }
-    let rp = RegionParams::new(opts.context, opts.prompt);
+    let mut rp = RegionParams::new(opts.context, opts.prompt);
+    rp.logits_all = opts.ids.logits_all;
     rp.check(m).map_err(|e| anyhow::anyhow!("{}", e.0))?;
     if opts.prompt.saturating_add(opts.tokens) > opts.context {
         bail!(
@@ -758,10 +762,12 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
             past
         }
         None => {
-            graphs.push(
+            let prefill = if opts.ids.logits_all {
+                graph::prefill_all_logits(&m, opts.prompt, opts.context, kv, opts.attention)
+            } else {
                 graph::prefill_with(&m, opts.prompt, opts.context, kv, opts.attention)
-                    .map_err(|e| anyhow::anyhow!("{}", e.0))?,
-            );
+            };
+            graphs.push(prefill.map_err(|e| anyhow::anyhow!("{}", e.0))?);
             opts.prompt
         }
     };
@@ -897,19 +903,30 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         }
         st.seconds = (now - step_start).secs();
         steps.push(st);
-        // The step's output row: the logits of its last position.
-        card.read(logits_addr, &mut row)?;
-        let values: Vec<f32> = row
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        generated_ids.push(argmax(&values));
-        if opts.ids.keep_logits {
-            logits_rows.push(LogitsRow {
-                position: g.n_past + g.n_tokens - 1,
-                token: *ids.last().expect("a step has tokens"),
-                values,
-            });
+        // The step's output rows: its last position's, or with `logits_all` in the prefill
+        // every position's, in position order; the last row gives the next token.
+        let rows = if !is_decode && opts.ids.logits_all {
+            g.n_tokens
+        } else {
+            1
+        };
+        for r in 0..rows {
+            card.read(logits_addr + r * vocab_size * 4, &mut row)?;
+            let values: Vec<f32> = row
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            if r + 1 == rows {
+                generated_ids.push(argmax(&values));
+            }
+            if opts.ids.keep_logits {
+                let at = g.n_tokens - rows + r;
+                logits_rows.push(LogitsRow {
+                    position: g.n_past + at,
+                    token: ids[at as usize],
+                    values,
+                });
+            }
         }
     }
     bar.finish_and_clear();

@@ -505,6 +505,37 @@ pub fn build_shard_with(
     shard: Shard,
     attention: Attention,
 ) -> Result<Graph, WorkloadError> {
+    build_step(m, s, context, kv_type, shard, attention, false)
+}
+
+/// The prefill of a `prompt`-token prompt from position 0 whose output head computes the
+/// logits of every prompt position (llama.cpp's `logits_all`) into `act.logits`
+/// `[vocab, prompt]`, in position order.
+pub fn prefill_all_logits(
+    m: &Manifest,
+    prompt: u64,
+    context: u64,
+    kv_type: GgmlType,
+    attention: Attention,
+) -> Result<Graph, WorkloadError> {
+    let s = StepShape {
+        n_tokens: prompt,
+        n_past: 0,
+    };
+    build_step(m, s, context, kv_type, Shard::whole(m), attention, true)
+}
+
+/// Checks the step against the model and builds it; `all_outputs`: the output head
+/// computes every token's logits.
+fn build_step(
+    m: &Manifest,
+    s: StepShape,
+    context: u64,
+    kv_type: GgmlType,
+    shard: Shard,
+    attention: Attention,
+    all_outputs: bool,
+) -> Result<Graph, WorkloadError> {
     let a = &m.architecture;
     if shard.heads == 0
         || shard.kv_heads == 0
@@ -534,7 +565,7 @@ pub fn build_shard_with(
             s.n_tokens
         )));
     }
-    let mut b = Builder::new(m, s, context, kv_type, shard, attention)?;
+    let mut b = Builder::new(m, s, context, kv_type, shard, attention, all_outputs)?;
     b.embed()?;
     for l in 0..a.layers {
         b.block(l)?;
@@ -557,6 +588,8 @@ struct Builder<'m> {
     context: u64,
     kv_type: GgmlType,
     attention: Attention,
+    /// The output head computes every token's logits, not only the last one's.
+    all_outputs: bool,
     acts: BTreeMap<&'static str, super::regions::Buffer>,
     nodes: Vec<Node>,
 }
@@ -569,8 +602,10 @@ impl<'m> Builder<'m> {
         kv_type: GgmlType,
         shard: Shard,
         attention: Attention,
+        all_outputs: bool,
     ) -> Result<Self, WorkloadError> {
-        let acts = activation_buffers(m, kv_type, s)
+        let outputs = if all_outputs { s.n_tokens } else { 1 };
+        let acts = activation_buffers(m, kv_type, s, outputs)
             .into_iter()
             .map(|b| (b.name, b))
             .collect();
@@ -581,6 +616,7 @@ impl<'m> Builder<'m> {
             context,
             kv_type,
             attention,
+            all_outputs,
             acts,
             nodes: Vec::new(),
         })
@@ -1111,17 +1147,22 @@ impl<'m> Builder<'m> {
     }
 
     /// Final norm and output projection, for the last token only (llama.cpp computes logits
-    /// only for the tokens whose output is wanted: the last one when generating).
+    /// only for the tokens whose output is wanted: the last one when generating), or for
+    /// every token of the step (`logits_all`).
     fn head(&mut self) -> Result<(), WorkloadError> {
         let h = self.m.architecture.hidden_size;
-        let last = self.s.n_tokens - 1;
-        self.norm("output_norm", None, "output_norm.weight", last, 1)?;
+        let (first, rows) = if self.all_outputs {
+            (0, self.s.n_tokens)
+        } else {
+            (self.s.n_tokens - 1, 1)
+        };
+        self.norm("output_norm", None, "output_norm.weight", first, rows)?;
         let w = if self.m.tensor("output.weight").is_some() {
             "output.weight"
         } else {
             "token_embd.weight"
         };
-        let xn = self.act(act::XN, [h, 1, 1, 1]);
-        self.matmul("output".into(), None, w, xn, act::LOGITS, 1)
+        let xn = self.act(act::XN, [h, rows, 1, 1]);
+        self.matmul("output".into(), None, w, xn, act::LOGITS, rows)
     }
 }

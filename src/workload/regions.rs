@@ -111,7 +111,15 @@ pub fn src1_conversion_bytes(src0_type: GgmlType, k: u64, rows: u64) -> u64 {
 }
 
 /// The activation buffers one step needs, sized for that step.
-pub fn activation_buffers(m: &Manifest, kv_type: GgmlType, s: StepShape) -> Vec<Buffer> {
+///
+/// `outputs` is how many token rows the step's output head computes: 1 (the last token, as
+/// llama.cpp when generating) or the step's every token (`logits_all`).
+pub fn activation_buffers(
+    m: &Manifest,
+    kv_type: GgmlType,
+    s: StepShape,
+    outputs: u64,
+) -> Vec<Buffer> {
     let a = &m.architecture;
     let (h, kv, f, t) = (a.hidden_size, a.kv_dim(), a.ffn_size, s.n_tokens);
     let heads = u64::from(a.heads);
@@ -142,7 +150,7 @@ pub fn activation_buffers(m: &Manifest, kv_type: GgmlType, s: StepShape) -> Vec<
         .tensor("output.weight")
         .or_else(|| m.tensor("token_embd.weight"));
     if let Some(ts) = out {
-        src1_q = src1_q.max(src1_conversion_bytes(ts.dtype, ts.shape[0], 1));
+        src1_q = src1_q.max(src1_conversion_bytes(ts.dtype, ts.shape[0], outputs));
     }
     src1_q = src1_q.max(src1_conversion_bytes(kv_type, a.head_dim(), t * heads));
     src1_q = src1_q.max(src1_conversion_bytes(kv_type, s.kv_len(), t * heads));
@@ -160,7 +168,7 @@ pub fn activation_buffers(m: &Manifest, kv_type: GgmlType, s: StepShape) -> Vec<
         buf(act::GATE, GgmlType::F32, [f, t, 1, 1]),
         buf(act::UP, GgmlType::F32, [f, t, 1, 1]),
         buf(act::SRC1_Q, GgmlType::I8, [src1_q.max(1), 1, 1, 1]),
-        buf(act::LOGITS, GgmlType::F32, [a.vocab_size, 1, 1, 1]),
+        buf(act::LOGITS, GgmlType::F32, [a.vocab_size, outputs, 1, 1]),
     ]
 }
 
@@ -174,6 +182,9 @@ pub struct RegionParams {
     pub prompt: u64,
     /// Element type of the KV cache (F16 as llama.cpp's default; F32 or BF16 also allowed).
     pub kv_type: GgmlType,
+    /// Whether the prefill computes the logits of every prompt position (llama.cpp's
+    /// `logits_all`), not only the last one's.
+    pub logits_all: bool,
 }
 
 impl RegionParams {
@@ -183,6 +194,7 @@ impl RegionParams {
             context,
             prompt,
             kv_type: GgmlType::F16,
+            logits_all: false,
         }
     }
 
@@ -253,9 +265,10 @@ pub fn sizing_steps(p: &RegionParams) -> [StepShape; 2] {
 /// The activation regions: each buffer sized for the largest step it serves.
 pub fn activation_regions(m: &Manifest, p: &RegionParams) -> Vec<RegionSpec> {
     let [a, b] = sizing_steps(p);
+    let prefill_outputs = if p.logits_all { p.prompt } else { 1 };
     let (ba, bb) = (
-        activation_buffers(m, p.kv_type, a),
-        activation_buffers(m, p.kv_type, b),
+        activation_buffers(m, p.kv_type, a, prefill_outputs),
+        activation_buffers(m, p.kv_type, b, 1),
     );
     ba.iter()
         .zip(&bb)

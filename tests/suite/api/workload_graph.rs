@@ -350,6 +350,7 @@ fn every_operand_lies_inside_a_region_of_the_right_kind() {
     }
     let m = small();
     let p = RegionParams {
+        logits_all: false,
         context: 96,
         prompt: 8,
         kv_type: GgmlType::F32,

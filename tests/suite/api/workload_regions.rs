@@ -17,6 +17,7 @@ fn kv_cache_bytes_follow_the_closed_form() {
     let r = regions::regions(&m, &RegionParams::new(2048, 1)).unwrap();
     assert_eq!(regions::totals(&r).1, 46_137_344); // 44 MiB
     let p = RegionParams {
+        logits_all: false,
         context: 2048,
         prompt: 1,
         kv_type: GgmlType::F32,
@@ -113,6 +114,7 @@ fn impossible_parameters_are_refused() {
     assert!(e(RegionParams::new(100, 101)).contains("prompt length 101"));
     assert!(e(RegionParams::new(100, 0)).contains("prompt length 0"));
     let p = RegionParams {
+        logits_all: false,
         context: 100,
         prompt: 1,
         kv_type: GgmlType::Q8_0,

@@ -296,7 +296,7 @@ fn past_decodes_at_its_position_without_a_prefill() {
 }
 
 #[test]
-fn past_is_checked_against_the_context_and_the_card_count() {
+fn past_and_logits_all_are_checked_against_the_context_and_the_card_count() {
     for (args, msg) in [
         (
             &["--past", "63", "--tokens", "2", "--context", "64"][..],
@@ -311,6 +311,11 @@ fn past_is_checked_against_the_context_and_the_card_count() {
             "--past is a single-card option",
         ),
         (&["--past", "8", "--prompt", "3"][..], "cannot be used with"),
+        (&["--logits-all"][..], "--logits <FILE>"),
+        (
+            &["--logits-all", "--logits", "/dev/null", "--cards", "2"][..],
+            "--logits-all is a single-card option",
+        ),
     ] {
         let mut argv = vec!["run"];
         argv.extend_from_slice(args);

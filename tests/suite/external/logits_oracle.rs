@@ -290,3 +290,79 @@ fn fused_attention_logits_match_the_reference() {
         assert!(ok, "{mix} fused attention: {v:#}");
     }
 }
+
+/// `--logits-all`: a batched prefill of 4 prompt tokens writes a row for every prompt
+/// position, then the 20 decode rows; every row compares with the reference's `--all`
+/// rows, and the rows from the last prompt position on are those of a run without it.
+#[test]
+fn logits_all_rows_match_the_reference_and_the_last_row_run() {
+    let Some(py) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let m = model(&py, dir.path(), "q4_k_m");
+    let forced: String = (5..=24)
+        .map(|i: u32| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let run = |out: &Path, all: bool| {
+        let mut argv = vec![
+            "run",
+            "--weights",
+            m.to_str().unwrap(),
+            "--context",
+            "64",
+            "--prompt-ids",
+            "1,2,3,4",
+            "--tokens",
+            "20",
+            "--force-ids",
+            &forced,
+            "--attention",
+            "split",
+            "--logits",
+            out.to_str().unwrap(),
+        ];
+        if all {
+            argv.push("--logits-all");
+        }
+        let o = emulate(&argv);
+        assert!(o.status.success(), "emulate {argv:?}: {}", stderr(&o));
+        std::fs::read(out).unwrap()
+    };
+    let all = run(&dir.path().join("all.logits"), true);
+    let last = run(&dir.path().join("last.logits"), false);
+    let row = 32000 * 4;
+    assert_eq!(all.len(), 24 * row, "4 prompt rows and 20 decode rows");
+    assert_eq!(last.len(), 21 * row);
+    assert!(all[3 * row..] == last[..], "rows from position 3 differ");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("all.logits.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        meta["positions"],
+        serde_json::json!((0..24).collect::<Vec<u32>>())
+    );
+    let ids = format!("1,2,3,4,{forced}");
+    let r = dir.path().join("ref.logits");
+    py_ok(
+        &py,
+        "oracle/llama_ref.py",
+        &[
+            m.to_str().unwrap(),
+            "--ids",
+            &ids,
+            "--prompt-len",
+            "4",
+            "--all",
+            "--out",
+            r.to_str().unwrap(),
+            "--dot",
+            "unit",
+        ],
+    );
+    let (ok, v) = compare(&py, &r, &dir.path().join("all.logits"), 0.15, 0.01);
+    eprintln!(
+        "logits-all q4_k_m: max |delta| {} mean {} argmax equal {}/24",
+        v["max_abs"], v["mean_abs"], v["argmax_equal_rows"]
+    );
+    assert!(ok, "--logits-all against the reference: {v:#}");
+}
