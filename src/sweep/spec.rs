@@ -147,6 +147,12 @@ impl SweepSpec {
             for v in arr {
                 axis_value_text(v).with_context(|| format!("axis `{name}`"))?;
             }
+            let bools = arr.iter().filter(|v| v.is_bool()).count();
+            if bools > 0 && (bools < arr.len() || !name.starts_with("--")) {
+                bail!(
+                    "axis `{name}`: true/false values make a flag axis (the option present or absent), so every value must be a boolean and the axis an option (`--no-matrix-unit`)"
+                );
+            }
             if !(name == "board" || name.starts_with("set:") || name.starts_with("--")) {
                 bail!("axis `{name}`: name an option (`--tokens`), `board`, or `set:key.path`");
             }
@@ -248,6 +254,14 @@ impl SweepSpec {
             .collect()
     }
 
+    /// Whether `axis` takes booleans: a flag present (true) or absent (false).
+    fn is_flag_axis(&self, axis: &str) -> bool {
+        self.axes
+            .get(axis)
+            .and_then(|v| v.as_array())
+            .is_some_and(|a| a.iter().all(toml::Value::is_bool))
+    }
+
     fn argv_for(&self, chosen: &[(String, String)]) -> Vec<String> {
         let board = chosen
             .iter()
@@ -264,8 +278,15 @@ impl SweepSpec {
         argv.extend(self.command.iter().cloned());
         for (axis, value) in chosen {
             if axis.starts_with("--") {
-                argv.push(axis.clone());
-                argv.push(value.clone());
+                if self.is_flag_axis(axis) {
+                    // true: the flag alone; false: left out.
+                    if value == "true" {
+                        argv.push(axis.clone());
+                    }
+                } else {
+                    argv.push(axis.clone());
+                    argv.push(value.clone());
+                }
             }
         }
         argv
@@ -285,6 +306,30 @@ fn axis_value_text(v: &toml::Value) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_boolean_axis_is_a_flag_present_or_absent() {
+        let spec = SweepSpec::parse(
+            r#"
+command = ["run", "--tokens", "1"]
+[axes]
+"--no-matrix-unit" = [false, true]
+"#,
+        )
+        .unwrap();
+        let pts = spec.points();
+        let tail = |i: usize| pts[i].argv[2..].to_vec();
+        assert_eq!(tail(0), ["run", "--tokens", "1"]);
+        assert_eq!(tail(1), ["run", "--tokens", "1", "--no-matrix-unit"]);
+        assert_eq!(pts[1].axis("--no-matrix-unit"), Some("true"));
+        for bad in [
+            "\"--no-matrix-unit\" = [true, 3]",
+            "\"set:matmul.enabled\" = [true, false]",
+        ] {
+            let e = SweepSpec::parse(&format!("command = [\"run\"]\n[axes]\n{bad}\n")).unwrap_err();
+            assert!(format!("{e:#}").contains("flag axis"), "{bad}: {e:#}");
+        }
+    }
 
     #[test]
     fn grid_is_row_major_in_written_order() {
