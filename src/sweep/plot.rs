@@ -14,6 +14,8 @@ pub struct Series {
     pub label: String,
     /// Points, sorted by x.
     pub points: Vec<(f64, f64)>,
+    /// The plot's `bound` at the same x, where the record has it, sorted by x.
+    pub bound: Vec<(f64, f64)>,
 }
 
 /// Reads an axis value or result field as a number: plain numbers, and sizes (`2 GiB`) as
@@ -58,16 +60,26 @@ pub fn series(records: &[Record], spec: &PlotSpec) -> Vec<Series> {
                 .unwrap_or_default(),
             None => spec.y.clone(),
         };
+        let bound = spec
+            .bound
+            .as_ref()
+            .and_then(|b| r.number(b))
+            .map(|b| (x, b));
         match out.iter_mut().find(|s| s.label == label) {
-            Some(s) => s.points.push((x, y)),
+            Some(s) => {
+                s.points.push((x, y));
+                s.bound.extend(bound);
+            }
             None => out.push(Series {
                 label,
                 points: vec![(x, y)],
+                bound: bound.into_iter().collect(),
             }),
         }
     }
     for s in &mut out {
         s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        s.bound.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
     // Series in the order of their axis values in the spec: the grid is row-major, so a value
     // listed earlier first appears at a lower index (failed points count here too).
@@ -122,7 +134,7 @@ where
     DB::ErrorType: 'static,
 {
     area.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let pts = data.iter().flat_map(|s| s.points.iter());
+    let pts = data.iter().flat_map(|s| s.points.iter().chain(&s.bound));
     let (mut x0, mut x1, mut y1) = (f64::MAX, f64::MIN, 0.0f64);
     for &(x, y) in pts {
         x0 = x0.min(x);
@@ -224,6 +236,23 @@ where
                     .map(|&p| Circle::new(p, radius, color.filled())),
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !s.bound.is_empty() {
+            // The bound: a thin line of the series' colour with hollow markers.
+            let faint = color.mix(0.7);
+            chart
+                .draw_series(LineSeries::new(
+                    s.bound.iter().copied(),
+                    faint.stroke_width(1),
+                ))
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .label(format!("{} bound", s.label))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], faint.stroke_width(1))
+                });
+            chart
+                .draw_series(s.bound.iter().map(|&p| Circle::new(p, 3, faint)))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
     }
     chart
         .configure_series_labels()
@@ -385,6 +414,35 @@ mod tests {
             }
             // Without the PNG font (fonts-dejavu-core) plots are refused with a message; CI
             // installs it, so there this must not happen.
+            Err(e) if std::env::var_os("CI").is_none() && format!("{e:#}").contains("font") => {
+                eprintln!("skipped: {e:#}")
+            }
+            Err(e) => panic!("{e:#}"),
+        }
+    }
+
+    #[test]
+    fn a_bound_path_gives_each_series_its_bound_line() {
+        let mut records = grid();
+        for r in &mut records {
+            if let Some(v) = r.result.as_mut() {
+                let y = v["decode"]["tokens_per_s"].as_f64().unwrap();
+                v["bound"] = serde_json::json!({ "tokens_per_s": 2.0 * y });
+            }
+        }
+        let p = spec("bound = \"bound.tokens_per_s\"");
+        let s = series(&records, &p);
+        for line in &s {
+            let doubled: Vec<(f64, f64)> = line.points.iter().map(|&(x, y)| (x, 2.0 * y)).collect();
+            assert_eq!(line.bound, doubled, "{}", line.label);
+        }
+        // The y range takes the bound in: the plot is drawn, with the bound in the legend.
+        let dir = tempfile::tempdir().unwrap();
+        match write_plot(dir.path(), &p, &records) {
+            Ok(files) => {
+                let svg = std::fs::read_to_string(&files[0]).unwrap();
+                assert!(svg.contains("resident bound"), "no bound legend");
+            }
             Err(e) if std::env::var_os("CI").is_none() && format!("{e:#}").contains("font") => {
                 eprintln!("skipped: {e:#}")
             }

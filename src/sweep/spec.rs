@@ -61,6 +61,10 @@ pub struct PlotSpec {
     pub x: String,
     /// The y value: a dotted result path.
     pub y: String,
+    /// A second result path drawn beside each series as a thin line of the same colour,
+    /// labelled `<series> bound` (e.g. `bound.tokens_per_s` beside `decode.tokens_per_s`).
+    #[serde(default)]
+    pub bound: Option<String>,
     /// An axis whose values each get their own line.
     #[serde(default)]
     pub series: Option<String>,
