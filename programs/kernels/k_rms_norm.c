@@ -37,20 +37,37 @@ int sail_kernel(const struct sail_op *op) {
             for (int64_t i1 = 0; i1 < src->ne[1]; i1++) {
                 const float *x = (const float *)tensor_row(src, i1, i2, i3);
                 float *y = (float *)tensor_row(dst, i1, i2, i3);
+                /* Pass 1: the sum of squares, in order, in f64. Each chunk's load is issued
+                 * one chunk ahead of its use, so the DDR latency overlaps the previous
+                 * chunk's reduction; the row is copied to the scratchpad on the way when it
+                 * fits, so pass 2 reads it there instead of from DDR again. */
+                const int staged = (uint64_t)n * sizeof(float) <= SAIL_SCRATCH_SIZE;
+                float *xs = (float *)(uintptr_t)SAIL_SCRATCH_BASE;
                 vfloat64m1_t acc = __riscv_vfmv_s_f_f64m1(0.0, 1);
+                size_t vl = __riscv_vsetvl_e32m8((size_t)n);
+                vfloat32m8_t next = __riscv_vle32_v_f32m8(x, vl);
                 for (int64_t i = 0; i < n;) {
-                    size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
-                    vfloat32m4_t v = __riscv_vle32_v_f32m4(x + i, vl);
-                    acc = __riscv_vfwredosum_vs_f32m4_f64m1(__riscv_vfmul_vv_f32m4(v, v, vl), acc, vl);
-                    i += (int64_t)vl;
+                    const vfloat32m8_t v = next;
+                    const size_t cur = vl;
+                    const int64_t i2 = i + (int64_t)cur;
+                    if (i2 < n) {
+                        vl = __riscv_vsetvl_e32m8((size_t)(n - i2));
+                        next = __riscv_vle32_v_f32m8(x + i2, vl);
+                    }
+                    if (staged) {
+                        __riscv_vse32_v_f32m8(xs + i, v, cur);
+                    }
+                    acc = __riscv_vfwredosum_vs_f32m8_f64m1(__riscv_vfmul_vv_f32m8(v, v, cur), acc, cur);
+                    i = i2;
                 }
                 const double sum = __riscv_vfmv_f_s_f64m1_f64(acc);
                 const float mean = (float)(sum / (double)n);
                 const float scale = 1.0f / __builtin_sqrtf(mean + eps);
+                const float *xr = staged ? xs : x;
                 for (int64_t i = 0; i < n;) {
-                    size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
-                    __riscv_vse32_v_f32m4(y + i, __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(x + i, vl), scale, vl), vl);
-                    i += (int64_t)vl;
+                    size_t vl2 = __riscv_vsetvl_e32m8((size_t)(n - i));
+                    __riscv_vse32_v_f32m8(y + i, __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(xr + i, vl2), scale, vl2), vl2);
+                    i += (int64_t)vl2;
                 }
             }
         }
