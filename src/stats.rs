@@ -10,13 +10,101 @@ use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// One counter: a value and its unit (`cycles`, `bytes`, `requests`, `fs`, `ratio`, ...).
+/// The unit of a counter. A closed set: a counter cannot be given a misspelt unit, and two
+/// counters of one quantity cannot disagree on its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unit {
+    /// Memory accesses.
+    Accesses,
+    /// Write-buffer drain batches.
+    Batches,
+    /// DRAM bursts.
+    Bursts,
+    /// Bytes.
+    Bytes,
+    /// DRAM commands.
+    Commands,
+    /// Clock cycles.
+    Cycles,
+    /// Link frames.
+    Frames,
+    /// Instructions.
+    Instructions,
+    /// Matrix-unit jobs (descriptors).
+    Jobs,
+    /// Kernel invocations.
+    Kernels,
+    /// Multiply-accumulates.
+    Macs,
+    /// Nanoseconds.
+    Nanoseconds,
+    /// Memory pages.
+    Pages,
+    /// A dimensionless ratio (utilisation), which [`Stats::add`] does not sum.
+    Ratio,
+    /// Memory requests.
+    Requests,
+    /// Matrix-unit tiles.
+    Tiles,
+    /// Link or host transfers.
+    Transfers,
+}
+
+impl Unit {
+    /// The unit's name in JSON and CSV output (`cycles`, `bytes`, `ns`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Accesses => "accesses",
+            Unit::Batches => "batches",
+            Unit::Bursts => "bursts",
+            Unit::Bytes => "bytes",
+            Unit::Commands => "commands",
+            Unit::Cycles => "cycles",
+            Unit::Frames => "frames",
+            Unit::Instructions => "instructions",
+            Unit::Jobs => "jobs",
+            Unit::Kernels => "kernels",
+            Unit::Macs => "macs",
+            Unit::Nanoseconds => "ns",
+            Unit::Pages => "pages",
+            Unit::Ratio => "ratio",
+            Unit::Requests => "requests",
+            Unit::Tiles => "tiles",
+            Unit::Transfers => "transfers",
+        }
+    }
+}
+
+impl std::fmt::Display for Unit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Unit {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// One counter: a value and its unit.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Counter {
     /// The value. Integer counters are stored exactly up to 2^53.
     pub value: f64,
-    /// The unit, as a short lowercase word.
-    pub unit: &'static str,
+    /// The unit.
+    pub unit: Unit,
+}
+
+/// A counter read back by a path the tree does not hold (a misspelt path, or a component
+/// that did not report): an error, never a silent zero.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("no statistics counter `{path}`{near}")]
+pub struct MissingCounter {
+    /// The path asked for.
+    pub path: String,
+    /// Counters under the longest prefix of the path the tree does hold, for the message.
+    near: String,
 }
 
 /// A flat map from dotted path to counter, ordered by path.
@@ -26,7 +114,7 @@ pub struct Stats {
 }
 
 /// The unit of dimensionless ratios (utilisations), which [`Stats::add`] does not sum.
-pub const RATIO: &str = "ratio";
+pub const RATIO: Unit = Unit::Ratio;
 
 impl Stats {
     /// An empty tree.
@@ -35,7 +123,7 @@ impl Stats {
     }
 
     /// Sets a counter, replacing any earlier value.
-    pub fn set(&mut self, path: impl Into<String>, value: f64, unit: &'static str) {
+    pub fn set(&mut self, path: impl Into<String>, value: f64, unit: Unit) {
         self.counters.insert(path.into(), Counter { value, unit });
     }
 
@@ -44,7 +132,7 @@ impl Stats {
     ///
     /// Adding to an existing counter with another unit is a programming error and panics in
     /// debug builds.
-    pub fn add(&mut self, path: impl Into<String>, value: f64, unit: &'static str) {
+    pub fn add(&mut self, path: impl Into<String>, value: f64, unit: Unit) {
         use std::collections::btree_map::Entry;
         match self.counters.entry(path.into()) {
             Entry::Vacant(v) => {
@@ -68,6 +156,38 @@ impl Stats {
     /// The value at `path`, if present.
     pub fn get(&self, path: &str) -> Option<f64> {
         self.counters.get(path).map(|c| c.value)
+    }
+
+    /// The value at `path`; a path the tree does not hold is an error naming it and the
+    /// nearest counters that do exist.
+    pub fn value(&self, path: &str) -> Result<f64, MissingCounter> {
+        self.get(path).ok_or_else(|| {
+            let mut prefix = path;
+            let near: Vec<&str> = loop {
+                let Some((head, _)) = prefix.rsplit_once('.') else {
+                    break Vec::new();
+                };
+                prefix = head;
+                let under: Vec<&str> = self
+                    .counters
+                    .range(format!("{prefix}.")..)
+                    .map(|(k, _)| k.as_str())
+                    .take_while(|k| k.starts_with(&format!("{prefix}.")))
+                    .take(4)
+                    .collect();
+                if !under.is_empty() {
+                    break under;
+                }
+            };
+            MissingCounter {
+                path: path.to_string(),
+                near: if near.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (the tree has {}, ...)", near.join(", "))
+                },
+            }
+        })
     }
 
     /// The counter at `path`, if present.
@@ -130,7 +250,7 @@ impl Stats {
                 if parts.peek().is_none() {
                     node.insert(
                         part.to_string(),
-                        serde_json::json!({"value": c.value, "unit": c.unit}),
+                        serde_json::json!({"value": c.value, "unit": c.unit.name()}),
                     );
                 } else {
                     let entry = node
@@ -184,8 +304,8 @@ mod tests {
     #[test]
     fn merge_prefixes_and_sums() {
         let mut card = Stats::new();
-        card.add("ddr.bank3.row_hits", 5.0, "requests");
-        card.add("ddr.bank3.row_hits", 2.0, "requests");
+        card.add("ddr.bank3.row_hits", 5.0, Unit::Requests);
+        card.add("ddr.bank3.row_hits", 2.0, Unit::Requests);
         let mut sys = Stats::new();
         sys.merge_under("card0", &card);
         sys.merge_under("card1", &card);
@@ -197,11 +317,24 @@ mod tests {
     #[test]
     fn json_and_csv_are_in_path_order() {
         let mut s = Stats::new();
-        s.set("b.x", 1.0, "cycles");
-        s.set("a.y", 2.0, "bytes");
+        s.set("b.x", 1.0, Unit::Cycles);
+        s.set("a.y", 2.0, Unit::Bytes);
         assert_eq!(s.to_csv(), "path,value,unit\na.y,2,bytes\nb.x,1,cycles\n");
         let j = s.to_json();
         assert_eq!(j["a"]["y"]["value"], 2.0);
         assert_eq!(j["b"]["x"]["unit"], "cycles");
+    }
+
+    #[test]
+    fn a_missing_counter_is_an_error_naming_it() {
+        let mut s = Stats::new();
+        s.set("matmul.busy_cycles", 3.0, Unit::Cycles);
+        assert_eq!(s.value("matmul.busy_cycles"), Ok(3.0));
+        let e = s.value("matmul.busy_cylces").unwrap_err();
+        assert_eq!(e.path, "matmul.busy_cylces");
+        let text = e.to_string();
+        assert!(text.contains("`matmul.busy_cylces`"), "{text}");
+        assert!(text.contains("matmul.busy_cycles"), "{text}");
+        assert!(s.value("vpu.busy_cycles").is_err());
     }
 }

@@ -13,6 +13,7 @@
 
 use crate::config::HostLinkConfig;
 use crate::stats::Stats;
+use crate::stats::Unit;
 use crate::units::{Time, FS_PER_S};
 
 /// Ethernet's minimum payload (the IP packet is padded up to it).
@@ -177,15 +178,19 @@ impl HostLink {
         for dir in [Direction::ToCard, Direction::ToHost] {
             let d = &self.dirs[dir.index()];
             let p = dir.name();
-            s.set(format!("{p}.transfers"), d.transfers as f64, "transfers");
+            s.set(
+                format!("{p}.transfers"),
+                d.transfers as f64,
+                Unit::Transfers,
+            );
             s.set(
                 format!("{p}.payload_bytes"),
                 d.payload_bytes as f64,
-                "bytes",
+                Unit::Bytes,
             );
-            s.set(format!("{p}.wire_bytes"), d.wire_bytes as f64, "bytes");
-            s.set(format!("{p}.busy_time"), d.busy.ns(), "ns");
-            s.set(format!("{p}.queue_time"), d.queued.ns(), "ns");
+            s.set(format!("{p}.wire_bytes"), d.wire_bytes as f64, Unit::Bytes);
+            s.set(format!("{p}.busy_time"), d.busy.ns(), Unit::Nanoseconds);
+            s.set(format!("{p}.queue_time"), d.queued.ns(), Unit::Nanoseconds);
         }
         s
     }

@@ -13,6 +13,7 @@
 
 use crate::config::IntercardConfig;
 use crate::stats::Stats;
+use crate::stats::Unit;
 use crate::units::{Time, FS_PER_S};
 
 /// The timing parameters of one link direction, derived from the board.
@@ -143,17 +144,17 @@ impl LinkDirection {
     /// `elapsed`.
     pub fn stats(&self, elapsed: Time) -> Stats {
         let mut s = Stats::new();
-        s.set("tx_bytes", self.payload_bytes as f64, "bytes");
-        s.set("wire_bytes", self.wire_bytes as f64, "bytes");
-        s.set("frames", self.frames as f64, "frames");
-        s.set("transfers", self.transfers as f64, "transfers");
-        s.set("busy_ns", self.busy.ns(), "ns");
+        s.set("tx_bytes", self.payload_bytes as f64, Unit::Bytes);
+        s.set("wire_bytes", self.wire_bytes as f64, Unit::Bytes);
+        s.set("frames", self.frames as f64, Unit::Frames);
+        s.set("transfers", self.transfers as f64, Unit::Transfers);
+        s.set("busy_ns", self.busy.ns(), Unit::Nanoseconds);
         let util = if elapsed.fs() == 0 {
             0.0
         } else {
             self.busy.fs() as f64 / elapsed.fs() as f64
         };
-        s.set("utilisation", util, "ratio");
+        s.set("utilisation", util, Unit::Ratio);
         s
     }
 }

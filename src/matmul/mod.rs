@@ -22,6 +22,7 @@ use crate::hart::{HartContext, Trap};
 use crate::isa::xpop::{InfoSel, XInst};
 use crate::mem::MemoryModel;
 use crate::stats::Stats;
+use crate::stats::Unit;
 use crate::units::Time;
 use descriptor::{DescriptorError, MatmulJob, DESCRIPTOR_ALIGN, DESCRIPTOR_BYTES, WEIGHT_TYPES};
 use dot::RowSet;
@@ -224,32 +225,44 @@ impl MatmulUnit {
         s.set(
             "instructions.mm",
             self.mm_instructions as f64,
-            "instructions",
+            Unit::Instructions,
         );
         s.set(
             "instructions.info",
             self.info_instructions as f64,
-            "instructions",
+            Unit::Instructions,
         );
-        s.set("jobs", t.jobs as f64, "jobs");
-        s.set("tiles", t.tiles as f64, "tiles");
-        s.set("macs", t.macs as f64, "macs");
+        s.set("jobs", t.jobs as f64, Unit::Jobs);
+        s.set("tiles", t.tiles as f64, Unit::Tiles);
+        s.set("macs", t.macs as f64, Unit::Macs);
         for (ty, &macs) in WEIGHT_TYPES.iter().zip(&self.macs_by_type) {
-            s.set(format!("macs_by_type.{ty}"), macs as f64, "macs");
+            s.set(format!("macs_by_type.{ty}"), macs as f64, Unit::Macs);
         }
-        s.set("busy_cycles", t.busy as f64, "cycles");
-        s.set("descriptor_cycles", t.descriptor as f64, "cycles");
-        s.set("k_step_cycles", t.k_steps as f64, "cycles");
-        s.set("mac_cycles", t.mac as f64, "cycles");
-        s.set("ideal_cycles", t.ideal_cycles, "cycles");
-        s.set("fill_drain_cycles", t.fill_drain as f64, "cycles");
-        s.set("stall_cycles.operands", t.operand_stall as f64, "cycles");
-        s.set("stall_cycles.epilogue", t.epilogue_stall as f64, "cycles");
-        s.set("stall_cycles.result_write", t.result_stall as f64, "cycles");
-        s.set("utilisation", t.utilisation(), "ratio");
-        s.set("bytes.descriptors", t.descriptor_bytes as f64, "bytes");
-        s.set("bytes.operands", t.operand_bytes as f64, "bytes");
-        s.set("bytes.results", t.result_bytes as f64, "bytes");
+        s.set("busy_cycles", t.busy as f64, Unit::Cycles);
+        s.set("descriptor_cycles", t.descriptor as f64, Unit::Cycles);
+        s.set("k_step_cycles", t.k_steps as f64, Unit::Cycles);
+        s.set("mac_cycles", t.mac as f64, Unit::Cycles);
+        s.set("ideal_cycles", t.ideal_cycles, Unit::Cycles);
+        s.set("fill_drain_cycles", t.fill_drain as f64, Unit::Cycles);
+        s.set(
+            "stall_cycles.operands",
+            t.operand_stall as f64,
+            Unit::Cycles,
+        );
+        s.set(
+            "stall_cycles.epilogue",
+            t.epilogue_stall as f64,
+            Unit::Cycles,
+        );
+        s.set(
+            "stall_cycles.result_write",
+            t.result_stall as f64,
+            Unit::Cycles,
+        );
+        s.set("utilisation", t.utilisation(), Unit::Ratio);
+        s.set("bytes.descriptors", t.descriptor_bytes as f64, Unit::Bytes);
+        s.set("bytes.operands", t.operand_bytes as f64, Unit::Bytes);
+        s.set("bytes.results", t.result_bytes as f64, Unit::Bytes);
         s
     }
 }

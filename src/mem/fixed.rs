@@ -3,6 +3,7 @@
 
 use super::{Access, MemoryModel, Request};
 use crate::stats::Stats;
+use crate::stats::Unit;
 use crate::units::Time;
 
 /// Every request completes `latency` after it starts; the port moves `bytes_per_beat` bytes
@@ -52,9 +53,9 @@ impl MemoryModel for FixedLatency {
 
     fn stats(&self) -> Stats {
         let mut s = Stats::new();
-        s.set("reads", self.reads as f64, "requests");
-        s.set("writes", self.writes as f64, "requests");
-        s.set("bytes", self.bytes as f64, "bytes");
+        s.set("reads", self.reads as f64, Unit::Requests);
+        s.set("writes", self.writes as f64, Unit::Requests);
+        s.set("bytes", self.bytes as f64, Unit::Bytes);
         s
     }
 }

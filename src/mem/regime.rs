@@ -31,6 +31,7 @@
 use crate::config::{Board, HostLinkConfig};
 use crate::link::host::{Direction, HostLink, Transfer};
 use crate::stats::Stats;
+use crate::stats::Unit;
 use crate::units::Time;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -786,17 +787,17 @@ impl RegimeState {
         let mut s = Stats::new();
         let c = &self.c;
         let mut g = Stats::new();
-        g.set("touches", c.touches as f64, "accesses");
-        g.set("hits", c.hits as f64, "accesses");
-        g.set("misses", c.misses as f64, "accesses");
-        g.set("evictions", c.evictions as f64, "pages");
-        g.set("writebacks", c.writebacks as f64, "pages");
-        g.set("prefetches", c.prefetches as f64, "transfers");
-        g.set("demand_fetches", c.demand_fetches as f64, "transfers");
-        g.set("bytes_accessed", c.bytes_accessed as f64, "bytes");
-        g.set("bytes_fetched", c.bytes_fetched as f64, "bytes");
-        g.set("bytes_resident", c.bytes_resident as f64, "bytes");
-        g.set("stall_time", c.stall.ns(), "ns");
+        g.set("touches", c.touches as f64, Unit::Accesses);
+        g.set("hits", c.hits as f64, Unit::Accesses);
+        g.set("misses", c.misses as f64, Unit::Accesses);
+        g.set("evictions", c.evictions as f64, Unit::Pages);
+        g.set("writebacks", c.writebacks as f64, Unit::Pages);
+        g.set("prefetches", c.prefetches as f64, Unit::Transfers);
+        g.set("demand_fetches", c.demand_fetches as f64, Unit::Transfers);
+        g.set("bytes_accessed", c.bytes_accessed as f64, Unit::Bytes);
+        g.set("bytes_fetched", c.bytes_fetched as f64, Unit::Bytes);
+        g.set("bytes_resident", c.bytes_resident as f64, Unit::Bytes);
+        g.set("stall_time", c.stall.ns(), Unit::Nanoseconds);
         s.merge_under("regime", &g);
         s.merge_under("host_link", &self.link.stats());
         s

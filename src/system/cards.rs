@@ -11,6 +11,7 @@ use super::card::{kernel_dir, Card};
 use super::collective::{CardOps, ReduceJob};
 use crate::config::Board;
 use crate::stats::Stats;
+use crate::stats::Unit;
 use crate::units::{Frequency, Time};
 use crate::workload::abi::{OpCode, OpDesc, TensorDesc};
 use crate::workload::GgmlType;
@@ -157,10 +158,10 @@ impl EmulatedCards {
         let mut s = Stats::new();
         for (i, slot) in self.slots.iter().enumerate() {
             let mut c = Stats::new();
-            c.set("kernels", slot.kernels as f64, "kernels");
-            c.set("cycles", slot.cycles as f64, "cycles");
-            c.set("busy_ns", slot.busy.ns(), "ns");
-            c.set("bytes", slot.bytes as f64, "bytes");
+            c.set("kernels", slot.kernels as f64, Unit::Kernels);
+            c.set("cycles", slot.cycles as f64, Unit::Cycles);
+            c.set("busy_ns", slot.busy.ns(), Unit::Nanoseconds);
+            c.set("bytes", slot.bytes as f64, Unit::Bytes);
             s.merge_under(&format!("card{i}.reduce"), &c);
         }
         s

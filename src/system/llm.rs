@@ -18,6 +18,7 @@
 use crate::config::Board;
 use crate::mem::regime::{self, MemoryModelChoice, Plan, RegimeParams, RegimeState, RegionId};
 use crate::stats::Stats;
+use crate::stats::Unit;
 use crate::system::card::{kernel_dir, Card, KernelRun};
 use crate::units::Time;
 use crate::workload::abi::TENSOR_BASE;
@@ -207,8 +208,8 @@ fn run_node(
         }
     };
     let (mm_ideal, mm_busy) = (
-        busy(&kr.stats, "matmul.ideal_cycles"),
-        busy(&kr.stats, "matmul.busy_cycles"),
+        counter(&kr.stats, "matmul.ideal_cycles")?,
+        counter(&kr.stats, "matmul.busy_cycles")?,
     );
     let timing = NodeTiming {
         node: node.name.clone(),
@@ -228,9 +229,9 @@ fn run_node(
         },
         flops: node.flops,
         tensor_bytes: node.bytes_moved,
-        ddr_bytes: (busy(&kr.stats, "mem.ddr.bytes_read")
-            + busy(&kr.stats, "mem.ddr.bytes_written")) as u64,
-        vector_utilisation: per_cycle(busy(&kr.stats, "vpu.busy_cycles")),
+        ddr_bytes: (counter(&kr.stats, "mem.ddr.bytes_read")?
+            + counter(&kr.stats, "mem.ddr.bytes_written")?) as u64,
+        vector_utilisation: per_cycle(counter(&kr.stats, "vpu.busy_cycles")?),
         matrix_busy_fraction: per_cycle(mm_busy),
         matrix_utilisation: if mm_busy > 0.0 {
             mm_ideal / mm_busy
@@ -534,9 +535,9 @@ pub(crate) fn operands(node: &Node) -> impl Iterator<Item = (&Operand, bool)> {
         .chain(std::iter::once((&node.output, true)))
 }
 
-/// The counter at `path` in `stats`, zero when absent.
-fn busy(stats: &Stats, path: &str) -> f64 {
-    stats.get(path).unwrap_or(0.0)
+/// The counter at `path` in `stats`; an absent counter is an error naming it.
+fn counter(stats: &Stats, path: &str) -> Result<f64> {
+    Ok(stats.value(path)?)
 }
 
 /// A card with a model placed in its memory.
@@ -959,15 +960,15 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     let mut by_resource = BTreeMap::new();
     by_resource.insert(
         "matrix_unit".to_string(),
-        cyc(busy(&decode_stats, "matmul.busy_cycles")),
+        cyc(counter(&decode_stats, "matmul.busy_cycles")?),
     );
     by_resource.insert(
         "vector_unit".to_string(),
-        cyc(busy(&decode_stats, "vpu.busy_cycles")),
+        cyc(counter(&decode_stats, "vpu.busy_cycles")?),
     );
     by_resource.insert(
         "ddr".to_string(),
-        busy(&decode_stats, "mem.ddr.data_bus_busy_time") * 1e-9 / n_dec,
+        counter(&decode_stats, "mem.ddr.data_bus_busy_time")? * 1e-9 / n_dec,
     );
     by_resource.insert(
         "host_link_stall".to_string(),
@@ -975,8 +976,8 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     );
     for (tree, prefix) in [(&mut card_stats, "card0."), (&mut decode_stats, "")] {
         let (ideal, busy) = (
-            busy(tree, &format!("{prefix}matmul.ideal_cycles")),
-            busy(tree, &format!("{prefix}matmul.busy_cycles")),
+            counter(tree, &format!("{prefix}matmul.ideal_cycles"))?,
+            counter(tree, &format!("{prefix}matmul.busy_cycles"))?,
         );
         tree.set(
             format!("{prefix}matmul.utilisation"),
@@ -986,7 +987,7 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     }
     let mut stats = card_stats;
     stats.merge_under("", &regime_stats);
-    stats.set("host_link.bytes_in", link_in as f64, "bytes");
+    stats.set("host_link.bytes_in", link_in as f64, Unit::Bytes);
     let host_seconds = started.elapsed().as_secs_f64();
     Ok(RunReport {
         board: board.name.clone(),

@@ -27,6 +27,7 @@ use crate::isa::vector::{Group, VInst, VOp};
 use crate::isa::Inst;
 use crate::mem::{Access, MemoryModel, Request};
 use crate::stats::Stats;
+use crate::stats::Unit;
 use crate::units::Time;
 use class::{usage, vector_scalar_operands, Class, NONE};
 
@@ -61,8 +62,8 @@ impl CoreTiming for Functional {
     }
     fn stats(&self) -> Stats {
         let mut s = Stats::new();
-        s.set("cycles", self.retired as f64, "cycles");
-        s.set("instructions", self.retired as f64, "instructions");
+        s.set("cycles", self.retired as f64, Unit::Cycles);
+        s.set("instructions", self.retired as f64, Unit::Instructions);
         s
     }
 }
@@ -437,23 +438,23 @@ impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
 
     fn stats(&self) -> Stats {
         let mut s = Stats::new();
-        s.set("cycles", self.cycle as f64, "cycles");
-        s.set("instructions", self.instructions as f64, "instructions");
+        s.set("cycles", self.cycle as f64, Unit::Cycles);
+        s.set("instructions", self.instructions as f64, Unit::Instructions);
         let mut total = 0;
         for (c, n) in self.stalls() {
-            s.set(format!("stalls.{}", c.path()), n as f64, "cycles");
+            s.set(format!("stalls.{}", c.path()), n as f64, Unit::Cycles);
             total += n;
         }
-        s.set("stalls.total", total as f64, "cycles");
+        s.set("stalls.total", total as f64, Unit::Cycles);
         for c in Class::ALL {
             s.set(
                 format!("mix.{}", c.name()),
                 self.class_count[c as usize] as f64,
-                "instructions",
+                Unit::Instructions,
             );
         }
-        s.set("memory_wait_cycles", self.mem_cycles as f64, "cycles");
-        s.set("vpu.busy_cycles", self.vpu_busy as f64, "cycles");
+        s.set("memory_wait_cycles", self.mem_cycles as f64, Unit::Cycles);
+        s.set("vpu.busy_cycles", self.vpu_busy as f64, Unit::Cycles);
         s.merge_under("mem", &self.mem.stats());
         s
     }

@@ -56,6 +56,7 @@ pub use trace::{Command, CommandKind, CommandSink, CommandTrace, NoTrace};
 use super::{Access, MemoryModel, Request};
 use crate::config::{Board, MemoryConfig, PagePolicy, Scheduler};
 use crate::stats::Stats;
+use crate::stats::Unit;
 use crate::units::{Frequency, Time};
 use std::collections::VecDeque;
 use window::{Keyed, SortedWindow};
@@ -989,43 +990,59 @@ impl<S: CommandSink> MemoryModel for Ddr3<S> {
         let mut s = Stats::new();
         let c = &self.c;
         let ns = |clocks: u64| self.clock.time_of(clocks).ns();
-        s.set("reads", c.reads as f64, "requests");
-        s.set("writes", c.writes as f64, "requests");
-        s.set("bytes_read", c.read_bytes as f64, "bytes");
-        s.set("bytes_written", c.write_bytes as f64, "bytes");
-        s.set("bursts", c.bursts as f64, "bursts");
-        s.set("precharges", c.precharges as f64, "commands");
-        s.set("refreshes", c.refreshes as f64, "commands");
-        s.set("refresh_busy_time", ns(c.refresh_busy), "ns");
-        s.set("queue_wait_time", ns(c.queue_wait), "ns");
-        s.set("read_latency_total", ns(c.read_latency), "ns");
-        s.set("write_latency_total", ns(c.write_latency), "ns");
-        s.set("data_bus_busy_time", ns(c.bursts * self.t.burst), "ns");
-        s.set("fr_fcfs_overtakes", c.overtakes as f64, "bursts");
-        s.set("write_batches", c.write_drains as f64, "batches");
-        s.set("write_buffer_forwards", c.write_forwards as f64, "bursts");
-        s.set("write_buffer_pending", self.wbuf.len() as f64, "bursts");
+        s.set("reads", c.reads as f64, Unit::Requests);
+        s.set("writes", c.writes as f64, Unit::Requests);
+        s.set("bytes_read", c.read_bytes as f64, Unit::Bytes);
+        s.set("bytes_written", c.write_bytes as f64, Unit::Bytes);
+        s.set("bursts", c.bursts as f64, Unit::Bursts);
+        s.set("precharges", c.precharges as f64, Unit::Commands);
+        s.set("refreshes", c.refreshes as f64, Unit::Commands);
+        s.set("refresh_busy_time", ns(c.refresh_busy), Unit::Nanoseconds);
+        s.set("queue_wait_time", ns(c.queue_wait), Unit::Nanoseconds);
+        s.set("read_latency_total", ns(c.read_latency), Unit::Nanoseconds);
+        s.set(
+            "write_latency_total",
+            ns(c.write_latency),
+            Unit::Nanoseconds,
+        );
+        s.set(
+            "data_bus_busy_time",
+            ns(c.bursts * self.t.burst),
+            Unit::Nanoseconds,
+        );
+        s.set("fr_fcfs_overtakes", c.overtakes as f64, Unit::Bursts);
+        s.set("write_batches", c.write_drains as f64, Unit::Batches);
+        s.set(
+            "write_buffer_forwards",
+            c.write_forwards as f64,
+            Unit::Bursts,
+        );
+        s.set("write_buffer_pending", self.wbuf.len() as f64, Unit::Bursts);
         let (mut hits, mut misses, mut conflicts, mut acts) = (0, 0, 0, 0);
         for (i, b) in self.banks.iter().enumerate() {
-            s.set(format!("bank{i}.row_hits"), b.hits as f64, "bursts");
-            s.set(format!("bank{i}.row_misses"), b.misses as f64, "bursts");
+            s.set(format!("bank{i}.row_hits"), b.hits as f64, Unit::Bursts);
+            s.set(format!("bank{i}.row_misses"), b.misses as f64, Unit::Bursts);
             s.set(
                 format!("bank{i}.row_conflicts"),
                 b.conflicts as f64,
-                "bursts",
+                Unit::Bursts,
             );
-            s.set(format!("bank{i}.activates"), b.activates as f64, "commands");
-            s.set(format!("bank{i}.reads"), b.reads as f64, "bursts");
-            s.set(format!("bank{i}.writes"), b.writes as f64, "bursts");
+            s.set(
+                format!("bank{i}.activates"),
+                b.activates as f64,
+                Unit::Commands,
+            );
+            s.set(format!("bank{i}.reads"), b.reads as f64, Unit::Bursts);
+            s.set(format!("bank{i}.writes"), b.writes as f64, Unit::Bursts);
             hits += b.hits;
             misses += b.misses;
             conflicts += b.conflicts;
             acts += b.activates;
         }
-        s.set("row_hits", hits as f64, "bursts");
-        s.set("row_misses", misses as f64, "bursts");
-        s.set("row_conflicts", conflicts as f64, "bursts");
-        s.set("activates", acts as f64, "commands");
+        s.set("row_hits", hits as f64, Unit::Bursts);
+        s.set("row_misses", misses as f64, Unit::Bursts);
+        s.set("row_conflicts", conflicts as f64, Unit::Bursts);
+        s.set("activates", acts as f64, Unit::Commands);
         s
     }
 }
