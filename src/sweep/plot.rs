@@ -16,6 +16,8 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// The plot's `bound` at the same x, where the record has it, sorted by x.
     pub bound: Vec<(f64, f64)>,
+    /// With the plot's `ideal`: y of the first point scaled in proportion to x, at each x.
+    pub ideal: Vec<(f64, f64)>,
 }
 
 /// Reads an axis value or result field as a number: plain numbers, and sizes (`2 GiB`) as
@@ -74,12 +76,18 @@ pub fn series(records: &[Record], spec: &PlotSpec) -> Vec<Series> {
                 label,
                 points: vec![(x, y)],
                 bound: bound.into_iter().collect(),
+                ideal: Vec::new(),
             }),
         }
     }
     for s in &mut out {
         s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
         s.bound.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if spec.ideal {
+            if let Some(&(x0, y0)) = s.points.first().filter(|p| p.0 > 0.0) {
+                s.ideal = s.points.iter().map(|&(x, _)| (x, y0 * x / x0)).collect();
+            }
+        }
     }
     // Series in the order of their axis values in the spec: the grid is row-major, so a value
     // listed earlier first appears at a lower index (failed points count here too).
@@ -134,7 +142,9 @@ where
     DB::ErrorType: 'static,
 {
     area.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let pts = data.iter().flat_map(|s| s.points.iter().chain(&s.bound));
+    let pts = data
+        .iter()
+        .flat_map(|s| s.points.iter().chain(&s.bound).chain(&s.ideal));
     let (mut x0, mut x1, mut y1) = (f64::MAX, f64::MIN, 0.0f64);
     for &(x, y) in pts {
         x0 = x0.min(x);
@@ -236,6 +246,20 @@ where
                     .map(|&p| Circle::new(p, radius, color.filled())),
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !s.ideal.is_empty() {
+            // Ideal scaling: a thin, pale line of the series' colour, no markers.
+            let pale = color.mix(0.4);
+            chart
+                .draw_series(LineSeries::new(
+                    s.ideal.iter().copied(),
+                    pale.stroke_width(1),
+                ))
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .label(format!("{} ideal", s.label))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], pale.stroke_width(1))
+                });
+        }
         if !s.bound.is_empty() {
             // The bound: a thin line of the series' colour with hollow markers.
             let faint = color.mix(0.7);
@@ -448,5 +472,22 @@ mod tests {
             }
             Err(e) => panic!("{e:#}"),
         }
+    }
+
+    #[test]
+    fn ideal_scaling_is_the_first_point_in_proportion_to_x() {
+        let p = spec("ideal = true");
+        let s = series(&grid(), &p);
+        for line in &s {
+            let (x0, y0) = line.points[0];
+            assert_eq!(line.ideal.len(), line.points.len());
+            for (&(x, _), &(xi, yi)) in line.points.iter().zip(&line.ideal) {
+                assert_eq!(x, xi);
+                assert_eq!(yi, y0 * x / x0, "{}", line.label);
+            }
+        }
+        assert!(series(&grid(), &spec(""))
+            .iter()
+            .all(|l| l.ideal.is_empty()));
     }
 }

@@ -65,6 +65,10 @@ pub struct PlotSpec {
     /// labelled `<series> bound` (e.g. `bound.tokens_per_s` beside `decode.tokens_per_s`).
     #[serde(default)]
     pub bound: Option<String>,
+    /// Draw each series' ideal linear scaling from its first point (y proportional to x), as
+    /// a thin line labelled `<series> ideal` (card-count plots).
+    #[serde(default)]
+    pub ideal: bool,
     /// An axis whose values each get their own line.
     #[serde(default)]
     pub series: Option<String>,
