@@ -641,17 +641,7 @@ fn prepare(board: &Board, opts: &RunOptions, wanted: &dyn Fn(&str) -> bool) -> R
         let addr = placement.addr(&r.name).expect("placed above");
         match &gguf {
             Some(g) => g.read_tensor(t, &mut |off, bytes| card.write(addr + off, bytes))?,
-            None => {
-                // Whole blocks per piece.
-                let block = t.dtype.block_bytes();
-                let piece = PIECE_BYTES / block * block;
-                let mut off = 0;
-                while off < r.bytes {
-                    let n = piece.min(r.bytes - off);
-                    card.write(addr + off, &synthetic(t.dtype, n as usize, &mut rng))?;
-                    off += n;
-                }
-            }
+            None => write_synthetic(&mut card, addr, t.dtype, r.bytes, &mut rng)?,
         }
     }
 
@@ -699,14 +689,27 @@ fn fill_kv_cache(
         let addr = placement
             .addr(&r.name)
             .with_context(|| format!("KV region `{}` has no place", r.name))?;
-        let block = kv.block_bytes();
-        let piece = PIECE_BYTES / block * block;
-        let mut off = 0;
-        while off < r.bytes {
-            let n = piece.min(r.bytes - off);
-            card.write(addr + off, &synthetic(kv, n as usize, rng))?;
-            off += n;
-        }
+        write_synthetic(card, addr, kv, r.bytes, rng)?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` of seeded synthetic values of type `dtype` at `addr`, in pieces of whole
+/// blocks.
+fn write_synthetic(
+    card: &mut Card,
+    addr: u64,
+    dtype: GgmlType,
+    bytes: u64,
+    rng: &mut Rng,
+) -> Result<()> {
+    let block = dtype.block_bytes();
+    let piece = PIECE_BYTES / block * block;
+    let mut off = 0;
+    while off < bytes {
+        let n = piece.min(bytes - off);
+        card.write(addr + off, &synthetic(dtype, n as usize, rng))?;
+        off += n;
     }
     Ok(())
 }

@@ -313,3 +313,29 @@ fn page_policy_and_mapping_shape_the_stream() {
     );
     assert!(closed_rotating > 0.75 * open, "{closed_rotating} {open}");
 }
+
+/// A read of a burst still in the write buffer is served from it: done a system clock after
+/// it reaches the controller (front end 2 + 2 = 4 clocks), counted as a forward, and it
+/// issues no DRAM command (the buffered write is still pending).
+#[test]
+fn a_read_of_a_buffered_write_is_forwarded() {
+    let b = board("innerjib7ea", &[]);
+    let mut m = ddr(&b, false);
+    let t = *m.timing();
+    let fe = frontend(&b);
+    let access = |m: &mut Ddr3, access| {
+        m.access(Request {
+            addr: b.memory.base,
+            bytes: 64,
+            access,
+            issue: Time::ZERO,
+        })
+    };
+    access(&mut m, Access::Write);
+    let done = access(&mut m, Access::Read);
+    assert_eq!(done, clocks(&b, fe + t.ratio));
+    let s = m.stats();
+    assert_eq!(s.get("write_buffer_forwards"), Some(1.0));
+    assert_eq!(s.get("write_buffer_pending"), Some(1.0));
+    assert_eq!(s.get("bursts"), Some(0.0));
+}

@@ -199,11 +199,9 @@ fn a_truncated_weights_file_is_a_clear_error() {
     assert!(err.contains("cut.gguf"), "{err}");
 }
 
-#[test]
-fn kernel_node_timing_equals_the_full_runs_and_is_above_its_bound() {
-    // The full run's last step decodes at position prompt + tokens - 1 = 3.
-    let full = run_json(&["--prompt", "3", "--tokens", "1"]);
-    let out = emulate(&[
+/// `emulate kernel --node blk.0.` on TinyLlama Q4_0 decoding at position 3 of 64, as JSON.
+fn layer0_kernels_at_position_3() -> serde_json::Value {
+    emulate_json(&[
         "kernel",
         "--node",
         "blk.0.",
@@ -214,13 +212,14 @@ fn kernel_node_timing_equals_the_full_runs_and_is_above_its_bound() {
         "--past",
         "3",
         "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let alone: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    ])
+}
+
+#[test]
+fn kernel_node_timing_equals_the_full_runs_and_is_above_its_bound() {
+    // The full run's last step decodes at position prompt + tokens - 1 = 3.
+    let full = run_json(&["--prompt", "3", "--tokens", "1"]);
+    let alone = layer0_kernels_at_position_3();
     let alone = alone["kernels"].as_array().unwrap();
     let in_run: Vec<&serde_json::Value> = full["kernels"]
         .as_array()
@@ -334,24 +333,7 @@ fn vector_ops_bound_the_element_wise_kernels() {
     // 20 (exp 15 and 5). On innerjib7ea's 4 lanes these exceed the FLOP and byte terms, so
     // each bound is elements x ops / 4 cycles at 75 MHz. TinyLlama: hidden 2048, ffn 5632,
     // 32 heads of 64 (all dimensions rotated), 4 KV heads; decoding at position 3 sees 4 keys.
-    let out = emulate(&[
-        "kernel",
-        "--node",
-        "blk.0.",
-        "--manifest",
-        "tinyllama-1.1b-q4_0",
-        "--context",
-        "64",
-        "--past",
-        "3",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = layer0_kernels_at_position_3();
     let bound_cycles = |node: &str| -> f64 {
         let k = v["kernels"]
             .as_array()
