@@ -49,7 +49,8 @@
 #include "kvec.h"
 
 #define ATTN_MAX_GROUP 64 /* query heads per KV head */
-#define ATTN_ROWS 8       /* heads handled together (accumulator registers) */
+#define ATTN_ROWS 4       /* heads handled together (accumulator register groups of LMUL 4) */
+#define ATTN_SC 64        /* floats from one score row to the next (>= the largest KB) */
 
 /* f16 bits (as int16) -> f32 * 2^-112, exact: sign to bit 31, exponent and mantissa
  * shifted by 13 (the sign extension's copies in bits 28..30 are cleared). */
@@ -57,12 +58,6 @@ static inline vfloat32m8_t f16_scaled_m8(vint16m4_t h, size_t vl) {
     vint32m8_t w = __riscv_vwmul_vx_i32m8(h, 1 << 13, vl);
     return __riscv_vreinterpret_v_u32m8_f32m8(
         __riscv_vand_vx_u32m8(__riscv_vreinterpret_v_i32m8_u32m8(w), 0x8fffffffu, vl));
-}
-
-static inline vfloat32m2_t f16_scaled_m2(vint16m1_t h, size_t vl) {
-    vint32m2_t w = __riscv_vwmul_vx_i32m2(h, 1 << 13, vl);
-    return __riscv_vreinterpret_v_u32m2_f32m2(
-        __riscv_vand_vx_u32m2(__riscv_vreinterpret_v_i32m2_u32m2(w), 0x8fffffffu, vl));
 }
 
 /* x, or +0 when x is -inf; without a branch (the time must not depend on the data) */
@@ -93,19 +88,23 @@ static int check_v(const struct sail_tensor *v) {
 struct plan {
     int64_t D, KB;      /* head size, keys per block */
     float *kT;          /* [D][KB] transposed, widened K block */
-    uint16_t *vb;       /* [KB][D] f16 V block */
-    float *sc;          /* [ATTN_ROWS][KB] scores, then probabilities */
+    float *vb;          /* [KB][D] widened V block */
+    float *sc;          /* [ATTN_ROWS][ATTN_SC] scores, then probabilities */
     float *qs;          /* [rows][D] q rows of the token chunk, (token, head) order */
     float *acc;         /* [rows][D] output accumulators (scaled by 2^-112) */
     float *mx, *l, *c;  /* [rows] running max, running sum, last correction */
     int64_t chunk;      /* query tokens per chunk */
 };
 
-/* Scores of R heads (rows qr[0..R) of length D) against keys [0, nv) of the block. */
+/* Scores of R heads (rows qr[0..R) of length D) against keys [0, nv) of the block, and
+ * the values pass. Vectors of LMUL 4 (16 keys or 16 elements of d at VLEN 128): one
+ * operand load serves R multiply-adds of 4 beats each, and the scalar work of a step
+ * (R scalar loads, two pointer bumps, the loop branch) issues while the vector unit is
+ * busy. The row stride of sc is a constant, so the R scalar loads of one step take their
+ * offsets as immediates from one pointer. */
 #define REP1(X) X(0)
 #define REP2(X) X(0) X(1)
 #define REP4(X) X(0) X(1) X(2) X(3)
-#define REP8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 
 #define ROWS_FUNCS(R, REP)                                                                         \
     static void scores_##R(const struct plan *p, const float *qr, int64_t G, int64_t nv,          \
@@ -114,96 +113,116 @@ struct plan {
         float *const sc = p->sc;                                                                   \
         const float *const kT = p->kT;                                                             \
         for (int64_t js = 0; js < nv;) {                                                           \
-            size_t vl = __riscv_vsetvl_e32m2((size_t)(nv - js));                                   \
+            size_t vl = __riscv_vsetvl_e32m4((size_t)(nv - js));                                   \
             REP(DECL_ACC)                                                                          \
             const float *kp = kT + js;                                                             \
             const float *qd = qr;                                                                  \
-            for (int64_t d = 0; d < D; d++) {                                                      \
-                vfloat32m2_t kv = __riscv_vle32_v_f32m2(kp, vl);                                   \
-                REP(MAC_ACC)                                                                       \
-                kp += KB;                                                                          \
+            /* two K rows alternate: the next one loads while this one's multiply-adds run   \
+             * (no load-use wait). The load after the last row reads the next scratchpad row  \
+             * and is not used. */                                                            \
+            vfloat32m4_t ka = __riscv_vle32_v_f32m4(kp, vl), kb;                                   \
+            int64_t d = 0;                                                                         \
+            for (; d + 2 <= D; d += 2) {                                                           \
+                kb = __riscv_vle32_v_f32m4(kp + KB, vl);                                           \
+                { REP(LOAD_Q) REP(MAC_A) }                                                                         \
                 qd += G;                                                                           \
+                kp += 2 * KB;                                                                      \
+                ka = __riscv_vle32_v_f32m4(kp, vl);                                                \
+                { REP(LOAD_Q) REP(MAC_B) }                                                                         \
+                qd += G;                                                                           \
+            }                                                                                      \
+            if (d < D) {                                                                           \
+                { REP(LOAD_Q) REP(MAC_A) }                                                                         \
             }                                                                                      \
             REP(STORE_SCORE)                                                                       \
             js += (int64_t)vl;                                                                     \
         }                                                                                          \
     }                                                                                              \
     static void values_##R(const struct plan *p, float *acc, const float *cr, int64_t nv) {       \
-        const int64_t D = p->D, KB = p->KB;                                                        \
-        const float *const sc = p->sc;                                                             \
+        const int64_t D = p->D;                                                                    \
         for (int64_t ds = 0; ds < D;) {                                                            \
-            size_t vl = __riscv_vsetvl_e32m2((size_t)(D - ds));                                    \
+            size_t vl = __riscv_vsetvl_e32m4((size_t)(D - ds));                                    \
             REP(LOAD_OUT)                                                                          \
-            const int16_t *vp = (const int16_t *)p->vb + ds;                                       \
-            /* the next row is widened while this one is used */                                   \
-            vfloat32m2_t vnext = f16_scaled_m2(__riscv_vle16_v_i16m1(vp, vl), vl);                 \
-            for (int64_t j = 0; j < nv; j++) {                                                     \
-                vfloat32m2_t vv = vnext;                                                           \
-                vint16m1_t hn = __riscv_vle16_v_i16m1(vp + (j + 1 < nv ? j + 1 : j) * D, vl);      \
-                REP(MAC_OUT)                                                                       \
-                vnext = f16_scaled_m2(hn, vl);                                                     \
+            const float *vp = p->vb + ds;                                                          \
+            const float *pj = p->sc;                                                               \
+            /* two V rows alternate, as the K rows above */                                 \
+            vfloat32m4_t va = __riscv_vle32_v_f32m4(vp, vl), vb;                                   \
+            int64_t j = 0;                                                                         \
+            for (; j + 2 <= nv; j += 2) {                                                          \
+                vb = __riscv_vle32_v_f32m4(vp + D, vl);                                            \
+                { REP(LOAD_P) REP(MAC_OUT_A) }                                                                     \
+                pj++;                                                                              \
+                vp += 2 * D;                                                                       \
+                va = __riscv_vle32_v_f32m4(vp, vl);                                                \
+                { REP(LOAD_P) REP(MAC_OUT_B) }                                                                     \
+                pj++;                                                                              \
+            }                                                                                      \
+            if (j < nv) {                                                                          \
+                { REP(LOAD_P) REP(MAC_OUT_A) }                                                                     \
             }                                                                                      \
             REP(STORE_OUT)                                                                         \
             ds += (int64_t)vl;                                                                     \
         }                                                                                          \
     }
 
-#define DECL_ACC(i) vfloat32m2_t a##i = __riscv_vfmv_v_f_f32m2(0.0f, vl);
-#define MAC_ACC(i) a##i = __riscv_vfmacc_vf_f32m2(a##i, qd[i], kv, vl);
+#define DECL_ACC(i) vfloat32m4_t a##i = __riscv_vfmv_v_f_f32m4(0.0f, vl);
+#define LOAD_Q(i) const float q##i = qd[i];
+#define MAC_A(i) a##i = __riscv_vfmacc_vf_f32m4(a##i, q##i, ka, vl);
+#define MAC_B(i) a##i = __riscv_vfmacc_vf_f32m4(a##i, q##i, kb, vl);
 #define STORE_SCORE(i)                                                                             \
     {                                                                                              \
-        vfloat32m2_t s = __riscv_vfmul_vf_f32m2(a##i, sscale, vl);                                 \
+        vfloat32m4_t s = __riscv_vfmul_vf_f32m4(a##i, sscale, vl);                                 \
         if (mrow32) {                                                                              \
-            s = __riscv_vfadd_vv_f32m2(s, __riscv_vle32_v_f32m2(mrow32 + js, vl), vl);             \
+            s = __riscv_vfadd_vv_f32m4(s, __riscv_vle32_v_f32m4(mrow32 + js, vl), vl);             \
         } else if (mrow16) {                                                                       \
-            s = __riscv_vfadd_vv_f32m2(s, f16_to_f32_m2(__riscv_vle16_v_u16m1(mrow16 + js, vl), vl), vl); \
+            s = __riscv_vfadd_vv_f32m4(s, f16_to_f32_m4(__riscv_vle16_v_u16m2(mrow16 + js, vl), vl), vl); \
         }                                                                                          \
-        __riscv_vse32_v_f32m2(sc + (i) * KB + js, s, vl);                                          \
+        __riscv_vse32_v_f32m4(sc + (i) * ATTN_SC + js, s, vl);                                     \
     }
 #define LOAD_OUT(i)                                                                                \
-    vfloat32m2_t o##i = __riscv_vfmul_vf_f32m2(__riscv_vle32_v_f32m2(acc + (i) * D + ds, vl), cr[i], vl);
-#define MAC_OUT(i) o##i = __riscv_vfmacc_vf_f32m2(o##i, sc[(i) * KB + j], vv, vl);
-#define STORE_OUT(i) __riscv_vse32_v_f32m2(acc + (i) * D + ds, o##i, vl);
+    vfloat32m4_t o##i = __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(acc + (i) * D + ds, vl), cr[i], vl);
+#define LOAD_P(i) const float p##i = pj[(i) * ATTN_SC];
+#define MAC_OUT_A(i) o##i = __riscv_vfmacc_vf_f32m4(o##i, p##i, va, vl);
+#define MAC_OUT_B(i) o##i = __riscv_vfmacc_vf_f32m4(o##i, p##i, vb, vl);
+#define STORE_OUT(i) __riscv_vse32_v_f32m4(acc + (i) * D + ds, o##i, vl);
 
-ROWS_FUNCS(8, REP8)
 ROWS_FUNCS(4, REP4)
 ROWS_FUNCS(2, REP2)
 ROWS_FUNCS(1, REP1)
 
-static inline vuint16m8_t load_v_row(const struct sail_tensor *v, int64_t j, int64_t hk, int64_t d0,
-                                     ptrdiff_t vs, size_t vl) {
-    const uintptr_t row = tensor_row(v, j, hk, 0) + (uintptr_t)(d0 * vs);
-    return vs == 2 ? __riscv_vle16_v_u16m8((const uint16_t *)row, vl)
-                   : __riscv_vlse16_v_u16m8((const uint16_t *)row, vs, vl);
+/* vl f16 elements from p, `stride` bytes apart (2: contiguous) */
+static inline vint16m4_t load16(const int16_t *p, ptrdiff_t stride, size_t vl) {
+    return stride == 2 ? __riscv_vle16_v_i16m4(p, vl) : __riscv_vlse16_v_i16m4(p, stride, vl);
 }
 
-/* Stages keys [j0, j0+nb) of KV head hk: K widened and transposed, V as f16 rows. Each row
- * is loaded one row ahead of its use, so a DDR read overlaps the previous row's work. */
+/* Stages keys [j0, j0+nb) of KV head hk, both widened to f32 (times 2^-112): K transposed
+ * (kT[d][j]), V as rows (vb[j][d]). Each row comes from DDR one row ahead of its use, so a
+ * read is in flight while the previous row is widened and stored; the row addresses are
+ * computed once per block (the descriptor is not re-read per row). */
 static void stage_block(const struct plan *p, const struct sail_tensor *k, const struct sail_tensor *v,
                         int64_t hk, int64_t j0, int64_t nb) {
     const int64_t D = p->D, KB = p->KB;
+    const ptrdiff_t ks = (ptrdiff_t)k->nb[0], vs = (ptrdiff_t)v->nb[0];
+    const ptrdiff_t kr = (ptrdiff_t)k->nb[1], vr = (ptrdiff_t)v->nb[1];
+    const uintptr_t k0 = tensor_row(k, j0, hk, 0), v0 = tensor_row(v, j0, hk, 0);
     for (int64_t d0 = 0; d0 < D;) {
         size_t vl = __riscv_vsetvl_e16m4((size_t)(D - d0));
-        vint16m4_t next = __riscv_vle16_v_i16m4((const int16_t *)tensor_row(k, j0, hk, 0) + d0, vl);
+        const int16_t *kp = (const int16_t *)(k0 + (uintptr_t)(d0 * ks));
+        const int16_t *vp = (const int16_t *)(v0 + (uintptr_t)(d0 * vs));
+        float *kt = p->kT + d0 * KB;
+        float *vb = p->vb + d0;
+        vint16m4_t k1 = load16(kp, ks, vl);
+        vint16m4_t v1 = load16(vp, vs, vl);
         for (int64_t jj = 0; jj < nb; jj++) {
-            vint16m4_t h = next;
+            vint16m4_t kh = k1, vh = v1;
             if (jj + 1 < nb) {
-                next = __riscv_vle16_v_i16m4((const int16_t *)tensor_row(k, j0 + jj + 1, hk, 0) + d0, vl);
+                kp = (const int16_t *)((uintptr_t)kp + (uintptr_t)kr);
+                vp = (const int16_t *)((uintptr_t)vp + (uintptr_t)vr);
+                k1 = load16(kp, ks, vl);
+                v1 = load16(vp, vs, vl);
             }
-            __riscv_vsse32_v_f32m8(p->kT + d0 * KB + jj, KB * (ptrdiff_t)sizeof(float), f16_scaled_m8(h, vl), vl);
-        }
-        d0 += (int64_t)vl;
-    }
-    const ptrdiff_t vs = (ptrdiff_t)v->nb[0];
-    for (int64_t d0 = 0; d0 < D;) {
-        size_t vl = __riscv_vsetvl_e16m8((size_t)(D - d0));
-        vuint16m8_t next = load_v_row(v, j0, hk, d0, vs, vl);
-        for (int64_t jj = 0; jj < nb; jj++) {
-            vuint16m8_t h = next;
-            if (jj + 1 < nb) {
-                next = load_v_row(v, j0 + jj + 1, hk, d0, vs, vl);
-            }
-            __riscv_vse16_v_u16m8(p->vb + jj * D + d0, h, vl);
+            __riscv_vsse32_v_f32m8(kt + jj, KB * (ptrdiff_t)sizeof(float), f16_scaled_m8(kh, vl), vl);
+            __riscv_vse32_v_f32m8(vb + jj * D, f16_scaled_m8(vh, vl), vl);
         }
         d0 += (int64_t)vl;
     }
@@ -213,7 +232,7 @@ static void stage_block(const struct plan *p, const struct sail_tensor *k, const
  * scores into probabilities and leaves each row's correction factor in c. */
 static void softmax_update(const struct plan *p, int64_t row0, int64_t R, int64_t nv) {
     for (int64_t i = 0; i < R; i++) {
-        float *s = p->sc + i * p->KB;
+        float *s = p->sc + i * ATTN_SC;
         const int64_t r = row0 + i;
         const float m_new = __builtin_fmaxf(p->mx[r], max_f32(s, nv));
         const float sub = zero_if_neg_inf(m_new);
@@ -277,7 +296,7 @@ int sail_kernel(const struct sail_op *op) {
     struct plan p;
     p.D = D;
     p.KB = D <= 128 ? 64 : D <= 256 ? 32 : 16;
-    const uint64_t block_bytes = (uint64_t)(D * p.KB) * 6 + (uint64_t)(ATTN_ROWS * p.KB) * 4;
+    const uint64_t block_bytes = (uint64_t)(D * p.KB) * 8 + (uint64_t)(ATTN_ROWS * ATTN_SC) * 4;
     const uint64_t row_bytes = (uint64_t)D * 8 + 12;
     if (block_bytes + (uint64_t)group * row_bytes > SAIL_SCRATCH_SIZE) {
         return SAIL_ERR_SHAPE;
@@ -286,9 +305,9 @@ int sail_kernel(const struct sail_op *op) {
     p.chunk = chunk < n_q ? chunk : n_q;
     const int64_t max_rows = p.chunk * group;
     p.kT = (float *)(uintptr_t)SAIL_SCRATCH_BASE;
-    p.vb = (uint16_t *)(p.kT + D * p.KB);
-    p.sc = (float *)(p.vb + D * p.KB);
-    p.qs = p.sc + ATTN_ROWS * p.KB;
+    p.vb = p.kT + D * p.KB;
+    p.sc = p.vb + D * p.KB;
+    p.qs = p.sc + ATTN_ROWS * ATTN_SC;
     p.acc = p.qs + max_rows * D;
     p.mx = p.acc + max_rows * D;
     p.l = p.mx + max_rows;
@@ -344,13 +363,11 @@ int sail_kernel(const struct sail_op *op) {
                     }
                     for (int64_t g0 = 0; g0 < group;) {
                         const int64_t left = group - g0;
-                        const int64_t R = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+                        const int64_t R = left >= 4 ? 4 : left >= 2 ? 2 : 1;
                         const int64_t row0 = t * group + g0;
                         const float *qr = p.qs + t * D * group + g0;
                         float *acc = p.acc + row0 * D;
-                        if (R == 8) {
-                            scores_8(&p, qr, group, nv, sscale, m32, m16);
-                        } else if (R == 4) {
+                        if (R == 4) {
                             scores_4(&p, qr, group, nv, sscale, m32, m16);
                         } else if (R == 2) {
                             scores_2(&p, qr, group, nv, sscale, m32, m16);
@@ -359,9 +376,7 @@ int sail_kernel(const struct sail_op *op) {
                         }
                         softmax_update(&p, row0, R, nv);
                         const float *cr = p.c + row0;
-                        if (R == 8) {
-                            values_8(&p, acc, cr, nv);
-                        } else if (R == 4) {
+                        if (R == 4) {
                             values_4(&p, acc, cr, nv);
                         } else if (R == 2) {
                             values_2(&p, acc, cr, nv);

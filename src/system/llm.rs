@@ -183,6 +183,9 @@ pub struct NodeTiming {
     pub matrix_busy_fraction: f64,
     /// Matrix unit: cycles its MAC array would need at peak / its busy cycles.
     pub matrix_utilisation: f64,
+    /// The core's stall cycles by cause (`raw.load`, `structural.vector`, ...), non-zero
+    /// causes only; `cycles = instructions + sum(stalls)`.
+    pub stalls: std::collections::BTreeMap<String, u64>,
 }
 
 /// Runs one node's kernel on `card` and times it against its bound.
@@ -238,6 +241,14 @@ fn run_node(
         } else {
             0.0
         },
+        stalls: kr
+            .stats
+            .iter()
+            .filter_map(|(path, c)| {
+                let cause = path.strip_prefix("stalls.")?;
+                (cause != "total" && c.value > 0.0).then(|| (cause.to_string(), c.value as u64))
+            })
+            .collect(),
     };
     Ok((kr, timing))
 }

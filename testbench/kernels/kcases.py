@@ -756,6 +756,8 @@ def all_cases() -> list:
         case_attention(566, 64, 16, 2, 64, 64, True, n_past=0),
         # groups of 7 heads (rows of 4, 2 and 1) and a non-multiple-of-block key count
         case_attention(567, 32, 14, 2, 3, 131, True, n_past=128),
+        # an odd head size (the score loop's odd last d) and two key blocks
+        case_attention(568, 33, 4, 1, 2, 70, True, n_past=68),
     ]
     cases += [case_stream_read(570, 4096, 3), case_stream_copy(571, 3000, 2), case_chase(572, 1000, 2500)]
     cases += error_cases()

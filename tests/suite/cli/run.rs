@@ -240,6 +240,19 @@ fn kernel_node_timing_equals_the_full_runs_and_is_above_its_bound() {
         // The roofline is a floor: no kernel beats it.
         assert!(f(a, "ratio") >= 1.0, "{a}");
         assert!(f(a, "ddr_bytes") > 0.0);
+        // Every cycle is an issue slot or a stall with a cause (single issue).
+        let stalls: u64 = a["stalls"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            a["instructions"].as_u64().unwrap() + stalls,
+            a["cycles"].as_u64().unwrap(),
+            "{}",
+            a["node"]
+        );
     }
     // Conservation: the per-op split of the decode step sums its kernels' seconds.
     let mm: f64 = full["kernels"]
