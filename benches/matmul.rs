@@ -99,6 +99,7 @@ fn timing(c: &mut Criterion) {
         m: 1,
         n: 5632,
         k: 2048,
+        a_transposed: false,
     };
     c.bench_function("matmul_timing_q4_K_m1_n5632_k2048", |bench| {
         bench.iter(|| {

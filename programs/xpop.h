@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 /* Weight types (GGML ids); B must hold the matching activation type. */
+#define XPOP_TYPE_F16 1u   /* B: F16, any k >= 1           */
 #define XPOP_TYPE_Q4_0 2u  /* B: Q8_0, k a multiple of 32  */
 #define XPOP_TYPE_Q8_0 8u  /* B: Q8_0, k a multiple of 32  */
 #define XPOP_TYPE_Q4_K 12u /* B: Q8_K, k a multiple of 256 */
@@ -30,9 +31,14 @@
 #define XPOP_INFO_INT8_MACS 2 /* int8 multiply-accumulates per cycle */
 #define XPOP_INFO_BF16_MACS 3 /* BF16 multiply-accumulates per cycle */
 #define XPOP_INFO_JOBS 4      /* descriptors completed since reset */
+#define XPOP_INFO_F16_MACS 5  /* F16 multiply-accumulates per cycle */
+
+/* ctrl bit 8: A is stored transposed (F16 and BF16 only): element e of weight row j at
+ * a + e * lda + 2 * j, i.e. memory holds k rows of n elements (lda >= 2n). */
+#define XPOP_CTRL_A_TRANSPOSED (1u << 8)
 
 /* The descriptor xpop.mm reads: 64 bytes, 8-byte aligned, little-endian.
- * Alignment: a and lda to 2 bytes; b and ldb to 4 (Q8_K) or 2 (Q8_0, BF16); c and ldc to 4.
+ * Alignment: a and lda to 2 bytes; b and ldb to 4 (Q8_K) or 2 (Q8_0, BF16, F16); c and ldc to 4.
  * Strides must be at least one row when there is more than one row. */
 struct xpop_desc {
     uint64_t a;    /* weight row 0 */
@@ -44,7 +50,7 @@ struct xpop_desc {
     uint32_t m;    /* activation rows = output rows */
     uint32_t n;    /* weight rows = outputs per output row */
     uint32_t k;    /* elements per row */
-    uint32_t ctrl; /* bits 7:0 weight type (XPOP_TYPE_*), bits 31:8 zero */
+    uint32_t ctrl; /* bits 7:0 weight type (XPOP_TYPE_*), bit 8 XPOP_CTRL_A_TRANSPOSED, 31:9 zero */
 };
 
 _Static_assert(sizeof(struct xpop_desc) == 64, "xpop_desc is 64 bytes");

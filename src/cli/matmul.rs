@@ -58,11 +58,10 @@ fn report(cmd: &MatmulCmd, common: &BoardArgs) -> anyhow::Result<serde_json::Val
         board.name
     );
     let ty = cmd.ty;
-    let bt = ty
-        .vec_dot_type()
+    let bt = crate::matmul::descriptor::activation_type(ty)
         .filter(|_| crate::matmul::descriptor::WEIGHT_TYPES.contains(&ty));
     let bt = bt.with_context(|| {
-        format!("--type {ty}: the unit takes q4_0, q8_0, q4_K, q6_K or bf16 weights")
+        format!("--type {ty}: the unit takes f16, q4_0, q8_0, q4_K, q6_K or bf16 weights")
     })?;
     let (m, n, k) = (cmd.m as u64, cmd.n as u64, cmd.k as u64);
     let ra = ty.row_bytes(k).with_context(|| {
@@ -96,6 +95,7 @@ fn report(cmd: &MatmulCmd, common: &BoardArgs) -> anyhow::Result<serde_json::Val
         m,
         n,
         k,
+        a_transposed: false,
     };
     job.validate()
         .map_err(|e| anyhow::anyhow!("invalid matmul: {e}"))?;

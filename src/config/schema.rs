@@ -108,8 +108,10 @@ pub struct MatmulConfig {
     pub enabled: bool,
     /// 8-bit integer multiply-accumulates per cycle (quantized formats).
     pub int8_macs_per_cycle: u32,
-    /// BF16 multiply-accumulates per cycle (FP32 accumulate).
+    /// BF16 multiply-accumulates per cycle (binary64 accumulate).
     pub bf16_macs_per_cycle: u32,
+    /// F16 multiply-accumulates per cycle (binary64 accumulate).
+    pub f16_macs_per_cycle: u32,
     /// Cycles to fill the pipeline before the first K step.
     pub fill: Cycles,
     /// Cycles to drain results after the last K step.

@@ -41,6 +41,7 @@ pub fn validate(b: &Board) -> Check {
         for (k, v) in [
             ("matmul.int8_macs_per_cycle", m.int8_macs_per_cycle),
             ("matmul.bf16_macs_per_cycle", m.bf16_macs_per_cycle),
+            ("matmul.f16_macs_per_cycle", m.f16_macs_per_cycle),
             ("matmul.operand_bytes_per_cycle", m.operand_bytes_per_cycle),
         ] {
             if v == 0 {
@@ -356,6 +357,7 @@ fn validate_limits(b: &Board) -> Check {
     for (k, v) in [
         ("matmul.int8_macs_per_cycle", m.int8_macs_per_cycle),
         ("matmul.bf16_macs_per_cycle", m.bf16_macs_per_cycle),
+        ("matmul.f16_macs_per_cycle", m.f16_macs_per_cycle),
         ("matmul.operand_bytes_per_cycle", m.operand_bytes_per_cycle),
         ("matmul.epilogue_ops_per_cycle", m.epilogue_ops_per_cycle),
         ("matmul.accumulators", m.accumulators),

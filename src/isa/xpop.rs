@@ -33,6 +33,8 @@ pub enum InfoSel {
     Bf16Macs,
     /// 4: descriptors completed since reset.
     Jobs,
+    /// 5: F16 multiply-accumulates per cycle.
+    F16Macs,
 }
 
 impl InfoSel {
@@ -44,6 +46,7 @@ impl InfoSel {
             InfoSel::Int8Macs => 2,
             InfoSel::Bf16Macs => 3,
             InfoSel::Jobs => 4,
+            InfoSel::F16Macs => 5,
         }
     }
 
@@ -55,6 +58,7 @@ impl InfoSel {
             2 => InfoSel::Int8Macs,
             3 => InfoSel::Bf16Macs,
             4 => InfoSel::Jobs,
+            5 => InfoSel::F16Macs,
             _ => return None,
         })
     }
@@ -124,7 +128,7 @@ pub fn decode(raw: u32) -> Result<XInst, String> {
                 return Err("xpop.info: rs1 and rs2 are reserved (must be zero)".to_string());
             }
             let sel = InfoSel::from_code(funct7).ok_or_else(|| {
-                format!("xpop.info: selector {funct7} is reserved (0..=4 are defined)")
+                format!("xpop.info: selector {funct7} is reserved (0..=5 are defined)")
             })?;
             Ok(XInst::Info { rd, sel })
         }
@@ -190,7 +194,7 @@ mod tests {
                 assert_eq!(decode(encode(i)), Ok(i));
             }
         }
-        for code in 0..5 {
+        for code in 0..6 {
             let i = XInst::Info {
                 rd: 17,
                 sel: InfoSel::from_code(code).unwrap(),
@@ -203,9 +207,10 @@ mod tests {
     fn reserved_encodings_are_refused_with_a_reason() {
         // rd != 0 on xpop.mm: `.insn r CUSTOM_0, 0, 0, a0, a1, a2` = 0x00c5850b (TOOLCHAIN.md).
         assert!(decode(0x00c5_850b).unwrap_err().contains("rd = a0"));
-        // funct3 = 5 (`.insn r 0x0b, 1, 0x5, ...` uses funct3 1 / funct7 5: selector 5).
+        // `.insn r 0x0b, 1, 0x5, ...` uses funct3 1 / funct7 5: selector 5, with rs1/rs2 set.
         assert!(decode(0x0a73_128b).unwrap_err().contains("rs1 and rs2"));
-        assert!(decode(0x0a00_128b).unwrap_err().contains("selector 5"));
+        // funct7 6: selector 6 is reserved.
+        assert!(decode(0x0c00_128b).unwrap_err().contains("selector 6"));
         assert!(decode(0x0000_500b).unwrap_err().contains("funct3 = 5"));
         assert!(decode(0x07b5_a52b).unwrap_err().contains("custom-1"));
         assert!(decode(0x0000_0013).unwrap_err().contains("0x13"));

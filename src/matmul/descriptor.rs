@@ -11,10 +11,13 @@
 //! 0x30   4    m      activation rows = output rows
 //! 0x34   4    n      weight rows = outputs per output row
 //! 0x38   4    k      elements per weight / activation row
-//! 0x3c   4    ctrl   bits 7:0 weight type (GGML id), bits 31:8 reserved (zero)
+//! 0x3c   4    ctrl   bits 7:0 weight type (GGML id), bit 8 A transposed (F16 and BF16
+//!                     only), bits 31:9 reserved (zero)
 //! ```
 //!
-//! `C[i][j] = dot(A row j, B row i)`, i < m, j < n (doc/xpop-matmul.md).
+//! `C[i][j] = dot(A row j, B row i)`, i < m, j < n (doc/xpop-matmul.md). With A transposed,
+//! element `e` of A row `j` is at `a + e * lda + 2 * j`: memory holds `k` rows of `n`
+//! elements (a V cache block, whose rows are keys, used as the weights of `P . V`).
 
 use crate::quant::GgmlType;
 use std::fmt;
@@ -24,8 +27,12 @@ pub const DESCRIPTOR_BYTES: u64 = 64;
 /// Alignment a descriptor needs.
 pub const DESCRIPTOR_ALIGN: u64 = 8;
 
+/// `ctrl` bit 8: A is stored transposed (16-bit float types only).
+pub const CTRL_A_TRANSPOSED: u64 = 1 << 8;
+
 /// The weight types `xpop.mm` accepts, in GGML id order.
-pub const WEIGHT_TYPES: [GgmlType; 5] = [
+pub const WEIGHT_TYPES: [GgmlType; 6] = [
+    GgmlType::F16,
     GgmlType::Q4_0,
     GgmlType::Q8_0,
     GgmlType::Q4_K,
@@ -56,6 +63,17 @@ pub struct MatmulJob {
     pub n: u64,
     /// Elements per row.
     pub k: u64,
+    /// A is stored transposed: element `e` of row `j` at `a + e * lda + 2 * j` (F16, BF16).
+    pub a_transposed: bool,
+}
+
+/// The activation (B) type the unit pairs with weight type `ty`: GGML's `vec_dot_type`,
+/// and F16 for F16 (GGML's F16 dot product converts its second operand to F16).
+pub fn activation_type(ty: GgmlType) -> Option<GgmlType> {
+    match ty {
+        GgmlType::F16 => Some(GgmlType::F16),
+        t => t.vec_dot_type(),
+    }
 }
 
 /// Why a descriptor is refused.
@@ -102,9 +120,7 @@ fn u32_at(b: &[u8; 64], at: usize) -> u64 {
 impl MatmulJob {
     /// The activation type (B).
     pub fn b_type(&self) -> GgmlType {
-        self.ty
-            .vec_dot_type()
-            .expect("a job's type is a weight type")
+        activation_type(self.ty).expect("a job's type is a weight type")
     }
 
     /// Bytes of one weight row.
@@ -126,9 +142,9 @@ impl MatmulJob {
     pub fn parse(bytes: &[u8; 64]) -> Result<MatmulJob, DescriptorError> {
         let ctrl = u32_at(bytes, 0x3c);
         let invalid = |s: String| Err(DescriptorError::Invalid(s));
-        if ctrl >> 8 != 0 {
+        if ctrl >> 9 != 0 {
             return invalid(format!(
-                "ctrl = {ctrl:#x}: bits 31:8 are reserved and must be zero"
+                "ctrl = {ctrl:#x}: bits 31:9 are reserved and must be zero"
             ));
         }
         let id = (ctrl & 0xff) as u32;
@@ -156,6 +172,7 @@ impl MatmulJob {
             m: u32_at(bytes, 0x30),
             n: u32_at(bytes, 0x34),
             k: u32_at(bytes, 0x38),
+            a_transposed: ctrl & CTRL_A_TRANSPOSED != 0,
         };
         job.validate()?;
         Ok(job)
@@ -177,16 +194,17 @@ impl MatmulJob {
                 self.k, self.ty
             ));
         }
+        if self.a_transposed && block != 1 {
+            return invalid(format!(
+                "ctrl bit 8 (A transposed) is only for the 16-bit float types, not {}",
+                self.ty
+            ));
+        }
         let bt = self.b_type();
+        // A as stored: n rows of k elements, or k rows of n elements when transposed.
+        let (a_rows, a_row) = self.a_layout();
         let operands = [
-            (
-                "a",
-                self.a,
-                self.lda,
-                self.n,
-                self.a_row_bytes(),
-                self.ty.alignment(),
-            ),
+            ("a", self.a, self.lda, a_rows, a_row, self.ty.alignment()),
             (
                 "b",
                 self.b,
@@ -233,6 +251,16 @@ impl MatmulJob {
         Ok(())
     }
 
+    /// A's rows as stored and the bytes of each: `(n, a_row_bytes)`, or `(k, 2n)` when
+    /// A is transposed.
+    pub fn a_layout(&self) -> (u64, u64) {
+        if self.a_transposed {
+            (self.k, 2 * self.n)
+        } else {
+            (self.n, self.a_row_bytes())
+        }
+    }
+
     /// The 64 bytes of this job's descriptor (the inverse of [`MatmulJob::parse`]).
     pub fn encode(&self) -> [u8; 64] {
         let mut d = [0u8; 64];
@@ -250,7 +278,15 @@ impl MatmulJob {
             (0x30, self.m),
             (0x34, self.n),
             (0x38, self.k),
-            (0x3c, self.ty.id() as u64),
+            (
+                0x3c,
+                self.ty.id() as u64
+                    | if self.a_transposed {
+                        CTRL_A_TRANSPOSED
+                    } else {
+                        0
+                    },
+            ),
         ] {
             d[at..at + 4].copy_from_slice(&(v as u32).to_le_bytes());
         }
@@ -274,6 +310,7 @@ mod tests {
             m: 1,
             n: 5632,
             k: 2048,
+            a_transposed: false,
         }
     }
 
@@ -294,7 +331,7 @@ mod tests {
             matches!(MatmulJob::parse(&d), Err(DescriptorError::Invalid(s)) if s.contains("type id 3"))
         );
         let mut d = job().encode();
-        d[0x3d] = 1;
+        d[0x3d] = 2;
         assert!(
             matches!(MatmulJob::parse(&d), Err(DescriptorError::Invalid(s)) if s.contains("reserved"))
         );
@@ -339,5 +376,36 @@ mod tests {
             ..job()
         };
         assert_eq!(one.validate(), Ok(()));
+        // Transposition is for the 16-bit float types only.
+        let mut d = job().encode();
+        d[0x3d] = 1;
+        assert!(
+            matches!(MatmulJob::parse(&d), Err(DescriptorError::Invalid(s)) if s.contains("transposed"))
+        );
+    }
+
+    #[test]
+    fn transposed_f16_round_trip_and_layout() {
+        // P . V: 8 heads (m) x 64 outputs (n, head size) over 128 keys (k); V rows of 4 KV
+        // heads x 64 elements, so a key's row of this head starts 512 bytes after the last.
+        let j = MatmulJob {
+            ty: GgmlType::F16,
+            a: 0x8000_0000,
+            b: 0x2000_0000,
+            c: 0x2001_0000,
+            lda: 512,
+            ldb: 256,
+            ldc: 256,
+            m: 8,
+            n: 64,
+            k: 128,
+            a_transposed: true,
+        };
+        assert_eq!(MatmulJob::parse(&j.encode()), Ok(j));
+        assert_eq!(j.a_layout(), (128, 128));
+        assert_eq!(j.b_row_bytes(), 256);
+        // A row of A as stored is n elements: a stride below 2n is refused.
+        let short = MatmulJob { lda: 100, ..j };
+        assert!(matches!(short.validate(), Err(DescriptorError::Invalid(s)) if s.contains("lda")));
     }
 }

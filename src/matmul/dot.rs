@@ -23,7 +23,9 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DotError {
     /// The weight type has no dot product in the unit.
-    #[error("type {0} is not a weight type of the matrix unit (q4_0, q8_0, q4_K, q6_K, bf16)")]
+    #[error(
+        "type {0} is not a weight type of the matrix unit (f16, q4_0, q8_0, q4_K, q6_K, bf16)"
+    )]
     UnsupportedType(GgmlType),
     /// `k` is not a whole number of blocks.
     #[error("k = {k} is not a multiple of the {ty} block size {block}")]
@@ -308,8 +310,9 @@ fn dot_q8_0(x: &[Block32], y: &[Block32]) -> f32 {
     canonical(sumf)
 }
 
-/// `ggml_vec_dot_bf16`'s scalar path: binary32 products summed in binary64, in order.
-fn dot_bf16(x: &[f32], y: &[f32]) -> f32 {
+/// `ggml_vec_dot_bf16`'s and `ggml_vec_dot_f16`'s scalar paths: binary32 products (exact
+/// for two 16-bit floats) summed in binary64, in order.
+fn dot_float16(x: &[f32], y: &[f32]) -> f32 {
     let mut sum = 0.0f64;
     for (&a, &b) in x.iter().zip(y) {
         sum += (a * b) as f64;
@@ -336,7 +339,8 @@ fn decode_row(ty: GgmlType, row: &[u8]) -> Decoded {
         GgmlType::Q4_0 => Decoded::B32(blocks.map(decode_q4_0).collect()),
         GgmlType::Q8_0 => Decoded::B32(blocks.map(decode_q8_0).collect()),
         GgmlType::BF16 => Decoded::Float(blocks.map(|b| bf16_to_f32(le_u16(b, 0))).collect()),
-        GgmlType::F32 | GgmlType::F16 => unreachable!("checked by the caller"),
+        GgmlType::F16 => Decoded::Float(blocks.map(|b| f16_to_f32(le_u16(b, 0))).collect()),
+        GgmlType::F32 => unreachable!("checked by the caller"),
     }
 }
 
@@ -345,13 +349,13 @@ fn dot_decoded(ty: GgmlType, a: &Decoded, b: &Decoded) -> f32 {
         (Decoded::K(x), Decoded::Q8K(y)) => dot_k(x, y, ty == GgmlType::Q4_K),
         (Decoded::B32(x), Decoded::B32(y)) if ty == GgmlType::Q4_0 => dot_q4_0(x, y),
         (Decoded::B32(x), Decoded::B32(y)) => dot_q8_0(x, y),
-        (Decoded::Float(x), Decoded::Float(y)) => dot_bf16(x, y),
+        (Decoded::Float(x), Decoded::Float(y)) => dot_float16(x, y),
         _ => unreachable!("operand types are paired by vec_dot_type"),
     }
 }
 
 fn activation_type(ty: GgmlType) -> Result<GgmlType, DotError> {
-    ty.vec_dot_type().ok_or(DotError::UnsupportedType(ty))
+    super::descriptor::activation_type(ty).ok_or(DotError::UnsupportedType(ty))
 }
 
 fn row_bytes(ty: GgmlType, k: u64) -> Result<usize, DotError> {
@@ -610,8 +614,18 @@ mod tests {
             })
         );
         assert_eq!(
-            dot(GgmlType::F16, 2, &[0; 4], &[0; 4]),
-            Err(DotError::UnsupportedType(GgmlType::F16))
+            dot(GgmlType::F32, 2, &[0; 8], &[0; 8]),
+            Err(DotError::UnsupportedType(GgmlType::F32))
+        );
+        // F16 x F16: 1.5 * 2 + (-0.25) * 4 = 2, summed in binary64.
+        let h = |v: &[f32]| -> Vec<u8> {
+            v.iter()
+                .flat_map(|&x| half::f16::from_f32(x).to_bits().to_le_bytes())
+                .collect()
+        };
+        assert_eq!(
+            dot(GgmlType::F16, 2, &h(&[1.5, -0.25]), &h(&[2.0, 4.0])),
+            Ok(2.0)
         );
         assert!(matches!(
             dot(GgmlType::Q8_0, 32, &[0; 33], &[0; 34]),

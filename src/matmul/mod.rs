@@ -147,6 +147,7 @@ impl MatmulUnit {
                     InfoSel::Types => WEIGHT_TYPES.iter().map(|t| 1u64 << t.id()).sum(),
                     InfoSel::Int8Macs => self.params.int8_macs_per_cycle,
                     InfoSel::Bf16Macs => self.params.bf16_macs_per_cycle,
+                    InfoSel::F16Macs => self.params.f16_macs_per_cycle,
                     InfoSel::Jobs => self.jobs_completed,
                 };
                 ctx.set_x(rd, v);
@@ -351,6 +352,19 @@ fn load_rows(
     Ok(buf)
 }
 
+/// The `cols x rows` matrix of 16-bit elements whose transpose `t` holds, `rows` rows of
+/// `cols` elements back to back: element `(r, c)` of the result is element `(c, r)` of `t`.
+fn transpose_16(t: &[u8], rows: usize, cols: usize) -> Vec<u8> {
+    let mut out = vec![0u8; t.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            let (from, to) = (2 * (r * cols + c), 2 * (c * rows + r));
+            out[to..to + 2].copy_from_slice(&t[from..from + 2]);
+        }
+    }
+    out
+}
+
 /// Checks that the first and last byte of each input operand (A and B) lie in the memory
 /// map before any operand is copied, so a job that runs off the map traps without the host
 /// allocating for it.
@@ -360,8 +374,9 @@ fn check_operands(job: &MatmulJob, ctx: &mut impl HartContext) -> Result<(), Tra
     }
     let mut probe = [0u8; 1];
     // C is probed by `run_job` before any output is computed; it is never copied in.
+    let (a_rows, a_row) = job.a_layout();
     for (base, stride, rows, row) in [
-        (job.a, job.lda, job.n, job.a_row_bytes()),
+        (job.a, job.lda, a_rows, a_row),
         (job.b, job.ldb, job.m, job.b_row_bytes()),
     ] {
         ctx.load(base, &mut probe)?;
@@ -383,7 +398,13 @@ fn run_job(job: &MatmulJob, ctx: &mut impl HartContext) -> Result<(), Trap> {
         return Ok(());
     }
     let (ra, rb) = (job.a_row_bytes(), job.b_row_bytes());
-    let a = load_rows(ctx, job.a, job.lda, job.n, ra)?;
+    let (a_rows, a_row) = job.a_layout();
+    let a = load_rows(ctx, job.a, job.lda, a_rows, a_row)?;
+    let a = if job.a_transposed {
+        transpose_16(&a, job.k as usize, job.n as usize)
+    } else {
+        a
+    };
     let b = load_rows(ctx, job.b, job.ldb, job.m, rb)?;
     let row = 4 * job.n;
     let mut probe = [0u8; 1];

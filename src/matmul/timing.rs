@@ -38,6 +38,8 @@ pub struct TimingParams {
     pub int8_macs_per_cycle: u64,
     /// BF16 multiply-accumulates per cycle.
     pub bf16_macs_per_cycle: u64,
+    /// F16 multiply-accumulates per cycle.
+    pub f16_macs_per_cycle: u64,
     /// FP32 epilogue operations per cycle.
     pub epilogue_ops_per_cycle: u64,
     /// Pipeline cycles before the first K step's products enter the accumulators.
@@ -64,6 +66,7 @@ impl TimingParams {
             clock: board.clock,
             int8_macs_per_cycle: m.int8_macs_per_cycle.max(1) as u64,
             bf16_macs_per_cycle: m.bf16_macs_per_cycle.max(1) as u64,
+            f16_macs_per_cycle: m.f16_macs_per_cycle.max(1) as u64,
             epilogue_ops_per_cycle: m.epilogue_ops_per_cycle.max(1) as u64,
             fill: m.fill.count(),
             drain: m.drain.count(),
@@ -77,10 +80,10 @@ impl TimingParams {
 
     /// Peak multiply-accumulates per cycle for a weight type.
     pub fn macs_per_cycle(&self, ty: GgmlType) -> u64 {
-        if ty == GgmlType::BF16 {
-            self.bf16_macs_per_cycle
-        } else {
-            self.int8_macs_per_cycle
+        match ty {
+            GgmlType::BF16 => self.bf16_macs_per_cycle,
+            GgmlType::F16 => self.f16_macs_per_cycle,
+            _ => self.int8_macs_per_cycle,
         }
     }
 }
@@ -92,7 +95,7 @@ impl TimingParams {
 /// - Q6_K: `d`, 8 lane updates (9 per block); the final 8 lane additions.
 /// - Q4_0: `(sumi * dA)`, `* dB` then `sumf +=` (2 per 32-element block).
 /// - Q8_0: `dA * dB`, `sumi * d` then `sumf +=` (2 per block).
-/// - BF16: none; the binary64 accumulate is the MAC itself.
+/// - BF16, F16: none; the binary64 accumulate is the MAC itself.
 pub fn epilogue_ops(ty: GgmlType) -> (u64, u64) {
     match ty {
         GgmlType::Q4_K => (11, 8),
@@ -359,7 +362,13 @@ fn time_job<M: MemoryModel>(
                 };
                 let mut loaded = ready;
                 if resident_a != Some((n0, k0)) {
-                    for (addr, len) in runs(job.a, job.lda, n0, tn, k0 / g * ba, tk / g * ba) {
+                    // Transposed, a tile of A is tk stored rows of tn elements (2 bytes).
+                    let a_runs = if job.a_transposed {
+                        runs(job.a, job.lda, k0, tk, n0 * ba, tn * ba)
+                    } else {
+                        runs(job.a, job.lda, n0, tn, k0 / g * ba, tk / g * ba)
+                    };
+                    for (addr, len) in a_runs {
                         loaded = loaded.max(port.read(ready, addr, len));
                         r.operand_bytes += len;
                     }
@@ -427,6 +436,7 @@ mod tests {
             clock: Frequency::new(75e6),
             int8_macs_per_cycle: 128,
             bf16_macs_per_cycle: 8,
+            f16_macs_per_cycle: 8,
             epilogue_ops_per_cycle: 8,
             fill: 6,
             drain: 42,
@@ -440,7 +450,10 @@ mod tests {
 
     fn job(ty: GgmlType, m: u64, n: u64, k: u64) -> MatmulJob {
         let ra = ty.row_bytes(k).unwrap();
-        let rb = ty.vec_dot_type().unwrap().row_bytes(k).unwrap();
+        let rb = crate::matmul::descriptor::activation_type(ty)
+            .unwrap()
+            .row_bytes(k)
+            .unwrap();
         MatmulJob {
             ty,
             a: 0x8000_0000,
@@ -452,6 +465,7 @@ mod tests {
             m,
             n,
             k,
+            a_transposed: false,
         }
     }
 

@@ -41,7 +41,10 @@ TYPES = {
     "q4_K": (T.Q4_K, 256, 144, "q8_K"),
     "q6_K": (T.Q6_K, 256, 210, "q8_K"),
     "bf16": (T.BF16, 1, 2, "bf16"),
+    "f16": (T.F16, 1, 2, "f16"),
 }
+
+FLOAT16 = {"bf16": T.BF16, "f16": T.F16}
 
 
 def f16_field(blocks, at):
@@ -194,9 +197,11 @@ def ggml_b32(ty, a_raw, b_raw, m, n, k):
     return sumf
 
 
-def ggml_bf16(a_raw, b_raw, m, n, k):
-    a = dequantize(a_raw.reshape(n, 2 * k), T.BF16).astype(F32)  # exact widening
-    b = dequantize(b_raw.reshape(m, 2 * k), T.BF16).astype(F32)
+def ggml_float16(ty, a_raw, b_raw, m, n, k):
+    """ggml_vec_dot_bf16 / ggml_vec_dot_f16 (scalar paths): float32 products of the widened
+    values (exact for two 16-bit floats), summed in double in element order."""
+    a = dequantize(a_raw.reshape(n, 2 * k), FLOAT16[ty]).astype(F32)  # exact widening
+    b = dequantize(b_raw.reshape(m, 2 * k), FLOAT16[ty]).astype(F32)
     prod = (b[:, None, :] * a[None, :, :]).astype(F32)  # float32 products
     s = np.zeros((m, n), dtype=np.float64)
     for e in range(k):  # ggml_float (double) accumulation in element order
@@ -212,7 +217,7 @@ def reference_f64(ty, a_raw, b_raw, m, n, k):
         d, qs, _ = decode_q8_k(b_raw, m, k // QK_K)
         b = (d.astype(np.float64)[..., None] * qs).reshape(m, k)
     else:
-        b = dequantize(b_raw.reshape(m, -1), T.Q8_0 if bt == "q8_0" else T.BF16)
+        b = dequantize(b_raw.reshape(m, -1), T.Q8_0 if bt == "q8_0" else FLOAT16[bt])
         b = b.astype(np.float64)
     c = b @ a.T
     # Magnitude of every term the unit's arithmetic rounds: for Q4_K both halves of
@@ -257,15 +262,22 @@ def check_decoding(ty, a_raw, n, k):
 
 # ----------------------------------------------------------------------------- inputs
 
+def to_bytes(q, rows):
+    """gguf's quantize output as `rows` rows of bytes (F16 comes back as float16 values)."""
+    if q.dtype == np.float16:
+        q = q.view(np.uint8)
+    return q.reshape(rows, -1).astype(np.uint8)
+
+
 def make_weights(rng, ty, n, k):
     qt, _, size, _ = TYPES[ty]
-    if ty in ("q4_0", "q8_0", "bf16"):
+    if ty in ("q4_0", "q8_0", "bf16", "f16"):
         x = rng.standard_normal((n, k)).astype(F32) * F32(0.05)
         # Odd rows: one sign and magnitudes near the block maximum. With the odd activation
         # rows alike, every block's integer sum is near its largest (2^14 and more), where the
         # association order of GGML's scale multiplications changes the rounding.
         x[1::2] = rng.uniform(0.6, 1.0, x[1::2].shape).astype(F32) * F32(0.05)
-        return quantize(x, qt).reshape(n, -1).astype(np.uint8)
+        return to_bytes(quantize(x, qt), n)
     nb = k // QK_K
     raw = rng.integers(0, 256, (n, nb, size), dtype=np.uint8)  # any bytes are valid quants
     if ty == "q4_K":
@@ -286,7 +298,7 @@ def make_activations(rng, bt, m, k, weights):
         x[1, 256:512] = 0  # an all-zero block: Q8_K d = 0
     if bt == "q8_K":
         return quantize_q8_k(x)
-    return quantize(x, T.Q8_0 if bt == "q8_0" else T.BF16).reshape(m, -1).astype(np.uint8)
+    return to_bytes(quantize(x, T.Q8_0 if bt == "q8_0" else FLOAT16[bt]), m)
 
 
 def cmd_matmul(args):
@@ -304,7 +316,7 @@ def cmd_matmul(args):
     elif ty in ("q4_0", "q8_0"):
         c = ggml_b32(ty, a, b, m, n, k)
     else:
-        c = ggml_bf16(a, b, m, n, k)
+        c = ggml_float16(ty, a, b, m, n, k)
     c64, mag = reference_f64(ty, a, b, m, n, k)
     os.makedirs(args.out, exist_ok=True)
     a.tofile(os.path.join(args.out, "a.bin"))

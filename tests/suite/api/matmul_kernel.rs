@@ -250,6 +250,7 @@ fn xpop_mm_costs_the_kernel_what_the_unit_needs() {
         m: m as u64,
         n: n as u64,
         k: k as u64,
+        a_transposed: false,
     };
     let mut unit = MatmulUnit::new(&board);
     let alone = unit

@@ -91,6 +91,7 @@ fn q4k_job(m: u64, n: u64, k: u64) -> MatmulJob {
         m,
         n,
         k,
+        a_transposed: false,
     }
 }
 
@@ -143,6 +144,78 @@ fn strided_job_matches_the_semantics_and_makes_one_access_per_run() {
     assert_eq!(get_c(&h, &packed), want);
 }
 
+/// F16 rows from `floats` (exactly representable: multiples of 1/64 below 2).
+fn f16_rows(seed: u64, len: usize) -> Vec<u8> {
+    floats(seed, len)
+        .iter()
+        .flat_map(|&x| half::f16::from_f32(x).to_bits().to_le_bytes())
+        .collect()
+}
+
+#[test]
+fn f16_products_with_a_transposed_equal_the_plain_layout_and_a_float64_sum() {
+    // P . V of attention: m = 3 query heads, n = 8 outputs (head size), k = 20 keys. V is
+    // stored as k rows of n elements, 48 bytes apart (a cache of 3 KV heads).
+    let (m, n, k) = (3u64, 8u64, 20u64);
+    let v = f16_rows(11, (k * n) as usize); // [k][n]
+    let p = f16_rows(12, (m * k) as usize); // [m][k]
+    let t = MatmulJob {
+        ty: GgmlType::F16,
+        a: DDR + 0x10_0000,
+        b: DDR + 0x20_0000,
+        c: DDR + 0x30_0000,
+        lda: 48,
+        ldb: 2 * k,
+        ldc: 4 * n,
+        m,
+        n,
+        k,
+        a_transposed: true,
+    };
+    let mut h = setup(&[t]);
+    put_rows(&mut h, t.a, t.lda, &v, 2 * n as usize);
+    h.mem.write(t.b, &p).unwrap();
+    let mut unit = MatmulUnit::new(&board(&[]));
+    unit.execute(&MM, &mut h).unwrap();
+    let got = get_c(&h, &t);
+    // The same product with V transposed on the host and the unit's plain layout.
+    let mut vt = vec![0u8; v.len()];
+    for key in 0..k as usize {
+        for d in 0..n as usize {
+            let (from, to) = (2 * (key * n as usize + d), 2 * (d * k as usize + key));
+            vt[to..to + 2].copy_from_slice(&v[from..from + 2]);
+        }
+    }
+    let want = matmul(
+        GgmlType::F16,
+        k,
+        RowSet::packed(&vt, n as usize, 2 * k as usize),
+        RowSet::packed(&p, m as usize, 2 * k as usize),
+    )
+    .unwrap();
+    assert_eq!(got, want);
+    // Each product of two f16 is exact in binary32 and the sum is binary64, so every output
+    // is the float64 dot product rounded once to f32 (k = 20 small values: no rounding in
+    // the binary64 sum).
+    let f = |b: &[u8], i: usize| {
+        half::f16::from_bits(u16::from_le_bytes([b[2 * i], b[2 * i + 1]])).to_f64()
+    };
+    for i in 0..m as usize {
+        for d in 0..n as usize {
+            let exact: f64 = (0..k as usize)
+                .map(|key| f(&p, i * k as usize + key) * f(&v, key * n as usize + d))
+                .sum();
+            assert_eq!(got[i * n as usize + d], exact as f32, "({i}, {d})");
+        }
+    }
+    // Timing: the compulsory bytes, k runs of 2n bytes for A, at the F16 rate.
+    let mut mem = CardMemory::new(&board(&[])).unwrap();
+    let r = unit.time_jobs(DESC, &[t], Time::ZERO, &mut mem);
+    assert_eq!(r.operand_bytes, k * 2 * n + m * 2 * k);
+    assert_eq!(r.macs, m * n * k);
+    assert_eq!(r.mac, (m * n * k).div_ceil(8));
+}
+
 #[test]
 fn descriptors_run_in_order_and_are_counted() {
     // Two Q8_0 jobs sharing B; info reports 2 completed descriptors.
@@ -160,6 +233,7 @@ fn descriptors_run_in_order_and_are_counted() {
         m,
         n,
         k,
+        a_transposed: false,
     };
     let j1 = MatmulJob {
         n: 2,
@@ -199,10 +273,11 @@ fn info_reports_the_board() {
     assert_eq!(ask(InfoSel::Version), 1);
     assert_eq!(
         ask(InfoSel::Types),
-        (1 << 2) | (1 << 8) | (1 << 12) | (1 << 14) | (1 << 30)
+        (1 << 1) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 14) | (1 << 30)
     );
     assert_eq!(ask(InfoSel::Int8Macs), 64);
     assert_eq!(ask(InfoSel::Bf16Macs), 8);
+    assert_eq!(ask(InfoSel::F16Macs), 8);
     assert_eq!(ask(InfoSel::Jobs), 0);
     // Writes to x0 are dropped.
     unit.execute(

@@ -98,9 +98,9 @@ fn bad_input_is_refused() {
         ),
         (
             vec![
-                "matmul", "--type", "f16", "--m", "1", "--n", "8", "--k", "256",
+                "matmul", "--type", "f32", "--m", "1", "--n", "8", "--k", "256",
             ],
-            "q4_0, q8_0, q4_K, q6_K or bf16",
+            "f16, q4_0, q8_0, q4_K, q6_K or bf16",
         ),
         (
             vec![

@@ -9,7 +9,7 @@
 //!   of the formats. The unit must lie within `tol = (3 * steps + 16) * 2^-24 * mag` of it,
 //!   where `mag` is the sum of the magnitudes of all terms of that output and `steps` the
 //!   number of blocks GGML accumulates in float (k/256 for the K-quants, k/32 for Q4_0/Q8_0,
-//!   0 for BF16). Argument: every binary32 rounding changes its result by at most 2^-24 of the
+//!   0 for BF16 and F16). Argument: every binary32 rounding changes its result by at most 2^-24 of the
 //!   result's magnitude, and every intermediate result here is bounded by `mag`. Along one
 //!   output's chain there are at most 3 roundings per block (scale product, term product,
 //!   accumulate; Q4_K's min path adds its own 3 but on a separate accumulator, which the
@@ -26,7 +26,7 @@ use crate::support::matmul_hart::{test_hart, DDR};
 use crate::support::tools::python;
 use sail_emu::config::load_board;
 use sail_emu::isa::xpop::XInst;
-use sail_emu::matmul::descriptor::MatmulJob;
+use sail_emu::matmul::descriptor::{activation_type, MatmulJob};
 use sail_emu::matmul::MatmulUnit;
 use sail_emu::quant::quantize::{quantize_bf16, quantize_q8_0, quantize_q8_k};
 use sail_emu::quant::GgmlType;
@@ -59,6 +59,8 @@ struct Case {
     seed: u64,
     /// Extra bytes between rows of A, B and C (0: packed).
     pad: u64,
+    /// A stored transposed (k rows of n elements; F16 and BF16 only).
+    transposed: bool,
 }
 
 fn run_case(py: &Path, case: &Case) {
@@ -96,7 +98,7 @@ fn run_case(py: &Path, case: &Case) {
     let (c64, mag) = (f64s("c_f64.bin"), f64s("mag.bin"));
     let (m, n, k) = (case.m, case.n, case.k);
     let ra = case.ty.row_bytes(k).unwrap();
-    let rb = case.ty.vec_dot_type().unwrap().row_bytes(k).unwrap();
+    let rb = activation_type(case.ty).unwrap().row_bytes(k).unwrap();
     assert_eq!(a.len() as u64, n * ra);
     assert_eq!(b.len() as u64, m * rb);
 
@@ -107,15 +109,29 @@ fn run_case(py: &Path, case: &Case) {
         a: DDR + 0x10_0000,
         b: DDR + 0x80_0000,
         c: DDR + 0xC0_0000,
-        lda: ra + case.pad,
+        lda: if case.transposed { 2 * n } else { ra } + case.pad,
         ldb: rb + case.pad,
         ldc: 4 * n + case.pad,
         m,
         n,
         k,
+        a_transposed: case.transposed,
     };
-    for (r, row) in a.chunks_exact(ra as usize).enumerate() {
-        hart.mem.write(job.a + r as u64 * job.lda, row).unwrap();
+    if case.transposed {
+        // Stored row e holds element e of every weight row.
+        for e in 0..k {
+            let row: Vec<u8> = (0..n)
+                .flat_map(|j| {
+                    let at = (j * ra + 2 * e) as usize;
+                    [a[at], a[at + 1]]
+                })
+                .collect();
+            hart.mem.write(job.a + e * job.lda, &row).unwrap();
+        }
+    } else {
+        for (r, row) in a.chunks_exact(ra as usize).enumerate() {
+            hart.mem.write(job.a + r as u64 * job.lda, row).unwrap();
+        }
     }
     for (r, row) in b.chunks_exact(rb as usize).enumerate() {
         hart.mem.write(job.b + r as u64 * job.ldb, row).unwrap();
@@ -130,7 +146,7 @@ fn run_case(py: &Path, case: &Case) {
         .unwrap();
 
     let steps = match case.ty {
-        GgmlType::BF16 => 0,
+        GgmlType::BF16 | GgmlType::F16 => 0,
         t => k / t.block_elems() as u64,
     };
     let unit_rel = 2f64.powi(-24);
@@ -181,19 +197,36 @@ fn xpop_mm_matches_ggml_reference_bit_exactly() {
         (GgmlType::Q8_0, 2, 5, 1024, 7, 8),
         (GgmlType::BF16, 3, 4, 300, 8, 4),
         (GgmlType::BF16, 2, 2, 2048, 9, 0),
+        (GgmlType::F16, 3, 5, 300, 10, 4),
+        (GgmlType::F16, 8, 64, 64, 11, 0),
     ];
     for (ty, m, n, k, seed, pad) in cases {
-        run_case(
-            &py,
-            &Case {
-                ty,
-                m,
-                n,
-                k,
-                seed,
-                pad,
-            },
-        );
+        let case = Case {
+            ty,
+            m,
+            n,
+            k,
+            seed,
+            pad,
+            transposed: false,
+        };
+        run_case(&py, &case);
+    }
+    // The P . V shape of attention: A (V rows of the cache) stored transposed.
+    for (ty, m, n, k, seed, pad) in [
+        (GgmlType::F16, 8, 64, 130, 12, 384),
+        (GgmlType::BF16, 2, 9, 33, 13, 8),
+    ] {
+        let case = Case {
+            ty,
+            m,
+            n,
+            k,
+            seed,
+            pad,
+            transposed: true,
+        };
+        run_case(&py, &case);
     }
 }
 
