@@ -44,11 +44,11 @@
  */
 #include <riscv_vector.h>
 
+#include "attention_common.h"
 #include "kcommon.h"
 #include "kmath.h"
 #include "kvec.h"
 
-#define ATTN_MAX_GROUP 64 /* query heads per KV head */
 #define ATTN_ROWS 4       /* heads handled together (accumulator register groups of LMUL 4) */
 #define ATTN_SC 64        /* floats from one score row to the next (>= the largest KB) */
 
@@ -60,28 +60,9 @@ static inline vfloat32m8_t f16_scaled_m8(vint16m4_t h, size_t vl) {
         __riscv_vand_vx_u32m8(__riscv_vreinterpret_v_i32m8_u32m8(w), 0x8fffffffu, vl));
 }
 
-/* x, or +0 when x is -inf; without a branch (the time must not depend on the data) */
-static inline float zero_if_neg_inf(float x) {
-    uint32_t b = f32_bits(x);
-    uint32_t is = opaque_u32((uint32_t)(b == 0xff800000u));
-    return bits_f32(b & ~(0u - is));
-}
-
 /* e^x of one value with the kernels' vector exp */
 static inline float expf1(float x) {
     return __riscv_vfmv_f_s_f32m1_f32(vexpf_m1(__riscv_vfmv_v_f_f32m1(x, 1), 1));
-}
-
-static int check_v(const struct sail_tensor *v) {
-    if (v->type != SAIL_TYPE_F16) {
-        return SAIL_ERR_TYPE;
-    }
-    for (int i = 0; i < 4; i++) {
-        if (v->ne[i] < 1) {
-            return SAIL_ERR_SHAPE;
-        }
-    }
-    return (v->nb[0] % 2 == 0 && v->nb[0] != 0) ? SAIL_OK : SAIL_ERR_STRIDE;
 }
 
 /* The scratchpad plan for one launch. */
@@ -235,7 +216,7 @@ static void softmax_update(const struct plan *p, int64_t row0, int64_t R, int64_
         float *s = p->sc + i * ATTN_SC;
         const int64_t r = row0 + i;
         const float m_new = __builtin_fmaxf(p->mx[r], max_f32(s, nv));
-        const float sub = zero_if_neg_inf(m_new);
+        const float sub = attn_zero_if_neg_inf(m_new);
         const float corr = expf1(p->mx[r] - sub);
         for (int64_t j = 0; j < nv;) {
             size_t vl = __riscv_vsetvl_e32m8((size_t)(nv - j));
@@ -249,48 +230,13 @@ static void softmax_update(const struct plan *p, int64_t row0, int64_t R, int64_
 }
 
 int sail_kernel(const struct sail_op *op) {
-    TRY(desc_check(op));
-    if (op->op != SAIL_OP_ATTENTION) {
-        return SAIL_ERR_OP;
-    }
-    if (op->n_src < 3) {
-        return SAIL_ERR_SHAPE;
-    }
-    const struct sail_tensor *q = &op->src[0];
-    const struct sail_tensor *k = &op->src[1];
-    const struct sail_tensor *v = &op->src[2];
-    const struct sail_tensor *mask = op->n_src >= 4 ? &op->src[3] : 0;
-    const struct sail_tensor *dst = &op->dst;
-    TRY(tensor_check(q));
-    TRY(tensor_check(k));
-    TRY(check_v(v));
-    TRY(tensor_check(dst));
-    if (q->type != SAIL_TYPE_F32 || k->type != SAIL_TYPE_F16 || dst->type != SAIL_TYPE_F32) {
-        return SAIL_ERR_TYPE;
-    }
-    const int64_t D = q->ne[0], n_q = q->ne[1], H = q->ne[2];
-    const int64_t n_kv = k->ne[1], H_kv = k->ne[2];
-    if (k->ne[0] != D || v->ne[0] != D || v->ne[1] != n_kv || v->ne[2] != H_kv || H % H_kv != 0 ||
-        q->ne[3] != 1 || k->ne[3] != 1 || v->ne[3] != 1 || dst->ne[0] != D || dst->ne[1] != H ||
-        dst->ne[2] != n_q || dst->ne[3] != 1 || H / H_kv > ATTN_MAX_GROUP) {
-        return SAIL_ERR_SHAPE;
-    }
-    if (mask) {
-        TRY(tensor_check(mask));
-        if (mask->type != SAIL_TYPE_F32 && mask->type != SAIL_TYPE_F16) {
-            return SAIL_ERR_TYPE;
-        }
-        if (mask->ne[0] != n_kv || mask->ne[1] < n_q) {
-            return SAIL_ERR_SHAPE;
-        }
-    }
-    const float scale = param_f32(op, SAIL_P_ATTN_SCALE);
-    const int causal = op->params[SAIL_P_ATTN_CAUSAL];
-    const int64_t n_past = op->params[SAIL_P_ATTN_N_PAST];
-    if (param_f32(op, SAIL_P_ATTN_MAX_BIAS) != 0.0f || (causal != 0 && causal != 1) || n_past < 0) {
-        return SAIL_ERR_PARAM;
-    }
-    const int64_t group = H / H_kv;
+    struct attn_args args;
+    TRY(attn_args_of(op, &args));
+    const struct sail_tensor *q = args.q, *k = args.k, *v = args.v, *mask = args.mask, *dst = args.dst;
+    const int64_t D = args.D, n_q = args.n_q, group = args.group, H_kv = args.H_kv;
+    const float scale = args.scale;
+    const int causal = args.causal;
+    const int64_t n_past = args.n_past;
 
     /* scratchpad: the K and V blocks and the scores, then the query chunk's rows */
     struct plan p;
@@ -335,10 +281,7 @@ int sail_kernel(const struct sail_op *op) {
                 }
             }
             /* keys any token of the chunk sees */
-            int64_t n_keys = causal ? n_past + t0 + nt : n_kv;
-            if (n_keys > n_kv) {
-                n_keys = n_kv;
-            }
+            const int64_t n_keys = attn_keys_seen(&args, t0, nt);
             for (int64_t j0 = 0; j0 < n_keys; j0 += p.KB) {
                 const int64_t nb = n_keys - j0 < p.KB ? n_keys - j0 : p.KB;
                 stage_block(&p, k, v, hk, j0, nb);

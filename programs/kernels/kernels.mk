@@ -25,7 +25,7 @@ KERNEL_PROGRAMS := k_mul_mat k_quantize k_rms_norm k_rope k_soft_max k_eltwise k
 # The Xpop_matmul variant needs programs/xpop.h (the matrix unit's wrappers); it has no Linux
 # build, since QEMU has no matrix unit.
 ifneq ($(wildcard $(KERNELS_DIR)/../xpop.h),)
-KERNEL_BARE_ONLY := k_mul_mat_xpop
+KERNEL_BARE_ONLY := k_mul_mat_xpop k_attention_xpop
 endif
 
 # shared sources per program

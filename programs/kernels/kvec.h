@@ -37,6 +37,31 @@ F16_TO_F32(m2, m1, 16)
 F16_TO_F32(m4, m2, 8)
 F16_TO_F32(m8, m4, 4)
 
+/* f32 -> f16 bit patterns, rounded to nearest even as fcvt.h.s does it: overflow to
+ * infinity, subnormal results rounded at 2^-24, NaN to the quiet NaN 0x7e00 (sign kept).
+ * Integer ops, plus one exact multiply by 2^24 and a round-to-nearest-even conversion for
+ * the subnormal range; no Zvfh needed. */
+static inline vuint16m2_t f32_to_f16_m4(vfloat32m4_t x, size_t vl) {
+    vuint32m4_t bits = __riscv_vreinterpret_v_f32m4_u32m4(x);
+    vuint32m4_t sign = __riscv_vand_vx_u32m4(__riscv_vsrl_vx_u32m4(bits, 16, vl), 0x8000u, vl);
+    vuint32m4_t a = __riscv_vand_vx_u32m4(bits, 0x7fffffffu, vl);
+    /* normal range: rebias the exponent, round the 13 dropped bits to nearest even; a carry
+     * out of the significand bumps the exponent, and 0x7c00 and above is infinity */
+    vuint32m4_t odd = __riscv_vand_vx_u32m4(__riscv_vsrl_vx_u32m4(a, 13, vl), 1u, vl);
+    vuint32m4_t h = __riscv_vsrl_vx_u32m4(
+        __riscv_vadd_vv_u32m4(__riscv_vsub_vx_u32m4(a, 0x38000000u - 0xfffu, vl), odd, vl), 13, vl);
+    h = __riscv_vminu_vx_u32m4(h, 0x7c00u, vl);
+    /* below 2^-14: |x| * 2^24 (exact) rounded to an integer is the subnormal's significand
+     * (1024, the smallest normal, when it rounds up into the normal range) */
+    vfloat32m4_t ax = __riscv_vreinterpret_v_u32m4_f32m4(a);
+    vuint32m4_t sub = __riscv_vfcvt_xu_f_v_u32m4_rm(__riscv_vfmul_vf_f32m4(ax, 0x1p24f, vl), __RISCV_FRM_RNE, vl);
+    vbool8_t tiny = __riscv_vmsltu_vx_u32m4_b8(a, 0x38800000u, vl);
+    h = __riscv_vmerge_vvm_u32m4(h, sub, tiny, vl);
+    vbool8_t nan = __riscv_vmsgtu_vx_u32m4_b8(a, 0x7f800000u, vl);
+    h = __riscv_vmerge_vxm_u32m4(h, 0x7e00u, nan, vl);
+    return __riscv_vncvt_x_x_w_u16m2(__riscv_vor_vv_u32m4(h, sign, vl), vl);
+}
+
 /* bf16 bit patterns -> f32 (exact: the bits shifted into the upper half). */
 static inline vfloat32m4_t bf16_to_f32_m4(vuint16m2_t h, size_t vl) {
     return __riscv_vreinterpret_v_u32m4_f32m4(__riscv_vsll_vx_u32m4(__riscv_vzext_vf2_u32m4(h, vl), 16, vl));

@@ -491,30 +491,58 @@ impl Placement {
 /// vector unit), and its bytes at the DDR peak.
 pub(crate) fn node_bound_seconds(board: &Board, node: &Node, matrix_unit: bool) -> f64 {
     let clock = board.clock.hz();
-    let flops = node.flops as f64 / peak_flops(board, node, matrix_unit);
-    let vector = if on_matrix_unit(board, node, matrix_unit) {
-        0.0
-    } else {
-        node.vector_ops as f64 / (board.core.vector_lanes.max(1) as f64 * clock)
-    };
+    let lanes = board.core.vector_lanes.max(1) as f64 * clock;
     let bytes = node.bytes_moved as f64 / board.memory.peak_bytes_per_s();
-    flops.max(vector).max(bytes)
-}
-
-/// Whether the node's products run on the Xpop_matmul unit.
-fn on_matrix_unit(board: &Board, node: &Node, matrix_unit: bool) -> bool {
-    let quantized = node.inputs.first().is_some_and(|w| w.dtype.is_quantized());
-    node.op == Op::MulMat && matrix_unit && quantized && board.matmul.enabled
-}
-
-fn peak_flops(board: &Board, node: &Node, matrix_unit: bool) -> f64 {
-    let clock = board.clock.hz();
-    if on_matrix_unit(board, node, matrix_unit) {
-        2.0 * board.matmul.int8_macs_per_cycle as f64 * clock
-    } else {
-        // One f32 fused multiply-add per 32-bit lane per cycle.
-        2.0 * board.core.vector_lanes as f64 * clock
+    match unit_of(board, node, matrix_unit) {
+        ComputeUnit::MatrixQuantized => {
+            let peak = board.matmul.int8_macs_per_cycle.max(1) as f64 * clock;
+            (node.matrix_macs as f64 / peak).max(bytes)
+        }
+        // The products at the unit's F16 rate, then the softmax's lane operations: v1's
+        // blocking xpop.mm keeps the core from overlapping the two (doc/kernels.md).
+        ComputeUnit::MatrixF16 => {
+            let peak = board.matmul.f16_macs_per_cycle.max(1) as f64 * clock;
+            let softmax = node.vector_ops.saturating_sub(node.matrix_macs) as f64 / lanes;
+            (node.matrix_macs as f64 / peak + softmax).max(bytes)
+        }
+        ComputeUnit::Vector => {
+            // One f32 fused multiply-add per 32-bit lane per cycle.
+            let flops = node.flops as f64 / (2.0 * lanes);
+            flops.max(node.vector_ops as f64 / lanes).max(bytes)
+        }
     }
+}
+
+/// Where a node's arithmetic runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ComputeUnit {
+    /// A quantized matrix product on Xpop_matmul.
+    MatrixQuantized,
+    /// Attention's products on Xpop_matmul as F16 jobs, its softmax on the vector unit.
+    MatrixF16,
+    /// Everything on the vector unit.
+    Vector,
+}
+
+fn unit_of(board: &Board, node: &Node, matrix_unit: bool) -> ComputeUnit {
+    let fitted = matrix_unit && board.matmul.enabled;
+    let first = node.inputs.first();
+    match node.op {
+        Op::MulMat if fitted && first.is_some_and(|w| w.dtype.is_quantized()) => {
+            ComputeUnit::MatrixQuantized
+        }
+        Op::FlashAttnExt if fitted && attention_on_matrix_unit(node) => ComputeUnit::MatrixF16,
+        _ => ComputeUnit::Vector,
+    }
+}
+
+/// Fused attention runs on the matrix unit when its K and V caches are F16 (the unit's F16
+/// products) and V's rows are contiguous.
+fn attention_on_matrix_unit(node: &Node) -> bool {
+    node.inputs.len() >= 3
+        && node.inputs[1].dtype == GgmlType::F16
+        && node.inputs[2].dtype == GgmlType::F16
+        && node.inputs[2].nb[0] == 2
 }
 
 pub(crate) fn program_for(node: &Node, matrix_unit: bool) -> Result<PathBuf> {
@@ -532,6 +560,8 @@ pub(crate) fn program_for(node: &Node, matrix_unit: bool) -> Result<PathBuf> {
     });
     let name = if node.op == Op::MulMat && matrix_unit && xpop_type {
         "k_mul_mat_xpop"
+    } else if node.op == Op::FlashAttnExt && matrix_unit && attention_on_matrix_unit(node) {
+        "k_attention_xpop"
     } else {
         abi.program
     };

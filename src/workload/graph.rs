@@ -271,6 +271,10 @@ pub struct Node {
     pub flops: u64,
     /// Vector-unit lane operations it needs at least ([`vector_ops_per_element`]).
     pub vector_ops: u64,
+    /// Of the work, the multiply-accumulates a matrix unit can take: a matrix product's
+    /// MACs, attention's q.k and p.v products (the rest, its softmax, stays on the vector
+    /// unit); 0 for the other ops.
+    pub matrix_macs: u64,
     /// Bytes read plus bytes written.
     pub bytes_moved: u64,
 }
@@ -703,6 +707,7 @@ impl<'m> Builder<'m> {
             params,
             flops,
             vector_ops: vector_ops_of(op, flops),
+            matrix_macs: if op == Op::MulMat { flops / 2 } else { 0 },
             bytes_moved,
         });
     }
@@ -1026,6 +1031,7 @@ impl<'m> Builder<'m> {
         // Per pair: the q.k and p.v multiply-adds and one online softmax step.
         if let Some(n) = self.nodes.last_mut() {
             n.vector_ops = pairs * (2 * hd + vector_ops_per_element::ONLINE_SOFT_MAX);
+            n.matrix_macs = pairs * 2 * hd;
         }
         Ok(())
     }

@@ -528,7 +528,8 @@ def case_cpy_strided(seed, st, dt, ne):
 
 # ---- attention ----------------------------------------------------------------------------------
 
-def case_attention(seed, D, H, H_kv, n_q, n_kv, causal, n_past=0, mask_type=None, v_transposed=False):
+def case_attention(seed, D, H, H_kv, n_q, n_kv, causal, n_past=0, mask_type=None, v_transposed=False,
+                   xpop=False):
     rng = np.random.default_rng(seed)
     q = rng.normal(0, 1, (n_q, H, D)).astype(f32)
     k = rng.normal(0, 1, (H_kv, n_kv, D)).astype(np.float16)
@@ -567,6 +568,13 @@ def case_attention(seed, D, H, H_kv, n_q, n_kv, causal, n_past=0, mask_type=None
         #   |err| <= (2 max|ds| + 2 * 2^-22 + (2 n + blocks + 4) u) P + n 2^-37
         # With n up to 2048 the gamma_n terms dominate and stay below 3e-4 P; a wrong head
         # map, a lost key or a missing rescale moves outputs by O(P).
+        #
+        # On the matrix unit (xpop): q and p are rounded to f16 (relative 2^-11, absolute
+        # 2^-25 in the subnormal range) and the products are exact sums rounded once, so
+        #   |ds_j| <= (2^-11 + 3u) |scale| sum_d |q_d k_jd| + 2^-25 |scale| sum_d |k_jd|
+        #   output: + 2^-11 P from p's rounding (p <= 1 unnormalised and l >= 1, so its
+        #     subnormal absolute error adds n 2^-25 max|v|), 3 roundings per key block
+        #     (p.V to f32, the correction product, the accumulate), the f32 sum of p.
         got = _dst_f32(out, dst)[0]  # (n_q, H, D)
         ref = np.zeros_like(got, dtype=np.float64)
         bnd = np.zeros_like(ref)
@@ -574,12 +582,18 @@ def case_attention(seed, D, H, H_kv, n_q, n_kv, causal, n_past=0, mask_type=None
         for iq in range(n_q):
             n_vis = min(n_kv, n_past + iq + 1) if causal else n_kv
             blocks = -(-n_vis // 16)
+            if xpop:
+                blocks = -(-n_vis // 128)
             for h in range(H):
                 kk = k[h // (H // H_kv), :n_vis].astype(np.float64)
                 vv = v[h // (H // H_kv), :n_vis].astype(np.float64)
                 qq = q[iq, h].astype(np.float64)
                 s = kk @ qq * np.float64(scale)
-                ds = (D + 2) * u * abs(float(scale)) * (np.abs(kk) @ np.abs(qq)) + D * 2.0**-37 * abs(float(scale))
+                if xpop:
+                    ds = (2.0**-11 + 3 * u) * abs(float(scale)) * (np.abs(kk) @ np.abs(qq)) \
+                        + 2.0**-25 * abs(float(scale)) * np.abs(kk).sum(axis=1)
+                else:
+                    ds = (D + 2) * u * abs(float(scale)) * (np.abs(kk) @ np.abs(qq)) + D * 2.0**-37 * abs(float(scale))
                 if m is not None:
                     s = s + m[iq, :n_vis].astype(np.float64)
                     ds = np.where(np.isfinite(s), ds + u * np.abs(np.where(np.isfinite(s), s, 0)), 0)
@@ -587,12 +601,17 @@ def case_attention(seed, D, H, H_kv, n_q, n_kv, causal, n_past=0, mask_type=None
                 p /= p.sum()
                 ref[iq, h] = p @ vv
                 P = p @ np.abs(vv)
-                bnd[iq, h] = (2 * ds.max() + 2 * 2.0**-22 + (2 * n_vis + blocks + 4) * u) * P + n_vis * 2.0**-37 + 1e-30
+                if xpop:
+                    bnd[iq, h] = (2 * ds.max() + 2 * 2.0**-22 + 2.0**-11 + (n_vis + 3 * blocks + 4) * u) * P \
+                        + n_vis * 2.0**-25 * np.abs(vv).max() + 1e-30
+                else:
+                    bnd[iq, h] = (2 * ds.max() + 2 * 2.0**-22 + (2 * n_vis + blocks + 4) * u) * P + n_vis * 2.0**-37 + 1e-30
         return _cmp_tol(got, ref, bnd, "f64 reference")
 
     name = f"attention_d{D}_h{H}_kv{H_kv}_q{n_q}_n{n_kv}" + (f"_causal{n_past}" if causal else "") + \
-        ({None: "", F16: "_maskf16", F32: "_maskf32"}[mask_type]) + ("_vT" if v_transposed else "")
-    return _mk(name, "k_attention", img, "attention", dst, srcs, params=[scale, f32(0.0), int(causal), n_past],
+        ({None: "", F16: "_maskf16", F32: "_maskf32"}[mask_type]) + ("_vT" if v_transposed else "") + \
+        ("_xpop" if xpop else "")
+    return _mk(name, "k_attention_xpop" if xpop else "k_attention", img, "attention", dst, srcs, params=[scale, f32(0.0), int(causal), n_past],
                check=check)
 
 
@@ -777,6 +796,13 @@ def xpop_cases() -> list:
         # F32 activations: converted by the RVV quantizers, then the unit
         case_mul_mat(706, Q4_K, 12, 3, 512, xpop=True),
         case_mul_mat(707, Q4_0, 10, 2, 256, xpop=True),
+        # attention on the matrix unit: decode with GQA, several key blocks, masks, a prefill
+        case_attention(710, 64, 8, 2, 1, 300, True, n_past=299, xpop=True),
+        case_attention(711, 64, 4, 4, 5, 15, True, n_past=10, xpop=True),
+        case_attention(712, 32, 4, 1, 3, 140, False, mask_type=F16, xpop=True),
+        case_attention(713, 80, 2, 1, 2, 9, False, mask_type=F32, xpop=True),
+        case_attention(714, 64, 16, 2, 24, 150, True, n_past=126, xpop=True),
+        case_attention(715, 33, 14, 2, 3, 131, True, n_past=128, xpop=True),
         case_mul_mat(708, Q6_K, 6, 2, 256, xpop=True),
         case_mul_mat(709, Q8_0, 5, 3, 128, xpop=True),
         case_mul_mat(710, BF16, 7, 2, 96, xpop=True),
@@ -857,6 +883,8 @@ def timing_invariance_cases() -> list:
          lambda: case_eltwise(2, "swiglu", (300, 2), (300, 2)))
     pair("attention", lambda: case_attention(1, 64, 8, 2, 2, 40, True, n_past=38),
          lambda: case_attention(2, 64, 8, 2, 2, 40, True, n_past=38))
+    pair("xpop_attention", lambda: case_attention(1, 64, 8, 2, 2, 140, True, n_past=138, xpop=True),
+         lambda: case_attention(2, 64, 8, 2, 2, 140, True, n_past=138, xpop=True))
     pair("cpy", lambda: case_cpy_kv(1, 64, 4, 2, 16, 3), lambda: case_cpy_kv(2, 64, 4, 2, 16, 3))
     return out
 

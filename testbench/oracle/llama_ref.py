@@ -478,6 +478,23 @@ class Model:
                 theta = np.float32(theta * theta_scale)
         return y
 
+    @staticmethod
+    def attention_on_unit(q, kc, vc, kq_scale, mask):
+        """The fused kernel on the matrix unit (k_attention_xpop): Q rounded to f16, scores
+        as the unit's exact products summed in binary64 then rounded to f32, the unnormalised
+        probabilities e^(s - max) rounded to f16 for the p.V product (exact, binary64), and
+        the output divided by the f32 sum of the unrounded probabilities. Exact for keys in
+        one block of 128 (the running maximum is then the row's maximum); longer rows rescale
+        per block, which this does not model."""
+        q16 = act_f16(q).astype(np.float64)
+        kq = (q16 @ kc.T).astype(np.float32)
+        wv = (kq * kq_scale + mask).astype(np.float32)
+        mx = wv.max(axis=1, keepdims=True)
+        e = expf((wv - mx).astype(np.float32))
+        ssum = e.astype(np.float32).sum(axis=1, keepdims=True, dtype=np.float32)
+        pv = (act_f16(e).astype(np.float64) @ vc).astype(np.float32)
+        return (pv * (np.float32(1.0) / ssum).astype(np.float32)).astype(np.float32)
+
     def forward(self, ids):
         n = len(ids)
         pos = list(range(n))
@@ -509,6 +526,10 @@ class Model:
             out = np.zeros((n, H, D), np.float32)
             for h in range(H):
                 g = h // group
+                if self.attention == "fused-unit":
+                    out[:, h, :] = self.attention_on_unit(q[:, h, :], kc[:, g, :], vc[:, g, :],
+                                                          kq_scale, mask)
+                    continue
                 if self.dot == "ggml":
                     kq = dot_lanes(kc[:, g, :], q16[:, h, :])
                 else:
@@ -553,11 +574,12 @@ def main():
                          "Xpop_matmul unit, doc/xpop-matmul.md; F16/F32 as ggml), or f64 sums")
     ap.add_argument("--lanes", type=int, default=16,
                     help="f32 lane accumulators of F16/BF16/F32 products (default 16: VLEN 128)")
-    ap.add_argument("--attention", choices=["split", "fused"], default="split",
+    ap.add_argument("--attention", choices=["split", "fused", "fused-unit"], default="split",
                     help="split: kq mul_mat (Q rounded to f16), soft_max, kqv mul_mat (P rounded "
                          "to f16), as llama.cpp without flash attention; fused: Q and P stay f32 "
-                         "as in the emulator's flash_attn_ext kernel (its online softmax order "
-                         "is not modelled)")
+                         "as in the emulator's RVV flash_attn_ext kernel (its online softmax order "
+                         "is not modelled); fused-unit: the kernel on the matrix unit (Q and the "
+                         "unnormalised probabilities rounded to f16, exact products)")
     a = ap.parse_args()
     ids = [int(s) for s in a.ids.split(",") if s.strip()]
     if not 1 <= a.prompt_len <= len(ids):

@@ -338,29 +338,33 @@ fn past_and_logits_all_are_checked_against_the_context_and_the_card_count() {
     }
 }
 
+/// The entry of node `name` in a `kernel --node --json` report.
+fn kernel_of<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    v["kernels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["node"] == name)
+        .unwrap_or_else(|| panic!("no node {name}"))
+}
+
 #[test]
 fn vector_ops_bound_the_element_wise_kernels() {
     // doc/kernels.md counts the vector lane operations per element: swiglu 23 (exp 15, add,
     // reciprocal 5, two multiplies), rms_norm 2, rope 3 per rotated element, and per
     // attention (query, key) pair 2 x head_dim multiply-adds plus an online softmax step of
-    // 20 (exp 15 and 5). On innerjib7ea's 4 lanes these exceed the FLOP and byte terms, so
+    // 20 (exp 15 and 5) (on the vector unit). On innerjib7ea's 4 lanes these exceed the FLOP and byte terms, so
     // each bound is elements x ops / 4 cycles at 75 MHz. TinyLlama: hidden 2048, ffn 5632,
     // 32 heads of 64 (all dimensions rotated), 4 KV heads; decoding at position 3 sees 4 keys.
     let v = layer0_kernels_at_position_3();
-    let bound_cycles = |node: &str| -> f64 {
-        let k = v["kernels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|k| k["node"] == node)
-            .unwrap_or_else(|| panic!("no node {node}"));
-        f(k, "bound_seconds") * 75e6
-    };
+    let bound_cycles = |node: &str| f(kernel_of(&v, node), "bound_seconds") * 75e6;
     for (node, want) in [
         ("blk.0.ffn_swiglu", 5632.0 * 23.0 / 4.0),
         ("blk.0.attn_norm", 2048.0 * 2.0 / 4.0),
         ("blk.0.rope_q", 64.0 * 32.0 * 3.0 / 4.0),
-        ("blk.0.attn", 32.0 * 4.0 * (2.0 * 64.0 + 20.0) / 4.0),
+        // On the matrix unit (the default): the products' 2 x 64 MACs per pair at its 8 F16
+        // MACs per cycle, then the softmax step's 20 lane operations at 4 lanes.
+        ("blk.0.attn", 32.0 * 4.0 * (2.0 * 64.0 / 8.0 + 20.0 / 4.0)),
     ] {
         let got = bound_cycles(node);
         assert!(
@@ -368,4 +372,27 @@ fn vector_ops_bound_the_element_wise_kernels() {
             "{node}: {got} cycles, want {want}"
         );
     }
+    // Without the matrix unit attention is all lane operations: 2 x 64 + 20 per pair.
+    let rvv = emulate_json(&[
+        "kernel",
+        "--node",
+        "blk.0.attn",
+        "--manifest",
+        "tinyllama-1.1b-q4_0",
+        "--context",
+        "64",
+        "--past",
+        "3",
+        "--no-matrix-unit",
+        "--json",
+    ]);
+    let attn = kernel_of(&rvv, "blk.0.attn");
+    assert_eq!(attn["program"], "k_attention.elf");
+    let want = 32.0 * 4.0 * (2.0 * 64.0 + 20.0) / 4.0;
+    let got = f(attn, "bound_seconds") * 75e6;
+    assert!((got - want).abs() < 1e-6 * want, "RVV attention: {got}");
+    assert_eq!(
+        kernel_of(&v, "blk.0.attn")["program"],
+        "k_attention_xpop.elf"
+    );
 }

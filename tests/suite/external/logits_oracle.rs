@@ -260,34 +260,59 @@ fn reused_kernels_compute_the_same_logits_as_exact_runs() {
     assert!(a == b, "reused and --exact logits differ");
 }
 
-/// The fused kernel (the default) against the reference with Q and the probabilities in f32
-/// (`--attention fused`), held to the same tolerances. The one order the reference does not
-/// follow is the online softmax (keys in blocks of 16, running maximum and sum rescaled per
-/// block); on these models that stays within the tolerances (measured: q4_k_m max 4.8e-6,
-/// f16 max 3.8e-3). Against the split-path reference (Q and P rounded to f16) the fused
-/// rows differ by more (3-layer q4_k_m: max 0.33, mean 0.043): llama.cpp's two paths differ
-/// the same way, which is why the comparison names the path.
+/// The fused kernel against the reference of its own order, held to the same tolerances:
+/// on the matrix unit (the default, k_attention_xpop) against `--attention fused-unit` (Q and
+/// the unnormalised probabilities rounded to f16, exact products), and on the vector unit
+/// (`--no-matrix-unit`, k_attention) against `--attention fused` (Q and the probabilities in
+/// f32). The one order the references do not follow is the online softmax over key blocks
+/// (running maximum and sum rescaled per block); these runs have 25 positions, inside one
+/// block of the matrix-unit kernel (128 keys) and of the RVV kernel's (64). Measured: on
+/// the matrix unit q4_k_m max 3.8e-6, f16 0 (bit-identical); on the vector unit f16 3.8e-3 (q4_k_m
+/// with the weights on the matrix unit was 4.8e-6 before attention moved there). Against the split-path
+/// reference the fused rows differ by more (3-layer q4_k_m: max 0.33, mean 0.043):
+/// llama.cpp's two paths differ the same way, which is why the comparison names the path.
 #[test]
 fn fused_attention_logits_match_the_reference() {
     let Some(py) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     for (mix, max, mean) in [("q4_k_m", 0.15, 0.01), ("f16", 5e-3, 5e-3)] {
         let m = model(&py, dir.path(), mix);
-        let dot = if mix == "q4_k_m" { "unit" } else { "ggml" };
-        let got = emulated(&m, &dir.path().join(format!("{mix}-fused.logits")), &[]);
-        let r = reference(
-            &py,
-            &m,
-            &dir.path().join(format!("{mix}-ref.logits")),
-            dot,
-            "fused",
-        );
-        let (ok, v) = compare(&py, &r, &got, max, mean);
-        eprintln!(
-            "{mix} fused: max |delta| {} mean {} argmax equal {}/25",
-            v["max_abs"], v["mean_abs"], v["argmax_equal_rows"]
-        );
-        assert!(ok, "{mix} fused attention: {v:#}");
+        for (unit, extra, attention) in [
+            ("matrix", &[][..], "fused-unit"),
+            ("vector", &["--no-matrix-unit"][..], "fused"),
+        ] {
+            // Without the matrix unit a quantized model's weight products run on the RVV
+            // kernels too, whose order the reference models only together with the split
+            // path's attention (its --dot ggml sums the attention products in lanes): the
+            // RVV attention kernel is checked on the F16 model.
+            if unit == "vector" && mix == "q4_k_m" {
+                continue;
+            }
+            // The weight products' order: the matrix unit's for quantized weights on it.
+            let dot = if mix == "q4_k_m" && unit == "matrix" {
+                "unit"
+            } else {
+                "ggml"
+            };
+            let got = emulated(
+                &m,
+                &dir.path().join(format!("{mix}-{unit}-fused.logits")),
+                extra,
+            );
+            let r = reference(
+                &py,
+                &m,
+                &dir.path().join(format!("{mix}-{unit}-ref.logits")),
+                dot,
+                attention,
+            );
+            let (ok, v) = compare(&py, &r, &got, max, mean);
+            eprintln!(
+                "{mix} fused on the {unit} unit: max |delta| {} mean {} argmax equal {}/25",
+                v["max_abs"], v["mean_abs"], v["argmax_equal_rows"]
+            );
+            assert!(ok, "{mix} fused attention on the {unit} unit: {v:#}");
+        }
     }
 }
 
