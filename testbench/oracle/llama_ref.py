@@ -113,6 +113,21 @@ def expf(x):
         return np.exp(x.astype(np.float64)).astype(np.float32)
 
 
+def exp_nonpos_unit(x):
+    """exp_nonpos_m8 of programs/kernels/k_attention_xpop.c, operation for operation: x
+    clamped at -87, x = n ln2 + r (two-part ln 2), a degree-5 polynomial, times 2^n."""
+    x = np.maximum(np.asarray(x, np.float32), np.float32(-87.0))
+    n = np.rint((x * np.float32(1.44269502163)).astype(np.float32)).astype(np.int32)
+    nf = n.astype(np.float32)
+    r = _fma32(-nf, np.full_like(x, np.float32(0.693145751953125)), x)
+    r = _fma32(-nf, np.full_like(x, np.float32(1.4286068203094172e-06)), r)
+    p = np.full_like(x, np.float32(float.fromhex("0x1.0feb04p-7")))
+    for c in ("0x1.575f02p-5", "0x1.555a0cp-3", "0x1.fffd1ap-2", "0x1.fffff6p-1", "0x1.000002p+0"):
+        p = _fma32(p, r, np.full_like(x, np.float32(float.fromhex(c))))
+    two_n = ((n + 127).astype(np.int32) << 23).view(np.float32)
+    return (p * two_n).astype(np.float32)
+
+
 def _fma32(a, b, c):
     return (a.astype(np.float64) * b.astype(np.float64) + c.astype(np.float64)).astype(np.float32)
 
@@ -482,7 +497,8 @@ class Model:
     def attention_on_unit(q, kc, vc, kq_scale, mask):
         """The fused kernel on the matrix unit (k_attention_xpop): Q rounded to f16, scores
         as the unit's exact products summed in binary64 then rounded to f32, the unnormalised
-        probabilities e^(s - max) rounded to f16 for the p.V product (exact, binary64), and
+        probabilities e^(s - max) (the kernel's exp polynomial) rounded to f16 for the p.V
+        product (exact, binary64), and
         the output divided by the f32 sum of the unrounded probabilities. Exact for keys in
         one block of 128 (the running maximum is then the row's maximum); longer rows rescale
         per block, which this does not model."""
@@ -490,7 +506,7 @@ class Model:
         kq = (q16 @ kc.T).astype(np.float32)
         wv = (kq * kq_scale + mask).astype(np.float32)
         mx = wv.max(axis=1, keepdims=True)
-        e = expf((wv - mx).astype(np.float32))
+        e = exp_nonpos_unit((wv - mx).astype(np.float32))
         ssum = e.astype(np.float32).sum(axis=1, keepdims=True, dtype=np.float32)
         pv = (act_f16(e).astype(np.float64) @ vc).astype(np.float32)
         return (pv * (np.float32(1.0) / ssum).astype(np.float32)).astype(np.float32)
