@@ -28,9 +28,16 @@
 
 /* The card's scratchpad (scratchpad.base/size in the board files): single-cycle SRAM that
  * belongs to the running kernel. Kernels stage reused operands there (converted activations,
- * scores); its contents are undefined when a kernel starts and are not part of any result. */
+ * scores); its contents are undefined when a kernel starts and are not part of any result.
+ * The bare-metal start-up (kmain.c) copies the descriptor into the scratchpad's last
+ * SAIL_DESC_COPY_SIZE bytes before it calls the kernel, so that the kernel's many reads of
+ * it are single-cycle rather than DDR round trips (the core has no data cache); kernels may
+ * use the SAIL_SCRATCH_SIZE bytes below it. */
 #define SAIL_SCRATCH_BASE 0x20000000ull
-#define SAIL_SCRATCH_SIZE 0x40000ull /* 256 KiB */
+#define SAIL_SCRATCH_PHYS_SIZE 0x40000ull /* 256 KiB */
+#define SAIL_DESC_COPY_SIZE 0x200ull      /* a struct sail_op (496 bytes), rounded up */
+#define SAIL_SCRATCH_SIZE (SAIL_SCRATCH_PHYS_SIZE - SAIL_DESC_COPY_SIZE)
+#define SAIL_DESC_COPY_ADDR (SAIL_SCRATCH_BASE + SAIL_SCRATCH_SIZE)
 
 #define SAIL_OP_MAGIC 0x504f4b53u /* "SKOP" read as little-endian bytes 'S','K','O','P' */
 #define SAIL_OP_VERSION 1u
