@@ -60,7 +60,10 @@ int sail_kernel(const struct sail_op *op) {
     }
     const float theta_scale = (float)kpow((double)freq_base, (double)(-2.0f / (float)n_dims));
     const int half = n_dims / 2;
-    float cosv[ROPE_MAX_DIMS / 2], sinv[ROPE_MAX_DIMS / 2];
+    /* the position's cos/sin table in the scratchpad (the stack is in DDR, behind its
+     * latency, and every head re-reads the table) */
+    float *const cosv = (float *)(uintptr_t)SAIL_SCRATCH_BASE;
+    float *const sinv = cosv + ROPE_MAX_DIMS / 2;
     const int64_t ne0 = src->ne[0];
 
     for (int64_t i2 = 0; i2 < src->ne[2]; i2++) {
