@@ -575,6 +575,24 @@ fn build_step(
         b.block(l)?;
     }
     b.head()?;
+    // Every node must bind to a program that implements its element types; say which
+    // tensor brings a type none implements, before anything runs.
+    for n in &b.nodes {
+        if super::kernels::abi_of(&n.kernel).is_none() {
+            let tensor = n
+                .inputs
+                .iter()
+                .find(|o| o.kind == RegionKind::Weight)
+                .map(|o| format!("tensor `{}` ({}): ", o.region, o.dtype))
+                .unwrap_or_default();
+            return Err(WorkloadError(format!(
+                "{tensor}node `{}` needs kernel `{}`, but {}",
+                n.name,
+                n.kernel,
+                super::kernels::unimplemented_reason(&n.kernel)
+            )));
+        }
+    }
     Ok(Graph {
         n_tokens: s.n_tokens,
         n_past: s.n_past,

@@ -24,6 +24,13 @@ pub enum ImportError {
     },
     /// The tensors do not make a valid manifest (wrong shapes for the architecture...).
     Manifest(super::manifest::ManifestError),
+    /// A tensor's element type has no kernel that implements it.
+    Unsupported {
+        /// The file.
+        file: String,
+        /// Which tensor, node and kernel, and the types the kernel implements.
+        message: String,
+    },
 }
 
 impl fmt::Display for ImportError {
@@ -34,6 +41,7 @@ impl fmt::Display for ImportError {
                 write!(f, "{file}: metadata key `{key}`: {message}")
             }
             ImportError::Manifest(e) => write!(f, "{e}"),
+            ImportError::Unsupported { file, message } => write!(f, "{file}: {message}"),
         }
     }
 }
@@ -216,6 +224,17 @@ pub fn manifest_from_gguf(g: &GgufFile, file: &str) -> Result<Manifest, ImportEr
             key: inv.key,
             message: inv.message,
         })
+    })?;
+    // Every tensor type must have a kernel: building one decode step binds every node.
+    let one = super::regions::StepShape {
+        n_tokens: 1,
+        n_past: 0,
+    };
+    super::graph::build(&m, one, 1, super::dtype::GgmlType::F16).map_err(|e| {
+        ImportError::Unsupported {
+            file: file.to_string(),
+            message: e.0,
+        }
     })?;
     Ok(m)
 }

@@ -10,6 +10,7 @@
 
 use super::abi::OpCode;
 use super::dtype::GgmlType;
+use GgmlType::{BF16, F16, F32, Q4_0, Q4_K, Q6_K, Q8_0};
 
 /// What a kernel does, its operands and scalar parameters, for documentation and binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,9 @@ pub struct KernelAbi {
     pub dst: &'static str,
     /// Scalar parameters.
     pub params: &'static str,
+    /// The element types the program implements for the pattern's `<...>` placeholder
+    /// (empty when the pattern has none).
+    pub types: &'static [GgmlType],
 }
 
 /// Every kernel pattern the llama graph uses.
@@ -41,6 +45,7 @@ pub const KERNELS: &[KernelAbi] = &[
         srcs: &["table <t> [ne0, rows]", "row ids I32 [n]"],
         dst: "F32 [ne0, n]",
         params: "-",
+        types: &[F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q6_K],
     },
     KernelAbi {
         pattern: "rms_norm_f32",
@@ -50,6 +55,7 @@ pub const KERNELS: &[KernelAbi] = &[
         srcs: &["x F32 [ne0, n]"],
         dst: "F32 [ne0, n]: x / sqrt(mean(x^2) + eps)",
         params: "eps",
+        types: &[],
     },
     KernelAbi {
         pattern: "mul_f32",
@@ -59,6 +65,7 @@ pub const KERNELS: &[KernelAbi] = &[
         srcs: &["a F32 [ne0, n]", "b F32 [ne0] (broadcast over rows)"],
         dst: "F32 [ne0, n]",
         params: "-",
+        types: &[],
     },
     KernelAbi {
         pattern: "add_f32",
@@ -68,6 +75,7 @@ pub const KERNELS: &[KernelAbi] = &[
         srcs: &["a F32 [ne0, n]", "b F32 [ne0, n]"],
         dst: "F32 [ne0, n]",
         params: "-",
+        types: &[],
     },
     KernelAbi {
         pattern: "mul_mat_<w>",
@@ -80,6 +88,7 @@ pub const KERNELS: &[KernelAbi] = &[
         ],
         dst: "F32 [m, n, ne2]: dst = src0 . src1^T per batch",
         params: "scratch: src1 converted to vec_dot_type(<w>)",
+        types: &[F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q6_K],
     },
     KernelAbi {
         pattern: "rope_f32",
@@ -89,6 +98,7 @@ pub const KERNELS: &[KernelAbi] = &[
         srcs: &["x F32 [head_dim, heads, n]", "positions I32 [n]"],
         dst: "F32, same shape (in place)",
         params: "dims, mode 0 (adjacent pairs), freq_base, freq_scale 1",
+        types: &[],
     },
     KernelAbi {
         pattern: "cpy_f32_<kv>",
@@ -98,6 +108,7 @@ pub const KERNELS: &[KernelAbi] = &[
         srcs: &["x F32 [kv_dim, n]"],
         dst: "<kv> cache view at positions n_past..n_past+n (V transposed: stride = context)",
         params: "n_past, transposed",
+        types: &[F32, F16],
     },
     KernelAbi {
         pattern: "soft_max_f32",
@@ -107,6 +118,7 @@ pub const KERNELS: &[KernelAbi] = &[
         srcs: &["scores F32 [kv_len, n, heads]"],
         dst: "F32, same shape (in place)",
         params: "scale = 1/sqrt(head_dim); causal mask: token i sees positions <= n_past + i",
+        types: &[],
     },
     KernelAbi {
         pattern: "swiglu_f32",
@@ -116,6 +128,7 @@ pub const KERNELS: &[KernelAbi] = &[
         srcs: &["gate F32 [ffn, n]", "up F32 [ffn, n]"],
         dst: "F32 [ffn, n]: silu(gate) * up (written over gate)",
         params: "-",
+        types: &[],
     },
     KernelAbi {
         pattern: "flash_attn_ext_<kv>",
@@ -129,6 +142,7 @@ pub const KERNELS: &[KernelAbi] = &[
         ],
         dst: "F32 [head_dim, heads, n]",
         params: "scale = 1/sqrt(head_dim); causal: token i sees positions <= n_past + i",
+        types: &[F16],
     },
 ];
 
@@ -171,7 +185,29 @@ pub fn abi_of(kernel: &str) -> Option<&'static KernelAbi> {
         Some((prefix, _)) => kernel
             .strip_prefix(prefix)
             .and_then(GgmlType::from_name)
-            .is_some(),
+            .is_some_and(|t| k.types.contains(&t)),
         None => k.pattern == kernel,
     })
+}
+
+/// Why no program implements `kernel`: the pattern it matches and the types that pattern's
+/// program implements, or that no pattern matches.
+pub fn unimplemented_reason(kernel: &str) -> String {
+    let pattern = KERNELS.iter().find(|k| {
+        k.pattern
+            .split_once('<')
+            .is_some_and(|(prefix, _)| kernel.starts_with(prefix))
+    });
+    match pattern {
+        Some(k) => {
+            let names: Vec<&str> = k.types.iter().map(|t| t.ggml_name()).collect();
+            format!(
+                "{} implements `{}` for {} only",
+                k.program,
+                k.pattern,
+                names.join(", ")
+            )
+        }
+        None => "no kernel program implements it".to_string(),
+    }
 }

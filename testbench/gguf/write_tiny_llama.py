@@ -176,9 +176,11 @@ MIXES = {
     "q8_0": lambda kind, layer: T.Q8_0,
     "bf16": lambda kind, layer: T.BF16,
     "bf16_f16emb": lambda kind, layer: T.F16 if kind == "token_embd" else T.BF16,
+    # types no kernel implements (GGUF files hold them; the emulator must refuse them)
+    "unsupported": lambda kind, layer: T.Q5_0 if kind == "attn_q" else T.Q4_1 if kind == "ffn_gate" else T.Q8_0,
 }
 FILE_TYPES = {"q4_k_m": 15, "f16": 1, "f32_f16": 1, "tied": 15, "q4_0": 2, "q8_0": 7, "bf16": 32,
-              "bf16_f16emb": 32}
+              "bf16_f16emb": 32, "unsupported": 8}
 
 
 def main():

@@ -355,7 +355,11 @@ fn every_operand_lies_inside_a_region_of_the_right_kind() {
         prompt: 8,
         kv_type: GgmlType::F32,
     };
-    check_placement(&m, &p, &graph::decode(&m, 95, 96, GgmlType::F32).unwrap());
+    // An F32 cache runs the split path (the fused kernel reads F16 caches only).
+    let g = graph::decode_with(&m, 95, 96, GgmlType::F32, graph::Attention::Split).unwrap();
+    check_placement(&m, &p, &g);
+    let fused = graph::decode(&m, 95, 96, GgmlType::F32).unwrap_err();
+    assert!(fused.0.contains("flash_attn_ext_f32"), "{}", fused.0);
 }
 
 #[test]

@@ -122,7 +122,7 @@ fn small_messages_are_latency_bound() {
         let v = json(&["allreduce", "--cards", &cards, "--bytes", "64"]);
         let t = f(&v, "seconds");
         let bw_term = 2.0 * (n as f64 - 1.0) / n as f64 * 64.0 / GOODPUT;
-        assert!(bw_term / t < 0.01, "n={n}: bandwidth term {bw_term} of {t}");
+        assert!(bw_term / t < 0.02, "n={n}: bandwidth term {bw_term} of {t}");
         let per_kernel = f(&v, "reduce.seconds") / f(&v, "reduce.kernels");
         let chain = 2.0 * (n - 1) as f64 * hop + (n - 1) as f64 * per_kernel;
         assert!((t / chain - 1.0).abs() < 1e-9, "n={n}: {t} vs {chain}");

@@ -322,6 +322,35 @@ fn a_gguf_that_is_not_llama_or_has_wrong_shapes_is_refused_by_key() {
 }
 
 #[test]
+fn tensor_types_without_a_kernel_are_refused_naming_file_and_tensor() {
+    // Q5_0 and Q4_1 are valid GGUF types that no kernel program implements: the manifest
+    // import and a run refuse the file before any step, naming it, the tensor and the types
+    // the kernel does implement.
+    let Some(py) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_tiny(&py, dir.path(), "q5.gguf", &["--mix", "unsupported"]);
+    let name = f.to_str().unwrap();
+    for args in [
+        vec!["manifest", "from-gguf", name],
+        vec!["run", "--weights", name, "--tokens", "1", "--context", "64"],
+    ] {
+        let o = emulate(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        for want in [
+            "q5.gguf",
+            "blk.0.attn_q.weight",
+            "Q5_0",
+            "mul_mat_q5_0",
+            "q4_0, q8_0, q4_K, q6_K",
+        ] {
+            assert!(err.contains(want), "{args:?}: `{want}` not in {err}");
+        }
+        assert!(!err.contains("step 0"), "refused before any step: {err}");
+    }
+}
+
+#[test]
 fn type_ids_and_block_sizes_agree_with_the_gguf_package() {
     let Some(py) = python() else { return };
     let o = std::process::Command::new(&py)
