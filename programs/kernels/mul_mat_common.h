@@ -125,7 +125,8 @@ static inline int mul_mat_prepare(const struct sail_op *op, struct mul_mat_plan 
     plan->src1 = a;
     plan->act_row_bytes = plan->widened ? (uint64_t)k * sizeof(float) : type_row_bytes(vdt, k);
     const uint64_t need = (uint64_t)tensor_nrows(a) * plan->act_row_bytes;
-    if (need <= SAIL_SCRATCH_SIZE) {
+    /* the converted rows go to the scratchpad when they fit below the quantizer's stage */
+    if (need <= SAIL_SCRATCH_SIZE - Q8K_STAGE_BYTES) {
         plan->act_base = (uintptr_t)SAIL_SCRATCH_BASE;
     } else if (a->type == vdt && !plan->widened) {
         plan->act_base = 0;

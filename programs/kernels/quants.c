@@ -50,8 +50,32 @@ void quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t k) {
 
 void quantize_row_q8_K(const float *x, block_q8_K *y, int64_t k) {
     const int64_t nb = k / QK_K;
+    float *const stage = (float *)(uintptr_t)Q8K_STAGE;
+    const size_t vlmax = __riscv_vsetvlmax_e32m8();
     for (int64_t i = 0; i < nb; i++) {
-        const float *xb = x + i * QK_K;
+        /* The block is read three times: stage it in the scratchpad first (the core has no
+         * data cache), four vector loads in flight before their stores, so the DDR latency
+         * is paid once per four strips rather than on every strip of every pass. */
+        const float *src = x + i * QK_K;
+        if (4 * vlmax <= QK_K) {
+            for (size_t off = 0; off < QK_K; off += 4 * vlmax) {
+                vfloat32m8_t a = __riscv_vle32_v_f32m8(src + off, vlmax);
+                vfloat32m8_t b = __riscv_vle32_v_f32m8(src + off + vlmax, vlmax);
+                vfloat32m8_t c = __riscv_vle32_v_f32m8(src + off + 2 * vlmax, vlmax);
+                vfloat32m8_t d = __riscv_vle32_v_f32m8(src + off + 3 * vlmax, vlmax);
+                __riscv_vse32_v_f32m8(stage + off, a, vlmax);
+                __riscv_vse32_v_f32m8(stage + off + vlmax, b, vlmax);
+                __riscv_vse32_v_f32m8(stage + off + 2 * vlmax, c, vlmax);
+                __riscv_vse32_v_f32m8(stage + off + 3 * vlmax, d, vlmax);
+            }
+        } else {
+            for (size_t off = 0; off < QK_K;) {
+                size_t vl = __riscv_vsetvl_e32m8(QK_K - off);
+                __riscv_vse32_v_f32m8(stage + off, __riscv_vle32_v_f32m8(src + off, vl), vl);
+                off += vl;
+            }
+        }
+        const float *xb = stage;
         block_q8_K *yb = &y[i];
 
         /* largest magnitude */
@@ -67,23 +91,19 @@ void quantize_row_q8_K(const float *x, block_q8_K *y, int64_t k) {
         const uint32_t nonzero = opaque_u32(-(uint32_t)(amax != 0.0f));
 
         /* the first element whose magnitude is amax, with its sign (GGML scans with `>`):
-         * the first index holding +amax and the first holding -amax, found with full-length
-         * vector scans and a branchless select, so the time does not depend on the data */
-        vuint32m1_t first_pos = __riscv_vmv_s_x_u32m1(QK_K, 1);
-        vuint32m1_t first_neg = __riscv_vmv_s_x_u32m1(QK_K, 1);
+         * each strip's first match (vfirst, -1 for none), the smallest kept with a
+         * branchless min, so the time does not depend on the data */
+        uint64_t first = QK_K;
         for (size_t off = 0; off < QK_K;) {
             size_t vl = __riscv_vsetvl_e32m8(QK_K - off);
-            vfloat32m8_t v = __riscv_vle32_v_f32m8(xb + off, vl);
-            vuint32m8_t idx = __riscv_vadd_vx_u32m8(__riscv_vid_v_u32m8(vl), (uint32_t)off, vl);
-            vuint32m8_t none = __riscv_vmv_v_x_u32m8(QK_K, vl);
-            vuint32m8_t ip = __riscv_vmerge_vvm_u32m8(none, idx, __riscv_vmfeq_vf_f32m8_b4(v, amax, vl), vl);
-            vuint32m8_t in = __riscv_vmerge_vvm_u32m8(none, idx, __riscv_vmfeq_vf_f32m8_b4(v, -amax, vl), vl);
-            first_pos = __riscv_vredminu_vs_u32m8_u32m1(ip, first_pos, vl);
-            first_neg = __riscv_vredminu_vs_u32m8_u32m1(in, first_neg, vl);
+            vfloat32m8_t v = __riscv_vfabs_v_f32m8(__riscv_vle32_v_f32m8(xb + off, vl), vl);
+            const long f = __riscv_vfirst_m_b4(__riscv_vmfeq_vf_f32m8_b4(v, amax, vl), vl);
+            const uint64_t cand = (uint64_t)((long)off + f) | (uint64_t)(f >> 63);
+            first ^= (first ^ cand) & (0 - (uint64_t)opaque_u32((uint32_t)(cand < first)));
             off += vl;
         }
-        const uint32_t neg_first = __riscv_vmv_x_s_u32m1_u32(first_neg) < __riscv_vmv_x_s_u32m1_u32(first_pos);
-        const float max = bits_f32(f32_bits(amax) | (neg_first << 31));
+        /* the element itself (+amax or -amax); 0 for an all-zero block, masked below */
+        const float max = xb[first & (QK_K - 1)];
 
         const float iscale = bits_f32(f32_bits(-127.0f / max) & nonzero);
         for (size_t off = 0; off < QK_K;) {
@@ -95,11 +115,13 @@ void quantize_row_q8_K(const float *x, block_q8_K *y, int64_t k) {
             __riscv_vse8_v_i8m2(yb->qs + off, q8, vl);
             off += vl;
         }
-        for (int g = 0; g < QK_K / 16; g++) {
-            vint16m1_t z = __riscv_vmv_s_x_i16m1(0, 1);
-            vint16m1_t s = __riscv_vwredsum_vs_i8m1_i16m1(__riscv_vle8_v_i8m1(yb->qs + 16 * g, 16), z, 16);
-            yb->bsums[g] = (int16_t)__riscv_vmv_x_s_i16m1_i16(s);
+        /* bsums[g] = sum of qs[16g .. 16g+15]: element j of every group at once (a strided
+         * load of stride 16), widened and accumulated over j (exact: |sum| <= 16 * 127) */
+        vint16m2_t bs = __riscv_vmv_v_x_i16m2(0, QK_K / 16);
+        for (int j = 0; j < 16; j++) {
+            bs = __riscv_vwadd_wv_i16m2(bs, __riscv_vlse8_v_i8m1(yb->qs + j, 16, QK_K / 16), QK_K / 16);
         }
+        __riscv_vse16_v_i16m2(yb->bsums, bs, QK_K / 16);
         yb->d = bits_f32(f32_bits(1.0f / iscale) & nonzero);
     }
 }
