@@ -24,6 +24,7 @@ pub fn opcode(op: Op) -> OpCode {
         Op::Add => OpCode::Add,
         Op::Swiglu => OpCode::Swiglu,
         Op::FlashAttnExt => OpCode::Attention,
+        Op::Quantize => OpCode::Quantize,
     }
 }
 

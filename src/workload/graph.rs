@@ -36,7 +36,7 @@ use super::regions::{
     RegionKind, StepShape, WorkloadError,
 };
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// A GGML op.
@@ -63,11 +63,14 @@ pub enum Op {
     Swiglu,
     /// Fused attention (`softmax(q.K^T * scale + causal mask) . V`, online softmax).
     FlashAttnExt,
+    /// F32 activations to a quantized dot type (Q8_0, Q8_K), once for the matrix products
+    /// that share them (ggml-cpu converts `src1` inside each `mul_mat`).
+    Quantize,
 }
 
 impl Op {
     /// Every op, in enum order.
-    pub const ALL: [Op; 10] = [
+    pub const ALL: [Op; 11] = [
         Op::GetRows,
         Op::RmsNorm,
         Op::Mul,
@@ -78,6 +81,7 @@ impl Op {
         Op::Add,
         Op::Swiglu,
         Op::FlashAttnExt,
+        Op::Quantize,
     ];
 
     /// GGML's name for the op.
@@ -93,6 +97,7 @@ impl Op {
             Op::Add => "add",
             Op::Swiglu => "swiglu",
             Op::FlashAttnExt => "flash_attn_ext",
+            Op::Quantize => "quantize",
         }
     }
 }
@@ -147,6 +152,9 @@ pub mod vector_ops_per_element {
     /// One step of an online softmax per (query, key) pair: scale, running max, subtract,
     /// exp, sum, and the rescale of the running sum.
     pub const ONLINE_SOFT_MAX: u64 = 5 + EXP;
+    /// Quantizing an activation: |x| and the block maximum, the scale multiply, the
+    /// round-to-integer conversion and two narrowing steps to int8.
+    pub const QUANTIZE: u64 = 6;
 }
 
 /// The vector lane operations of a node of `op` with `flops` FLOPs (element-wise ops: the
@@ -789,6 +797,60 @@ impl<'m> Builder<'m> {
         Ok(())
     }
 
+    /// The products `out_i = w_i . input` of several weights that read the same F32 input:
+    /// when they share a quantized dot type (Q8_0 or Q8_K), one `quantize` node converts the
+    /// input once into `act.src1_q` and every product reads that; otherwise each product
+    /// converts it itself.
+    fn matmuls_on(
+        &mut self,
+        input: Operand,
+        rows: u64,
+        layer: Option<u32>,
+        products: &[(String, String, &'static str)],
+    ) -> Result<(), WorkloadError> {
+        let mut types = BTreeSet::new();
+        for (_, weight, _) in products {
+            types.insert(self.weight(weight)?.dtype.vec_dot_type());
+        }
+        let k = input.ne[0];
+        let shared = match (types.len(), types.first()) {
+            (1, Some(&t)) if products.len() > 1 && matches!(t, GgmlType::Q8_0 | GgmlType::Q8_K) => {
+                t.row_bytes(k).map(|_| t)
+            }
+            _ => None,
+        };
+        let Some(vdt) = shared else {
+            for (name, weight, out) in products {
+                self.matmul(name.clone(), layer, weight, input.clone(), out, rows)?;
+            }
+            return Ok(());
+        };
+        let row = vdt.row_bytes(k).expect("checked above");
+        let mut q = self.act(act::SRC1_Q, [row * rows, 1, 1, 1]);
+        q.dtype = vdt;
+        q.ne = [k, rows, 1, 1];
+        q.nb = contiguous_nb(vdt, q.ne);
+        let name = format!("{}_quantize", products[0].0);
+        let elements = k * rows;
+        self.push(
+            name,
+            Op::Quantize,
+            kernels::quantize(vdt),
+            layer,
+            vec![input],
+            q.clone(),
+            Params::None,
+            0,
+        );
+        if let Some(n) = self.nodes.last_mut() {
+            n.vector_ops = elements * vector_ops_per_element::QUANTIZE;
+        }
+        for (name, weight, out) in products {
+            self.matmul(name.clone(), layer, weight, q.clone(), out, rows)?;
+        }
+        Ok(())
+    }
+
     /// `out = w . input` for `rows` activation rows.
     fn matmul(
         &mut self,
@@ -807,7 +869,13 @@ impl<'m> Builder<'m> {
                 input.ne[0]
             )));
         }
-        let conv = src1_conversion_bytes(w.dtype, k, rows);
+        // An input already in the weight's dot type (a `quantize` node's output) is used as
+        // it is; an F32 input is converted by the kernel into its scratch.
+        let conv = if input.dtype == GgmlType::F32 {
+            src1_conversion_bytes(w.dtype, k, rows)
+        } else {
+            0
+        };
         let scratch = (conv > 0).then(|| {
             let mut s = self.act(act::SRC1_Q, [conv, 1, 1, 1]);
             s.dtype = w.dtype.vec_dot_type();
@@ -847,9 +915,16 @@ impl<'m> Builder<'m> {
         // Attention.
         self.norm(&p("attn_norm"), ly, &wt("attn_norm"), 0, t)?;
         let xn = self.act(act::XN, [h, t, 1, 1]);
-        self.matmul(p("attn_q"), ly, &wt("attn_q"), xn.clone(), act::Q, t)?;
-        self.matmul(p("attn_k"), ly, &wt("attn_k"), xn.clone(), act::K, t)?;
-        self.matmul(p("attn_v"), ly, &wt("attn_v"), xn, act::V, t)?;
+        self.matmuls_on(
+            xn,
+            t,
+            ly,
+            &[
+                (p("attn_q"), wt("attn_q"), act::Q),
+                (p("attn_k"), wt("attn_k"), act::K),
+                (p("attn_v"), wt("attn_v"), act::V),
+            ],
+        )?;
         for (name, buf, nh) in [("rope_q", act::Q, heads), ("rope_k", act::K, kvh)] {
             let x = self.act(buf, [hd, nh, t, 1]);
             let pos = self.act(act::POS, [t, 1, 1, 1]);
@@ -888,8 +963,15 @@ impl<'m> Builder<'m> {
         // Feed-forward.
         self.norm(&p("ffn_norm"), ly, &wt("ffn_norm"), 0, t)?;
         let xn = self.act(act::XN, [h, t, 1, 1]);
-        self.matmul(p("ffn_gate"), ly, &wt("ffn_gate"), xn.clone(), act::GATE, t)?;
-        self.matmul(p("ffn_up"), ly, &wt("ffn_up"), xn, act::UP, t)?;
+        self.matmuls_on(
+            xn,
+            t,
+            ly,
+            &[
+                (p("ffn_gate"), wt("ffn_gate"), act::GATE),
+                (p("ffn_up"), wt("ffn_up"), act::UP),
+            ],
+        )?;
         let g = self.act(act::GATE, [f, t, 1, 1]);
         let u = self.act(act::UP, [f, t, 1, 1]);
         self.push(

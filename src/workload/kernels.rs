@@ -10,7 +10,7 @@
 
 use super::abi::OpCode;
 use super::dtype::GgmlType;
-use GgmlType::{BF16, F16, F32, Q4_0, Q4_K, Q6_K, Q8_0};
+use GgmlType::{BF16, F16, F32, Q4_0, Q4_K, Q6_K, Q8_0, Q8_K};
 
 /// What a kernel does, its operands and scalar parameters, for documentation and binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +131,16 @@ pub const KERNELS: &[KernelAbi] = &[
         types: &[],
     },
     KernelAbi {
+        pattern: "quantize_<q>",
+        ggml_op: "MUL_MAT's src1 conversion (QUANTIZE)",
+        program: "k_quantize",
+        opcode: OpCode::Quantize,
+        srcs: &["x F32 [k, n]"],
+        dst: "<q> [k, n]",
+        params: "-",
+        types: &[Q8_0, Q8_K],
+    },
+    KernelAbi {
         pattern: "flash_attn_ext_<kv>",
         ggml_op: "FLASH_ATTN_EXT (ATTENTION)",
         program: "k_attention",
@@ -159,6 +169,11 @@ pub fn mul_mat(w: GgmlType) -> String {
 /// `flash_attn_ext_<kv>`.
 pub fn flash_attn_ext(kv: GgmlType) -> String {
     format!("flash_attn_ext_{}", kv.ggml_name())
+}
+
+/// `quantize_<q>`.
+pub fn quantize(q: GgmlType) -> String {
+    format!("quantize_{}", q.ggml_name())
 }
 
 /// `cpy_f32_<kv>`.

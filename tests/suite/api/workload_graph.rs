@@ -87,11 +87,13 @@ fn decode_op_counts_match_the_architecture() {
             (Op::SoftMax, l),
             (Op::Add, 2 * l),
             (Op::Swiglu, l),
+            // one conversion for q, k and v, one for gate and up (all Q8_K)
+            (Op::Quantize, 2 * l),
         ];
         for (op, n) in want {
             assert_eq!(g.count(op), n, "{op} at n_past {n_past}");
         }
-        assert_eq!(g.nodes.len(), 21 * l + 4);
+        assert_eq!(g.nodes.len(), 23 * l + 4);
         // Seven weight products per block, plus the output projection.
         assert_eq!(g.weight_matmuls().count(), 7 * l + 1);
         let mut per_layer: BTreeMap<Option<u32>, usize> = BTreeMap::new();
@@ -416,6 +418,19 @@ fn nodes_bind_to_documented_kernels_with_their_parameters() {
                 }
                 (Op::Cpy, graph::Params::Cpy { n_past, .. }) => assert_eq!(*n_past, 3),
                 (Op::GetRows | Op::Mul | Op::Add | Op::Swiglu, graph::Params::None) => {}
+                (Op::Quantize, graph::Params::None) => {
+                    // F32 in, the dot type of the products that read it out.
+                    assert_eq!(n.inputs[0].dtype, GgmlType::F32);
+                    let readers: Vec<_> = g
+                        .nodes
+                        .iter()
+                        .filter(|r| r.op == Op::MulMat && r.inputs[1] == n.output)
+                        .collect();
+                    assert!(readers.len() >= 2, "{}: read by {}", n.name, readers.len());
+                    for r in readers {
+                        assert_eq!(n.output.dtype, r.inputs[0].dtype.vec_dot_type());
+                    }
+                }
                 (op, p) => panic!("{}: {op} with {p:?}", n.name),
             }
         }

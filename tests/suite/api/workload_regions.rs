@@ -164,11 +164,12 @@ fn manifest_show_json_reports_the_library_figures() {
     assert_eq!(v["flops"], g.flops());
     assert_eq!(v["flops"], 2_070_132_032u64);
     assert_eq!(v["bytes_moved"], g.bytes_moved());
-    // The split graph has 21 nodes per layer plus 4 (466 for 22 layers) and 199 mul_mats; the
-    // fused default replaces each layer's kq mul_mat, soft_max and kqv mul_mat by one
-    // flash_attn_ext node.
+    // The split graph has 23 nodes per layer plus 4 (510 for 22 layers: two of them the
+    // shared activation conversions) and 199 mul_mats; the fused default replaces each
+    // layer's kq mul_mat, soft_max and kqv mul_mat by one flash_attn_ext node.
     let layers = m.architecture.layers as usize;
-    assert_eq!(v["nodes"].as_array().unwrap().len(), 466 - 2 * layers);
+    assert_eq!(v["nodes"].as_array().unwrap().len(), 510 - 2 * layers);
+    assert_eq!(v["by_op"]["quantize"]["count"], 2 * layers);
     assert_eq!(v["by_op"]["mul_mat"]["count"], 199 - 2 * layers);
     assert_eq!(v["by_op"]["flash_attn_ext"]["count"], layers);
 }
