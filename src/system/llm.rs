@@ -494,8 +494,8 @@ pub(crate) fn node_bound_seconds(board: &Board, node: &Node, matrix_unit: bool) 
     let lanes = board.core.vector_lanes.max(1) as f64 * clock;
     let bytes = node.bytes_moved as f64 / board.memory.peak_bytes_per_s();
     match unit_of(board, node, matrix_unit) {
-        ComputeUnit::MatrixQuantized => {
-            let peak = board.matmul.int8_macs_per_cycle.max(1) as f64 * clock;
+        ComputeUnit::MatrixProduct { macs_per_cycle } => {
+            let peak = macs_per_cycle.max(1) as f64 * clock;
             (node.matrix_macs as f64 / peak).max(bytes)
         }
         // The products at the unit's F16 rate, then the softmax's lane operations: v1's
@@ -516,8 +516,11 @@ pub(crate) fn node_bound_seconds(board: &Board, node: &Node, matrix_unit: bool) 
 /// Where a node's arithmetic runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ComputeUnit {
-    /// A quantized matrix product on Xpop_matmul.
-    MatrixQuantized,
+    /// A matrix product on Xpop_matmul (quantized or BF16 weights) at this MAC rate.
+    MatrixProduct {
+        /// The unit's MACs per cycle for the weight type.
+        macs_per_cycle: u32,
+    },
     /// Attention's products on Xpop_matmul as F16 jobs, its softmax on the vector unit.
     MatrixF16,
     /// Everything on the vector unit.
@@ -528,12 +531,27 @@ fn unit_of(board: &Board, node: &Node, matrix_unit: bool) -> ComputeUnit {
     let fitted = matrix_unit && board.matmul.enabled;
     let first = node.inputs.first();
     match node.op {
-        Op::MulMat if fitted && first.is_some_and(|w| w.dtype.is_quantized()) => {
-            ComputeUnit::MatrixQuantized
+        Op::MulMat if fitted && first.is_some_and(|w| product_on_matrix_unit(w.dtype)) => {
+            let bf16 = first.is_some_and(|w| w.dtype == GgmlType::BF16);
+            ComputeUnit::MatrixProduct {
+                macs_per_cycle: if bf16 {
+                    board.matmul.bf16_macs_per_cycle
+                } else {
+                    board.matmul.int8_macs_per_cycle
+                },
+            }
         }
         Op::FlashAttnExt if fitted && attention_on_matrix_unit(node) => ComputeUnit::MatrixF16,
         _ => ComputeUnit::Vector,
     }
+}
+
+/// The weight types whose products k_mul_mat_xpop hands to the matrix unit.
+fn product_on_matrix_unit(t: GgmlType) -> bool {
+    matches!(
+        t,
+        GgmlType::Q4_0 | GgmlType::Q8_0 | GgmlType::Q4_K | GgmlType::Q6_K | GgmlType::BF16
+    )
 }
 
 /// Fused attention runs on the matrix unit when its K and V caches are F16 (the unit's F16
@@ -552,12 +570,10 @@ pub(crate) fn program_for(node: &Node, matrix_unit: bool) -> Result<PathBuf> {
             node.name, node.kernel
         )
     })?;
-    let xpop_type = node.inputs.first().is_some_and(|w| {
-        matches!(
-            w.dtype,
-            GgmlType::Q4_0 | GgmlType::Q8_0 | GgmlType::Q4_K | GgmlType::Q6_K
-        )
-    });
+    let xpop_type = node
+        .inputs
+        .first()
+        .is_some_and(|w| product_on_matrix_unit(w.dtype));
     let name = if node.op == Op::MulMat && matrix_unit && xpop_type {
         "k_mul_mat_xpop"
     } else if node.op == Op::FlashAttnExt && matrix_unit && attention_on_matrix_unit(node) {
