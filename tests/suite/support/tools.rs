@@ -57,6 +57,26 @@ pub fn python() -> Option<PathBuf> {
     }
 }
 
+/// The oracle's interpreter ([`python`]) when it can also import `module` (the
+/// `hyperqueue` package for the HyperQueue recipe); `None` after a fail-or-skip otherwise.
+pub fn python_with(module: &str) -> Option<PathBuf> {
+    let py = python()?;
+    let ok = Command::new(&py)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        Some(py)
+    } else {
+        skip(&format!(
+            "{} cannot import {module} (`{} -m pip install {module}`)",
+            py.display(),
+            py.display()
+        ));
+        None
+    }
+}
+
 /// Whether `tool --version` succeeds; asked once per tool and test binary.
 fn runs(tool: &str) -> bool {
     static SEEN: OnceLock<Mutex<BTreeMap<String, bool>>> = OnceLock::new();
