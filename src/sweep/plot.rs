@@ -183,8 +183,12 @@ where
         .y_label_area_size(70);
     if spec.x_log {
         // A little room either side so the end points are not on the frame.
+        let (lo, hi) = (x0 / 1.05, x1 * 1.05);
         let chart = builder
-            .build_cartesian_2d((x0 / 1.05..x1 * 1.05).log_scale(), 0.0..y1)
+            .build_cartesian_2d(
+                (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
+                0.0..y1,
+            )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         lines(chart, spec, data)?;
     } else {
@@ -218,6 +222,7 @@ where
     chart
         .configure_mesh()
         .x_labels(12)
+        .axis_desc_style(("sans-serif", 16))
         .x_desc(x_desc)
         .y_desc(spec.y_label.clone().unwrap_or_else(|| spec.y.clone()))
         .x_label_formatter(&|v| short_number(*v))
@@ -229,11 +234,13 @@ where
         let color = Palette99::pick(i).to_rgba();
         let width = 2 * (n - i as u32);
         let radius = 2 + width as i32 / 2;
+        let line = if spec.step {
+            steps(&s.points)
+        } else {
+            s.points.clone()
+        };
         chart
-            .draw_series(LineSeries::new(
-                s.points.iter().copied(),
-                color.stroke_width(width),
-            ))
+            .draw_series(LineSeries::new(line, color.stroke_width(width)))
             .map_err(|e| anyhow::anyhow!("{e}"))?
             .label(s.label.clone())
             .legend(move |(x, y)| {
@@ -287,6 +294,37 @@ where
     Ok(())
 }
 
+/// Ticks of a logarithmic axis over `lo..hi`: 1, 2 and 5 times each power of ten inside it,
+/// so that every decade the data spans is labelled (plotters' own choice can leave the
+/// lower decades bare).
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let mut ticks = Vec::new();
+    let mut decade = 10f64.powf(lo.log10().floor());
+    while decade <= hi {
+        for m in [1.0, 2.0, 5.0] {
+            let t = decade * m;
+            if t >= lo && t <= hi {
+                ticks.push(t);
+            }
+        }
+        decade *= 10.0;
+    }
+    ticks
+}
+
+/// The points of a step line through `points` (sorted by x): each value holds until the
+/// next x, where the line rises or falls vertically.
+fn steps(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(2 * points.len());
+    for (i, &(x, y)) in points.iter().enumerate() {
+        if i > 0 {
+            out.push((x, points[i - 1].1));
+        }
+        out.push((x, y));
+    }
+    out
+}
+
 /// Formats an axis tick: 2147483648 -> 2G, 0.25 -> 0.25.
 fn short_number(v: f64) -> String {
     let a = v.abs();
@@ -333,6 +371,22 @@ pub fn write_plot(dir: &Path, spec: &PlotSpec, records: &[Record]) -> Result<Vec
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn log_ticks_label_every_decade_the_range_spans() {
+        assert_eq!(log_ticks(152.0, 4300.0), [200.0, 500.0, 1000.0, 2000.0]);
+        assert_eq!(log_ticks(0.9, 11.0), [1.0, 2.0, 5.0, 10.0]);
+    }
+
+    #[test]
+    fn steps_hold_each_value_until_the_next_x() {
+        assert_eq!(
+            steps(&[(1.0, 0.1), (2.0, 1.5), (4.0, 1.5)]),
+            [(1.0, 0.1), (2.0, 0.1), (2.0, 1.5), (4.0, 1.5), (4.0, 1.5)]
+        );
+        assert!(steps(&[]).is_empty());
+    }
+
     use super::*;
 
     fn record(index: usize, cap: &str, model: &str, y: Option<f64>) -> Record {

@@ -81,6 +81,10 @@ pub struct PlotSpec {
     /// A logarithmic x axis.
     #[serde(default)]
     pub x_log: bool,
+    /// Draw each series as steps (the value holds until the next x), for quantities that
+    /// switch at thresholds, such as the regime a capacity allows.
+    #[serde(default)]
+    pub step: bool,
     /// Only points whose x (in `x_unit`) lies in `[lo, hi]`.
     #[serde(default)]
     pub x_range: Option<[f64; 2]>,

@@ -1,17 +1,51 @@
 #!/usr/bin/env bash
-# Run a sweep as a HyperQueue task array: one task per line of the plan, then merge.
+# Run a sweep as a HyperQueue task array on a running HyperQueue server, then merge.
 #
-#   testbench/cluster/hyperqueue.sh SPEC.toml out/SWEEP
+#   testbench/cluster/hyperqueue.sh SPEC.toml out/SWEEP [PATH/TO/emulate]
 #
-# `hq submit --each-line` gives each task one plan line in $HQ_ENTRY; the task runs the
-# point whose index that line names. Shards (--shard K/N) work the same way for coarser tasks.
+# Needs `hq` on PATH and a server (`hq server start &`) with at least one worker
+# (`hq worker start &`); the script checks both and says what is missing instead of waiting.
+# Each task runs `emulate sweep SPEC --point I` with I from HQ_TASK_ID (an array 0..N-1), so the
+# nodes need neither python nor the source tree (the binary embeds boards, manifests and
+# kernels). A failed point fails its task (the sweep keeps its error record in OUT/point-I),
+# and the merge then refuses the incomplete set. Without an `hq` binary,
+# testbench/cluster/hyperqueue_local.py runs the same tasks on a local cluster from the PyPI
+# package (doc/sweeps.md).
 set -euo pipefail
-spec="$1"
-out="$2"
-mkdir -p "$out"
-emulate sweep "$spec" --plan > "$out/plan.jsonl"
-hq submit --each-line "$out/plan.jsonl" --cpus 1 --wait -- bash -c '
-  i=$(printf "%s" "$HQ_ENTRY" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"index\"])")
-  emulate sweep "'"$spec"'" --point "$i" --jobs 1 --out "'"$out"'/point-$i"
-'
-emulate sweep merge "$out"/point-*/results.jsonl --out "$out" --spec "$spec"
+if [ $# -lt 2 ]; then
+  echo "usage: $0 SPEC.toml OUT [PATH/TO/emulate]" >&2
+  exit 2
+fi
+spec="$(realpath "$1")"
+out="$(realpath -m "$2")"
+emulate="${3:-${SAIL_EMULATE:-$(command -v emulate || true)}}"
+if [ -z "$emulate" ] || [ ! -x "$emulate" ]; then
+  echo "$0: no emulate binary: pass its path, or put it on PATH (cargo install --path .)" >&2
+  exit 2
+fi
+if ! command -v hq >/dev/null; then
+  echo "$0: hq is not on PATH (HyperQueue: build it from its source with cargo, or use testbench/cluster/hyperqueue_local.py)" >&2
+  exit 2
+fi
+if ! hq server info >/dev/null 2>&1; then
+  echo "$0: no HyperQueue server answers; start one (hq server start &) and a worker (hq worker start &)" >&2
+  exit 2
+fi
+if ! hq worker list 2>/dev/null | grep -q '[0-9]'; then
+  echo "$0: the HyperQueue server has no worker; start one (hq worker start &) and retry" >&2
+  exit 2
+fi
+mkdir -p "$out/logs"
+n=$("$emulate" sweep "$spec" --plan | grep -c .)
+if [ "$n" -eq 0 ]; then
+  echo "$0: the spec has no points" >&2
+  exit 2
+fi
+echo "submitting $n points of $spec; waiting for them (hq job list shows progress)"
+hq submit --array "0-$((n - 1))" --cpus 1 --wait \
+  --stdout "$out/logs/point-%{TASK_ID}.out" --stderr "$out/logs/point-%{TASK_ID}.err" \
+  -- bash -c '"$0" sweep "$1" --point "$HQ_TASK_ID" --jobs 1 --out "$2/point-$HQ_TASK_ID"' \
+  "$emulate" "$spec" "$out"
+files=()
+for i in $(seq 0 $((n - 1))); do files+=("$out/point-$i/results.jsonl"); done
+"$emulate" sweep merge "${files[@]}" --out "$out" --spec "$spec"

@@ -302,14 +302,19 @@ fn the_regime_sweep_spans_the_regimes() {
     let points = spec.points();
     assert!(points.len() >= 24, "{} points", points.len());
     let arg = |name: &str| {
-        let i = spec.command.iter().position(|a| a == name).unwrap();
-        spec.command[i + 1].clone()
+        let i = spec.command.iter().position(|a| a == name)?;
+        spec.command.get(i + 1).cloned()
     };
-    let m = sail_emu::workload::load_manifest(&arg("--manifest")).unwrap();
-    let rp = sail_emu::workload::RegionParams::new(
-        arg("--context").parse().unwrap(),
-        arg("--prompt").parse().unwrap(),
-    );
+    let m = sail_emu::workload::load_manifest(&arg("--manifest").unwrap()).unwrap();
+    // A `--past` run sizes its regions for one-token steps (llm.rs), a prompt run for its
+    // prompt.
+    let prompt = match (arg("--past"), arg("--prompt")) {
+        (Some(_), _) => 1,
+        (None, Some(p)) => p.parse().unwrap(),
+        (None, None) => 8,
+    };
+    let rp =
+        sail_emu::workload::RegionParams::new(arg("--context").unwrap().parse().unwrap(), prompt);
     let regions = sail_emu::workload::regions(&m, &rp).unwrap();
     let models: Vec<&str> = points
         .iter()
