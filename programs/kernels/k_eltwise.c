@@ -14,6 +14,30 @@ static inline vfloat32m8_t silu_m8(vfloat32m8_t x, size_t vl) {
     return __riscv_vfdiv_vv_f32m8(x, __riscv_vfadd_vf_f32m8(e, 1.0f, vl), vl);
 }
 
+/* y = x + z (add) or x * z over the whole pairs of LMUL-4 strips of n elements, with the next
+ * strip's two loads issued before this strip's operation and store, so a strip's DDR latency
+ * overlaps the previous strip's work; returns how many elements it did (the caller does the
+ * rest). Loads always run ahead of the stores, so y may be x (in place). */
+static int64_t add_mul_pipelined(int add, const float *x, const float *z, float *y, int64_t n) {
+    const size_t vl = __riscv_vsetvlmax_e32m4();
+    const int64_t full = n - n % (int64_t)(2 * vl);
+    if (full <= 0) {
+        return 0;
+    }
+    vfloat32m4_t a0 = __riscv_vle32_v_f32m4(x, vl), b0 = __riscv_vle32_v_f32m4(z, vl);
+    for (int64_t i = 0; i < full; i += (int64_t)(2 * vl)) {
+        vfloat32m4_t a1 = __riscv_vle32_v_f32m4(x + i + vl, vl);
+        vfloat32m4_t b1 = __riscv_vle32_v_f32m4(z + i + vl, vl);
+        __riscv_vse32_v_f32m4(y + i, add ? __riscv_vfadd_vv_f32m4(a0, b0, vl) : __riscv_vfmul_vv_f32m4(a0, b0, vl), vl);
+        /* the next pair's first strip (the last round reloads this one, unused) */
+        const int64_t next = i + (int64_t)(2 * vl) < full ? i + (int64_t)(2 * vl) : i;
+        a0 = __riscv_vle32_v_f32m4(x + next, vl);
+        b0 = __riscv_vle32_v_f32m4(z + next, vl);
+        __riscv_vse32_v_f32m4(y + i + vl, add ? __riscv_vfadd_vv_f32m4(a1, b1, vl) : __riscv_vfmul_vv_f32m4(a1, b1, vl), vl);
+    }
+    return full;
+}
+
 int sail_kernel(const struct sail_op *op) {
     TRY(desc_check(op));
     const int binary = op->op == SAIL_OP_ADD || op->op == SAIL_OP_MUL || op->op == SAIL_OP_SWIGLU;
@@ -65,7 +89,11 @@ int sail_kernel(const struct sail_op *op) {
                 const float *z = (const float *)tensor_row(b, i1 % b->ne[1], i2 % b->ne[2], i3 % b->ne[3]);
                 const int64_t nb = b->ne[0];
                 for (int64_t base = 0; base < n; base += nb) { /* src1 repeats along dim 0 */
-                    for (int64_t i = 0; i < nb;) {
+                    int64_t i = 0;
+                    if (op->op != SAIL_OP_SWIGLU) {
+                        i = add_mul_pipelined(op->op == SAIL_OP_ADD, x + base, z, y + base, nb);
+                    }
+                    while (i < nb) {
                         size_t vl = __riscv_vsetvl_e32m8((size_t)(nb - i));
                         vfloat32m8_t va = __riscv_vle32_v_f32m8(x + base + i, vl);
                         vfloat32m8_t vb = __riscv_vle32_v_f32m8(z + i, vl);
