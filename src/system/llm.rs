@@ -368,6 +368,9 @@ pub struct RunReport {
     pub bound: Bound,
     /// Decode time per op kind, per token.
     pub by_op: BTreeMap<String, OpSplit>,
+    /// Prefill time per op kind (the whole prefill step; absent without a prefill).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub prefill_by_op: BTreeMap<String, OpSplit>,
     /// Every kernel of the last step's first layer and of no layer (embedding, final norm,
     /// output), each with its bound.
     pub kernels: Vec<NodeTiming>,
@@ -870,6 +873,7 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     let mut decode_stats = Stats::new();
     let mut steps = Vec::new();
     let mut by_op: BTreeMap<String, OpSplit> = BTreeMap::new();
+    let mut prefill_by_op: BTreeMap<String, OpSplit> = BTreeMap::new();
     let tokens_addr = placement.addr(act::TOKENS);
     let pos_addr = placement.addr(act::POS);
     let last_step = graphs.len() - 1;
@@ -953,7 +957,14 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
             card_stats.merge_under("card0", &kr.stats);
             if is_decode {
                 decode_stats.merge_under("", &kr.stats);
-                let e = by_op.entry(node.op.ggml_name().to_string()).or_default();
+            }
+            {
+                let split = if is_decode {
+                    &mut by_op
+                } else {
+                    &mut prefill_by_op
+                };
+                let e = split.entry(node.op.ggml_name().to_string()).or_default();
                 e.count += 1;
                 e.seconds += dur.secs();
                 e.bound_seconds += bound;
@@ -1081,6 +1092,7 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
             },
         },
         by_op,
+        prefill_by_op,
         kernels,
         by_resource,
         host_seconds,

@@ -263,6 +263,31 @@ fn kernel_node_timing_equals_the_full_runs_and_is_above_its_bound() {
         .map(|k| f(k, "seconds"))
         .sum();
     assert!(mm > 0.0 && mm < f(&full, "by_op.mul_mat.seconds"));
+    // The prefill's per-op split sums to the prefill step (one card, no host-link waits),
+    // and to its bound; a --past run has none.
+    let split = full["prefill_by_op"].as_object().unwrap();
+    let sum = |key: &str| {
+        split
+            .values()
+            .map(|v| v[key].as_f64().unwrap())
+            .sum::<f64>()
+    };
+    let (prefill, bound) = (
+        f(&full, "prefill.seconds"),
+        f(&full, "prefill.bound_seconds"),
+    );
+    assert!(
+        (sum("seconds") - prefill).abs() < 1e-9 * prefill,
+        "{prefill}"
+    );
+    assert!(
+        (sum("bound_seconds") - bound).abs() < 1e-9 * bound,
+        "{bound}"
+    );
+    let count: u64 = split.values().map(|v| v["count"].as_u64().unwrap()).sum();
+    assert_eq!(count, f(&full, "prefill.kernels") as u64);
+    let past = run_json(&["--past", "3", "--tokens", "1"]);
+    assert!(past.get("prefill_by_op").is_none());
     // A prefix that names no node is an error listing some that exist.
     let out = emulate(&["kernel", "--node", "blk.0.nothing"]);
     assert!(!out.status.success());
