@@ -38,7 +38,7 @@ F16_TO_F32(m4, m2, 8)
 F16_TO_F32(m8, m4, 4)
 
 /* f32 -> f16 bit patterns, rounded to nearest even as fcvt.h.s does it: overflow to
- * infinity, subnormal results rounded at 2^-24, NaN to the quiet NaN 0x7e00 (sign kept).
+ * infinity, subnormal results rounded at 2^-24, every NaN to the canonical NaN 0x7e00.
  * Integer ops, plus one exact multiply by 2^24 and a round-to-nearest-even conversion for
  * the subnormal range; no Zvfh needed. */
 static inline vuint16m2_t f32_to_f16_m4(vfloat32m4_t x, size_t vl) {
@@ -57,9 +57,11 @@ static inline vuint16m2_t f32_to_f16_m4(vfloat32m4_t x, size_t vl) {
     vuint32m4_t sub = __riscv_vfcvt_xu_f_v_u32m4_rm(__riscv_vfmul_vf_f32m4(ax, 0x1p24f, vl), __RISCV_FRM_RNE, vl);
     vbool8_t tiny = __riscv_vmsltu_vx_u32m4_b8(a, 0x38800000u, vl);
     h = __riscv_vmerge_vvm_u32m4(h, sub, tiny, vl);
+    h = __riscv_vor_vv_u32m4(h, sign, vl);
+    /* every NaN becomes the canonical 0x7e00, sign cleared, as fcvt.h.s writes it */
     vbool8_t nan = __riscv_vmsgtu_vx_u32m4_b8(a, 0x7f800000u, vl);
     h = __riscv_vmerge_vxm_u32m4(h, 0x7e00u, nan, vl);
-    return __riscv_vncvt_x_x_w_u16m2(__riscv_vor_vv_u32m4(h, sign, vl), vl);
+    return __riscv_vncvt_x_x_w_u16m2(h, vl);
 }
 
 /* bf16 bit patterns -> f32 (exact: the bits shifted into the upper half). */

@@ -509,6 +509,14 @@ def case_cpy_strided(seed, st, dt, ne):
     rng = np.random.default_rng(seed)
     ne = tuple(ne) + (1,) * (4 - len(ne))
     x = rng.normal(0, 2, ne[::-1]).astype(f32)
+    if st == F32 and dt == F16 and x.size >= 16:
+        # rounding edges of f32 -> f16: the overflow boundary (65520 rounds to inf), infinities,
+        # the smallest subnormal, ties at 2^-25 (to 0), 3 * 2^-26 (up), 1 + 2^-11 (to even: 1)
+        # and 1 + 3 * 2^-11 (up), the subnormal/normal boundary, a negative zero
+        edges = [65504.0, 65519.99, 65520.0, -65520.0, 1e6, -np.inf, np.inf, 2.0**-24, 2.0**-25,
+                 3 * 2.0**-26, 1 + 2.0**-11, 1 + 3 * 2.0**-11, 2.0**-14 - 2.0**-26, -0.0,
+                 -2.0**-20, 6.1e-5]
+        x.reshape(-1)[:16] = np.array(edges, dtype=f32)
     if st == F16:
         x = x.astype(np.float16)
     img = Image()
