@@ -24,6 +24,13 @@ static void convert_run(uint32_t st, uint32_t dt, uintptr_t s, uintptr_t d, int6
         }
     } else if (st == SAIL_TYPE_F16) {
         f16_row_to_f32((float *)d, (const uint16_t *)s, n);
+    } else if (n < 8) {
+        /* short runs (a transposed V cache stores one element per run): fcvt.h.s */
+        const float *x = (const float *)s;
+        uint16_t *y = (uint16_t *)d;
+        for (int64_t i = 0; i < n; i++) {
+            y[i] = f32_to_fp16(x[i]);
+        }
     } else {
         /* fcvt.h.s's rounding and NaN on the vector unit (f32_to_f16_m4): the rows come
          * from DDR, where a scalar loop paid a load latency per element */
