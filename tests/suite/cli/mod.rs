@@ -1,7 +1,7 @@
 //! Tests that run the `emulate` binary.
 
 mod cli_boards;
-mod cluster;
+pub(crate) mod cluster;
 mod collective;
 mod ddr3_reference;
 mod hart_kernel_cli;

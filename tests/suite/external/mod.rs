@@ -1,5 +1,6 @@
 //! Differential and oracle tests against outside tools and references.
 
+mod cluster_hyperqueue;
 mod hart_disasm;
 mod kernels_abi;
 mod kernels_emulator;
