@@ -1,7 +1,7 @@
 //! Disassembly in the style of llvm-objdump-19: ABI register names, hexadecimal immediates,
 //! the common aliases (`li`, `mv`, `ret`, `j`, `beqz`, `csrr`, `frflags`, `fmv.s`, ...).
 
-use super::{AmoOp, CsrOp, FpFmt, Inst};
+use super::{CsrOp, FpFmt, Inst};
 use std::fmt::Write as _;
 
 /// ABI name of integer register `r`.
@@ -48,7 +48,7 @@ pub fn csr_name(csr: u16) -> String {
     n.to_string()
 }
 
-fn hex(v: i64) -> String {
+pub(super) fn hex(v: i64) -> String {
     if v < 0 {
         format!("-{:#x}", v.unsigned_abs())
     } else {
@@ -56,7 +56,7 @@ fn hex(v: i64) -> String {
     }
 }
 
-fn target(pc: Option<u64>, off: i32) -> String {
+pub(super) fn target(pc: Option<u64>, off: i32) -> String {
     match pc {
         Some(pc) => format!("{:#x}", pc.wrapping_add(off as i64 as u64)),
         None => hex(off as i64),
@@ -76,7 +76,7 @@ fn rm_name(rm: u8) -> &'static str {
 
 /// `, rm` suffix: omitted when the rounding mode is the default (dynamic, or `rne` for the
 /// conversions that are always exact), as llvm-objdump does.
-fn rm_suffix(rm: u8, exact: bool) -> String {
+pub(super) fn rm_suffix(rm: u8, exact: bool) -> String {
     let default = if exact { 0 } else { 7 };
     if rm == default {
         String::new()
@@ -85,7 +85,7 @@ fn rm_suffix(rm: u8, exact: bool) -> String {
     }
 }
 
-fn aqrl(a: u8) -> &'static str {
+pub(super) fn aqrl(a: u8) -> &'static str {
     match a {
         0 => "",
         1 => ".rl",
@@ -94,7 +94,7 @@ fn aqrl(a: u8) -> &'static str {
     }
 }
 
-fn fence_set(bits: u8) -> String {
+pub(super) fn fence_set(bits: u8) -> String {
     let mut s = String::new();
     for (b, c) in [(8, 'i'), (4, 'o'), (2, 'r'), (1, 'w')] {
         if bits & b != 0 {
@@ -106,17 +106,35 @@ fn fence_set(bits: u8) -> String {
 
 /// Disassembles `inst`; with `pc`, branch and jump targets are printed as absolute addresses.
 pub fn disasm(inst: &Inst, pc: Option<u64>) -> String {
+    let mut s = String::new();
+    let w = &mut s;
+    match inst {
+        Inst::Xpop(x) => {
+            let _ = write!(w, "{x}");
+        }
+        // The vector unit's Display separates mnemonic and operands with a tab, as
+        // llvm-objdump does; traces use one space throughout.
+        Inst::Vector(v) => {
+            let _ = write!(w, "{}", v.to_string().replacen('\t', " ", 1));
+        }
+        _ => {
+            if alias(w, inst, pc).is_none() {
+                inst.write_scalar(w, pc);
+            }
+        }
+    }
+    s
+}
+
+/// The aliases llvm-objdump prints instead of the table's text (`li`, `mv`, `ret`, `beqz`,
+/// `fmv.s`, ...); None when `inst` has none.
+fn alias(w: &mut String, inst: &Inst, pc: Option<u64>) -> Option<R> {
     use Inst::*;
     let x = xreg;
     let f = freg;
-    let mut s = String::new();
-    let w = &mut s;
-    let _ = match *inst {
-        Lui { rd, imm } => write!(w, "lui {}, {:#x}", x(rd), (imm as u32) >> 12),
-        Auipc { rd, imm } => write!(w, "auipc {}, {:#x}", x(rd), (imm as u32) >> 12),
+    Some(match *inst {
         Jal { rd: 0, off } => write!(w, "j {}", target(pc, off)),
         Jal { rd: 1, off } => write!(w, "jal {}", target(pc, off)),
-        Jal { rd, off } => write!(w, "jal {}, {}", x(rd), target(pc, off)),
         Jalr {
             rd: 0,
             rs1: 1,
@@ -124,30 +142,12 @@ pub fn disasm(inst: &Inst, pc: Option<u64>) -> String {
         } => write!(w, "ret"),
         Jalr { rd: 0, rs1, imm: 0 } => write!(w, "jr {}", x(rs1)),
         Jalr { rd: 1, rs1, imm: 0 } => write!(w, "jalr {}", x(rs1)),
-        Jalr { rd, rs1, imm } => write!(w, "jalr {}, {}({})", x(rd), hex(imm as i64), x(rs1)),
         Beq { rs1, rs2: 0, off } => write!(w, "beqz {}, {}", x(rs1), target(pc, off)),
         Bne { rs1, rs2: 0, off } => write!(w, "bnez {}, {}", x(rs1), target(pc, off)),
         Blt { rs1, rs2: 0, off } => write!(w, "bltz {}, {}", x(rs1), target(pc, off)),
         Bge { rs1, rs2: 0, off } => write!(w, "bgez {}, {}", x(rs1), target(pc, off)),
         Blt { rs1: 0, rs2, off } => write!(w, "bgtz {}, {}", x(rs2), target(pc, off)),
         Bge { rs1: 0, rs2, off } => write!(w, "blez {}, {}", x(rs2), target(pc, off)),
-        Beq { rs1, rs2, off } => br(w, "beq", rs1, rs2, pc, off),
-        Bne { rs1, rs2, off } => br(w, "bne", rs1, rs2, pc, off),
-        Blt { rs1, rs2, off } => br(w, "blt", rs1, rs2, pc, off),
-        Bge { rs1, rs2, off } => br(w, "bge", rs1, rs2, pc, off),
-        Bltu { rs1, rs2, off } => br(w, "bltu", rs1, rs2, pc, off),
-        Bgeu { rs1, rs2, off } => br(w, "bgeu", rs1, rs2, pc, off),
-        Lb { rd, rs1, imm } => mem(w, "lb", x(rd), rs1, imm),
-        Lh { rd, rs1, imm } => mem(w, "lh", x(rd), rs1, imm),
-        Lw { rd, rs1, imm } => mem(w, "lw", x(rd), rs1, imm),
-        Ld { rd, rs1, imm } => mem(w, "ld", x(rd), rs1, imm),
-        Lbu { rd, rs1, imm } => mem(w, "lbu", x(rd), rs1, imm),
-        Lhu { rd, rs1, imm } => mem(w, "lhu", x(rd), rs1, imm),
-        Lwu { rd, rs1, imm } => mem(w, "lwu", x(rd), rs1, imm),
-        Sb { rs1, rs2, imm } => mem(w, "sb", x(rs2), rs1, imm),
-        Sh { rs1, rs2, imm } => mem(w, "sh", x(rs2), rs1, imm),
-        Sw { rs1, rs2, imm } => mem(w, "sw", x(rs2), rs1, imm),
-        Sd { rs1, rs2, imm } => mem(w, "sd", x(rs2), rs1, imm),
         Addi {
             rd: 0,
             rs1: 0,
@@ -158,171 +158,16 @@ pub fn disasm(inst: &Inst, pc: Option<u64>) -> String {
         Addiw { rd, rs1, imm: 0 } => write!(w, "sext.w {}, {}", x(rd), x(rs1)),
         Sltiu { rd, rs1, imm: 1 } => write!(w, "seqz {}, {}", x(rd), x(rs1)),
         Xori { rd, rs1, imm: -1 } => write!(w, "not {}, {}", x(rd), x(rs1)),
-        Addi { rd, rs1, imm } => ri(w, "addi", rd, rs1, imm as i64),
-        Slti { rd, rs1, imm } => ri(w, "slti", rd, rs1, imm as i64),
-        Sltiu { rd, rs1, imm } => ri(w, "sltiu", rd, rs1, imm as i64),
-        Xori { rd, rs1, imm } => ri(w, "xori", rd, rs1, imm as i64),
-        Ori { rd, rs1, imm } => ri(w, "ori", rd, rs1, imm as i64),
-        Andi { rd, rs1, imm } => ri(w, "andi", rd, rs1, imm as i64),
-        Slli { rd, rs1, sh } => ri(w, "slli", rd, rs1, sh as i64),
-        Srli { rd, rs1, sh } => ri(w, "srli", rd, rs1, sh as i64),
-        Srai { rd, rs1, sh } => ri(w, "srai", rd, rs1, sh as i64),
-        Addiw { rd, rs1, imm } => ri(w, "addiw", rd, rs1, imm as i64),
-        Slliw { rd, rs1, sh } => ri(w, "slliw", rd, rs1, sh as i64),
-        Srliw { rd, rs1, sh } => ri(w, "srliw", rd, rs1, sh as i64),
-        Sraiw { rd, rs1, sh } => ri(w, "sraiw", rd, rs1, sh as i64),
         Add { rd, rs1: 0, rs2 } => write!(w, "mv {}, {}", x(rd), x(rs2)),
         Sub { rd, rs1: 0, rs2 } => write!(w, "neg {}, {}", x(rd), x(rs2)),
         Subw { rd, rs1: 0, rs2 } => write!(w, "negw {}, {}", x(rd), x(rs2)),
         Sltu { rd, rs1: 0, rs2 } => write!(w, "snez {}, {}", x(rd), x(rs2)),
         Slt { rd, rs1, rs2: 0 } => write!(w, "sltz {}, {}", x(rd), x(rs1)),
         Slt { rd, rs1: 0, rs2 } => write!(w, "sgtz {}, {}", x(rd), x(rs2)),
-        Add { rd, rs1, rs2 } => rr(w, "add", rd, rs1, rs2),
-        Sub { rd, rs1, rs2 } => rr(w, "sub", rd, rs1, rs2),
-        Sll { rd, rs1, rs2 } => rr(w, "sll", rd, rs1, rs2),
-        Slt { rd, rs1, rs2 } => rr(w, "slt", rd, rs1, rs2),
-        Sltu { rd, rs1, rs2 } => rr(w, "sltu", rd, rs1, rs2),
-        Xor { rd, rs1, rs2 } => rr(w, "xor", rd, rs1, rs2),
-        Srl { rd, rs1, rs2 } => rr(w, "srl", rd, rs1, rs2),
-        Sra { rd, rs1, rs2 } => rr(w, "sra", rd, rs1, rs2),
-        Or { rd, rs1, rs2 } => rr(w, "or", rd, rs1, rs2),
-        And { rd, rs1, rs2 } => rr(w, "and", rd, rs1, rs2),
-        Addw { rd, rs1, rs2 } => rr(w, "addw", rd, rs1, rs2),
-        Subw { rd, rs1, rs2 } => rr(w, "subw", rd, rs1, rs2),
-        Sllw { rd, rs1, rs2 } => rr(w, "sllw", rd, rs1, rs2),
-        Srlw { rd, rs1, rs2 } => rr(w, "srlw", rd, rs1, rs2),
-        Sraw { rd, rs1, rs2 } => rr(w, "sraw", rd, rs1, rs2),
-        Mul { rd, rs1, rs2 } => rr(w, "mul", rd, rs1, rs2),
-        Mulh { rd, rs1, rs2 } => rr(w, "mulh", rd, rs1, rs2),
-        Mulhsu { rd, rs1, rs2 } => rr(w, "mulhsu", rd, rs1, rs2),
-        Mulhu { rd, rs1, rs2 } => rr(w, "mulhu", rd, rs1, rs2),
-        Div { rd, rs1, rs2 } => rr(w, "div", rd, rs1, rs2),
-        Divu { rd, rs1, rs2 } => rr(w, "divu", rd, rs1, rs2),
-        Rem { rd, rs1, rs2 } => rr(w, "rem", rd, rs1, rs2),
-        Remu { rd, rs1, rs2 } => rr(w, "remu", rd, rs1, rs2),
-        Mulw { rd, rs1, rs2 } => rr(w, "mulw", rd, rs1, rs2),
-        Divw { rd, rs1, rs2 } => rr(w, "divw", rd, rs1, rs2),
-        Divuw { rd, rs1, rs2 } => rr(w, "divuw", rd, rs1, rs2),
-        Remw { rd, rs1, rs2 } => rr(w, "remw", rd, rs1, rs2),
-        Remuw { rd, rs1, rs2 } => rr(w, "remuw", rd, rs1, rs2),
         Fence {
             pred: 0xf,
             succ: 0xf,
         } => write!(w, "fence"),
-        Fence { pred, succ } => write!(w, "fence {}, {}", fence_set(pred), fence_set(succ)),
-        FenceI => write!(w, "fence.i"),
-        Ecall => write!(w, "ecall"),
-        Ebreak => write!(w, "ebreak"),
-        Csr { op, rd, rs1, csr } => csr_text(w, op, rd, rs1, csr),
-        Lr {
-            d,
-            rd,
-            rs1,
-            aqrl: a,
-        } => write!(
-            w,
-            "lr.{}{} {}, ({})",
-            if d { "d" } else { "w" },
-            aqrl(a),
-            x(rd),
-            x(rs1)
-        ),
-        Sc {
-            d,
-            rd,
-            rs1,
-            rs2,
-            aqrl: a,
-        } => write!(
-            w,
-            "sc.{}{} {}, {}, ({})",
-            if d { "d" } else { "w" },
-            aqrl(a),
-            x(rd),
-            x(rs2),
-            x(rs1)
-        ),
-        Amo {
-            op,
-            d,
-            rd,
-            rs1,
-            rs2,
-            aqrl: a,
-        } => {
-            let n = match op {
-                AmoOp::Swap => "swap",
-                AmoOp::Add => "add",
-                AmoOp::Xor => "xor",
-                AmoOp::And => "and",
-                AmoOp::Or => "or",
-                AmoOp::Min => "min",
-                AmoOp::Max => "max",
-                AmoOp::Minu => "minu",
-                AmoOp::Maxu => "maxu",
-            };
-            write!(
-                w,
-                "amo{n}.{}{} {}, {}, ({})",
-                if d { "d" } else { "w" },
-                aqrl(a),
-                x(rd),
-                x(rs2),
-                x(rs1)
-            )
-        }
-        Fl { fmt, rd, rs1, imm } => {
-            let m = match fmt {
-                FpFmt::H => "flh",
-                FpFmt::S => "flw",
-                FpFmt::D => "fld",
-            };
-            mem(w, m, f(rd), rs1, imm)
-        }
-        Fs { fmt, rs1, rs2, imm } => {
-            let m = match fmt {
-                FpFmt::H => "fsh",
-                FpFmt::S => "fsw",
-                FpFmt::D => "fsd",
-            };
-            mem(w, m, f(rs2), rs1, imm)
-        }
-        Fadd {
-            fmt,
-            rd,
-            rs1,
-            rs2,
-            rm,
-        } => f3op(w, "fadd", fmt, rd, rs1, rs2, rm),
-        Fsub {
-            fmt,
-            rd,
-            rs1,
-            rs2,
-            rm,
-        } => f3op(w, "fsub", fmt, rd, rs1, rs2, rm),
-        Fmul {
-            fmt,
-            rd,
-            rs1,
-            rs2,
-            rm,
-        } => f3op(w, "fmul", fmt, rd, rs1, rs2, rm),
-        Fdiv {
-            fmt,
-            rd,
-            rs1,
-            rs2,
-            rm,
-        } => f3op(w, "fdiv", fmt, rd, rs1, rs2, rm),
-        Fsqrt { fmt, rd, rs1, rm } => write!(
-            w,
-            "fsqrt.{} {}, {}{}",
-            fmt.suffix(),
-            f(rd),
-            f(rs1),
-            rm_suffix(rm, false)
-        ),
         Fsgnj { fmt, rd, rs1, rs2 } if rs1 == rs2 => {
             write!(w, "fmv.{} {}, {}", fmt.suffix(), f(rd), f(rs1))
         }
@@ -332,135 +177,28 @@ pub fn disasm(inst: &Inst, pc: Option<u64>) -> String {
         Fsgnjx { fmt, rd, rs1, rs2 } if rs1 == rs2 => {
             write!(w, "fabs.{} {}, {}", fmt.suffix(), f(rd), f(rs1))
         }
-        Fsgnj { fmt, rd, rs1, rs2 } => ff(w, "fsgnj", fmt, f(rd), rs1, rs2),
-        Fsgnjn { fmt, rd, rs1, rs2 } => ff(w, "fsgnjn", fmt, f(rd), rs1, rs2),
-        Fsgnjx { fmt, rd, rs1, rs2 } => ff(w, "fsgnjx", fmt, f(rd), rs1, rs2),
-        Fmin { fmt, rd, rs1, rs2 } => ff(w, "fmin", fmt, f(rd), rs1, rs2),
-        Fmax { fmt, rd, rs1, rs2 } => ff(w, "fmax", fmt, f(rd), rs1, rs2),
-        Feq { fmt, rd, rs1, rs2 } => ff(w, "feq", fmt, x(rd), rs1, rs2),
-        Flt { fmt, rd, rs1, rs2 } => ff(w, "flt", fmt, x(rd), rs1, rs2),
-        Fle { fmt, rd, rs1, rs2 } => ff(w, "fle", fmt, x(rd), rs1, rs2),
-        Fclass { fmt, rd, rs1 } => write!(w, "fclass.{} {}, {}", fmt.suffix(), x(rd), f(rs1)),
-        FmvXF { fmt, rd, rs1 } => {
-            let n = if fmt == FpFmt::S { "w" } else { fmt.suffix() };
-            write!(w, "fmv.x.{n} {}, {}", x(rd), f(rs1))
-        }
-        FmvFX { fmt, rd, rs1 } => {
-            let n = if fmt == FpFmt::S { "w" } else { fmt.suffix() };
-            write!(w, "fmv.{n}.x {}, {}", f(rd), x(rs1))
-        }
-        FcvtToInt {
-            fmt,
-            it,
-            rd,
-            rs1,
-            rm,
-        } => write!(
-            w,
-            "fcvt.{}.{} {}, {}{}",
-            it.suffix(),
-            fmt.suffix(),
-            x(rd),
-            f(rs1),
-            rm_suffix(rm, false)
-        ),
-        FcvtFromInt {
-            fmt,
-            it,
-            rd,
-            rs1,
-            rm,
-        } => {
-            let exact = fmt == FpFmt::D && matches!(it, super::IntType::W | super::IntType::Wu);
-            write!(
-                w,
-                "fcvt.{}.{} {}, {}{}",
-                fmt.suffix(),
-                it.suffix(),
-                f(rd),
-                x(rs1),
-                rm_suffix(rm, exact)
-            )
-        }
-        FcvtFF {
-            to,
-            from,
-            rd,
-            rs1,
-            rm,
-        } => {
-            let exact = matches!(
-                (to, from),
-                (FpFmt::D, FpFmt::S) | (FpFmt::D, FpFmt::H) | (FpFmt::S, FpFmt::H)
-            );
-            write!(
-                w,
-                "fcvt.{}.{} {}, {}{}",
-                to.suffix(),
-                from.suffix(),
-                f(rd),
-                f(rs1),
-                rm_suffix(rm, exact)
-            )
-        }
-        Fmadd {
-            fmt,
-            rd,
-            rs1,
-            rs2,
-            rs3,
-            rm,
-        } => f4op(w, "fmadd", fmt, [rd, rs1, rs2, rs3], rm),
-        Fmsub {
-            fmt,
-            rd,
-            rs1,
-            rs2,
-            rs3,
-            rm,
-        } => f4op(w, "fmsub", fmt, [rd, rs1, rs2, rs3], rm),
-        Fnmsub {
-            fmt,
-            rd,
-            rs1,
-            rs2,
-            rs3,
-            rm,
-        } => f4op(w, "fnmsub", fmt, [rd, rs1, rs2, rs3], rm),
-        Fnmadd {
-            fmt,
-            rd,
-            rs1,
-            rs2,
-            rs3,
-            rm,
-        } => f4op(w, "fnmadd", fmt, [rd, rs1, rs2, rs3], rm),
-        Xpop(x) => write!(w, "{x}"),
-        // The vector unit's Display separates mnemonic and operands with a tab, as
-        // llvm-objdump does; traces use one space throughout.
-        Vector(v) => write!(w, "{}", v.to_string().replacen('\t', " ", 1)),
-    };
-    s
+        _ => return None,
+    })
 }
 
 type R = std::fmt::Result;
 
-fn br(w: &mut String, m: &str, rs1: u8, rs2: u8, pc: Option<u64>, off: i32) -> R {
+pub(super) fn br(w: &mut String, m: &str, rs1: u8, rs2: u8, pc: Option<u64>, off: i32) -> R {
     write!(w, "{m} {}, {}, {}", xreg(rs1), xreg(rs2), target(pc, off))
 }
-fn mem(w: &mut String, m: &str, r: &str, base: u8, imm: i32) -> R {
+pub(super) fn mem(w: &mut String, m: &str, r: &str, base: u8, imm: i32) -> R {
     write!(w, "{m} {r}, {}({})", hex(imm as i64), xreg(base))
 }
-fn ri(w: &mut String, m: &str, rd: u8, rs1: u8, imm: i64) -> R {
+pub(super) fn ri(w: &mut String, m: &str, rd: u8, rs1: u8, imm: i64) -> R {
     write!(w, "{m} {}, {}, {}", xreg(rd), xreg(rs1), hex(imm))
 }
-fn rr(w: &mut String, m: &str, rd: u8, rs1: u8, rs2: u8) -> R {
+pub(super) fn rr(w: &mut String, m: &str, rd: u8, rs1: u8, rs2: u8) -> R {
     write!(w, "{m} {}, {}, {}", xreg(rd), xreg(rs1), xreg(rs2))
 }
-fn ff(w: &mut String, m: &str, fmt: FpFmt, rd: &str, rs1: u8, rs2: u8) -> R {
+pub(super) fn ff(w: &mut String, m: &str, fmt: FpFmt, rd: &str, rs1: u8, rs2: u8) -> R {
     write!(w, "{m}.{} {rd}, {}, {}", fmt.suffix(), freg(rs1), freg(rs2))
 }
-fn f3op(w: &mut String, m: &str, fmt: FpFmt, rd: u8, rs1: u8, rs2: u8, rm: u8) -> R {
+pub(super) fn f3op(w: &mut String, m: &str, fmt: FpFmt, rd: u8, rs1: u8, rs2: u8, rm: u8) -> R {
     write!(
         w,
         "{m}.{} {}, {}, {}{}",
@@ -471,7 +209,7 @@ fn f3op(w: &mut String, m: &str, fmt: FpFmt, rd: u8, rs1: u8, rs2: u8, rm: u8) -
         rm_suffix(rm, false)
     )
 }
-fn f4op(w: &mut String, m: &str, fmt: FpFmt, r: [u8; 4], rm: u8) -> R {
+pub(super) fn f4op(w: &mut String, m: &str, fmt: FpFmt, r: [u8; 4], rm: u8) -> R {
     write!(
         w,
         "{m}.{} {}, {}, {}, {}{}",
@@ -484,7 +222,7 @@ fn f4op(w: &mut String, m: &str, fmt: FpFmt, r: [u8; 4], rm: u8) -> R {
     )
 }
 
-fn csr_text(w: &mut String, op: CsrOp, rd: u8, rs1: u8, csr: u16) -> R {
+pub(super) fn csr_text(w: &mut String, op: CsrOp, rd: u8, rs1: u8, csr: u16) -> R {
     let x = xreg;
     // FP CSR aliases.
     let fp_alias = match csr {

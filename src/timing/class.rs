@@ -1,8 +1,10 @@
 //! What the timing model needs to know of an instruction: its latency class and the
 //! registers it reads and writes.
 
+use crate::isa::format::Reg;
 use crate::isa::vector::{Form, VClass, VInst, VOp};
-use crate::isa::Inst;
+use crate::isa::xpop::XInst;
+use crate::isa::{Inst, SClass};
 
 /// Latency class of an instruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -124,6 +126,26 @@ impl Class {
         }
     }
 
+    /// The timing class of a scalar instruction (the table's [`SClass`]).
+    #[inline]
+    pub fn of_scalar(c: SClass) -> Class {
+        match c {
+            SClass::IntAlu => Class::IntAlu,
+            SClass::IntMul => Class::IntMul,
+            SClass::IntDiv => Class::IntDiv,
+            SClass::Load => Class::Load,
+            SClass::Store => Class::Store,
+            SClass::Branch => Class::Branch,
+            SClass::Jump => Class::Jump,
+            SClass::FpAdd => Class::FpAdd,
+            SClass::FpMul => Class::FpMul,
+            SClass::FpFma => Class::FpFma,
+            SClass::FpDiv => Class::FpDiv,
+            SClass::FpSqrt => Class::FpSqrt,
+            SClass::FpCvt => Class::FpCvt,
+        }
+    }
+
     /// The timing class of a vector instruction.
     pub fn of_vector(v: &VInst) -> Class {
         match v.class() {
@@ -191,124 +213,36 @@ pub fn vector_scalar_operands(v: &VInst) -> (u8, [u8; 2]) {
     }
 }
 
-/// The class and registers of `inst`.
+/// Scoreboard index of a register an instruction names (x0 is no dependency).
+#[inline]
+fn scoreboard(r: Reg) -> u8 {
+    match r {
+        Reg::None => NONE,
+        Reg::X(r) => xr(r),
+        Reg::F(r) => fr(r),
+    }
+}
+
+/// The class and registers of `inst`: from the scalar table, or from the vector and matrix
+/// units' own descriptions.
+#[inline]
 pub fn usage(inst: &Inst) -> Usage {
-    use Class::*;
-    use Inst::*;
-    let u = |class, dst, a, b, c| Usage {
+    if let Some((class, regs)) = inst.scalar_usage() {
+        return Usage {
+            class: Class::of_scalar(class),
+            dst: scoreboard(regs.dst),
+            src: regs.src.map(scoreboard),
+        };
+    }
+    let u = |class, dst, a, b| Usage {
         class,
         dst,
-        src: [a, b, c],
+        src: [a, b, NONE],
     };
     match *inst {
-        Lui { rd, .. } | Auipc { rd, .. } => u(IntAlu, xr(rd), NONE, NONE, NONE),
-        Jal { rd, .. } => u(Jump, xr(rd), NONE, NONE, NONE),
-        Jalr { rd, rs1, .. } => u(Jump, xr(rd), xr(rs1), NONE, NONE),
-        Beq { rs1, rs2, .. }
-        | Bne { rs1, rs2, .. }
-        | Blt { rs1, rs2, .. }
-        | Bge { rs1, rs2, .. }
-        | Bltu { rs1, rs2, .. }
-        | Bgeu { rs1, rs2, .. } => u(Branch, NONE, xr(rs1), xr(rs2), NONE),
-        Lb { rd, rs1, .. }
-        | Lh { rd, rs1, .. }
-        | Lw { rd, rs1, .. }
-        | Ld { rd, rs1, .. }
-        | Lbu { rd, rs1, .. }
-        | Lhu { rd, rs1, .. }
-        | Lwu { rd, rs1, .. } => u(Load, xr(rd), xr(rs1), NONE, NONE),
-        Sb { rs1, rs2, .. } | Sh { rs1, rs2, .. } | Sw { rs1, rs2, .. } | Sd { rs1, rs2, .. } => {
-            u(Store, NONE, xr(rs1), xr(rs2), NONE)
-        }
-        Addi { rd, rs1, .. }
-        | Slti { rd, rs1, .. }
-        | Sltiu { rd, rs1, .. }
-        | Xori { rd, rs1, .. }
-        | Ori { rd, rs1, .. }
-        | Andi { rd, rs1, .. }
-        | Addiw { rd, rs1, .. }
-        | Slli { rd, rs1, .. }
-        | Srli { rd, rs1, .. }
-        | Srai { rd, rs1, .. }
-        | Slliw { rd, rs1, .. }
-        | Srliw { rd, rs1, .. }
-        | Sraiw { rd, rs1, .. } => u(IntAlu, xr(rd), xr(rs1), NONE, NONE),
-        Add { rd, rs1, rs2 }
-        | Sub { rd, rs1, rs2 }
-        | Sll { rd, rs1, rs2 }
-        | Slt { rd, rs1, rs2 }
-        | Sltu { rd, rs1, rs2 }
-        | Xor { rd, rs1, rs2 }
-        | Srl { rd, rs1, rs2 }
-        | Sra { rd, rs1, rs2 }
-        | Or { rd, rs1, rs2 }
-        | And { rd, rs1, rs2 }
-        | Addw { rd, rs1, rs2 }
-        | Subw { rd, rs1, rs2 }
-        | Sllw { rd, rs1, rs2 }
-        | Srlw { rd, rs1, rs2 }
-        | Sraw { rd, rs1, rs2 } => u(IntAlu, xr(rd), xr(rs1), xr(rs2), NONE),
-        Mul { rd, rs1, rs2 }
-        | Mulh { rd, rs1, rs2 }
-        | Mulhsu { rd, rs1, rs2 }
-        | Mulhu { rd, rs1, rs2 }
-        | Mulw { rd, rs1, rs2 } => u(IntMul, xr(rd), xr(rs1), xr(rs2), NONE),
-        Div { rd, rs1, rs2 }
-        | Divu { rd, rs1, rs2 }
-        | Rem { rd, rs1, rs2 }
-        | Remu { rd, rs1, rs2 }
-        | Divw { rd, rs1, rs2 }
-        | Divuw { rd, rs1, rs2 }
-        | Remw { rd, rs1, rs2 }
-        | Remuw { rd, rs1, rs2 } => u(IntDiv, xr(rd), xr(rs1), xr(rs2), NONE),
-        Fence { .. } | FenceI | Ecall | Ebreak => u(IntAlu, NONE, NONE, NONE, NONE),
-        Csr { op, rd, rs1, .. } => {
-            let src = match op {
-                crate::isa::CsrOp::Rw | crate::isa::CsrOp::Rs | crate::isa::CsrOp::Rc => xr(rs1),
-                _ => NONE,
-            };
-            u(IntAlu, xr(rd), src, NONE, NONE)
-        }
-        Lr { rd, rs1, .. } => u(Load, xr(rd), xr(rs1), NONE, NONE),
-        Sc { rd, rs1, rs2, .. } => u(Store, xr(rd), xr(rs1), xr(rs2), NONE),
-        Amo { rd, rs1, rs2, .. } => u(Load, xr(rd), xr(rs1), xr(rs2), NONE),
-        Fl { rd, rs1, .. } => u(Load, fr(rd), xr(rs1), NONE, NONE),
-        Fs { rs1, rs2, .. } => u(Store, NONE, xr(rs1), fr(rs2), NONE),
-        Fadd { rd, rs1, rs2, .. } | Fsub { rd, rs1, rs2, .. } => {
-            u(FpAdd, fr(rd), fr(rs1), fr(rs2), NONE)
-        }
-        Fmul { rd, rs1, rs2, .. } => u(FpMul, fr(rd), fr(rs1), fr(rs2), NONE),
-        Fdiv { rd, rs1, rs2, .. } => u(FpDiv, fr(rd), fr(rs1), fr(rs2), NONE),
-        Fsqrt { rd, rs1, .. } => u(FpSqrt, fr(rd), fr(rs1), NONE, NONE),
-        Fsgnj { rd, rs1, rs2, .. }
-        | Fsgnjn { rd, rs1, rs2, .. }
-        | Fsgnjx { rd, rs1, rs2, .. }
-        | Fmin { rd, rs1, rs2, .. }
-        | Fmax { rd, rs1, rs2, .. } => u(FpAdd, fr(rd), fr(rs1), fr(rs2), NONE),
-        Feq { rd, rs1, rs2, .. } | Flt { rd, rs1, rs2, .. } | Fle { rd, rs1, rs2, .. } => {
-            u(FpAdd, xr(rd), fr(rs1), fr(rs2), NONE)
-        }
-        Fclass { rd, rs1, .. } | FmvXF { rd, rs1, .. } | FcvtToInt { rd, rs1, .. } => {
-            u(FpCvt, xr(rd), fr(rs1), NONE, NONE)
-        }
-        FmvFX { rd, rs1, .. } | FcvtFromInt { rd, rs1, .. } => {
-            u(FpCvt, fr(rd), xr(rs1), NONE, NONE)
-        }
-        FcvtFF { rd, rs1, .. } => u(FpCvt, fr(rd), fr(rs1), NONE, NONE),
-        Fmadd {
-            rd, rs1, rs2, rs3, ..
-        }
-        | Fmsub {
-            rd, rs1, rs2, rs3, ..
-        }
-        | Fnmsub {
-            rd, rs1, rs2, rs3, ..
-        }
-        | Fnmadd {
-            rd, rs1, rs2, rs3, ..
-        } => u(FpFma, fr(rd), fr(rs1), fr(rs2), fr(rs3)),
-        Vector(_) => u(IntAlu, NONE, NONE, NONE, NONE),
-        Xpop(crate::isa::xpop::XInst::Mm { rs1, rs2 }) => u(Matmul, NONE, xr(rs1), xr(rs2), NONE),
-        Xpop(crate::isa::xpop::XInst::Info { rd, .. }) => u(Matmul, xr(rd), NONE, NONE, NONE),
+        Inst::Xpop(XInst::Mm { rs1, rs2 }) => u(Class::Matmul, NONE, xr(rs1), xr(rs2)),
+        Inst::Xpop(XInst::Info { rd, .. }) => u(Class::Matmul, xr(rd), NONE, NONE),
+        // Vector instructions are timed by `retire_vector`; this is their stats class only.
+        _ => u(Class::IntAlu, NONE, NONE, NONE),
     }
 }
