@@ -1,4 +1,4 @@
-//! What each instruction does: integer, M, A, Zicsr, Zifencei, F, D, Zfh, ecall/ebreak.
+//! What each instruction does: integer, M, A, Zicsr, Zifencei, Zicond, F, D, Zfh, ecall/ebreak.
 
 use super::softfloat::{self as sf, Format};
 use super::state::{Decoded, Halt, Hart};
@@ -239,6 +239,12 @@ impl Hart {
                 let (a, b) = (x(self, rs1) as u32, x(self, rs2) as u32);
                 let v = if b == 0 { a } else { a % b };
                 self.set_x(rd, v as i32 as i64 as u64)
+            }
+            CzeroEqz { rd, rs1, rs2 } => {
+                self.set_x(rd, if x(self, rs2) == 0 { 0 } else { x(self, rs1) })
+            }
+            CzeroNez { rd, rs1, rs2 } => {
+                self.set_x(rd, if x(self, rs2) != 0 { 0 } else { x(self, rs1) })
             }
             Fence { .. } => {}
             FenceI => self.flush_decode_cache(),
@@ -697,5 +703,49 @@ fn check_aligned(addr: u64, size: usize) -> Result<(), Trap> {
         })
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hart::memory::GuestMemory;
+
+    /// Executes the 32-bit word `w` at 0x8000_0000 on a hart whose x registers start as
+    /// `x`, returning the hart afterwards.
+    fn run_one(w: u32, x: &[(u8, u64)]) -> Hart {
+        let mut mem = GuestMemory::new(0x1000_0000);
+        mem.add_region("ddr", 0x8000_0000, 1 << 16);
+        let mut hart = Hart::new(mem, 0x8000_0000, 0x8000_0000, 0x8000_1000);
+        for &(r, v) in x {
+            hart.set_x(r, v);
+        }
+        let (inst, len) = crate::isa::decode(w).unwrap();
+        let raw = w;
+        hart.execute(&Decoded { inst, raw, len }).unwrap();
+        hart
+    }
+
+    #[test]
+    fn czero_selects_by_the_condition_register() {
+        // czero.eqz a0, a1, a2 (0x0ec5d533) / czero.nez a0, a1, a2 (0x0ec5f533):
+        // a1 = value, a2 = condition.
+        let (eqz, nez) = (0x0ec5_d533, 0x0ec5_f533);
+        let v = 0xdead_beef_0123_4567u64;
+        for (cond, want_eqz, want_nez) in [(0, 0, v), (1, v, 0), (u64::MAX, v, 0), (1 << 63, v, 0)]
+        {
+            let h = run_one(eqz, &[(10, 7), (11, v), (12, cond)]);
+            assert_eq!(h.x[10], want_eqz, "czero.eqz, condition {cond:#x}");
+            assert_eq!(h.pc, 0x8000_0004);
+            let h = run_one(nez, &[(10, 7), (11, v), (12, cond)]);
+            assert_eq!(h.x[10], want_nez, "czero.nez, condition {cond:#x}");
+        }
+        // rs1 == rs2: eqz keeps the value (zero or not), nez always gives zero.
+        // czero.eqz a0, a1, a1 (0x0eb5d533) / czero.nez a0, a1, a1 (0x0eb5f533).
+        assert_eq!(run_one(0x0eb5_d533, &[(11, 5)]).x[10], 5);
+        assert_eq!(run_one(0x0eb5_f533, &[(11, 5)]).x[10], 0);
+        // rd = x0 stays zero; rs2 = x0 reads zero (czero.nez t0, s1, zero: 0x0e04f2b3).
+        assert_eq!(run_one(0x0e00_d033, &[(1, 9), (31, 1)]).x[0], 0);
+        assert_eq!(run_one(0x0e04_f2b3, &[(9, 42)]).x[5], 42);
     }
 }

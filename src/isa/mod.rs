@@ -1,5 +1,6 @@
-//! Instruction decode: RV64IMAFDC + Zicsr + Zifencei + Zfh, 32- and 16-bit encodings, into
-//! the compact [`Inst`] enum, plus llvm-objdump-style disassembly ([`disasm`]).
+//! Instruction decode: RV64IMAFDC + Zicsr + Zifencei + Zfh + Zicond, 32- and 16-bit
+//! encodings, into the compact [`Inst`] enum (its scalar part generated from the table in
+//! [`table`]), plus llvm-objdump-style disassembly ([`disasm`]).
 //!
 //! Compressed (RVC) encodings expand to the same [`Inst`] as their 32-bit equivalents; the
 //! encoding length travels beside the instruction (see [`decode`]). Decoding happens once per
@@ -198,6 +199,9 @@ mod tests {
             (0xc0002573, "rdcycle a0"),
             (0x00200513, "li a0, 0x2"),
             (0x00008067, "ret"),
+            (0x0ec5d533, "czero.eqz a0, a1, a2"),
+            (0x0e04f2b3, "czero.nez t0, s1, zero"),
+            (0x0ff0d033, "czero.eqz zero, ra, t6"),
         ];
         for &(w, text) in cases {
             let (i, len) = decode(w).unwrap_or_else(|e| panic!("{w:#010x}: {e}"));
@@ -212,5 +216,14 @@ mod tests {
         assert!(decode(0x0000_0000).is_err()); // c.unimp: all-zero halfword
         assert!(decode32(0x0000_007f).is_err());
         assert!(decode32(0x06b57553).is_err()); // fmt = Q
+                                                // funct7 0000111 (Zicond) with a funct3 other than 101 / 111.
+        for f3 in [0, 1, 2, 3, 4, 6] {
+            let w = 0x0ec5_0533 | f3 << 12;
+            assert_eq!(
+                decode32(w).unwrap_err(),
+                "unknown encoding in major opcode 0x33",
+                "{w:#010x}"
+            );
+        }
     }
 }

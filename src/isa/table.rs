@@ -235,6 +235,9 @@ scalar_insts! {
     Divuw { rd, rs1, rs2 } =    "divuw",  Rr,  0x0200_503b / 0xfe00_707f, IntDiv;
     Remw { rd, rs1, rs2 } =     "remw",   Rr,  0x0200_603b / 0xfe00_707f, IntDiv;
     Remuw { rd, rs1, rs2 } =    "remuw",  Rr,  0x0200_703b / 0xfe00_707f, IntDiv;
+    // Zicond
+    CzeroEqz { rd, rs1, rs2 } = "czero.eqz", Rr, 0x0e00_5033 / 0xfe00_707f, IntAlu;
+    CzeroNez { rd, rs1, rs2 } = "czero.nez", Rr, 0x0e00_7033 / 0xfe00_707f, IntAlu;
     // Fences, SYSTEM (ecall/ebreak before the csr row, which takes the rest of the opcode)
     Fence { pred, succ } =      "fence",  Fen, 0x0000_000f / 0x0000_707f, IntAlu;
     FenceI =                    "fence.i", N,  0x0000_100f / 0x0000_707f, IntAlu;

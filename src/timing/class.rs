@@ -246,3 +246,22 @@ pub fn usage(inst: &Inst) -> Usage {
         _ => u(Class::IntAlu, NONE, NONE, NONE),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_comes_from_the_table() {
+        let (inst, _) = crate::isa::decode(0x0ec5_d533).unwrap(); // czero.eqz a0, a1, a2
+        let u = usage(&inst);
+        assert_eq!(u.class, Class::IntAlu);
+        assert_eq!((u.dst, u.src), (10, [11, 12, NONE]));
+        let (inst, _) = crate::isa::decode(0x68c5_f543).unwrap(); // fmadd.s fa0, fa1, fa2, fa3
+        let u = usage(&inst);
+        assert_eq!(u.class, Class::FpFma);
+        assert_eq!((u.dst, u.src), (42, [43, 44, 45]));
+        let (inst, _) = crate::isa::decode(0x00b5_3423).unwrap(); // sd a1, 0x8(a0)
+        assert_eq!(usage(&inst).src, [10, 11, NONE]);
+    }
+}
