@@ -8,7 +8,7 @@
 # Each task runs `emulate sweep SPEC --point I` with I from HQ_TASK_ID (an array 0..N-1), so the
 # nodes need neither python nor the source tree (the binary embeds boards, manifests and
 # kernels). A failed point fails its task (the sweep keeps its error record in OUT/point-I),
-# and the merge then refuses the incomplete set. Without an `hq` binary,
+# and the script then lists the failed tasks and exits 1 without merging. Without an `hq` binary,
 # testbench/cluster/hyperqueue_local.py runs the same tasks on a local cluster from the PyPI
 # package (doc/sweeps.md).
 set -euo pipefail
@@ -42,10 +42,18 @@ if [ "$n" -eq 0 ]; then
   exit 2
 fi
 echo "submitting $n points of $spec; waiting for them (hq job list shows progress)"
-hq submit --array "0-$((n - 1))" --cpus 1 --wait \
+# `hq submit --wait` exits 0 even when tasks fail (HyperQueue 0.26.2), so the job's final state
+# decides whether to merge; --output-mode quiet prints just the job id.
+job=$(hq --output-mode quiet submit --array "0-$((n - 1))" --cpus 1 --wait \
   --stdout "$out/logs/point-%{TASK_ID}.out" --stderr "$out/logs/point-%{TASK_ID}.err" \
   -- bash -c '"$0" sweep "$1" --point "$HQ_TASK_ID" --jobs 1 --out "$2/point-$HQ_TASK_ID"' \
-  "$emulate" "$spec" "$out"
+  "$emulate" "$spec" "$out")
+state=$(hq --output-mode quiet job list --all | awk -v j="$job" '$1 == j { print $2 }')
+if [ "$state" != FINISHED ]; then
+  hq task list "$job" --task-status failed,canceled,aborted >&2 || true
+  echo "$0: HyperQueue job $job ended ${state:-UNKNOWN}; not merging (logs in $out/logs, errors in $out/point-I/results.jsonl)" >&2
+  exit 1
+fi
 files=()
 for i in $(seq 0 $((n - 1))); do files+=("$out/point-$i/results.jsonl"); done
 "$emulate" sweep merge "${files[@]}" --out "$out" --spec "$spec"
