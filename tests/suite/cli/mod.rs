@@ -2,6 +2,7 @@
 
 mod cli_boards;
 pub(crate) mod cluster;
+pub(crate) mod cluster_hq;
 mod collective;
 mod ddr3_reference;
 mod hart_kernel_cli;
