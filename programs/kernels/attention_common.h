@@ -16,9 +16,18 @@ struct attn_args {
     int causal;
 };
 
+/* The KV cache types: F16 (llama.cpp's default), BF16 and Q8_0 (-ctk/-ctv). */
+static inline int attn_kv_type_ok(uint32_t t) {
+    return t == SAIL_TYPE_F16 || t == SAIL_TYPE_BF16 || t == SAIL_TYPE_Q8_0;
+}
+
 static int attn_check_v(const struct sail_tensor *v) {
-    if (v->type != SAIL_TYPE_F16) {
+    if (!attn_kv_type_ok(v->type)) {
         return SAIL_ERR_TYPE;
+    }
+    if (v->type == SAIL_TYPE_Q8_0) {
+        /* blocks run along a row: V rows must be positions (no transposed Q8_0 cache) */
+        return tensor_check(v);
     }
     for (int i = 0; i < 4; i++) {
         if (v->ne[i] < 1) {
@@ -46,7 +55,7 @@ static int attn_args_of(const struct sail_op *op, struct attn_args *a) {
     TRY(tensor_check(k));
     TRY(attn_check_v(v));
     TRY(tensor_check(dst));
-    if (q->type != SAIL_TYPE_F32 || k->type != SAIL_TYPE_F16 || dst->type != SAIL_TYPE_F32) {
+    if (q->type != SAIL_TYPE_F32 || !attn_kv_type_ok(k->type) || v->type != k->type || dst->type != SAIL_TYPE_F32) {
         return SAIL_ERR_TYPE;
     }
     const int64_t D = q->ne[0], n_q = q->ne[1], H = q->ne[2];

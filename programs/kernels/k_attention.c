@@ -1,4 +1,4 @@
-/* ATTENTION: out = softmax(q.k^T * scale + mask) . v over an F16 KV cache, with grouped
+/* ATTENTION: out = softmax(q.k^T * scale + mask) . v over an F16, BF16 or Q8_0 KV cache, with grouped
  * query attention, in one pass over the cache with an online softmax (GGML_OP_FLASH_ATTN_EXT's
  * contract and algorithm).
  *
@@ -180,8 +180,14 @@ static inline vint16m4_t load16(const int16_t *p, ptrdiff_t stride, size_t vl) {
  * (kT[d][j]), V as rows (vb[j][d]). Each row comes from DDR one row ahead of its use, so a
  * read is in flight while the previous row is widened and stored; the row addresses are
  * computed once per block (the descriptor is not re-read per row). */
-static void stage_block(const struct plan *p, const struct sail_tensor *k, const struct sail_tensor *v,
-                        int64_t hk, int64_t j0, int64_t nb) {
+/* bf16 bits -> f32, exact (the bits become the upper half) */
+static inline vfloat32m8_t bf16_widen_m8(vint16m4_t h, size_t vl) {
+    return __riscv_vreinterpret_v_u32m8_f32m8(
+        __riscv_vsll_vx_u32m8(__riscv_vzext_vf2_u32m8(__riscv_vreinterpret_v_i16m4_u16m4(h), vl), 16, vl));
+}
+
+static inline __attribute__((always_inline)) void stage_block_16(const struct plan *p, const struct sail_tensor *k, const struct sail_tensor *v,
+                                                                  int64_t hk, int64_t j0, int64_t nb, int bf16) {
     const int64_t D = p->D, KB = p->KB;
     const ptrdiff_t ks = (ptrdiff_t)k->nb[0], vs = (ptrdiff_t)v->nb[0];
     const ptrdiff_t kr = (ptrdiff_t)k->nb[1], vr = (ptrdiff_t)v->nb[1];
@@ -202,10 +208,54 @@ static void stage_block(const struct plan *p, const struct sail_tensor *k, const
                 k1 = load16(kp, ks, vl);
                 v1 = load16(vp, vs, vl);
             }
-            __riscv_vsse32_v_f32m8(kt + jj, KB * (ptrdiff_t)sizeof(float), f16_scaled_m8(kh, vl), vl);
-            __riscv_vse32_v_f32m8(vb + jj * D, f16_scaled_m8(vh, vl), vl);
+            vfloat32m8_t kw = bf16 ? bf16_widen_m8(kh, vl) : f16_scaled_m8(kh, vl);
+            vfloat32m8_t vw = bf16 ? bf16_widen_m8(vh, vl) : f16_scaled_m8(vh, vl);
+            __riscv_vsse32_v_f32m8(kt + jj, KB * (ptrdiff_t)sizeof(float), kw, vl);
+            __riscv_vse32_v_f32m8(vb + jj * D, vw, vl);
         }
         d0 += (int64_t)vl;
+    }
+}
+
+/* One Q8_0 row of D values (D / 32 blocks of an f16 scale and 32 int8) widened to f32:
+ * qs * d, exact in f32 (8 by 11 significant bits), as dequantize_row_q8_0. */
+static inline void q8_0_row_widen(float *out, ptrdiff_t out_stride, const uint8_t *row, int64_t D) {
+    const size_t vl = 32;
+    for (int64_t b = 0; b < D / 32; b++) {
+        const uint8_t *blk = row + b * 34;
+        const float d = fp16_to_f32((uint16_t)(blk[0] | (uint16_t)blk[1] << 8));
+        vint32m8_t q = __riscv_vsext_vf4_i32m8(__riscv_vle8_v_i8m2((const int8_t *)(blk + 2), vl), vl);
+        vfloat32m8_t x = __riscv_vfmul_vf_f32m8(__riscv_vfcvt_f_x_v_f32m8(q, vl), d, vl);
+        if (out_stride == (ptrdiff_t)sizeof(float)) {
+            __riscv_vse32_v_f32m8(out + b * 32, x, vl);
+        } else {
+            __riscv_vsse32_v_f32m8((float *)((uintptr_t)out + (uintptr_t)(b * 32 * out_stride)), out_stride, x, vl);
+        }
+    }
+}
+
+/* Stages keys [j0, j0+nb) of a Q8_0 cache: K transposed, V as rows, both widened to f32. */
+static void stage_block_q8_0(const struct plan *p, const struct sail_tensor *k, const struct sail_tensor *v,
+                             int64_t hk, int64_t j0, int64_t nb) {
+    const int64_t D = p->D, KB = p->KB;
+    const uintptr_t kr = (uintptr_t)k->nb[1], vr = (uintptr_t)v->nb[1];
+    const uintptr_t k0 = tensor_row(k, j0, hk, 0), v0 = tensor_row(v, j0, hk, 0);
+    for (int64_t jj = 0; jj < nb; jj++) {
+        q8_0_row_widen(p->kT + jj, KB * (ptrdiff_t)sizeof(float), (const uint8_t *)(k0 + (uintptr_t)jj * kr), D);
+        q8_0_row_widen(p->vb + jj * D, (ptrdiff_t)sizeof(float), (const uint8_t *)(v0 + (uintptr_t)jj * vr), D);
+    }
+}
+
+static void stage_block(const struct plan *p, const struct sail_tensor *k, const struct sail_tensor *v,
+                        int64_t hk, int64_t j0, int64_t nb) {
+    if (k->type == SAIL_TYPE_Q8_0) {
+        stage_block_q8_0(p, k, v, hk, j0, nb);
+    } else {
+        if (k->type == SAIL_TYPE_BF16) {
+            stage_block_16(p, k, v, hk, j0, nb, 1);
+        } else {
+            stage_block_16(p, k, v, hk, j0, nb, 0);
+        }
     }
 }
 
@@ -259,7 +309,8 @@ int sail_kernel(const struct sail_op *op) {
     p.l = p.mx + max_rows;
     p.c = p.l + max_rows;
     /* scores in units of the widened K: scale * 2^112 (exact, a power-of-two factor) */
-    const float sscale = scale * 0x1p112f;
+    const float unscale = k->type == SAIL_TYPE_F16 ? 0x1p112f : 1.0f;
+    const float sscale = scale * unscale;
 
     for (int64_t hk = 0; hk < H_kv; hk++) {
         for (int64_t t0 = 0; t0 < n_q; t0 += p.chunk) {
@@ -334,7 +385,7 @@ int sail_kernel(const struct sail_op *op) {
             for (int64_t t = 0; t < nt; t++) {
                 for (int64_t g = 0; g < group; g++) {
                     const int64_t r = t * group + g;
-                    const float inv = 0x1p112f / p.l[r];
+                    const float inv = unscale / p.l[r];
                     const uint32_t empty = opaque_u32((uint32_t)(p.l[r] == 0.0f));
                     const float f = bits_f32(f32_bits(inv) & ~(0u - empty));
                     float *out = (float *)tensor_row(dst, hk * group + g, t0 + t, 0);

@@ -12,6 +12,7 @@
 
 #include "kcommon.h"
 #include "kvec.h"
+#include "quants.h"
 
 /* Converts n contiguous elements. */
 static void convert_run(uint32_t st, uint32_t dt, uintptr_t s, uintptr_t d, int64_t n) {
@@ -24,6 +25,16 @@ static void convert_run(uint32_t st, uint32_t dt, uintptr_t s, uintptr_t d, int6
         }
     } else if (st == SAIL_TYPE_F16) {
         f16_row_to_f32((float *)d, (const uint16_t *)s, n);
+    } else if (dt == SAIL_TYPE_Q8_0) {
+        /* F32 -> Q8_0 (a quantized KV cache): GGML's quantize_row_q8_0, n a multiple of 32 */
+        quantize_row_q8_0((const float *)s, (block_q8_0 *)d, n);
+    } else if (dt == SAIL_TYPE_BF16) {
+        /* F32 -> BF16: round to nearest even, NaN kept quiet (GGML_FP32_TO_BF16) */
+        const float *x = (const float *)s;
+        uint16_t *y = (uint16_t *)d;
+        for (int64_t i = 0; i < n; i++) {
+            y[i] = f32_to_bf16(x[i]);
+        }
     } else if (n < 8) {
         /* short runs (a transposed V cache stores one element per run): fcvt.h.s */
         const float *x = (const float *)s;
@@ -44,9 +55,30 @@ static void convert_run(uint32_t st, uint32_t dt, uintptr_t s, uintptr_t d, int6
     }
 }
 
-/* tensor_check without the nb[0] rule (F16/F32 only here). */
+/* Converts one element (the general path's strided walk; no Q8_0 there). */
+static inline void convert_one(uint32_t st, uint32_t dt, uintptr_t s, uintptr_t d) {
+    if (st == dt) {
+        if (st == SAIL_TYPE_F32) {
+            *(uint32_t *)d = *(const uint32_t *)s;
+        } else {
+            *(uint16_t *)d = *(const uint16_t *)s;
+        }
+    } else if (st == SAIL_TYPE_F16) {
+        *(float *)d = fp16_to_f32(*(const uint16_t *)s);
+    } else if (dt == SAIL_TYPE_F16) {
+        *(uint16_t *)d = f32_to_fp16(*(const float *)s);
+    } else {
+        *(uint16_t *)d = f32_to_bf16(*(const float *)s);
+    }
+}
+
+/* tensor_check without the nb[0] rule for the float types (a Q8_0 destination is checked
+ * whole: its blocks run along rows). */
 static int tensor_check_any_nb0(const struct sail_tensor *t) {
-    if (t->type != SAIL_TYPE_F32 && t->type != SAIL_TYPE_F16) {
+    if (t->type == SAIL_TYPE_Q8_0) {
+        return tensor_check(t);
+    }
+    if (t->type != SAIL_TYPE_F32 && t->type != SAIL_TYPE_F16 && t->type != SAIL_TYPE_BF16) {
         return SAIL_ERR_TYPE;
     }
     for (int i = 0; i < 4; i++) {
@@ -81,7 +113,12 @@ int sail_kernel(const struct sail_op *op) {
     TRY(tensor_check_any_nb0(src));
     TRY(tensor_check_any_nb0(dst));
     if ((src->type != SAIL_TYPE_F32 && src->type != SAIL_TYPE_F16) ||
-        (dst->type != SAIL_TYPE_F32 && dst->type != SAIL_TYPE_F16)) {
+        (dst->type != SAIL_TYPE_F32 && dst->type != SAIL_TYPE_F16 && dst->type != SAIL_TYPE_BF16 &&
+         dst->type != SAIL_TYPE_Q8_0)) {
+        return SAIL_ERR_TYPE;
+    }
+    /* BF16 and Q8_0 destinations take F32 sources only (the KV-cache store) */
+    if ((dst->type == SAIL_TYPE_BF16 || dst->type == SAIL_TYPE_Q8_0) && src->type != SAIL_TYPE_F32) {
         return SAIL_ERR_TYPE;
     }
     const int64_t total = tensor_nelements(src);
@@ -103,6 +140,10 @@ int sail_kernel(const struct sail_op *op) {
         }
         return SAIL_OK;
     }
+    if (dst->type == SAIL_TYPE_Q8_0) {
+        /* blocks cannot be written one element at a time */
+        return SAIL_ERR_STRIDE;
+    }
     /* general case: walk both tensors in row-major order, one element at a time */
     int64_t d0 = 0, d1 = 0, d2 = 0, d3 = 0;
     for (int64_t i3 = 0; i3 < src->ne[3]; i3++) {
@@ -111,7 +152,7 @@ int sail_kernel(const struct sail_op *op) {
                 for (int64_t i0 = 0; i0 < src->ne[0]; i0++) {
                     uintptr_t s = tensor_row(src, i1, i2, i3) + (uintptr_t)(i0 * (int64_t)src->nb[0]);
                     uintptr_t d = tensor_row(dst, d1, d2, d3) + (uintptr_t)(d0 * (int64_t)dst->nb[0]);
-                    convert_run(src->type, dst->type, s, d, 1);
+                    convert_one(src->type, dst->type, s, d);
                     if (++d0 == dst->ne[0]) {
                         d0 = 0;
                         if (++d1 == dst->ne[1]) {

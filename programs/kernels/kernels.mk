@@ -32,6 +32,7 @@ endif
 KSRC_k_mul_mat := quants.c
 KSRC_k_mul_mat_xpop := quants.c
 KSRC_k_quantize := quants.c
+KSRC_k_cpy := quants.c
 
 KERNEL_HEADERS := $(wildcard $(KERNELS_DIR)/*.h)
 

@@ -483,6 +483,36 @@ def case_cpy_kv(seed, D, H_kv, T, n_ctx, pos):
                dst_segment=cache_addr)
 
 
+def case_cpy_kv_typed(seed, kv_type, D, H_kv, T, n_ctx, pos):
+    """K rows [D, H_kv, T] (F32) into a 1-D BF16 or Q8_0 view of a cache at row `pos`: the
+    cache bytes must be GGML's conversion (GGML_FP32_TO_BF16, quantize_row_q8_0) exactly."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 2, (T, H_kv, D)).astype(f32)
+    x.reshape(-1)[:4] = [1 + 2.0**-8, 1 + 3 * 2.0**-8, -0.0, 3e-39]  # bf16 ties, a subnormal
+    row = D * H_kv
+    row_bytes = row * 2 if kv_type == BF16 else row // 32 * 34
+    img = Image()
+    src = img.tensor(F32, (D, H_kv, T), x)
+    cache0 = rng.integers(0, 256, n_ctx * row_bytes, dtype=np.uint8)
+    cache_addr = img.alloc(n_ctx * row_bytes, cache0.tobytes())
+    esz = 2 if kv_type == BF16 else 34
+    n = row * T
+    total = T * row_bytes
+    dst = Tensor(kv_type, (n, 1, 1, 1), (esz, total, total, total), cache_addr + pos * row_bytes)
+
+    def check(out, vlen):
+        got = np.frombuffer(out.read(cache_addr, n_ctx * row_bytes), np.uint8)
+        want = cache0.copy()
+        enc = kref.to_bf16(x.reshape(T, row)).view(np.uint8) if kv_type == BF16 else \
+            kref.quantize_q8_0(x.reshape(T * row // 32, 32))
+        want[pos * row_bytes:(pos + T) * row_bytes] = enc.reshape(-1)
+        return _cmp_exact(got, want, "cache bytes")
+
+    tname = "bf16" if kv_type == BF16 else "q8_0"
+    return _mk(f"cpy_f32_{tname}_kv_d{D}_h{H_kv}_t{T}_at{pos}", "k_cpy", img, "cpy", dst, [src], check=check,
+               dst_segment=cache_addr)
+
+
 def case_cpy_v_transposed(seed, kv_dim, T, n_ctx, pos):
     """V rows [kv_dim, T] (F32) into a transposed F16 V cache: element (d, t) of the view is at
     (d * n_ctx + pos + t) * 2, so the view has nb = (n_ctx*2, 2)."""
@@ -536,19 +566,43 @@ def case_cpy_strided(seed, st, dt, ne):
 
 # ---- attention ----------------------------------------------------------------------------------
 
+def kv_encode(x32: np.ndarray, kv_type: int):
+    """A KV cache of this type holding x32 (rows along the last axis): (raw bytes or array,
+    the values the cache holds as float64)."""
+    if kv_type == F16:
+        h = x32.astype(np.float16)
+        return h, h.astype(np.float64)
+    if kv_type == BF16:
+        u = kref.to_bf16(x32).reshape(x32.shape)
+        return u, kref.from_bf16(u).astype(np.float64).reshape(x32.shape)
+    raw = kref.quantize_q8_0(x32.reshape(-1, x32.shape[-1]))
+    d, qs = kref.q8_0_ints(raw)
+    vals = (qs.astype(np.float64) * d.astype(np.float64)[:, None]).reshape(x32.shape)
+    return raw, vals
+
+
 def case_attention(seed, D, H, H_kv, n_q, n_kv, causal, n_past=0, mask_type=None, v_transposed=False,
-                   xpop=False):
+                   xpop=False, kv_type=F16):
     rng = np.random.default_rng(seed)
     q = rng.normal(0, 1, (n_q, H, D)).astype(f32)
     k = rng.normal(0, 1, (H_kv, n_kv, D)).astype(np.float16)
     v = rng.normal(0, 1, (H_kv, n_kv, D)).astype(np.float16)
     img = Image()
     tq = img.tensor(F32, (D, n_q, H), np.ascontiguousarray(q.transpose(1, 0, 2)))
-    tk = img.tensor(F16, (D, n_kv, H_kv), k)
-    if v_transposed:  # cache stored as [n_kv, D] per head: element (d, j) at d*n_kv*2 + j*2
+    if kv_type != F16:
+        # the same draws, stored in the cache type; the reference uses the stored values
+        assert not v_transposed and not xpop
+        k_raw, k = kv_encode(rng.normal(0, 1, (H_kv, n_kv, D)).astype(f32), kv_type)
+        v_raw, v = kv_encode(rng.normal(0, 1, (H_kv, n_kv, D)).astype(f32), kv_type)
+        tk = img.tensor(kv_type, (D, n_kv, H_kv), k_raw)
+        tv = img.tensor(kv_type, (D, n_kv, H_kv), v_raw)
+    elif v_transposed:
+        tk = img.tensor(F16, (D, n_kv, H_kv), k)
+        # cache stored as [n_kv, D] per head: element (d, j) at d*n_kv*2 + j*2
         vt = np.ascontiguousarray(v.transpose(0, 2, 1))
         tv = img.tensor(F16, (D, n_kv, H_kv), vt, nb=(n_kv * 2, 2, n_kv * D * 2, n_kv * D * H_kv * 2))
     else:
+        tk = img.tensor(F16, (D, n_kv, H_kv), k)
         tv = img.tensor(F16, (D, n_kv, H_kv), v)
     srcs = [tq, tk, tv]
     m = None
@@ -618,7 +672,7 @@ def case_attention(seed, D, H, H_kv, n_q, n_kv, causal, n_past=0, mask_type=None
 
     name = f"attention_d{D}_h{H}_kv{H_kv}_q{n_q}_n{n_kv}" + (f"_causal{n_past}" if causal else "") + \
         ({None: "", F16: "_maskf16", F32: "_maskf32"}[mask_type]) + ("_vT" if v_transposed else "") + \
-        ("_xpop" if xpop else "")
+        ("_xpop" if xpop else "") + ({F16: "", BF16: "_bf16", Q8_0: "_q8_0"}[kv_type])
     return _mk(name, "k_attention_xpop" if xpop else "k_attention", img, "attention", dst, srcs, params=[scale, f32(0.0), int(causal), n_past],
                check=check)
 
@@ -767,6 +821,8 @@ def all_cases() -> list:
     cases += [
         case_cpy_kv(550, 64, 4, 3, 20, 7),
         case_cpy_v_transposed(554, 48, 3, 16, 5),
+        case_cpy_kv_typed(555, BF16, 64, 4, 3, 20, 7),
+        case_cpy_kv_typed(556, Q8_0, 64, 4, 3, 20, 7),
         case_cpy_strided(551, F32, F16, (40, 3, 2)),
         case_cpy_strided(552, F16, F32, (33, 4)),
         case_cpy_strided(553, F32, F32, (20, 2)),
@@ -785,6 +841,11 @@ def all_cases() -> list:
         case_attention(567, 32, 14, 2, 3, 131, True, n_past=128),
         # an odd head size (the score loop's odd last d) and two key blocks
         case_attention(568, 33, 4, 1, 2, 70, True, n_past=68),
+        # the BF16 and Q8_0 caches (--kv-type): a decode and a short prefill each
+        case_attention(580, 64, 8, 2, 1, 137, True, n_past=136, kv_type=BF16),
+        case_attention(581, 64, 4, 2, 5, 21, True, n_past=16, kv_type=BF16),
+        case_attention(582, 64, 8, 2, 1, 137, True, n_past=136, kv_type=Q8_0),
+        case_attention(583, 32, 4, 1, 5, 70, True, n_past=65, kv_type=Q8_0),
     ]
     cases += [case_stream_read(570, 4096, 3), case_stream_copy(571, 3000, 2), case_chase(572, 1000, 2500)]
     cases += error_cases()
