@@ -47,36 +47,51 @@ fi
 echo "$id"
 "#;
 
-fn submit(dir: &Path, spec: &str) -> (std::process::Output, std::path::PathBuf) {
+/// Runs `testbench/cluster/<script> DIR/spec.toml DIR/out emulate` from `dir` with a fake
+/// `tool` (bash source) first on PATH and `state_var` naming `state`, the fake's folder.
+pub(crate) fn run_recipe(
+    dir: &Path,
+    script: &str,
+    tool: (&str, &str),
+    state_var: &str,
+    state: &Path,
+    spec: &str,
+) -> (std::process::Output, std::path::PathBuf) {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let sbatch = bin.join("sbatch");
-    std::fs::write(&sbatch, FAKE_SBATCH).unwrap();
-    Command::new("chmod")
-        .arg("+x")
-        .arg(&sbatch)
-        .status()
-        .unwrap();
+    std::fs::create_dir_all(state).unwrap();
+    let fake = bin.join(tool.0);
+    std::fs::write(&fake, tool.1).unwrap();
+    Command::new("chmod").arg("+x").arg(&fake).status().unwrap();
     let spec_path = dir.join("spec.toml");
     std::fs::write(&spec_path, spec).unwrap();
-    let slurm = dir.join("slurm");
-    std::fs::create_dir_all(&slurm).unwrap();
     let out = dir.join("out");
     let path = format!(
         "{}:{}",
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let o = Command::new(root().join("testbench/cluster/slurm-submit.sh"))
+    let o = Command::new(root().join("testbench/cluster").join(script))
         .arg(&spec_path)
         .arg(&out)
         .arg(env!("CARGO_BIN_EXE_emulate"))
         .env("PATH", path)
-        .env("FAKE_SLURM_DIR", &slurm)
+        .env(state_var, state)
         .current_dir(dir)
         .output()
         .unwrap();
     (o, out)
+}
+
+fn submit(dir: &Path, spec: &str) -> (std::process::Output, std::path::PathBuf) {
+    run_recipe(
+        dir,
+        "slurm-submit.sh",
+        ("sbatch", FAKE_SBATCH),
+        "FAKE_SLURM_DIR",
+        &dir.join("slurm"),
+        spec,
+    )
 }
 
 pub(crate) const SPEC: &str = r#"

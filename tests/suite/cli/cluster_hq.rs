@@ -6,9 +6,7 @@
 //! a server or a worker, the task logs under OUT/logs, the merged results, and a failed point
 //! making the script exit non-zero without merging.
 
-use crate::support::root;
 use std::path::Path;
-use std::process::Command;
 
 /// A fake `hq` (bash). Understands the calls the recipe makes and nothing else.
 const FAKE_HQ: &str = r#"#!/usr/bin/env bash
@@ -55,37 +53,22 @@ fn submit(
     server: bool,
     worker: bool,
 ) -> (std::process::Output, std::path::PathBuf) {
-    let bin = dir.join("bin");
     let state = dir.join("hq");
-    std::fs::create_dir_all(&bin).unwrap();
     std::fs::create_dir_all(&state).unwrap();
-    let hq = bin.join("hq");
-    std::fs::write(&hq, FAKE_HQ).unwrap();
-    Command::new("chmod").arg("+x").arg(&hq).status().unwrap();
     if server {
         std::fs::write(state.join("server"), "").unwrap();
     }
     if worker {
         std::fs::write(state.join("worker"), "").unwrap();
     }
-    let spec_path = dir.join("spec.toml");
-    std::fs::write(&spec_path, spec).unwrap();
-    let out = dir.join("out");
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let o = Command::new(root().join("testbench/cluster/hyperqueue.sh"))
-        .arg(&spec_path)
-        .arg(&out)
-        .arg(env!("CARGO_BIN_EXE_emulate"))
-        .env("PATH", path)
-        .env("FAKE_HQ_DIR", &state)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    (o, out)
+    super::cluster::run_recipe(
+        dir,
+        "hyperqueue.sh",
+        ("hq", FAKE_HQ),
+        "FAKE_HQ_DIR",
+        &state,
+        spec,
+    )
 }
 
 fn stderr(o: &std::process::Output) -> String {
