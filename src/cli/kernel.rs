@@ -46,6 +46,9 @@ pub struct KernelCmd {
     /// With --node: fused or split attention (see `emulate run --help`).
     #[arg(long, requires = "node", default_value = "fused", value_parser = super::run::parse_attention)]
     attention: crate::workload::graph::Attention,
+    /// With --node: KV cache type (f16, bf16, q8_0; see `emulate run --help`).
+    #[arg(long, requires = "node", default_value = "f16", value_parser = super::run::parse_kv_type)]
+    kv_type: crate::workload::dtype::GgmlType,
     /// Stop with an error if the program has not exited after this many cycles.
     #[arg(long, default_value_t = crate::program::DEFAULT_MAX_CYCLES)]
     max_cycles: u64,
@@ -158,6 +161,7 @@ fn node_timings(
         seed: 1,
         matrix_unit: !cmd.no_matrix_unit,
         attention: cmd.attention,
+        kv_type: cmd.kv_type,
         past: None,
         max_kernel_cycles: cmd.max_cycles,
         progress: false,

@@ -4,6 +4,7 @@ use super::BoardArgs;
 use crate::mem::regime::MemoryModelChoice;
 use crate::system::llm::{self, RunOptions, RunReport, TokenIds};
 use crate::system::parallel_run::ParallelChoice;
+use crate::workload::dtype::GgmlType;
 use crate::workload::graph::Attention;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -70,6 +71,10 @@ pub struct RunArgs {
     /// without flash attention. Single-card runs only.
     #[arg(long, default_value = "fused", value_parser = parse_attention)]
     pub attention: Attention,
+    /// KV cache type: f16 (llama.cpp's default), bf16 or q8_0 (llama.cpp's -ctk/-ctv);
+    /// q8_0 needs --attention fused.
+    #[arg(long, default_value = "f16", value_parser = parse_kv_type)]
+    pub kv_type: GgmlType,
     /// Cycle limit per kernel (a kernel that does not exit by then stops the run).
     #[arg(long, default_value_t = crate::program::DEFAULT_MAX_KERNEL_CYCLES)]
     pub max_kernel_cycles: u64,
@@ -92,6 +97,14 @@ pub struct RunArgs {
     pub threads: Option<usize>,
 }
 
+/// Parses `--kv-type`: the cache types the attention and copy kernels implement.
+pub(super) fn parse_kv_type(s: &str) -> Result<GgmlType, String> {
+    match GgmlType::from_name(s) {
+        Some(t @ (GgmlType::F16 | GgmlType::BF16 | GgmlType::Q8_0)) => Ok(t),
+        _ => Err(format!("`{s}` is not a KV cache type (f16, bf16, q8_0)")),
+    }
+}
+
 /// Parses `--attention`.
 pub(super) fn parse_attention(s: &str) -> Result<Attention, String> {
     Attention::from_name(s).ok_or_else(|| format!("`{s}` is not an attention mode (fused, split)"))
@@ -109,6 +122,7 @@ pub(super) fn options(a: &RunArgs, progress: bool) -> RunOptions {
         seed: a.seed,
         matrix_unit: !a.no_matrix_unit,
         attention: a.attention,
+        kv_type: a.kv_type,
         past: a.past,
         max_kernel_cycles: a.max_kernel_cycles,
         progress,

@@ -59,6 +59,8 @@ pub struct RunOptions {
     pub matrix_unit: bool,
     /// Fused (`flash_attn_ext`) or split (`mul_mat`, `soft_max`, `mul_mat`) attention.
     pub attention: graph::Attention,
+    /// Element type of the KV cache (F16, BF16 or Q8_0; llama.cpp's `-ctk/-ctv`).
+    pub kv_type: GgmlType,
     /// Start decoding at this position on a KV cache filled with synthetic values, without
     /// emulating a prefill (`--past N`); `prompt` is then unused.
     pub past: Option<u64>,
@@ -271,7 +273,7 @@ pub fn time_decode_nodes(
         );
     }
     let (m, _) = manifest_of(opts)?;
-    let g = graph::decode_with(&m, opts.prompt, opts.context, GgmlType::F16, opts.attention)
+    let g = graph::decode_with(&m, opts.prompt, opts.context, opts.kv_type, opts.attention)
         .map_err(|e| anyhow::anyhow!("{}", e.0))?;
     let nodes: Vec<&Node> = g
         .nodes
@@ -626,7 +628,8 @@ pub(crate) fn check_prompt(opts: &RunOptions) -> Result<()> {
 pub(crate) fn run_shape(m: &Manifest, opts: &RunOptions) -> Result<RegionParams> {
     if let Some(past) = opts.past {
         // Activations for one token: the first step is a decode step.
-        let rp = RegionParams::new(opts.context, 1);
+        let mut rp = RegionParams::new(opts.context, 1);
+        rp.kv_type = opts.kv_type;
         rp.check(m).map_err(|e| anyhow::anyhow!("{}", e.0))?;
         if past.saturating_add(opts.tokens) > opts.context {
             bail!(
@@ -642,6 +645,7 @@ pub(crate) fn run_shape(m: &Manifest, opts: &RunOptions) -> Result<RegionParams>
     }
     let mut rp = RegionParams::new(opts.context, opts.prompt);
     rp.logits_all = opts.ids.logits_all;
+    rp.kv_type = opts.kv_type;
     rp.check(m).map_err(|e| anyhow::anyhow!("{}", e.0))?;
     if opts.prompt.saturating_add(opts.tokens) > opts.context {
         bail!(
@@ -814,7 +818,7 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
             );
         }
     }
-    let kv = GgmlType::F16;
+    let kv = opts.kv_type;
     let mut state = RegimeState::new(&plan, &regions, &board.host_link)?;
 
     // The steps: a prefill of the prompt then one decode per token, or with `past` only

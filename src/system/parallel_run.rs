@@ -39,7 +39,7 @@ use crate::workload::abi::TENSOR_BASE;
 use crate::workload::graph::{self, Graph, Node, Shard};
 use crate::workload::regions::{act, RegionParams, StepShape};
 use crate::workload::weights::{synthetic, Rng, PIECE_BYTES};
-use crate::workload::{bind, load_manifest, GgmlType, Manifest, RegionKind, RegionSpec};
+use crate::workload::{bind, load_manifest, Manifest, RegionKind, RegionSpec};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -634,7 +634,7 @@ pub fn run_tp(board: &Board, p: &ParallelOptions) -> Result<ParallelReport> {
     }
     let (m, rp) = prepare(opts)?;
     let a = m.architecture.clone();
-    let kv = GgmlType::F16;
+    let kv = opts.kv_type;
     let hd = a.head_dim();
     let mut runners = Vec::with_capacity(n);
     for r in 0..n {
@@ -828,7 +828,7 @@ pub fn run_pp(board: &Board, p: &ParallelOptions) -> Result<ParallelReport> {
     }
     let (m, rp) = prepare(opts)?;
     let a = m.architecture.clone();
-    let kv = GgmlType::F16;
+    let kv = opts.kv_type;
     let stages = pp_layers(a.layers, n)?;
     let all = crate::workload::regions(&m, &rp).map_err(|e| anyhow::anyhow!("{}", e.0))?;
     let head_weight = if m.tensor("output.weight").is_some() {

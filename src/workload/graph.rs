@@ -560,6 +560,13 @@ fn build_step(
         )));
     }
     check_kv_type(kv_type)?;
+    if kv_type.is_quantized() && attention.v_transposed() {
+        return Err(WorkloadError(format!(
+            "a {kv_type} KV cache needs fused attention: split attention stores V transposed, one \
+             value at a time, which a block-quantized type cannot hold (llama.cpp likewise needs \
+             flash attention for a quantized V cache)"
+        )));
+    }
     if s.n_tokens == 0 {
         return Err(WorkloadError("a step needs at least one token".into()));
     }
@@ -617,6 +624,8 @@ struct Builder<'m> {
     s: StepShape,
     context: u64,
     kv_type: GgmlType,
+    /// Bytes of one head's `head_dim` values in the cache (whole blocks of `kv_type`).
+    kv_head_bytes: u64,
     attention: Attention,
     /// The output head computes every token's logits, not only the last one's.
     all_outputs: bool,
@@ -635,6 +644,13 @@ impl<'m> Builder<'m> {
         all_outputs: bool,
     ) -> Result<Self, WorkloadError> {
         let outputs = if all_outputs { s.n_tokens } else { 1 };
+        let hd = m.architecture.head_dim();
+        let kv_head_bytes = kv_type.row_bytes(hd).ok_or_else(|| {
+            WorkloadError(format!(
+                "KV cache type {kv_type}: head_dim {hd} is not a multiple of its block of {} values",
+                kv_type.block_elems()
+            ))
+        })?;
         let acts = activation_buffers(m, kv_type, s, outputs)
             .into_iter()
             .map(|b| (b.name, b))
@@ -645,6 +661,7 @@ impl<'m> Builder<'m> {
             s,
             context,
             kv_type,
+            kv_head_bytes,
             attention,
             all_outputs,
             acts,
@@ -993,16 +1010,16 @@ impl<'m> Builder<'m> {
     fn cache_rows(&self, region: String, first: u64, rows: u64) -> Operand {
         let kvd = self.shard.kv_heads * self.m.architecture.head_dim();
         let kvt = self.kv_type;
-        let esz = kvt.block_bytes();
+        let row = self.shard.kv_heads * self.kv_head_bytes;
         Operand {
             region,
             kind: RegionKind::Kv,
             dtype: kvt,
             ne: [kvd, rows, 1, 1],
-            nb: contiguous_nb(kvt, [kvd, rows, 1, 1]),
-            offset: first * kvd * esz,
-            extent: rows * kvd * esz,
-            bytes: rows * kvd * esz,
+            nb: [kvt.block_bytes(), row, row * rows, row * rows],
+            offset: first * row,
+            extent: rows * row,
+            bytes: rows * row,
         }
     }
 
@@ -1011,18 +1028,18 @@ impl<'m> Builder<'m> {
     fn cache_heads(&self, region: String) -> Operand {
         let hd = self.m.architecture.head_dim();
         let (kvh, kv_len) = (self.shard.kv_heads, self.s.kv_len());
-        let kvd = kvh * hd;
         let kvt = self.kv_type;
-        let esz = kvt.block_bytes();
+        let head = self.kv_head_bytes;
+        let row = kvh * head;
         Operand {
             region,
             kind: RegionKind::Kv,
             dtype: kvt,
             ne: [hd, kv_len, kvh, 1],
-            nb: [esz, kvd * esz, hd * esz, kvd * kv_len * esz],
+            nb: [kvt.block_bytes(), row, head, row * kv_len],
             offset: 0,
-            extent: kv_len * kvd * esz,
-            bytes: kv_len * kvd * esz,
+            extent: kv_len * row,
+            bytes: kv_len * row,
         }
     }
 

@@ -108,7 +108,7 @@ pub const KERNELS: &[KernelAbi] = &[
         srcs: &["x F32 [kv_dim, n]"],
         dst: "<kv> cache view at positions n_past..n_past+n (V transposed: stride = context)",
         params: "n_past, transposed",
-        types: &[F32, F16],
+        types: &[F32, F16, BF16, Q8_0],
     },
     KernelAbi {
         pattern: "soft_max_f32",
@@ -152,7 +152,7 @@ pub const KERNELS: &[KernelAbi] = &[
         ],
         dst: "F32 [head_dim, heads, n]",
         params: "scale = 1/sqrt(head_dim); causal: token i sees positions <= n_past + i",
-        types: &[F16],
+        types: &[F16, BF16, Q8_0],
     },
 ];
 

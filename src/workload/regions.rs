@@ -217,19 +217,20 @@ impl RegionParams {
     }
 }
 
-/// Only plain float types are allowed in the KV cache: llama.cpp stores V transposed
-/// (rows along the context) unless flash attention is used, which block types cannot do.
+/// The KV cache types a run may use: the float types and Q8_0 (llama.cpp's `-ctk/-ctv`).
+/// A block type also needs fused attention, since split attention stores V transposed
+/// (the graph refuses that pairing).
 pub fn check_kv_type(t: GgmlType) -> Result<(), WorkloadError> {
     match t {
-        GgmlType::F16 | GgmlType::F32 | GgmlType::BF16 => Ok(()),
+        GgmlType::F16 | GgmlType::F32 | GgmlType::BF16 | GgmlType::Q8_0 => Ok(()),
         other => Err(WorkloadError(format!(
-            "KV cache type {other} is not supported (use F16, BF16 or F32)"
+            "KV cache type {other} is not supported (use F16, BF16, Q8_0 or F32)"
         ))),
     }
 }
 
-/// The KV cache regions: per block, K as `[kv_dim, context]` and V transposed as
-/// `[context, kv_dim]`, both of `kv_type`.
+/// The KV cache regions: per block, K and V of `kv_dim` values for each of `context`
+/// positions, both of `kv_type` (V is stored transposed under split attention, same size).
 pub fn kv_regions(m: &Manifest, context: u64, kv_type: GgmlType) -> Vec<RegionSpec> {
     let a = &m.architecture;
     let bytes = kv_type.tensor_bytes(&[a.kv_dim(), context]).unwrap_or(0);
