@@ -91,8 +91,8 @@ fn text(r: &ParallelReport) -> String {
     };
     let _ = writeln!(
         s,
-        "{split} over {} cards ({:?}), board {}, model {}: context {}, prompt {}, {} decode tokens",
-        r.cards, r.topology, r.board, r.manifest, r.context, r.prompt, r.tokens
+        "{split} over {} cards ({:?}), board {}, model {}: context {}, prompt {}, {} decode tokens, {} KV cache",
+        r.cards, r.topology, r.board, r.manifest, r.context, r.prompt, r.tokens, r.kv_type
     );
     let _ = writeln!(
         s,

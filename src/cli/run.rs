@@ -236,13 +236,15 @@ fn text(r: &RunReport, board: &crate::config::Board) -> String {
     let _ = writeln!(s, "regime    {}: {}", r.regime, r.regime_reason);
     let _ = writeln!(
         s,
-        "run       context {}, {}, {} decode tokens, matrix products on {}",
+        "run       context {}, {}, {} decode tokens, {} KV cache, {} attention, matrix products on {}",
         r.context,
         match r.past {
             Some(p) => format!("decode from position {p}"),
             None => format!("prompt {}", r.prompt),
         },
         r.tokens,
+        r.kv_type,
+        r.attention,
         if r.matrix_unit {
             "the Xpop_matmul unit"
         } else {

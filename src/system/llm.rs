@@ -355,6 +355,10 @@ pub struct RunReport {
     pub tokens: u64,
     /// Whether quantized matrix products ran on the Xpop_matmul unit.
     pub matrix_unit: bool,
+    /// Element type of the KV cache.
+    pub kv_type: GgmlType,
+    /// Fused or split attention.
+    pub attention: graph::Attention,
     /// Decoding started at this position on a synthetic KV cache, without a prefill.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub past: Option<u64>,
@@ -1074,6 +1078,8 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         prompt: opts.prompt,
         tokens: opts.tokens,
         matrix_unit: opts.matrix_unit,
+        kv_type: opts.kv_type,
+        attention: opts.attention,
         past: opts.past,
         ttft_ms: prefill.as_ref().map(|p| p.seconds * 1e3),
         prefill,

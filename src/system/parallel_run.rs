@@ -173,6 +173,8 @@ pub struct ParallelReport {
     pub prompt: u64,
     /// Decode tokens.
     pub tokens: u64,
+    /// Element type of the KV cache.
+    pub kv_type: crate::workload::GgmlType,
     /// Time to first token (the prefill), ms.
     pub ttft_ms: f64,
     /// Mean decode time per token, ms.
@@ -1014,6 +1016,7 @@ fn report(
         topology: p.topology,
         context: p.run.context,
         prompt: p.run.prompt,
+        kv_type: p.run.kv_type,
         tokens: p.run.tokens,
         ttft_ms,
         ms_per_token,

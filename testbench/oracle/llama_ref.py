@@ -22,10 +22,14 @@ What it models of llama.cpp's CPU path (non flash-attention graph, F16 KV cache)
   * RoPE mode NORM (adjacent pairs), theta = pos * base^(-2i/n_rot) built iteratively in f32
     as ggml's rope cache does (powf, cosf, sinf taken correctly rounded); dimensions past
     n_rot pass through.
-  * K and V are rounded to f16 when stored in the cache.
-  * kq = K . q with q converted to f16 (K cache is F16), soft_max_ext(kq * 1/sqrt(head_dim) +
-    causal mask) in f32 with expf correctly rounded and the sum in f64, then kqv = V . softmax with the softmax converted
-    to f16 (V cache is F16). Query head h reads KV head h // (n_head / n_head_kv).
+  * K and V are rounded to the cache type when stored (--kv-type: f16 by default, bf16 with
+    ggml's round-to-nearest-even, q8_0 quantized per 32 values of a head with
+    quantize_row_q8_0_ref and read back dequantized).
+  * kq = K . q with q converted to the cache's vec_dot_type (f16 or bf16),
+    soft_max_ext(kq * 1/sqrt(head_dim) + causal mask) in f32 with expf correctly rounded and
+    the sum in f64, then kqv = V . softmax with the softmax converted to that type. A q8_0
+    cache exists only with fused attention (as in llama.cpp), where Q and the probabilities
+    stay f32. Query head h reads KV head h // (n_head / n_head_kv).
   * SwiGLU: silu(gate) * up in f32; residual adds in f32; output_norm; output.weight, or
     token_embd.weight when output.weight is absent (tied).
 
@@ -33,7 +37,7 @@ Every row is computed independently of the batch, so all positions are run at on
 causal mask; this equals token-by-token decode.
 
 usage: llama_ref.py MODEL.gguf --ids 1,5,6,... --out FILE.logits [--prompt-len N] [--all]
-                   [--dot ggml|unit|f64] [--lanes 16]
+                   [--dot ggml|unit|f64] [--lanes 16] [--kv-type f16|bf16|q8_0]
 
 Rows written: the positions from prompt_len-1 to the end (the last prompt position and every
 decode step, as `emulate run --logits` writes them; prompt_len defaults to 1), or every
@@ -371,6 +375,21 @@ VEC_DOT = {
     T.F32: lambda x: x.astype(np.float32),
 }
 
+def cache_q8_0(x):
+    """x [n, heads, head_dim] stored in a Q8_0 cache and read back: blocks of 32 along a
+    head's dimensions."""
+    n, h, d = x.shape
+    return act_q8_0(x.reshape(n * h, d)).reshape(n, h, d)
+
+
+# The KV cache types: (rounding of a stored K or V [n, heads, head_dim], rounding of the
+# operand a split-path product converts to the cache's vec_dot_type, None for none).
+KV_TYPES = {
+    "f16": (act_f16, act_f16),
+    "bf16": (act_bf16, act_bf16),
+    "q8_0": (cache_q8_0, None),
+}
+
 # Diagnosis only (never for a verdict): ORACLE_DIAG=no_q16,no_sm16,k_f32,v_f32 turn off one f16
 # rounding of GGML's order, rope_f64 takes theta exactly, dot_f32
 # accumulates mat-vec products in f32, kexpf uses the emulator's exp polynomial:
@@ -398,6 +417,7 @@ class Model:
         self.n_rot = self.int_field("llama.rope.dimension_count", self.head_dim)
         self._cache = {}
         self._packed = {}
+        self.kv_type = "f16"
         self.dot = "ggml"
         self.attention = "split"
         self.unit = False  # quantized and BF16 weight products in the generic (unit) order
@@ -529,13 +549,16 @@ class Model:
             v = self.mul_mat(p + "attn_v.weight", cur).reshape(n, Hkv, D)
             q = self.rope(q, pos)
             k = self.rope(k, pos)
-            kc = act_f16(k).astype(np.float64)  # F16 cache
-            vc = act_f16(v).astype(np.float64)
+            store, vdt = KV_TYPES[self.kv_type]
+            kc = store(k).astype(np.float64)  # the cache's values
+            vc = store(v).astype(np.float64)
             if DIAG.get("k_f32"):
                 kc = k.astype(np.float64)
             if DIAG.get("v_f32"):
                 vc = v.astype(np.float64)
-            q16 = act_f16(q).astype(np.float64)  # vec_dot_type of the F16 K cache
+            if vdt is None and self.attention == "split":
+                raise SystemExit(f"a {self.kv_type} KV cache needs fused attention")
+            q16 = (vdt or act_f16)(q).astype(np.float64)  # vec_dot_type of the K cache
             if DIAG.get("no_q16") or self.attention == "fused":
                 # The fused kernel (flash_attn_ext) takes Q in f32: no vec_dot_type rounding.
                 q16 = q.astype(np.float64)
@@ -555,7 +578,7 @@ class Model:
                 e = expf((wv - mx).astype(np.float32))
                 ssum = e.astype(np.float64).sum(axis=1, keepdims=True)
                 sm = (e * (1.0 / ssum).astype(np.float32)).astype(np.float32)
-                sm16 = act_f16(sm).astype(np.float64)  # vec_dot_type of the F16 V cache
+                sm16 = (vdt or act_f16)(sm).astype(np.float64)  # vec_dot_type of the V cache
                 if DIAG.get("no_sm16") or self.attention == "fused":
                     # Fused: the probabilities stay f32 (online softmax, no kqv mul_mat).
                     sm16 = sm.astype(np.float64)
@@ -596,6 +619,8 @@ def main():
                          "as in the emulator's RVV flash_attn_ext kernel (its online softmax order "
                          "is not modelled); fused-unit: the kernel on the matrix unit (Q and the "
                          "unnormalised probabilities rounded to f16, exact products)")
+    ap.add_argument("--kv-type", choices=sorted(KV_TYPES), default="f16",
+                    help="KV cache type (emulate run --kv-type); q8_0 needs a fused attention")
     a = ap.parse_args()
     ids = [int(s) for s in a.ids.split(",") if s.strip()]
     if not 1 <= a.prompt_len <= len(ids):
@@ -606,6 +631,9 @@ def main():
     m.dot = "f64" if a.dot == "f64" else "ggml"
     m.unit = a.dot == "unit"
     m.attention = a.attention
+    m.kv_type = a.kv_type
+    if a.attention == "fused-unit" and a.kv_type != "f16":
+        raise SystemExit("--attention fused-unit models the F16 cache only")
     bad = [i for i in ids if not 0 <= i < m.n_vocab]
     if bad:
         raise SystemExit(f"token ids out of range 0..{m.n_vocab - 1}: {bad}")

@@ -260,6 +260,57 @@ fn bytes_moved_include_every_weight_once_and_the_kv_cache() {
     }
 }
 
+/// A BF16 or Q8_0 cache: the attention reads (n_past + 1) positions of K and V and the
+/// stores write one of each, at the type's bytes per position (Q8_0: 34 per 32 values); a
+/// position's row starts at position x row bytes.
+#[test]
+fn kv_bytes_follow_the_cache_type() {
+    let m = q4_k_m();
+    let kvd = m.architecture.kv_dim();
+    let n_past = 700;
+    for (t, row) in [
+        (F16, 2 * kvd),
+        (GgmlType::BF16, 2 * kvd),
+        (GgmlType::Q8_0, kvd / 32 * 34),
+    ] {
+        let g = graph::decode(&m, n_past, 2048, t).unwrap();
+        let kv_in = |n: &graph::Node| -> u64 {
+            n.inputs
+                .iter()
+                .filter(|o| o.kind == RegionKind::Kv)
+                .map(|o| o.bytes)
+                .sum()
+        };
+        let read: u64 = g.nodes.iter().map(kv_in).sum();
+        assert_eq!(read, 22 * 2 * (n_past + 1) * row, "{t}");
+        for n in g.nodes.iter().filter(|n| n.output.kind == RegionKind::Kv) {
+            assert_eq!(n.output.bytes, row, "{t} {}", n.name);
+            assert_eq!(n.output.offset, n_past * row, "{t} {}", n.name);
+            assert_eq!(n.output.dtype, t);
+        }
+        let attn = g.nodes.iter().find(|n| n.op == Op::FlashAttnExt).unwrap();
+        // K viewed [head_dim, kv_len, kv_heads]: a position is a row, a head is a slice of it.
+        assert_eq!(attn.inputs[1].nb[1], row, "{t}");
+        assert_eq!(attn.inputs[1].nb[2], row / 4, "{t}");
+        assert_eq!(attn.kernel, kernels::flash_attn_ext(t));
+    }
+}
+
+/// A block-quantized cache cannot hold split attention's transposed V (one value at a
+/// time), and its blocks must tile a head.
+#[test]
+fn a_q8_0_cache_needs_fused_attention_and_whole_blocks_per_head() {
+    let q8 = GgmlType::Q8_0;
+    let e = graph::decode_with(&q4_k_m(), 10, 512, q8, SPLIT).unwrap_err();
+    assert!(e.0.contains("needs fused attention"), "{}", e.0);
+    let mut m = small();
+    m.architecture.hidden_size = 12 * 40; // head_dim 40
+    m.architecture.rope.dims = 40;
+    m.tensors = recipe::llama_weights(&m.architecture, FileType::MostlyQ4KM);
+    let e = graph::decode(&m, 10, 96, q8).unwrap_err();
+    assert!(e.0.contains("head_dim 40"), "{}", e.0);
+}
+
 /// Fused attention does the same arithmetic as the split graph in decode (every cached
 /// position is visible), and in a prefill only the causal pairs: the split graph computes
 /// all P x P scores and masks the upper triangle, the fused kernel never visits it.
@@ -360,6 +411,13 @@ fn every_operand_lies_inside_a_region_of_the_right_kind() {
     // An F32 cache runs the split path (the fused kernel reads F16 caches only).
     let g = graph::decode_with(&m, 95, 96, GgmlType::F32, graph::Attention::Split).unwrap();
     check_placement(&m, &p, &g);
+    for kv_type in [GgmlType::BF16, GgmlType::Q8_0] {
+        let p = RegionParams { kv_type, ..p };
+        for pos in [0, 50, 95] {
+            check_placement(&m, &p, &graph::decode(&m, pos, 96, kv_type).unwrap());
+        }
+        check_placement(&m, &p, &graph::prefill(&m, 8, 96, kv_type).unwrap());
+    }
     let fused = graph::decode(&m, 95, 96, GgmlType::F32).unwrap_err();
     assert!(fused.0.contains("flash_attn_ext_f32"), "{}", fused.0);
 }

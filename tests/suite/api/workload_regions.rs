@@ -26,6 +26,20 @@ fn kv_cache_bytes_follow_the_closed_form() {
         regions::totals(&regions::regions(&m, &p).unwrap()).1,
         2 * 46_137_344
     );
+    // BF16 is two bytes a value like F16; Q8_0 is 34 bytes per 32 values (an f16 scale and
+    // 32 int8).
+    for (kv_type, per_32_values) in [(GgmlType::BF16, 64u64), (GgmlType::Q8_0, 34)] {
+        let p = RegionParams {
+            kv_type,
+            ..RegionParams::new(2048, 1)
+        };
+        let kv = regions::totals(&regions::regions(&m, &p).unwrap()).1;
+        assert_eq!(
+            kv,
+            2 * 22 * (4 * 64 / 32) * per_32_values * 2048,
+            "{kv_type}"
+        );
+    }
 }
 
 #[test]
@@ -117,9 +131,9 @@ fn impossible_parameters_are_refused() {
         logits_all: false,
         context: 100,
         prompt: 1,
-        kv_type: GgmlType::Q8_0,
+        kv_type: GgmlType::Q4_0,
     };
-    assert!(e(p).contains("KV cache type Q8_0"));
+    assert!(e(p).contains("KV cache type Q4_0"));
 }
 
 #[test]

@@ -332,6 +332,39 @@ fn past_decodes_at_its_position_without_a_prefill() {
     assert_eq!(late["tokens_out"]["meaningful"], false);
 }
 
+/// `--kv-type`: the cache's footprint and the bytes the attention reads follow the type's
+/// size (F16 and BF16 2 bytes a value, Q8_0 34 bytes per 32), and the report names it.
+#[test]
+fn kv_type_sets_the_cache_footprint_and_the_attention_bytes() {
+    // TinyLlama: 22 blocks, K and V of 4 heads x 64 values a position; q and the output
+    // are 32 heads x 64 f32.
+    let (layers, kv_dim, q_bytes) = (22u64, 256u64, 32 * 64 * 4u64);
+    for (kv, name, row) in [
+        ("f16", "F16", kv_dim * 2),
+        ("bf16", "BF16", kv_dim * 2),
+        ("q8_0", "Q8_0", kv_dim / 32 * 34),
+    ] {
+        let v = run_json(&["--past", "60", "--tokens", "1", "--kv-type", kv]);
+        assert_eq!(v["kv_type"], name);
+        assert_eq!(
+            v["plan"]["footprint"]["kv"].as_u64().unwrap(),
+            2 * layers * 64 * row,
+            "{kv}"
+        );
+        // The step at position 60 attends to 61 positions of K and V in each block.
+        assert_eq!(
+            v["by_op"]["flash_attn_ext"]["bytes"].as_u64().unwrap(),
+            layers * (2 * q_bytes + 2 * 61 * row),
+            "{kv}"
+        );
+        assert_eq!(
+            v["by_op"]["cpy"]["bytes"].as_u64().unwrap(),
+            layers * 2 * (kv_dim * 4 + row),
+            "{kv}"
+        );
+    }
+}
+
 #[test]
 fn past_and_logits_all_are_checked_against_the_context_and_the_card_count() {
     for (args, msg) in [
@@ -348,6 +381,11 @@ fn past_and_logits_all_are_checked_against_the_context_and_the_card_count() {
             "--past is a single-card option",
         ),
         (&["--past", "8", "--prompt", "3"][..], "cannot be used with"),
+        (
+            &["--kv-type", "q8_0", "--attention", "split"][..],
+            "needs fused attention",
+        ),
+        (&["--kv-type", "q4_0"][..], "is not a KV cache type"),
         (&["--logits-all"][..], "--logits <FILE>"),
         (
             &["--logits-all", "--logits", "/dev/null", "--cards", "2"][..],
