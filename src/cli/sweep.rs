@@ -201,5 +201,25 @@ fn merge(files: &[PathBuf], out: &Path, spec_path: &Path, allow_partial: bool) -
             notes.display()
         );
     }
+    // As a local sweep: the failed points' error records are merged, and the exit says so
+    // (a warning with --allow-partial).
+    if !check.failed.is_empty() {
+        let msg = format!(
+            "{} of {} points failed; their errors are recorded in {}: points {}",
+            check.failed.len(),
+            check.kept.len(),
+            out.join("results.jsonl").display(),
+            check
+                .failed
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !allow_partial {
+            bail!("{msg}");
+        }
+        eprintln!("warning: {msg}");
+    }
     Ok(())
 }

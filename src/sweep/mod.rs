@@ -315,6 +315,9 @@ pub struct MergeCheck {
     pub other_build: Vec<(usize, String)>,
     /// Records of this spec and build whose key differs from the point's (inputs changed).
     pub stale: Vec<usize>,
+    /// Kept records of points that failed (`ok: false`): part of the grid (their error
+    /// records are the sweep's outcome for them, as in a local sweep), not a merge problem.
+    pub failed: Vec<usize>,
 }
 
 impl MergeCheck {
@@ -405,6 +408,7 @@ pub fn check_shards(spec: &SweepSpec, ctx: &KeyContext, records: Vec<Record>) ->
         v.dedup();
     }
     c.kept.sort_by_key(|r| r.index);
+    c.failed = c.kept.iter().filter(|r| !r.ok).map(|r| r.index).collect();
     c
 }
 
