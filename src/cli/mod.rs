@@ -123,7 +123,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Boards(cmd) => boards::run(cmd, &cli.common),
         Command::Kernel(cmd) => kernel::run(cmd, &cli.common),
         Command::Sweep(cmd) => sweep::run(cmd),
-        Command::Regress(cmd) => regress::run(cmd),
+        Command::Regress(cmd) => regress::run(cmd, &cli.common),
         Command::Manifest(cmd) => manifest::run(cmd),
         Command::Matmul(cmd) => matmul::run(cmd, &cli.common),
         Command::Membench(cmd) => membench::run(cmd, &cli.common),

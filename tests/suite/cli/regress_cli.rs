@@ -98,8 +98,15 @@ fn bless_then_pass_then_a_perturbed_golden_fails_with_the_table() {
         cols[4]
     );
     assert!(row.contains("DRIFT"), "{row}");
-    // Only the drifted figure is listed, and the error says how to accept the change.
-    assert_eq!(out.lines().count(), 2, "{out}");
+    // Only the drifted figure is listed, then the build that measured it, and the error says
+    // how to accept the change.
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(
+        out.lines()
+            .nth(2)
+            .is_some_and(|l| l.starts_with("measured by emulate") && l.contains("build ")),
+        "{out}"
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("1 of 3 figures differ") && err.contains("--bless"),
@@ -110,6 +117,41 @@ fn bless_then_pass_then_a_perturbed_golden_fails_with_the_table() {
     let o = emulate(&["regress", "--suite", s, "--all"]);
     assert!(!o.status.success());
     assert_eq!(String::from_utf8_lossy(&o.stdout).matches(" ok").count(), 2);
+
+    // --json and --out: every comparison with the provenance of the build that measured it.
+    let folder = dir.path().join("folder");
+    let o = emulate(&[
+        "regress",
+        "--suite",
+        s,
+        "--json",
+        "--out",
+        folder.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(
+        (j["passed"].as_u64(), j["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let drifted: Vec<&serde_json::Value> = j["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["passes"] == false)
+        .collect();
+    assert_eq!(drifted.len(), 1);
+    assert_eq!(drifted[0]["metric"], "cycles");
+    assert_eq!(drifted[0]["golden"].as_f64(), Some(cycles + 1.0));
+    assert_eq!(drifted[0]["now"].as_f64(), Some(cycles));
+    let p = &j["provenance"];
+    assert!(p["build"].as_str().is_some_and(|b| !b.is_empty()), "{p}");
+    assert!(p["command_line"].to_string().contains("regress"), "{p}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved, j);
+    assert!(folder.join("command.txt").is_file() && folder.join("stats.csv").is_file());
 }
 
 #[test]
