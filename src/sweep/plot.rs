@@ -184,11 +184,9 @@ where
     if spec.x_log {
         // A little room either side so the end points are not on the frame.
         let (lo, hi) = (x0 / 1.05, x1 * 1.05);
+        let ticks = data_x_ticks(data, x0, x1).unwrap_or_else(|| log_ticks(lo, hi));
         let chart = builder
-            .build_cartesian_2d(
-                (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
-                0.0..y1,
-            )
+            .build_cartesian_2d((lo..hi).log_scale().with_key_points(ticks), 0.0..y1)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         lines(chart, spec, data)?;
     } else {
@@ -287,11 +285,50 @@ where
     }
     chart
         .configure_series_labels()
+        .position(legend_corner(data))
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
+}
+
+/// Where the legend goes: the upper corner the data leaves free. Lines that rise to the
+/// right (scaling with cards or capacity) leave the upper left empty; falling ones (tokens/s
+/// against the position) the upper right.
+fn legend_corner(data: &[Series]) -> SeriesLabelPosition {
+    let (mut first, mut last) = (0.0, 0.0);
+    for s in data {
+        if let (Some(a), Some(b)) = (
+            s.points.iter().min_by(|p, q| p.0.total_cmp(&q.0)),
+            s.points.iter().max_by(|p, q| p.0.total_cmp(&q.0)),
+        ) {
+            first += a.1;
+            last += b.1;
+        }
+    }
+    if last >= first {
+        SeriesLabelPosition::UpperLeft
+    } else {
+        SeriesLabelPosition::UpperRight
+    }
+}
+
+/// The most x ticks placed at the data's own x values.
+const MAX_DATA_TICKS: usize = 12;
+
+/// For a logarithmic axis: when the series share at most [`MAX_DATA_TICKS`] distinct x
+/// values inside `x0..=x1` (a grid axis such as card counts 1, 2, 4, 8), ticks at exactly
+/// those values, so no tick labels an x where there is no data; `None` for denser data.
+fn data_x_ticks(data: &[Series], x0: f64, x1: f64) -> Option<Vec<f64>> {
+    let mut xs: Vec<f64> = data
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .filter(|x| (x0..=x1).contains(x))
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    (!xs.is_empty() && xs.len() <= MAX_DATA_TICKS).then_some(xs)
 }
 
 /// Ticks of a logarithmic axis over `lo..hi`: 1, 2 and 5 times each power of ten inside it,
@@ -376,6 +413,46 @@ mod tests {
     fn log_ticks_label_every_decade_the_range_spans() {
         assert_eq!(log_ticks(152.0, 4300.0), [200.0, 500.0, 1000.0, 2000.0]);
         assert_eq!(log_ticks(0.9, 11.0), [1.0, 2.0, 5.0, 10.0]);
+    }
+
+    /// Card counts 1, 2, 4, 8: ticks there and nowhere else (not at 3, 5, 6, 7); a dense
+    /// axis keeps the generic ticks.
+    #[test]
+    fn a_grid_axis_is_ticked_at_its_data_only() {
+        let s = |xs: &[f64]| Series {
+            label: "s".into(),
+            points: xs.iter().map(|&x| (x, 1.0)).collect(),
+            bound: Vec::new(),
+            ideal: Vec::new(),
+        };
+        let data = [s(&[1.0, 2.0, 4.0, 8.0]), s(&[8.0, 4.0, 1.0])];
+        assert_eq!(
+            data_x_ticks(&data, 1.0, 8.0),
+            Some(vec![1.0, 2.0, 4.0, 8.0])
+        );
+        assert_eq!(data_x_ticks(&data, 1.5, 8.0), Some(vec![2.0, 4.0, 8.0]));
+        let dense: Vec<f64> = (0..40).map(f64::from).collect();
+        assert_eq!(data_x_ticks(&[s(&dense)], 0.0, 39.0), None);
+    }
+
+    #[test]
+    fn the_legend_takes_the_free_upper_corner() {
+        let s = |pts: &[(f64, f64)]| Series {
+            label: "s".into(),
+            points: pts.to_vec(),
+            bound: Vec::new(),
+            ideal: Vec::new(),
+        };
+        let rising = [s(&[(1.0, 1.0), (8.0, 5.0)]), s(&[(8.0, 2.0), (1.0, 2.0)])];
+        assert!(matches!(
+            legend_corner(&rising),
+            SeriesLabelPosition::UpperLeft
+        ));
+        let falling = [s(&[(1.0, 3.0), (2047.0, 1.0)])];
+        assert!(matches!(
+            legend_corner(&falling),
+            SeriesLabelPosition::UpperRight
+        ));
     }
 
     #[test]

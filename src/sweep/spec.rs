@@ -78,7 +78,8 @@ pub struct PlotSpec {
     /// A size unit (`MiB`, `GB`, ...) the x values are shown in (byte-valued x only).
     #[serde(default)]
     pub x_unit: Option<String>,
-    /// A logarithmic x axis.
+    /// A logarithmic x axis, ticked at the data's own x values when there are at most 12 of
+    /// them (a grid such as card counts), else at 1, 2 and 5 times each power of ten.
     #[serde(default)]
     pub x_log: bool,
     /// Draw each series as steps (the value holds until the next x), for quantities that
