@@ -8,7 +8,7 @@ use crate::mem::CardMemory;
 use crate::program::{self, Program, RunError, RunStop};
 use crate::stats::Stats;
 use crate::system::llm::{self, NodeTiming, RunOptions};
-use crate::timing::{run_stats, CoreParams, CoreTiming, Functional, InOrderTiming};
+use crate::timing::{CoreParams, CoreTiming, Functional, InOrderTiming};
 use anyhow::Context;
 use clap::Args;
 use std::io::Write;
@@ -96,12 +96,12 @@ pub fn run_kernel(
     let (outcome, stats, cycles) = if functional {
         let mut t = Functional::default();
         let o = program::run(&mut hart, &mut t, max_cycles, trace);
-        (o, run_stats(&t, &hart), t.cycles())
+        (o, t.stats(), t.cycles())
     } else {
         let mem = CardMemory::new(board).context("building the card's memory model")?;
         let mut t = InOrderTiming::new(CoreParams::from_board(board), mem);
         let o = program::run(&mut hart, &mut t, max_cycles, trace);
-        (o, run_stats(&t, &hart), t.cycles())
+        (o, t.stats(), t.cycles())
     };
     let host_seconds = start.elapsed().as_secs_f64();
     Ok(KernelResult {
@@ -110,7 +110,7 @@ pub fn run_kernel(
         instructions: hart.instret,
         cycles,
         host_seconds,
-        console: hart.mem.take_console(),
+        console: hart.mem_mut().take_console(),
     })
 }
 

@@ -4,7 +4,7 @@
 use super::BoardArgs;
 use crate::matmul::descriptor::MatmulJob;
 use crate::matmul::timing::{plan_tiles, TimingReport};
-use crate::matmul::MatmulUnit;
+use crate::matmul::MatmulTiming;
 use crate::mem::fixed::FixedLatency;
 use crate::mem::{CardMemory, MemoryModel};
 use crate::quant::GgmlType;
@@ -99,7 +99,7 @@ fn report(cmd: &MatmulCmd, common: &BoardArgs) -> anyhow::Result<serde_json::Val
     };
     job.validate()
         .map_err(|e| anyhow::anyhow!("invalid matmul: {e}"))?;
-    let mut unit = MatmulUnit::new(board);
+    let mut unit = MatmulTiming::new(board);
     let (r, mem_stats) = match cmd.memory {
         MemoryChoice::Ddr3 => {
             let mut mem = CardMemory::new(board).context("building the DDR3 model")?;

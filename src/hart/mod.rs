@@ -12,7 +12,7 @@ mod state;
 
 pub use exec::{SYS_EXIT, SYS_EXIT_GROUP, SYS_WRITE};
 pub use memory::GuestMemory;
-pub use state::{Decoded, FetchError, Halt, Hart, MemAccess, MISA};
+pub use state::{Decoded, FetchError, Halt, Hart, MemAccess, Retired, VectorConfig, MISA};
 pub mod vector;
 
 pub use memory::OutOfBounds;

@@ -74,6 +74,33 @@ struct DecodeCache {
     slots: Vec<Decoded>,
 }
 
+/// The vector unit's configuration an instruction ran under (what its timing depends on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VectorConfig {
+    /// `vtype` (bit 63 set: vill).
+    pub vtype: u64,
+    /// `vl`.
+    pub vl: u64,
+    /// VLEN in bytes.
+    pub vlenb: u64,
+}
+
+/// What the hart hands the timing model for one executed instruction: everything the timing
+/// depends on, so the timing model never reads the hart itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Retired<'a> {
+    /// The PC after the instruction (the successor's, or a branch or jump target).
+    pub next_pc: u64,
+    /// Its memory accesses (empty unless the access log is on).
+    pub accesses: &'a [MemAccess],
+    /// Base of the MMIO device window (device registers are not timed by the memory model).
+    pub mmio_base: u64,
+    /// The vector configuration after it, when the hart has a vector unit.
+    pub vector: Option<VectorConfig>,
+    /// The matrix unit's work, when it was an Xpop instruction that completed.
+    pub xpop: Option<&'a crate::matmul::XpopWork>,
+}
+
 /// One RV64 hart.
 #[derive(Debug, Clone)]
 pub struct Hart {
@@ -96,13 +123,13 @@ pub struct Hart {
     /// `mstatus`, kept as written: FP and vector state are always on (FS/VS are not
     /// checked), so bare-metal start-up code that sets FS/VS works unchanged.
     pub mstatus: u64,
-    /// Guest memory.
-    pub mem: GuestMemory,
+    /// Guest memory ([`Hart::mem`], [`Hart::mem_mut`]).
+    pub(in crate::hart) mem: GuestMemory,
     /// The vector unit (see [`Hart::attach_vector`]); without one, vector instructions and
     /// CSRs are illegal.
-    pub vector: Option<crate::hart::vector::VectorUnit>,
+    pub(in crate::hart) vector: Option<crate::hart::vector::VectorUnit>,
     /// The Xpop_matmul unit, when the card has one (see [`Hart::attach_matmul`]).
-    pub matmul: Option<crate::matmul::MatmulUnit>,
+    pub(in crate::hart) matmul: Option<crate::matmul::MatmulUnit>,
     reservation: Option<u64>,
     log_enabled: bool,
     log: Vec<MemAccess>,
@@ -140,6 +167,33 @@ impl Hart {
         }
     }
 
+    /// Guest memory.
+    #[inline]
+    pub fn mem(&self) -> &GuestMemory {
+        &self.mem
+    }
+
+    /// Guest memory, to load programs and operands or read results.
+    #[inline]
+    pub fn mem_mut(&mut self) -> &mut GuestMemory {
+        &mut self.mem
+    }
+
+    /// The guest memory back, when the hart is done.
+    pub fn into_mem(self) -> GuestMemory {
+        self.mem
+    }
+
+    /// The vector unit, if attached.
+    pub fn vector(&self) -> Option<&crate::hart::vector::VectorUnit> {
+        self.vector.as_ref()
+    }
+
+    /// The Xpop_matmul unit, if attached (the run loop sets its cycle budget).
+    pub fn matmul_mut(&mut self) -> Option<&mut crate::matmul::MatmulUnit> {
+        self.matmul.as_mut()
+    }
+
     /// Gives the hart a vector unit (RVV 1.0 at the unit's VLEN).
     pub fn attach_vector(&mut self, unit: crate::hart::vector::VectorUnit) {
         self.vector = Some(unit);
@@ -148,6 +202,26 @@ impl Hart {
     /// Gives the hart an Xpop_matmul unit; without one, Xpop instructions are illegal.
     pub fn attach_matmul(&mut self, unit: crate::matmul::MatmulUnit) {
         self.matmul = Some(unit);
+    }
+
+    /// The retire record of the instruction just executed, for the timing model.
+    #[inline]
+    pub fn retired(&self, was_xpop: bool) -> Retired<'_> {
+        Retired {
+            next_pc: self.pc,
+            accesses: &self.log,
+            mmio_base: self.mem.mmio_base(),
+            vector: self.vector.as_ref().map(|u| VectorConfig {
+                vtype: u.vtype(),
+                vl: u.vl(),
+                vlenb: u.vlenb() as u64,
+            }),
+            xpop: if was_xpop {
+                self.matmul.as_ref().and_then(|m| m.last_work())
+            } else {
+                None
+            },
+        }
     }
 
     /// Records each instruction's memory accesses (for the timing model) when `on`.

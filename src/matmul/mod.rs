@@ -1,17 +1,18 @@
 //! The Xpop_matmul matrix unit (doc/xpop-matmul.md): what its instructions do
-//! ([`MatmulUnit::execute`]) and how long they take ([`MatmulUnit::timing`]), kept apart.
+//! ([`MatmulUnit::execute`], owned by the hart) and how long they take ([`MatmulTiming`],
+//! owned by the core's timing model), kept apart.
 //!
 //! - [`dot`]: the arithmetic, bit-exact to GGML's reference dot products;
 //! - [`descriptor`]: the 64-byte job descriptor `xpop.mm` reads;
 //! - [`timing`]: the per-tile timing model over a [`MemoryModel`].
 //!
-//! Call protocol for the hart: for each Xpop instruction, `execute` it (architectural
-//! effect, may trap); if it did not trap and the timing model is on, call `timing` with the
-//! instruction's issue time and the card's memory model. The core may issue its next
-//! instruction at [`XpopTiming::complete`] (`xpop.mm` blocks the in-order core until the
-//! unit is done). `timing` streams the unit's own memory traffic through the model, so the
-//! loads and stores `execute` made through the [`HartContext`] must not be sent to the memory
-//! model again for an Xpop instruction.
+//! The hand-over: `execute` leaves the work it did ([`XpopWork`]: the jobs of an `xpop.mm`,
+//! or an `xpop.info`) in the hart's retire record; the timing model passes that record to
+//! [`MatmulTiming::time`] with the instruction's issue time and the card's memory model, and
+//! the core may issue its next instruction at the time it returns (`xpop.mm` blocks the
+//! in-order core until the unit is done). Timing streams the unit's own memory traffic
+//! through the model, so the loads and stores `execute` made through the [`HartContext`]
+//! must not be sent to the memory model again for an Xpop instruction.
 
 pub mod descriptor;
 pub mod dot;
@@ -34,33 +35,27 @@ pub const MAX_DESCRIPTORS: u64 = 65535;
 /// The extension version `xpop.info rd, 0` reports.
 pub const VERSION: u64 = 1;
 
-/// When an Xpop instruction lets the core go on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct XpopTiming {
-    /// The core may issue its next instruction, and `rd` (for `xpop.info`) is written, at
-    /// this time.
-    pub complete: Time,
+/// The work one executed Xpop instruction hands the timing model.
+#[derive(Clone, Debug, PartialEq)]
+pub enum XpopWork {
+    /// `xpop.mm`: the jobs it ran, read from the descriptors at `desc_addr`.
+    Mm {
+        /// Address of the first descriptor.
+        desc_addr: u64,
+        /// The jobs, in descriptor order.
+        jobs: Vec<MatmulJob>,
+    },
+    /// `xpop.info`: a register read, one cycle.
+    Info,
 }
 
-/// The jobs of the last `xpop.mm` executed, waiting for their timing.
-#[derive(Clone, Debug)]
-struct PendingMm {
-    desc_addr: u64,
-    jobs: Vec<MatmulJob>,
-}
-
-/// The Xpop_matmul unit of one card.
+/// The Xpop_matmul unit of one card: its architectural state and behaviour only.
 #[derive(Clone, Debug)]
 pub struct MatmulUnit {
     enabled: bool,
     params: TimingParams,
     jobs_completed: u64,
-    pending: Option<PendingMm>,
-    busy_until: Time,
-    totals: TimingReport,
-    mm_instructions: u64,
-    info_instructions: u64,
-    macs_by_type: [u64; WEIGHT_TYPES.len()],
+    last: Option<XpopWork>,
     cycle_budget: u64,
     refused_cycles: Option<u64>,
 }
@@ -72,12 +67,7 @@ impl MatmulUnit {
             enabled: board.matmul.enabled,
             params: TimingParams::from_board(board),
             jobs_completed: 0,
-            pending: None,
-            busy_until: Time::ZERO,
-            totals: TimingReport::default(),
-            mm_instructions: 0,
-            info_instructions: 0,
-            macs_by_type: [0; WEIGHT_TYPES.len()],
+            last: None,
             cycle_budget: u64::MAX,
             refused_cycles: None,
         }
@@ -96,7 +86,7 @@ impl MatmulUnit {
         self.refused_cycles.take()
     }
 
-    /// The timing parameters in use.
+    /// The unit's rates (what `xpop.info` reports and the cycle budget counts with).
     pub fn params(&self) -> &TimingParams {
         &self.params
     }
@@ -106,8 +96,14 @@ impl MatmulUnit {
         self.jobs_completed
     }
 
+    /// The work of the instruction `execute` ran last, if it completed.
+    pub fn last_work(&self) -> Option<&XpopWork> {
+        self.last.as_ref()
+    }
+
     /// Executes one instruction: its architectural effect on registers and memory.
     pub fn execute(&mut self, inst: &XInst, ctx: &mut impl HartContext) -> Result<(), Trap> {
+        self.last = None;
         if !self.enabled {
             return Err(Trap::illegal(format!(
                 "{inst}: the Xpop_matmul unit is not fitted on this board (matmul.enabled = false)"
@@ -117,7 +113,6 @@ impl MatmulUnit {
             XInst::Mm { rs1, rs2 } => {
                 let desc_addr = ctx.x(rs1);
                 let count = ctx.x(rs2);
-                self.pending = None;
                 let jobs = read_descriptors(desc_addr, count, ctx)?;
                 let need = jobs
                     .iter()
@@ -138,7 +133,7 @@ impl MatmulUnit {
                     run_job(job, ctx).map_err(|t| annotate(t, i, desc_addr))?;
                     self.jobs_completed += 1;
                 }
-                self.pending = Some(PendingMm { desc_addr, jobs });
+                self.last = Some(XpopWork::Mm { desc_addr, jobs });
                 Ok(())
             }
             XInst::Info { rd, sel } => {
@@ -151,36 +146,64 @@ impl MatmulUnit {
                     InfoSel::Jobs => self.jobs_completed,
                 };
                 ctx.set_x(rd, v);
+                self.last = Some(XpopWork::Info);
                 Ok(())
             }
         }
     }
+}
 
-    /// Times the instruction just executed, issued at `issue`, streaming the unit's traffic
-    /// through `mem`. `xpop.mm` starts when the unit is free and blocks until its last result
-    /// is written; `xpop.info` takes one cycle.
-    pub fn timing<M: MemoryModel>(&mut self, inst: &XInst, issue: Time, mem: &mut M) -> XpopTiming {
+/// The matrix unit's timing state: when it is free, and what it has done. The core's
+/// timing model owns it and feeds it each Xpop instruction's [`XpopWork`].
+#[derive(Clone, Debug)]
+pub struct MatmulTiming {
+    params: TimingParams,
+    busy_until: Time,
+    totals: TimingReport,
+    mm_instructions: u64,
+    info_instructions: u64,
+    macs_by_type: [u64; WEIGHT_TYPES.len()],
+}
+
+impl MatmulTiming {
+    /// An idle unit with the timing of `board`'s.
+    pub fn new(board: &Board) -> MatmulTiming {
+        MatmulTiming::with_params(TimingParams::from_board(board))
+    }
+
+    /// An idle unit with these parameters.
+    pub fn with_params(params: TimingParams) -> MatmulTiming {
+        MatmulTiming {
+            params,
+            busy_until: Time::ZERO,
+            totals: TimingReport::default(),
+            mm_instructions: 0,
+            info_instructions: 0,
+            macs_by_type: [0; WEIGHT_TYPES.len()],
+        }
+    }
+
+    /// The timing parameters in use.
+    pub fn params(&self) -> &TimingParams {
+        &self.params
+    }
+
+    /// Times an executed Xpop instruction's `work`, issued at `issue`, streaming the unit's
+    /// traffic through `mem`; returns when the core may go on. `xpop.mm` starts when the
+    /// unit is free and blocks until its last result is written; `xpop.info` takes one cycle.
+    pub fn time<M: MemoryModel>(&mut self, work: &XpopWork, issue: Time, mem: &mut M) -> Time {
         let one_cycle = issue + self.params.clock.period();
-        match inst {
-            XInst::Info { .. } => {
+        match work {
+            XpopWork::Info => {
                 self.info_instructions += 1;
-                XpopTiming {
-                    complete: one_cycle,
-                }
+                one_cycle
             }
-            XInst::Mm { .. } => {
+            XpopWork::Mm { desc_addr, jobs } => {
                 self.mm_instructions += 1;
-                let Some(p) = self.pending.take() else {
-                    return XpopTiming {
-                        complete: one_cycle,
-                    };
-                };
                 let start = issue.max(self.busy_until);
-                let r = self.time_jobs(p.desc_addr, &p.jobs, start, mem);
+                let r = self.time_jobs(*desc_addr, jobs, start, mem);
                 self.busy_until = r.end;
-                XpopTiming {
-                    complete: r.end.max(one_cycle),
-                }
+                r.end.max(one_cycle)
             }
         }
     }

@@ -158,7 +158,7 @@ fn run_loop<T: CoreTiming, const TRACE: bool>(
             Err(e) => return Err(trap_error(pc, e.raw, None, e.trap)),
         };
         hart.cycle = now;
-        if let (crate::isa::Inst::Xpop(_), Some(m)) = (&d.inst, hart.matmul.as_mut()) {
+        if let (crate::isa::Inst::Xpop(_), Some(m)) = (&d.inst, hart.matmul_mut()) {
             m.set_cycle_budget(max_cycles - now);
         }
         if T::NEEDS_ACCESSES {
@@ -166,11 +166,11 @@ fn run_loop<T: CoreTiming, const TRACE: bool>(
         }
         let result = hart.execute(&d);
         let exit = match result {
-            Ok(()) => hart.mem.exit,
+            Ok(()) => hart.mem().exit,
             Err(Halt::Exit(code)) => Some(code),
             Err(Halt::Breakpoint) => return Err(RunError::Breakpoint { pc }),
             Err(Halt::Trap(t)) => {
-                if let Some(need) = hart.matmul.as_mut().and_then(|m| m.take_budget_refusal()) {
+                if let Some(need) = hart.matmul_mut().and_then(|m| m.take_budget_refusal()) {
                     return Err(RunError::MatmulCycles {
                         pc,
                         need,
@@ -195,7 +195,8 @@ fn run_loop<T: CoreTiming, const TRACE: bool>(
         if exit.is_some() {
             hart.pc = next;
         }
-        timing.retire(pc, &d, hart);
+        let xpop = matches!(d.inst, crate::isa::Inst::Xpop(_));
+        timing.retire(pc, &d, &hart.retired(xpop));
         if TRACE {
             let raw = if d.len == 2 {
                 format!("{:04x}    ", d.raw & 0xffff)

@@ -19,7 +19,7 @@ use crate::matmul::MatmulUnit;
 use crate::mem::CardMemory;
 use crate::program::{self, MemoryMap, Program};
 use crate::stats::Stats;
-use crate::timing::{run_stats, CoreParams, CoreTiming, Functional, InOrderTiming};
+use crate::timing::{CoreParams, CoreTiming, Functional, InOrderTiming};
 use crate::workload::abi::{OpDesc, DESC_ADDR};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
@@ -157,7 +157,7 @@ impl Card {
             return Err(e.into());
         }
         let mut hart = program::start_hart(&prog, &self.map, memory);
-        let desc_write = hart.mem.write(DESC_ADDR, packed);
+        let desc_write = hart.mem_mut().write(DESC_ADDR, packed);
         hart.attach_vector(VectorUnit::new(self.board.core.vlen));
         hart.attach_matmul(MatmulUnit::new(&self.board));
         let outcome = match desc_write {
@@ -165,21 +165,19 @@ impl Card {
             Ok(()) if functional => {
                 let mut t = Functional::default();
                 let o = program::run(&mut hart, &mut t, self.max_cycles, None);
-                o.map(|s| (s, t.cycles(), run_stats(&t, &hart)))
-                    .map_err(Into::into)
+                o.map(|s| (s, t.cycles(), t.stats())).map_err(Into::into)
             }
             Ok(()) => match CardMemory::new(&self.board) {
                 Ok(mem) => {
                     let mut t = InOrderTiming::new(CoreParams::from_board(&self.board), mem);
                     let o = program::run(&mut hart, &mut t, self.max_cycles, None);
-                    o.map(|s| (s, t.cycles(), run_stats(&t, &hart)))
-                        .map_err(Into::into)
+                    o.map(|s| (s, t.cycles(), t.stats())).map_err(Into::into)
                 }
                 Err(e) => Err(e.into()),
             },
         };
         let instructions = hart.instret;
-        self.memory = Some(hart.mem);
+        self.memory = Some(hart.into_mem());
         let (stop, cycles, stats) =
             outcome.with_context(|| format!("kernel {} failed", program.display()))?;
         if stop.exit_code != 0 {

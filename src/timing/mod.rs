@@ -1,8 +1,10 @@
 //! How long instructions take: an in-order, single-issue core at the board clock.
 //!
-//! The model sees each retired instruction after the hart executed it (its class, the
-//! registers it read and wrote, whether it branched, and the memory accesses it made) and
-//! advances its clock:
+//! The model sees each retired instruction after the hart executed it, through the hart's
+//! retire record ([`Retired`]: where it went next, the memory accesses it made, the vector
+//! configuration, the matrix unit's work) and its decoded form (class and registers), and
+//! advances its clock; it never reads the hart itself. It owns the matrix unit's timing state
+//! ([`MatmulTiming`]):
 //! - an instruction issues when the previous one has issued and every source register is
 //!   ready (a scoreboard of ready cycles for x and f registers); the wait is a stall charged
 //!   to the class of the producer it waited for (`raw.load`, `raw.int_mul`, ...);
@@ -22,9 +24,10 @@ pub mod class;
 
 use crate::config::Board;
 use crate::hart::memory::MMIO_SIZE;
-use crate::hart::{Decoded, Hart};
+use crate::hart::{Decoded, Retired};
 use crate::isa::vector::{Group, VInst, VOp};
 use crate::isa::Inst;
+use crate::matmul::MatmulTiming;
 use crate::mem::{Access, MemoryModel, Request};
 use crate::stats::Stats;
 use crate::stats::Unit;
@@ -35,9 +38,9 @@ use class::{usage, vector_scalar_operands, Class, NONE};
 pub trait CoreTiming {
     /// Whether the hart must record each instruction's memory accesses for this model.
     const NEEDS_ACCESSES: bool;
-    /// Accounts one instruction at `pc` that `hart` has just executed (its PC is now the
-    /// successor's; its access log holds the instruction's memory accesses).
-    fn retire(&mut self, pc: u64, d: &Decoded, hart: &mut Hart);
+    /// Accounts one instruction at `pc` that the hart has just executed, from its retire
+    /// record.
+    fn retire(&mut self, pc: u64, d: &Decoded, r: &Retired<'_>);
     /// Cycles so far (the issue slot of the next instruction).
     fn cycles(&self) -> u64;
     /// Counters, paths relative to the core (`cycles`, `stalls.raw.load`, ...).
@@ -53,7 +56,7 @@ pub struct Functional {
 impl CoreTiming for Functional {
     const NEEDS_ACCESSES: bool = false;
     #[inline(always)]
-    fn retire(&mut self, _pc: u64, _d: &Decoded, _hart: &mut Hart) {
+    fn retire(&mut self, _pc: u64, _d: &Decoded, _r: &Retired<'_>) {
         self.retired += 1;
     }
     #[inline(always)]
@@ -130,7 +133,7 @@ fn cause_of_index(i: usize) -> StallCause {
 }
 
 /// Core timing parameters, in cycles (from the board's `core` section).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CoreParams {
     /// Result latency per class, indexed by `Class as usize`.
     pub latency: [u64; N_CLASS],
@@ -142,6 +145,8 @@ pub struct CoreParams {
     pub period: Time,
     /// Vector lanes, 32 bits each per cycle.
     pub vector_lanes: u64,
+    /// The matrix unit's timing.
+    pub matmul: crate::matmul::timing::TimingParams,
 }
 
 impl CoreParams {
@@ -179,6 +184,7 @@ impl CoreParams {
             jump_penalty: board.core.jump_penalty.count(),
             period: board.clock.period(),
             vector_lanes: board.core.vector_lanes as u64,
+            matmul: crate::matmul::timing::TimingParams::from_board(board),
         }
     }
 }
@@ -188,6 +194,7 @@ impl CoreParams {
 pub struct InOrderTiming<M: MemoryModel> {
     params: CoreParams,
     mem: M,
+    matmul: MatmulTiming,
     cycle: u64,
     ready: [u64; 64],
     producer: [Class; 64],
@@ -208,6 +215,7 @@ impl<M: MemoryModel> InOrderTiming<M> {
     /// A core at cycle 0 with every register ready.
     pub fn new(params: CoreParams, mem: M) -> Self {
         Self {
+            matmul: MatmulTiming::with_params(params.matmul.clone()),
             params,
             mem,
             cycle: 0,
@@ -249,15 +257,14 @@ impl<M: MemoryModel> InOrderTiming<M> {
 
     /// Sends the instruction's memory accesses (MMIO excluded) to the memory model at
     /// `issue`; returns the cycles until the last read's data is back.
-    fn time_accesses(&mut self, issue: u64, hart: &Hart) -> u64 {
-        let accesses = hart.accesses();
-        if accesses.is_empty() {
+    fn time_accesses(&mut self, issue: u64, r: &Retired<'_>) -> u64 {
+        if r.accesses.is_empty() {
             return 0;
         }
         let t0 = Time(issue * self.params.period.fs());
         let mut done = t0;
-        for a in accesses {
-            if a.addr.wrapping_sub(hart.mem.mmio_base()) < MMIO_SIZE {
+        for a in r.accesses {
+            if a.addr.wrapping_sub(r.mmio_base) < MMIO_SIZE {
                 continue; // device registers answer within the load latency
             }
             let t = self.mem.access(Request {
@@ -277,7 +284,7 @@ impl<M: MemoryModel> InOrderTiming<M> {
 
     /// Times a vector instruction: scalar and vector-register dependences, the vector unit's
     /// occupancy in beats (`ceil(bits / (lanes * 32))`), the class latency on top.
-    fn retire_vector(&mut self, v: &VInst, hart: &Hart) {
+    fn retire_vector(&mut self, v: &VInst, r: &Retired<'_>) {
         let class = Class::of_vector(v);
         let (sdst, ssrc) = vector_scalar_operands(v);
         for s in ssrc {
@@ -286,11 +293,11 @@ impl<M: MemoryModel> InOrderTiming<M> {
                 self.stall(self.ready[s as usize], StallCause::Raw(p));
             }
         }
-        let Some(unit) = hart.vector.as_ref() else {
+        let Some(unit) = r.vector else {
             return;
         };
-        let vtype = unit.vtype();
-        let vlen = unit.vlenb() as u64 * 8;
+        let vtype = unit.vtype;
+        let vlen = unit.vlenb * 8;
         let use_ = v.vregs(vtype);
         let v0 = use_.reads_v0.then_some((0u8, 1u8));
         for (base, n) in use_.src.iter().flatten().copied().chain(v0) {
@@ -321,15 +328,15 @@ impl<M: MemoryModel> InOrderTiming<M> {
                 use_.dst.or(use_.src[0]).map_or(1, |(_, n)| n as u64) * vlen
             }
             VOp::Vle | VOp::Vlse | VOp::Vleff | VOp::Vse | VOp::Vsse => {
-                unit.vl() * v.mem_eew() as u64 * v.nf() as u64
+                unit.vl * v.mem_eew() as u64 * v.nf() as u64
             }
-            VOp::Vlm | VOp::Vsm => unit.vl().div_ceil(8) * 8,
-            _ if class == Class::VecMask => unit.vl(),
-            _ => unit.vl() * sew * if wide { 2 } else { 1 },
+            VOp::Vlm | VOp::Vsm => unit.vl.div_ceil(8) * 8,
+            _ if class == Class::VecMask => unit.vl,
+            _ => unit.vl * sew * if wide { 2 } else { 1 },
         };
         let beats = bits.div_ceil(32 * self.params.vector_lanes.max(1)).max(1);
         let lat = self.params.latency[class as usize];
-        let mem = self.time_accesses(issue, hart);
+        let mem = self.time_accesses(issue, r);
         let (latency, busy) = match class {
             Class::VecConfig => (lat, 0),
             Class::VecDiv | Class::VecFdiv => (lat * beats, lat * beats),
@@ -366,12 +373,12 @@ impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
     const NEEDS_ACCESSES: bool = true;
 
     #[inline]
-    fn retire(&mut self, pc: u64, d: &Decoded, hart: &mut Hart) {
+    fn retire(&mut self, pc: u64, d: &Decoded, r: &Retired<'_>) {
         if let Inst::Vector(v) = &d.inst {
-            self.retire_vector(v, hart);
+            self.retire_vector(v, r);
             return;
         }
-        let next_pc = hart.pc;
+        let next_pc = r.next_pc;
         let u = usage(&d.inst);
         // Wait for sources, charging each wait to the producer that ended last.
         for &s in &u.src {
@@ -392,18 +399,16 @@ impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
         let mut latency = self.params.latency[u.class as usize];
         // An xpop.mm streams its own operands through the memory model (below); its recorded
         // accesses must not be timed a second time.
-        if !hart.accesses().is_empty() && !matches!(d.inst, Inst::Xpop(_)) {
-            latency += self.time_accesses(issue, hart);
+        if !r.accesses.is_empty() && !matches!(d.inst, Inst::Xpop(_)) {
+            latency += self.time_accesses(issue, r);
         }
-        if let Inst::Xpop(x) = d.inst {
+        if let (Inst::Xpop(_), Some(work)) = (&d.inst, r.xpop) {
             // The core waits until the matrix unit lets it go on.
-            if let Some(unit) = hart.matmul.as_mut() {
-                let t0 = Time(issue * self.params.period.fs());
-                let done = unit.timing(&x, t0, &mut self.mem).complete;
-                let c = self.cycles_between(t0, done).max(1);
-                latency = c;
-                self.matmul_until = issue + c;
-            }
+            let t0 = Time(issue * self.params.period.fs());
+            let done = self.matmul.time(work, t0, &mut self.mem);
+            let c = self.cycles_between(t0, done).max(1);
+            latency = c;
+            self.matmul_until = issue + c;
         }
         match u.class {
             Class::IntDiv => self.div_free = issue + latency,
@@ -456,15 +461,7 @@ impl<M: MemoryModel> CoreTiming for InOrderTiming<M> {
         s.set("memory_wait_cycles", self.mem_cycles as f64, Unit::Cycles);
         s.set("vpu.busy_cycles", self.vpu_busy as f64, Unit::Cycles);
         s.merge_under("mem", &self.mem.stats());
+        s.merge_under("matmul", &self.matmul.stats());
         s
     }
-}
-
-/// The core's stats plus the matrix unit's (under `matmul.`), for a finished run.
-pub fn run_stats<T: CoreTiming>(timing: &T, hart: &Hart) -> Stats {
-    let mut s = timing.stats();
-    if let Some(u) = &hart.matmul {
-        s.merge_under("matmul", &u.stats());
-    }
-    s
 }

@@ -152,10 +152,9 @@ type State = (Vec<u64>, Vec<u64>, u64, u64, Vec<u8>, Vec<u8>, Vec<u8>);
 
 fn state(h: &Hart, lo: u64, len: usize) -> State {
     let mut mem = vec![0u8; len];
-    h.mem.read(lo, &mut mem).unwrap();
+    h.mem().read(lo, &mut mem).unwrap();
     let vregs = h
-        .vector
-        .as_ref()
+        .vector()
         .map(|v| v.vreg_bytes().to_vec())
         .unwrap_or_default();
     (
@@ -163,7 +162,7 @@ fn state(h: &Hart, lo: u64, len: usize) -> State {
         h.f.to_vec(),
         h.pc,
         h.instret,
-        h.mem.console.clone(),
+        h.mem().console.clone(),
         mem,
         vregs,
     )
@@ -197,7 +196,7 @@ fn same_state_both_modes(name: &str) -> String {
     let top = map.stack_top();
     assert_eq!(state(&h1, top - 4096, 4096), state(&h2, top - 4096, 4096));
     assert!(t.cycles() > f.cycles(), "the timed run has stalls");
-    String::from_utf8_lossy(&h1.mem.console).into_owned()
+    String::from_utf8_lossy(&h1.mem().console).into_owned()
 }
 
 #[test]

@@ -11,12 +11,12 @@
 use sail_emu::config::load_board;
 use sail_emu::matmul::descriptor::MatmulJob;
 use sail_emu::matmul::dot::{matmul, RowSet};
-use sail_emu::matmul::MatmulUnit;
+use sail_emu::matmul::MatmulTiming;
 use sail_emu::mem::CardMemory;
 use sail_emu::program::{self, Program};
 use sail_emu::quant::quantize::{quantize_bf16, quantize_q8_0, quantize_q8_k};
 use sail_emu::quant::GgmlType;
-use sail_emu::timing::{run_stats, CoreParams, Functional, InOrderTiming};
+use sail_emu::timing::{CoreParams, CoreTiming, Functional, InOrderTiming};
 use sail_emu::units::Time;
 use std::path::Path;
 
@@ -133,7 +133,7 @@ fn run(
     for timed in [false, true] {
         // The card's hart: the board's memory map, vector unit and Xpop_matmul unit.
         let mut hart = program::load_card_hart(&program, &board).unwrap();
-        let store = &mut hart.mem;
+        let store = hart.mem_mut();
         store.write(DESC, &op).unwrap();
         store.write(w_at, w).unwrap();
         store.write(x_at, x).unwrap();
@@ -142,9 +142,7 @@ fn run(
             let mut t = InOrderTiming::new(CoreParams::from_board(&board), mem);
             let s = program::run(&mut hart, &mut t, 1 << 40, None);
             cycles = sail_emu::timing::CoreTiming::cycles(&t);
-            unit_busy = run_stats(&t, &hart)
-                .get("matmul.busy_cycles")
-                .unwrap_or(0.0);
+            unit_busy = t.stats().get("matmul.busy_cycles").unwrap_or(0.0);
             s
         } else {
             let mut t = Functional::default();
@@ -152,7 +150,7 @@ fn run(
         };
         assert_eq!(stop.expect("the kernel runs").exit_code, 0, "SAIL_OK");
         let mut c = vec![0u8; 4 * m * n];
-        hart.mem.read(c_at, &mut c).unwrap();
+        hart.mem_mut().read(c_at, &mut c).unwrap();
         results.push(
             c.chunks_exact(4)
                 .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
@@ -252,7 +250,7 @@ fn xpop_mm_costs_the_kernel_what_the_unit_needs() {
         k: k as u64,
         a_transposed: false,
     };
-    let mut unit = MatmulUnit::new(&board);
+    let mut unit = MatmulTiming::new(&board);
     let alone = unit
         .time_jobs(
             DESC,

@@ -189,12 +189,12 @@ fn executable_segments_far_apart_and_a_huge_bss_cost_no_host_memory() {
     let (r, hart) = run_elf(&elf);
     assert_eq!(r.unwrap().exit_code, 0);
     assert!(
-        hart.mem.resident_bytes() <= 4 << 16,
+        hart.mem().resident_bytes() <= 4 << 16,
         "{} bytes resident",
-        hart.mem.resident_bytes()
+        hart.mem().resident_bytes()
     );
-    assert_eq!(hart.mem.read_uint(DDR + 0x1001, 2).unwrap(), 0x0302);
-    assert_eq!(hart.mem.read_uint(DDR + 0x1003, 8).unwrap(), 0);
+    assert_eq!(hart.mem().read_uint(DDR + 0x1001, 2).unwrap(), 0x0302);
+    assert_eq!(hart.mem().read_uint(DDR + 0x1003, 8).unwrap(), 0);
 }
 
 #[test]
@@ -245,7 +245,7 @@ fn mmio_takes_only_its_two_registers() {
     // The console and exit registers still work.
     let (r, hart) = run_elf(&elf_bytes(&mmio_store(0, 1)));
     assert_eq!(r.unwrap().exit_code, 0);
-    assert_eq!(hart.mem.console, vec![7]);
+    assert_eq!(hart.mem().console, vec![7]);
     let (r, _) = run_elf(&elf_bytes(&mmio_store(8, 4)));
     assert_eq!(r.unwrap().exit_code, 7);
 }
@@ -285,7 +285,7 @@ fn ecall_exit_keeps_the_low_8_bits_and_write_is_not_cut() {
     v.extend(exit_seq());
     let (r, hart) = run_elf(&elf_bytes(&v));
     r.unwrap();
-    assert_eq!(hart.mem.console.len(), 2 << 20);
+    assert_eq!(hart.mem().console.len(), 2 << 20);
 }
 
 #[test]
@@ -416,7 +416,7 @@ proptest! {
         if let Ok(p) = Program::parse(&e, Path::new("f.elf")) {
             if let Ok(mut hart) = program::load_card_hart(&p, &b) {
                 let _ = program::run(&mut hart, &mut Functional::default(), 10_000, None);
-                prop_assert!(hart.mem.resident_bytes() <= 16 << 16);
+                prop_assert!(hart.mem().resident_bytes() <= 16 << 16);
             }
         }
     }

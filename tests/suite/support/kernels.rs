@@ -7,7 +7,7 @@ use sail_emu::config::{load_board, Board};
 use sail_emu::mem::CardMemory;
 use sail_emu::program::{self, Program};
 use sail_emu::stats::Stats;
-use sail_emu::timing::{run_stats, CoreParams, CoreTiming, Functional, InOrderTiming};
+use sail_emu::timing::{CoreParams, CoreTiming, Functional, InOrderTiming};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -105,7 +105,7 @@ pub fn run_in_emulator(elf: &Path, input: &Image, board: &Board, timed: bool) ->
     let prog = Program::load(elf).unwrap_or_else(|e| panic!("load {}: {e}", elf.display()));
     let mut hart = program::load_card_hart(&prog, board).expect("load the program");
     for (addr, data) in &input.segments {
-        hart.mem
+        hart.mem_mut()
             .write(*addr, data)
             .unwrap_or_else(|e| panic!("write segment at {addr:#x}: {e}"));
     }
@@ -114,12 +114,12 @@ pub fn run_in_emulator(elf: &Path, input: &Image, board: &Board, timed: bool) ->
         let mem = CardMemory::new(board).expect("card memory");
         let mut t = InOrderTiming::new(CoreParams::from_board(board), mem);
         let stop = program::run(&mut hart, &mut t, limit, None);
-        let stats = run_stats(&t, &hart);
+        let stats = t.stats();
         (stop, t.cycles(), stats)
     } else {
         let mut t = Functional::default();
         let stop = program::run(&mut hart, &mut t, limit, None);
-        let stats = run_stats(&t, &hart);
+        let stats = t.stats();
         (stop, t.cycles(), stats)
     };
     let stop = stop.unwrap_or_else(|e| panic!("{}: {e}", elf.display()));
@@ -128,7 +128,7 @@ pub fn run_in_emulator(elf: &Path, input: &Image, board: &Board, timed: bool) ->
         .iter()
         .map(|(addr, data)| {
             let mut buf = vec![0u8; data.len()];
-            hart.mem
+            hart.mem()
                 .read(*addr, &mut buf)
                 .unwrap_or_else(|e| panic!("read segment at {addr:#x}: {e}"));
             (*addr, buf)

@@ -150,7 +150,7 @@ pub fn run_emulator(bare: &Path, vlen: u32) -> Result<String, String> {
             stop.exit_code
         ));
     }
-    Ok(String::from_utf8_lossy(&hart.mem.console).into_owned())
+    Ok(String::from_utf8_lossy(&hart.mem().console).into_owned())
 }
 
 /// Compares two signatures; the error names the first differing line.
