@@ -340,14 +340,17 @@ fn fused_attention_logits_match_the_reference() {
 /// tolerances (max 0.15, mean 0.01: one activation crossing a Q8 rounding step moves a row
 /// by up to ~0.1, doc/validation.md); the reference models every rounding of the kernel
 /// except the per-block rescaling of the online softmax, which these 25 positions (one
-/// block of 128 keys) do not reach, so the measured agreement is far tighter (printed).
-/// Against a reference of another cache type they do not agree (mean |delta| about 0.04
-/// between any two of f16, bf16, q8_0), so a cache stored in the wrong type fails this test.
+/// block of 128 keys) do not reach, so the measured agreement is far tighter: max 4.8e-6,
+/// mean 8e-8 for both types, and the test also holds them to max 1e-3, mean 1e-5. Against
+/// a reference of another cache type they do not agree (mean |delta| about 0.04 between
+/// any two of f16, bf16, q8_0), nor against the RVV kernel's order of the same type
+/// (`--attention fused`: mean 0.04), so a cache stored in the wrong type, or attention run
+/// on the wrong unit, fails this test.
 #[test]
 fn kv_cache_types_logits_match_the_reference() {
-    // (max, mean) |delta| for the reference of the kernel's own order: measured 4.8e-6 and
-    // 8e-8 for both types (f32 roundings the reference takes in another order); 200x
-    // margin, and far below what one of the unit's roundings of q or p moves.
+    // (max, mean) |delta| against the reference of the kernel's own order: measured 4.8e-6
+    // and 8e-8 for both types (f32 roundings the reference takes in another order, e.g.
+    // its fma in f64 then rounded); 200x margin, below one activation's Q8 rounding flip.
     const TIGHT: (f64, f64) = (1e-3, 1e-5);
     let Some(py) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -382,8 +385,9 @@ fn kv_cache_types_logits_match_the_reference() {
                 );
             }
         }
-        // The RVV kernel's order (q and p in f32) is not the unit's: its reference misses
-        // the tight tolerance, so the test sees which kernel ran.
+        // The RVV kernel's order (q and p in f32, K's products in f32) is not the unit's:
+        // its reference misses even the loose tolerance (measured mean |delta| 0.04, as
+        // between cache types), so the test sees which kernel ran.
         let rvv = reference_kv(
             &py,
             &m,
@@ -392,15 +396,12 @@ fn kv_cache_types_logits_match_the_reference() {
             "fused",
             kv,
         );
-        let (tight, v) = compare(&py, &rvv, &got, TIGHT.0, TIGHT.1);
+        let (ok, v) = compare(&py, &rvv, &got, 0.15, 0.01);
         eprintln!(
             "--kv-type {kv} against the fused (RVV order) {kv} reference: max |delta| {} mean {}",
             v["max_abs"], v["mean_abs"]
         );
-        assert!(
-            !tight,
-            "--kv-type {kv} matches the RVV kernel's order: {v:#}"
-        );
+        assert!(!ok, "--kv-type {kv} matches the RVV kernel's order: {v:#}");
     }
 }
 
