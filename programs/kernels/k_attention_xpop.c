@@ -1,24 +1,37 @@
-/* ATTENTION on the Xpop_matmul unit: the products q.K^T and p.V run as F16 x F16 jobs of the
- * matrix unit (programs/xpop.h, doc/xpop-matmul.md), the online softmax on the vector unit.
- * Same descriptor contract as k_attention.c (attention_common.h), with rows of V contiguous
- * (v->nb[0] = 2: the fused path's untransposed V cache; else SAIL_ERR_STRIDE).
+/* ATTENTION on the Xpop_matmul unit: the products of the cache's type run on the matrix unit
+ * (programs/xpop.h, doc/xpop-matmul.md), the online softmax on the vector unit. Same
+ * descriptor contract as k_attention.c (attention_common.h), with rows of V contiguous
+ * (v->nb[0] = the element or block bytes: the fused path's untransposed V cache; else
+ * SAIL_ERR_STRIDE).
+ *
+ * Per KV cache type (K and V of one type):
+ *   F16:  q.K^T and p.V as F16 x F16 jobs; q and p rounded to f16.
+ *   BF16: q.K^T and p.V as BF16 x BF16 jobs; q and p rounded to bf16 (GGML_FP32_TO_BF16:
+ *         nearest even), probabilities below 2^-123 (the hidden keys' e^-87) flushed to 0.
+ *   Q8_0: q.K^T as Q8_0 x Q8_0 jobs (the int8 path), q quantized per block of 32 by
+ *         quantize_row_q8_0, as ggml's CPU flash_attn_ext converts Q to K's vec_dot_type;
+ *         p.V on the vector unit in f32 (ggml dequantizes the V rows and multiply-adds in
+ *         f32; no exact unit mapping exists, doc/kernels.md): each V block is copied from
+ *         DDR, widened exactly (qs * d) once and used by every head of the group.
  *
  * Schedule, for each KV head and each chunk of query tokens whose rows fit the scratchpad
  * (a row = one (token, head) pair of the head's group):
- *   the chunk's q rows are rounded to f16 once (as GGML's F16 dot product rounds its second
- *   operand), and the running state is zeroed;
+ *   the chunk's q rows are converted to the jobs' B type once (as GGML's dot product
+ *   converts its second operand), and the running state is zeroed;
  *   for each block of KB keys the chunk sees:
  *     job 1: S[r][j] = q_r . K_j over the block (A = the K cache rows, read from DDR by the
- *            unit; B = the f16 q rows), in f32;
+ *            unit; B = the converted q rows), in f32;
  *     vector: s = S * scale (+ mask; causally hidden keys -inf); online softmax update of
- *            each row (max, correction c, p = e^(s - max), running sum l); p rounded to f16;
- *     job 2: PV[r][d] = p_r . V[:, d] over the block (A = the V cache block, transposed:
- *            ctrl bit 8, so V is read as stored);
- *     vector: acc = acc * c + PV;
+ *            each row (max, correction c, p = e^(s - max), running sum l); p rounded to the
+ *            16-bit type (F16, BF16) or kept in f32 (Q8_0);
+ *     F16, BF16: job 2: PV[r][d] = p_r . V[:, d] over the block (A = the V cache block,
+ *            transposed: ctrl bit 8, so V is read as stored); vector: acc = acc * c + PV;
+ *     Q8_0: vector: acc = acc * c, then acc += p_j * v_j over the block's keys in order;
  *   out = acc / l (0 for a row with no visible key).
- * Both products are the unit's exact-product, binary64-sum dot (bit-exact to
- * ggml_vec_dot_f16). The kernel's outputs differ from k_attention's by the f16 rounding of q
- * and p (relative 2^-11 each) and the exact sums; doc/kernels.md states the tolerance.
+ * The 16-bit products are the unit's exact-product, binary64-sum dot (bit-exact to
+ * ggml_vec_dot_f16 / ggml_vec_dot_bf16); Q8_0's is ggml_vec_dot_q8_0_q8_0's generic order.
+ * The kernel's outputs differ from k_attention's by these roundings of q and p and the
+ * exact sums; doc/kernels.md states the tolerance.
  * Kernel time does not depend on the data: every row of a block is computed, hidden keys
  * included (their probability is 0).
  */
@@ -28,9 +41,17 @@
 #include "kcommon.h"
 #include "kmath.h"
 #include "kvec.h"
+#include "quants.h"
 #include "xpop.h"
 
 #define KB 128 /* keys per block */
+
+/* The KV cache types, one instantiation of attend() each. */
+enum kv_kind { KV_F16, KV_BF16, KV_Q8_0 };
+
+/* A probability below this (bits of 2^-123) is the hidden keys' e^-87 and becomes 0 in the
+ * BF16 and Q8_0 paths (F16's rounding flushes it by itself). */
+#define P_TINY_BITS 0x02000000u
 
 /* e^x of one value with the kernels' vector exp */
 static inline float expf1(float x) {
@@ -40,10 +61,10 @@ static inline float expf1(float x) {
 /* Scratchpad layout of one launch, per row of the chunk. */
 struct plan {
     int64_t D, rows;
-    uint16_t *qh;        /* [rows][D] f16 q rows, (token, head) order */
+    uint16_t *qh;        /* [rows][D] f16/bf16 q rows, (token, head) order; Q8_0: [rows][D/32] blocks */
     float *s;            /* [rows][KB] scores, then probabilities */
-    uint16_t *ph;        /* [rows][KB] f16 probabilities */
-    float *pv;           /* [rows][D] p.V of the block */
+    uint16_t *ph;        /* [rows][KB] f16/bf16 probabilities (not Q8_0) */
+    float *pv;           /* [rows][D] p.V of the block (not Q8_0) */
     float *acc;          /* [rows][D] output accumulators */
     float *mx, *l, *c;   /* [rows] running max, running sum, last correction */
     struct xpop_desc *d; /* the two jobs of a block */
@@ -112,11 +133,33 @@ static inline vuint16m4_t prob_to_f16_m8(vfloat32m8_t x, float two24, size_t vl)
     return __riscv_vncvt_x_x_w_u16m4(h, vl);
 }
 
+/* A probability (0 <= p <= 1) as bf16 bits, rounded to nearest even as GGML_FP32_TO_BF16
+ * rounds a finite value; below 2^-123 (a hidden key's e^-87), 0. */
+static inline vuint16m4_t prob_to_bf16_m8(vfloat32m8_t x, size_t vl) {
+    vuint32m8_t a = __riscv_vreinterpret_v_f32m8_u32m8(x);
+    vuint32m8_t odd = __riscv_vand_vx_u32m8(__riscv_vsrl_vx_u32m8(a, 16, vl), 1u, vl);
+    vuint16m4_t h = __riscv_vnsrl_wx_u16m4(__riscv_vadd_vv_u32m8(__riscv_vadd_vx_u32m8(a, 0x7fffu, vl), odd, vl), 16, vl);
+    vbool4_t tiny = __riscv_vmsltu_vx_u32m8_b4(a, P_TINY_BITS, vl);
+    return __riscv_vmerge_vxm_u16m4(h, 0u, tiny, vl);
+}
+
+/* f32 -> bf16 bits as GGML_FP32_TO_BF16: round to nearest even, a NaN kept quiet. */
+static inline vuint16m2_t f32_to_bf16_m4(vfloat32m4_t x, size_t vl) {
+    vuint32m4_t a = __riscv_vreinterpret_v_f32m4_u32m4(x);
+    vuint32m4_t odd = __riscv_vand_vx_u32m4(__riscv_vsrl_vx_u32m4(a, 16, vl), 1u, vl);
+    vuint16m2_t h = __riscv_vnsrl_wx_u16m2(__riscv_vadd_vv_u32m4(__riscv_vadd_vx_u32m4(a, 0x7fffu, vl), odd, vl), 16, vl);
+    vbool8_t nan = __riscv_vmsgtu_vx_u32m4_b8(__riscv_vand_vx_u32m4(a, 0x7fffffffu, vl), 0x7f800000u, vl);
+    vuint16m2_t quiet = __riscv_vor_vx_u16m2(__riscv_vnsrl_wx_u16m2(a, 16, vl), 64u, vl);
+    return __riscv_vmerge_vvm_u16m2(h, quiet, nan, vl);
+}
+
 /* The online softmax update of row r over its nv scores (the first `seen` visible; the
- * rest are hidden and get probability e^-87, 0 once rounded to f16): leaves f16
- * probabilities in ph and the row's correction factor in c. */
-static void softmax_row(const struct plan *p, int64_t r, int64_t nv, int64_t seen, float scale,
-                        const float *m32, const uint16_t *m16) {
+ * rest are hidden and get probability e^-87, 0 once rounded or flushed): leaves the
+ * probabilities (f16 or bf16 in ph; Q8_0: f32 in place in s) and the row's correction
+ * factor in c. */
+static inline __attribute__((always_inline)) void softmax_row_k(const struct plan *p, int64_t r, int64_t nv, int64_t seen,
+                                                                 float scale, const float *m32, const uint16_t *m16,
+                                                                 const int kind) {
     float *s = p->s + r * KB;
     vfloat32m1_t mx = __riscv_vfmv_s_f_f32m1(-__builtin_inff(), 1);
     for (int64_t j = 0; j < nv;) {
@@ -148,19 +191,41 @@ static void softmax_row(const struct plan *p, int64_t r, int64_t nv, int64_t see
         __riscv_vse32_v_f32m8(s + j, exp_nonpos_m8(x, k, vl), vl);
         j += (int64_t)vl;
     }
-    /* the ordered f32 sum, and the f16 probabilities */
+    /* the ordered f32 sum, and the probabilities of the p.V product */
     vfloat32m1_t sum = __riscv_vfmv_s_f_f32m1(0.0f, 1);
     uint16_t *ph = p->ph + r * KB;
     for (int64_t j = 0; j < nv;) {
         size_t vl = __riscv_vsetvl_e32m8((size_t)(nv - j));
         vfloat32m8_t e = __riscv_vle32_v_f32m8(s + j, vl);
         sum = __riscv_vfredosum_vs_f32m8_f32m1(e, sum, vl);
-        __riscv_vse16_v_u16m4(ph + j, prob_to_f16_m8(e, k.two24, vl), vl);
+        if (kind == KV_F16) {
+            __riscv_vse16_v_u16m4(ph + j, prob_to_f16_m8(e, k.two24, vl), vl);
+        } else if (kind == KV_BF16) {
+            __riscv_vse16_v_u16m4(ph + j, prob_to_bf16_m8(e, vl), vl);
+        } else {
+            vbool4_t tiny = __riscv_vmsltu_vx_u32m8_b4(__riscv_vreinterpret_v_f32m8_u32m8(e), P_TINY_BITS, vl);
+            __riscv_vse32_v_f32m8(s + j, __riscv_vfmerge_vfm_f32m8(e, 0.0f, tiny, vl), vl);
+        }
         j += (int64_t)vl;
     }
     p->l[r] = p->l[r] * corr + __riscv_vfmv_f_s_f32m1_f32(sum);
     p->mx[r] = m_new;
     p->c[r] = corr;
+}
+
+static void softmax_row(const struct plan *p, int64_t r, int64_t nv, int64_t seen, float scale,
+                        const float *m32, const uint16_t *m16) {
+    softmax_row_k(p, r, nv, seen, scale, m32, m16, KV_F16);
+}
+
+static void softmax_row_bf16(const struct plan *p, int64_t r, int64_t nv, int64_t seen, float scale,
+                             const float *m32, const uint16_t *m16) {
+    softmax_row_k(p, r, nv, seen, scale, m32, m16, KV_BF16);
+}
+
+static void softmax_row_q8_0(const struct plan *p, int64_t r, int64_t nv, int64_t seen, float scale,
+                             const float *m32, const uint16_t *m16) {
+    softmax_row_k(p, r, nv, seen, scale, m32, m16, KV_Q8_0);
 }
 
 /* acc[r] = acc[r] * c[r] + pv[r] for every row */
@@ -179,13 +244,117 @@ static void accumulate(const struct plan *p, int64_t rows) {
     }
 }
 
-int sail_kernel(const struct sail_op *op) {
+/* ---- Q8_0: p.V on the vector unit ---------------------------------------------------- */
+
+/* Copies rows [0, nb) of a Q8_0 V block (row j at v0 + j * v_row, rb bytes each) from DDR
+ * into raw (rows back to back), one row read ahead so that a read is in flight while the
+ * previous row is stored; then widens every row to f32 in vb ([nb][D]): qs * d, exact in
+ * f32 (8 by 11 significant bits), as dequantize_row_q8_0. The scale is read from the
+ * scratchpad copy (a scalar load from DDR would cost a round trip per block). */
+static void stage_v_q8_0(float *vb, uint8_t *raw, uintptr_t v0, uint64_t v_row, int64_t nb, int64_t D) {
+    const size_t rb = (size_t)(D / 32) * 34;
+    for (size_t o = 0; o < rb;) {
+        size_t vl = __riscv_vsetvl_e8m8(rb - o);
+        const uint8_t *src = (const uint8_t *)(v0 + o);
+        uint8_t *dst = raw + o;
+        vuint8m8_t x1 = __riscv_vle8_v_u8m8(src, vl);
+        for (int64_t j = 0; j < nb; j++) {
+            vuint8m8_t x = x1;
+            if (j + 1 < nb) {
+                src += v_row;
+                x1 = __riscv_vle8_v_u8m8(src, vl);
+            }
+            __riscv_vse8_v_u8m8(dst, x, vl);
+            dst += rb;
+        }
+        o += vl;
+    }
+    const uint8_t *blk = raw;
+    float *out = vb;
+    for (int64_t i = 0; i < nb * (D / 32); i++) {
+        const float d = fp16_to_f32(*(const uint16_t *)blk);
+        vint16m4_t q = __riscv_vsext_vf2_i16m4(__riscv_vle8_v_i8m2((const int8_t *)(blk + 2), 32), 32);
+        __riscv_vse32_v_f32m8(out, __riscv_vfmul_vf_f32m8(__riscv_vfwcvt_f_x_v_f32m8(q, 32), d, 32), 32);
+        blk += 34;
+        out += 32;
+    }
+}
+
+/* acc[r] = acc[r] * c[r] + sum over keys j < nv in order of p[r][j] * v[j], for R rows at
+ * a time (k_attention's values pass): vectors of LMUL 4 over d, one accumulator per row,
+ * a scalar probability per multiply-add, two V rows alternating (the next one loads while
+ * this one's multiply-adds run; the load after the last row reads the next scratchpad row
+ * and is not used). */
+#define REP1(X) X(0)
+#define REP2(X) X(0) X(1)
+#define REP4(X) X(0) X(1) X(2) X(3)
+#define LOAD_OUT(i) vfloat32m4_t o##i = __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(acc + (i) * D + ds, vl), cr[i], vl);
+#define LOAD_P(i) const float p##i = pj[(i) * KB];
+#define MAC_A(i) o##i = __riscv_vfmacc_vf_f32m4(o##i, p##i, va, vl);
+#define MAC_B(i) o##i = __riscv_vfmacc_vf_f32m4(o##i, p##i, vb, vl);
+#define STORE_OUT(i) __riscv_vse32_v_f32m4(acc + (i) * D + ds, o##i, vl);
+#define VALUES_FUNC(R, REP)                                                                        \
+    static void values_##R(const float *vblk, int64_t D, float *acc, const float *pr, const float *cr, \
+                           int64_t nv) {                                                           \
+        for (int64_t ds = 0; ds < D;) {                                                            \
+            size_t vl = __riscv_vsetvl_e32m4((size_t)(D - ds));                                    \
+            REP(LOAD_OUT)                                                                          \
+            const float *vp = vblk + ds;                                                           \
+            const float *pj = pr;                                                                  \
+            vfloat32m4_t va = __riscv_vle32_v_f32m4(vp, vl), vb;                                   \
+            int64_t j = 0;                                                                         \
+            for (; j + 2 <= nv; j += 2) {                                                          \
+                vb = __riscv_vle32_v_f32m4(vp + D, vl);                                            \
+                { REP(LOAD_P) REP(MAC_A) }                                                         \
+                pj++;                                                                              \
+                vp += 2 * D;                                                                       \
+                va = __riscv_vle32_v_f32m4(vp, vl);                                                \
+                { REP(LOAD_P) REP(MAC_B) }                                                         \
+                pj++;                                                                              \
+            }                                                                                      \
+            if (j < nv) {                                                                          \
+                REP(LOAD_P) REP(MAC_A)                                                             \
+            }                                                                                      \
+            REP(STORE_OUT)                                                                         \
+            ds += (int64_t)vl;                                                                     \
+        }                                                                                          \
+    }
+VALUES_FUNC(4, REP4)
+VALUES_FUNC(2, REP2)
+VALUES_FUNC(1, REP1)
+
+/* p.V of every row of the chunk over the staged block: groups of 4 rows, then 2, then 1 */
+static void values_q8_0(const struct plan *p, const float *vb, int64_t rows, int64_t nv) {
+    const int64_t D = p->D;
+    for (int64_t r = 0; r < rows;) {
+        const int64_t left = rows - r;
+        float *acc = p->acc + r * D;
+        const float *pr = p->s + r * KB, *cr = p->c + r;
+        if (left >= 4) {
+            values_4(vb, D, acc, pr, cr, nv);
+            r += 4;
+        } else if (left >= 2) {
+            values_2(vb, D, acc, pr, cr, nv);
+            r += 2;
+        } else {
+            values_1(vb, D, acc, pr, cr, nv);
+            r += 1;
+        }
+    }
+}
+
+/* One launch over a cache of this kind (a constant: each caller below is its own copy). */
+static inline __attribute__((always_inline)) int attend(const struct sail_op *op, const int kind) {
     struct attn_args a;
     TRY(attn_args_of(op, &a));
-    if (a.v->nb[0] != 2) {
+    if (a.k->type != (kind == KV_F16 ? SAIL_TYPE_F16 : kind == KV_BF16 ? SAIL_TYPE_BF16 : SAIL_TYPE_Q8_0)) {
+        return SAIL_ERR_TYPE;
+    }
+    const uint32_t xtype = kind == KV_F16 ? XPOP_TYPE_F16 : kind == KV_BF16 ? XPOP_TYPE_BF16 : XPOP_TYPE_Q8_0;
+    if (a.v->nb[0] != (kind == KV_Q8_0 ? 34u : 2u)) {
         return SAIL_ERR_STRIDE;
     }
-    if (!((xpop_info(XPOP_INFO_TYPES) >> XPOP_TYPE_F16) & 1u)) {
+    if (!((xpop_info(XPOP_INFO_TYPES) >> xtype) & 1u)) {
         return SAIL_ERR_XPOP;
     }
     const int64_t D = a.D, group = a.group;
@@ -195,24 +364,43 @@ int sail_kernel(const struct sail_op *op) {
     /* the plan itself lives in the scratchpad: the stack is in DDR, behind its latency */
     struct plan *const p = (struct plan *)(uintptr_t)SAIL_SCRATCH_BASE;
     p->D = D;
-    /* per row: q (f16), scores, probabilities (f16), p->V, accumulators, 3 state floats */
-    const uint64_t row_bytes = (uint64_t)D * 2 + KB * 4 + KB * 2 + (uint64_t)D * 8 + 12;
-    const uint64_t fixed = sizeof(struct plan) + 2 * sizeof(struct xpop_desc);
+    /* Q8_0: bytes of a quantized q row (and of a K or V row of the head) */
+    const uint64_t qrow = (uint64_t)(D / 32) * 34;
+    /* per row: q (f16), scores, probabilities (f16), p->V, accumulators, 3 state floats;
+     * Q8_0: q (blocks), scores (then probabilities), accumulators, 3 state floats */
+    const uint64_t row_bytes = kind == KV_Q8_0 ? qrow + KB * 4 + (uint64_t)D * 4 + 12
+                                               : (uint64_t)D * 2 + KB * 4 + KB * 2 + (uint64_t)D * 8 + 12;
+    /* Q8_0 also stages a V block: widened ([KB][D] f32) and as stored ([KB][qrow]) */
+    const uint64_t fixed = sizeof(struct plan) + 2 * sizeof(struct xpop_desc) +
+                           (kind == KV_Q8_0 ? (uint64_t)KB * D * 4 + (uint64_t)KB * qrow : 0);
     if (fixed + (uint64_t)group * row_bytes > SAIL_SCRATCH_SIZE) {
         return SAIL_ERR_SHAPE;
     }
     int64_t chunk = (int64_t)((SAIL_SCRATCH_SIZE - fixed) / ((uint64_t)group * row_bytes));
     chunk = chunk < a.n_q ? chunk : a.n_q;
     const int64_t max_rows = chunk * group;
+    float *vb = 0;
+    uint8_t *vraw = 0;
+    uint8_t *qq = 0;
     p->d = (struct xpop_desc *)(p + 1);
     p->s = (float *)(p->d + 2);
-    p->pv = p->s + max_rows * KB;
-    p->acc = p->pv + max_rows * D;
-    p->mx = p->acc + max_rows * D;
-    p->l = p->mx + max_rows;
-    p->c = p->l + max_rows;
-    p->qh = (uint16_t *)(p->c + max_rows);
-    p->ph = p->qh + max_rows * D;
+    if (kind == KV_Q8_0) {
+        p->acc = p->s + max_rows * KB;
+        p->mx = p->acc + max_rows * D;
+        p->l = p->mx + max_rows;
+        p->c = p->l + max_rows;
+        vb = p->c + max_rows;
+        vraw = (uint8_t *)(vb + KB * D);
+        qq = vraw + KB * qrow;
+    } else {
+        p->pv = p->s + max_rows * KB;
+        p->acc = p->pv + max_rows * D;
+        p->mx = p->acc + max_rows * D;
+        p->l = p->mx + max_rows;
+        p->c = p->l + max_rows;
+        p->qh = (uint16_t *)(p->c + max_rows);
+        p->ph = p->qh + max_rows * D;
+    }
 
     /* the K and V row strides, read once from the descriptor (in DDR) */
     const uint64_t k_row = a.k->nb[1], v_row = a.v->nb[1];
@@ -225,9 +413,17 @@ int sail_kernel(const struct sail_op *op) {
                 for (int64_t g = 0; g < group; g++) {
                     const int64_t r = t * group + g;
                     const float *src = (const float *)tensor_row(a.q, t0 + t, hk * group + g, 0);
+                    if (kind == KV_Q8_0) {
+                        /* q to K's vec_dot_type, as ggml's flash_attn_ext converts it */
+                        quantize_row_q8_0(src, (block_q8_0 *)(qq + (uint64_t)r * qrow), D);
+                    }
                     for (int64_t d = 0; d < D;) {
                         size_t vl = __riscv_vsetvl_e32m4((size_t)(D - d));
-                        __riscv_vse16_v_u16m2(p->qh + r * D + d, f32_to_f16_m4(__riscv_vle32_v_f32m4(src + d, vl), vl), vl);
+                        if (kind == KV_F16) {
+                            __riscv_vse16_v_u16m2(p->qh + r * D + d, f32_to_f16_m4(__riscv_vle32_v_f32m4(src + d, vl), vl), vl);
+                        } else if (kind == KV_BF16) {
+                            __riscv_vse16_v_u16m2(p->qh + r * D + d, f32_to_bf16_m4(__riscv_vle32_v_f32m4(src + d, vl), vl), vl);
+                        }
                         __riscv_vse32_v_f32m4(p->acc + r * D + d, __riscv_vfmv_v_f_f32m4(0.0f, vl), vl);
                         d += (int64_t)vl;
                     }
@@ -241,15 +437,15 @@ int sail_kernel(const struct sail_op *op) {
                 /* job 1: S = q . K^T over the block */
                 struct xpop_desc *s = &p->d[0];
                 s->a = (uint64_t)(k_head + (uintptr_t)j0 * k_row);
-                s->b = (uint64_t)(uintptr_t)p->qh;
+                s->b = kind == KV_Q8_0 ? (uint64_t)(uintptr_t)qq : (uint64_t)(uintptr_t)p->qh;
                 s->c = (uint64_t)(uintptr_t)p->s;
                 s->lda = k_row;
-                s->ldb = (uint64_t)D * 2;
+                s->ldb = kind == KV_Q8_0 ? qrow : (uint64_t)D * 2;
                 s->ldc = KB * 4;
                 s->m = (uint32_t)rows;
                 s->n = (uint32_t)nb;
                 s->k = (uint32_t)D;
-                s->ctrl = XPOP_TYPE_F16;
+                s->ctrl = xtype;
                 xpop_mm(s, 1);
                 for (int64_t t = 0; t < nt; t++) {
                     const int64_t iq = t0 + t;
@@ -266,23 +462,35 @@ int sail_kernel(const struct sail_op *op) {
                         }
                     }
                     for (int64_t g = 0; g < group; g++) {
-                        softmax_row(p, t * group + g, nb, seen, a.scale, m32, m16);
+                        if (kind == KV_F16) {
+                            softmax_row(p, t * group + g, nb, seen, a.scale, m32, m16);
+                        } else if (kind == KV_BF16) {
+                            softmax_row_bf16(p, t * group + g, nb, seen, a.scale, m32, m16);
+                        } else {
+                            softmax_row_q8_0(p, t * group + g, nb, seen, a.scale, m32, m16);
+                        }
                     }
                 }
-                /* job 2: PV = p . V over the block, V read as stored (transposed A) */
-                struct xpop_desc *v = &p->d[1];
-                v->a = (uint64_t)(v_head + (uintptr_t)j0 * v_row);
-                v->b = (uint64_t)(uintptr_t)p->ph;
-                v->c = (uint64_t)(uintptr_t)p->pv;
-                v->lda = v_row;
-                v->ldb = KB * 2;
-                v->ldc = (uint64_t)D * 4;
-                v->m = (uint32_t)rows;
-                v->n = (uint32_t)D;
-                v->k = (uint32_t)nb;
-                v->ctrl = XPOP_TYPE_F16 | XPOP_CTRL_A_TRANSPOSED;
-                xpop_mm(v, 1);
-                accumulate(p, rows);
+                if (kind == KV_Q8_0) {
+                    /* p.V on the vector unit: the block widened once for every row */
+                    stage_v_q8_0(vb, vraw, v_head + (uintptr_t)j0 * v_row, v_row, nb, D);
+                    values_q8_0(p, vb, rows, nb);
+                } else {
+                    /* job 2: PV = p . V over the block, V read as stored (transposed A) */
+                    struct xpop_desc *v = &p->d[1];
+                    v->a = (uint64_t)(v_head + (uintptr_t)j0 * v_row);
+                    v->b = (uint64_t)(uintptr_t)p->ph;
+                    v->c = (uint64_t)(uintptr_t)p->pv;
+                    v->lda = v_row;
+                    v->ldb = KB * 2;
+                    v->ldc = (uint64_t)D * 4;
+                    v->m = (uint32_t)rows;
+                    v->n = (uint32_t)D;
+                    v->k = (uint32_t)nb;
+                    v->ctrl = xtype | XPOP_CTRL_A_TRANSPOSED;
+                    xpop_mm(v, 1);
+                    accumulate(p, rows);
+                }
             }
             /* out = acc / l, or 0 for a row without a visible key */
             for (int64_t t = 0; t < nt; t++) {
@@ -302,4 +510,29 @@ int sail_kernel(const struct sail_op *op) {
         }
     }
     return SAIL_OK;
+}
+
+static __attribute__((noinline)) int attend_f16(const struct sail_op *op) {
+    return attend(op, KV_F16);
+}
+
+static __attribute__((noinline)) int attend_bf16(const struct sail_op *op) {
+    return attend(op, KV_BF16);
+}
+
+static __attribute__((noinline)) int attend_q8_0(const struct sail_op *op) {
+    return attend(op, KV_Q8_0);
+}
+
+/* Dispatch on K's type (the descriptor copy is in the scratchpad); each path checks the
+ * whole descriptor. */
+int sail_kernel(const struct sail_op *op) {
+    const uint32_t t = op->src[1].type;
+    if (t == SAIL_TYPE_BF16) {
+        return attend_bf16(op);
+    }
+    if (t == SAIL_TYPE_Q8_0) {
+        return attend_q8_0(op);
+    }
+    return attend_f16(op);
 }

@@ -31,6 +31,7 @@ endif
 # shared sources per program
 KSRC_k_mul_mat := quants.c
 KSRC_k_mul_mat_xpop := quants.c
+KSRC_k_attention_xpop := quants.c
 KSRC_k_quantize := quants.c
 KSRC_k_cpy := quants.c
 

@@ -187,17 +187,18 @@ fn node_json(
 fn node_text(board: &Board, cmd: &KernelCmd, t: &[NodeTiming]) -> String {
     use std::fmt::Write as _;
     let mut s = format!(
-        "{} ({}), decode step at position {} of {}\n\n{:<22} {:<18} {:>12} {:>10} {:>7} {:>6} {:>6} {:>12} {:>12}\n",
+        "{} ({}), decode step at position {} of {}\n\n{:<22} {:<18} {:<30} {:>12} {:>10} {:>7} {:>6} {:>6} {:>12} {:>12}\n",
         board.name, board.clock, cmd.past, cmd.context,
-        "node", "program", "cycles", "bound", "ratio", "vpu", "mxu", "tensor B", "DDR B"
+        "node", "program", "unit", "cycles", "bound", "ratio", "vpu", "mxu", "tensor B", "DDR B"
     );
     let cyc = |secs: f64| secs * board.clock.hz();
     for k in t {
         let _ = writeln!(
             s,
-            "{:<22} {:<18} {:>12} {:>10.0} {:>7.2} {:>5.0}% {:>5.0}% {:>12} {:>12}",
+            "{:<22} {:<18} {:<30} {:>12} {:>10.0} {:>7.2} {:>5.0}% {:>5.0}% {:>12} {:>12}",
             k.node,
             k.program.trim_end_matches(".elf"),
+            k.unit,
             k.cycles,
             cyc(k.bound_seconds),
             k.ratio,
@@ -209,7 +210,7 @@ fn node_text(board: &Board, cmd: &KernelCmd, t: &[NodeTiming]) -> String {
     }
     let _ = writeln!(
         s,
-        "\nbound = max(FLOPs at the unit's peak, vector lane ops at the lanes' issue rate, tensor bytes at the DDR peak); vpu/mxu = busy cycles / cycles"
+        "\nunit = where the node's arithmetic ran (attention: per product); bound = max(FLOPs at the peak of that unit, vector lane ops at the lanes' issue rate, tensor bytes at the DDR peak); vpu/mxu = busy cycles / cycles"
     );
     s
 }

@@ -236,7 +236,7 @@ fn text(r: &RunReport, board: &crate::config::Board) -> String {
     let _ = writeln!(s, "regime    {}: {}", r.regime, r.regime_reason);
     let _ = writeln!(
         s,
-        "run       context {}, {}, {} decode tokens, {} KV cache, {} attention, matrix products on {}",
+        "run       context {}, {}, {} decode tokens, {} KV cache, {} attention ({}), matrix products on {}",
         r.context,
         match r.past {
             Some(p) => format!("decode from position {p}"),
@@ -245,6 +245,7 @@ fn text(r: &RunReport, board: &crate::config::Board) -> String {
         r.tokens,
         r.kv_type,
         r.attention,
+        r.attention_units,
         if r.matrix_unit {
             "the Xpop_matmul unit"
         } else {

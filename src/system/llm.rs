@@ -163,6 +163,9 @@ pub struct NodeTiming {
     pub op: String,
     /// Kernel program (file name).
     pub program: String,
+    /// The unit that ran the node's arithmetic, per product for attention (`vector`,
+    /// `matrix int8`, `matrix f16: q.K, p.V`, `matrix int8: q.K; vector: p.V`, ...).
+    pub unit: String,
     /// Core cycles.
     pub cycles: u64,
     /// Instructions retired.
@@ -223,6 +226,7 @@ fn run_node(
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default(),
+        unit: unit_of(board, node, opts.matrix_unit).label(),
         cycles: kr.cycles,
         instructions: kr.instructions,
         seconds,
@@ -359,6 +363,9 @@ pub struct RunReport {
     pub kv_type: GgmlType,
     /// Fused or split attention.
     pub attention: graph::Attention,
+    /// The units that ran attention's products in the decode steps (`matrix f16: q.K, p.V`,
+    /// `matrix int8: q.K; vector: p.V`, `vector: q.K, p.V`, ...).
+    pub attention_units: String,
     /// Decoding started at this position on a synthetic KV cache, without a prefill.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub past: Option<u64>,
@@ -503,16 +510,25 @@ pub(crate) fn node_bound_seconds(board: &Board, node: &Node, matrix_unit: bool) 
     let lanes = board.core.vector_lanes.max(1) as f64 * clock;
     let bytes = node.bytes_moved as f64 / board.memory.peak_bytes_per_s();
     match unit_of(board, node, matrix_unit) {
-        ComputeUnit::MatrixProduct { macs_per_cycle } => {
+        ComputeUnit::MatrixProduct { macs_per_cycle, .. } => {
             let peak = macs_per_cycle.max(1) as f64 * clock;
             (node.matrix_macs as f64 / peak).max(bytes)
         }
-        // The products at the unit's F16 rate, then the softmax's lane operations: v1's
-        // blocking xpop.mm keeps the core from overlapping the two (doc/kernels.md).
-        ComputeUnit::MatrixF16 => {
-            let peak = board.matmul.f16_macs_per_cycle.max(1) as f64 * clock;
+        // Each product at the peak of the unit that runs it (q.K and p.V are half of the
+        // MACs each; on the vector unit one f32 multiply-add per lane per cycle), then the
+        // softmax's lane operations: v1's blocking xpop.mm keeps the core from overlapping
+        // the unit's work with its own (doc/kernels.md).
+        ComputeUnit::MatrixAttention { qk, pv } => {
+            let product = (node.matrix_macs / 2) as f64;
+            let time = |rate: Option<u32>| match rate {
+                Some(r) => product / (r.max(1) as f64 * clock),
+                None => product / lanes,
+            };
             let softmax = node.vector_ops.saturating_sub(node.matrix_macs) as f64 / lanes;
-            (node.matrix_macs as f64 / peak + softmax).max(bytes)
+            (time(Some(qk.macs_per_cycle(board)))
+                + time(pv.map(|t| t.macs_per_cycle(board)))
+                + softmax)
+                .max(bytes)
         }
         ComputeUnit::Vector => {
             // One f32 fused multiply-add per 32-bit lane per cycle.
@@ -522,18 +538,71 @@ pub(crate) fn node_bound_seconds(board: &Board, node: &Node, matrix_unit: bool) 
     }
 }
 
+/// The matrix unit's datapaths (doc/xpop-matmul.md section 7): the int8 MAC array of the
+/// quantized types, and the BF16 and F16 products with their binary64 accumulators.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum MatrixPath {
+    Int8,
+    Bf16,
+    F16,
+}
+
+impl MatrixPath {
+    fn macs_per_cycle(self, board: &Board) -> u32 {
+        match self {
+            MatrixPath::Int8 => board.matmul.int8_macs_per_cycle,
+            MatrixPath::Bf16 => board.matmul.bf16_macs_per_cycle,
+            MatrixPath::F16 => board.matmul.f16_macs_per_cycle,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            MatrixPath::Int8 => "int8",
+            MatrixPath::Bf16 => "bf16",
+            MatrixPath::F16 => "f16",
+        }
+    }
+}
+
 /// Where a node's arithmetic runs.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum ComputeUnit {
     /// A matrix product on Xpop_matmul (quantized or BF16 weights) at this MAC rate.
     MatrixProduct {
+        /// The unit's datapath for the weight type.
+        path: MatrixPath,
         /// The unit's MACs per cycle for the weight type.
         macs_per_cycle: u32,
     },
-    /// Attention's products on Xpop_matmul as F16 jobs, its softmax on the vector unit.
-    MatrixF16,
+    /// Fused attention on k_attention_xpop: q.K on the matrix unit, p.V on it too (`pv`
+    /// names the path) or on the vector unit (`None`: a Q8_0 cache), the softmax on the
+    /// vector unit.
+    MatrixAttention {
+        qk: MatrixPath,
+        pv: Option<MatrixPath>,
+    },
     /// Everything on the vector unit.
     Vector,
+}
+
+impl ComputeUnit {
+    /// The report's name of the unit, per product for attention.
+    fn label(self) -> String {
+        match self {
+            ComputeUnit::MatrixProduct { path, .. } => format!("matrix {}", path.name()),
+            ComputeUnit::MatrixAttention { qk, pv: Some(pv) } if pv == qk => {
+                format!("matrix {}: q.K, p.V", qk.name())
+            }
+            ComputeUnit::MatrixAttention { qk, pv: Some(pv) } => {
+                format!("matrix {}: q.K; matrix {}: p.V", qk.name(), pv.name())
+            }
+            ComputeUnit::MatrixAttention { qk, pv: None } => {
+                format!("matrix {}: q.K; vector: p.V", qk.name())
+            }
+            ComputeUnit::Vector => "vector".to_string(),
+        }
+    }
 }
 
 fn unit_of(board: &Board, node: &Node, matrix_unit: bool) -> ComputeUnit {
@@ -541,17 +610,40 @@ fn unit_of(board: &Board, node: &Node, matrix_unit: bool) -> ComputeUnit {
     let first = node.inputs.first();
     match node.op {
         Op::MulMat if fitted && first.is_some_and(|w| product_on_matrix_unit(w.dtype)) => {
-            let bf16 = first.is_some_and(|w| w.dtype == GgmlType::BF16);
+            let path = if first.is_some_and(|w| w.dtype == GgmlType::BF16) {
+                MatrixPath::Bf16
+            } else {
+                MatrixPath::Int8
+            };
             ComputeUnit::MatrixProduct {
-                macs_per_cycle: if bf16 {
-                    board.matmul.bf16_macs_per_cycle
-                } else {
-                    board.matmul.int8_macs_per_cycle
-                },
+                path,
+                macs_per_cycle: path.macs_per_cycle(board),
             }
         }
-        Op::FlashAttnExt if fitted && attention_on_matrix_unit(node) => ComputeUnit::MatrixF16,
+        Op::FlashAttnExt if fitted => match attention_on_matrix_unit(node) {
+            Some((qk, pv)) => ComputeUnit::MatrixAttention { qk, pv },
+            None => ComputeUnit::Vector,
+        },
         _ => ComputeUnit::Vector,
+    }
+}
+
+/// The units that ran attention's products among `nodes` (one step's graph): the fused
+/// node's, or the split path's `kq` and `kqv` products.
+pub(crate) fn attention_units(board: &Board, nodes: &[Node], matrix_unit: bool) -> String {
+    if let Some(n) = nodes.iter().find(|n| n.op == Op::FlashAttnExt) {
+        return unit_of(board, n, matrix_unit).label();
+    }
+    let of = |suffix: &str| {
+        nodes
+            .iter()
+            .find(|n| n.op == Op::MulMat && n.name.ends_with(suffix))
+            .map(|n| unit_of(board, n, matrix_unit).label())
+    };
+    match (of(".kq"), of(".kqv")) {
+        (Some(qk), Some(pv)) if qk == pv => format!("{qk}: q.K, p.V"),
+        (Some(qk), Some(pv)) => format!("{qk}: q.K; {pv}: p.V"),
+        _ => String::new(),
     }
 }
 
@@ -563,13 +655,23 @@ fn product_on_matrix_unit(t: GgmlType) -> bool {
     )
 }
 
-/// Fused attention runs on the matrix unit when its K and V caches are F16 (the unit's F16
-/// products) and V's rows are contiguous.
-fn attention_on_matrix_unit(node: &Node) -> bool {
-    node.inputs.len() >= 3
-        && node.inputs[1].dtype == GgmlType::F16
-        && node.inputs[2].dtype == GgmlType::F16
-        && node.inputs[2].nb[0] == 2
+/// Fused attention runs k_attention_xpop when K and V are of one cache type it serves with
+/// V's rows contiguous: the unit paths of (q.K, p.V). F16 and BF16 run both products on
+/// the unit (V as a transposed A); Q8_0 runs q.K on the int8 path and p.V on the vector
+/// unit (its blocks run along V's rows, across the keys p.V sums over; doc/kernels.md).
+fn attention_on_matrix_unit(node: &Node) -> Option<(MatrixPath, Option<MatrixPath>)> {
+    let [_, k, v, ..] = node.inputs.as_slice() else {
+        return None;
+    };
+    if k.dtype != v.dtype || v.nb[0] != v.dtype.block_bytes() {
+        return None;
+    }
+    match k.dtype {
+        GgmlType::F16 => Some((MatrixPath::F16, Some(MatrixPath::F16))),
+        GgmlType::BF16 => Some((MatrixPath::Bf16, Some(MatrixPath::Bf16))),
+        GgmlType::Q8_0 => Some((MatrixPath::Int8, None)),
+        _ => None,
+    }
 }
 
 pub(crate) fn program_for(node: &Node, matrix_unit: bool) -> Result<PathBuf> {
@@ -585,7 +687,8 @@ pub(crate) fn program_for(node: &Node, matrix_unit: bool) -> Result<PathBuf> {
         .is_some_and(|w| product_on_matrix_unit(w.dtype));
     let name = if node.op == Op::MulMat && matrix_unit && xpop_type {
         "k_mul_mat_xpop"
-    } else if node.op == Op::FlashAttnExt && matrix_unit && attention_on_matrix_unit(node) {
+    } else if node.op == Op::FlashAttnExt && matrix_unit && attention_on_matrix_unit(node).is_some()
+    {
         "k_attention_xpop"
     } else {
         abi.program
@@ -1080,6 +1183,10 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         matrix_unit: opts.matrix_unit,
         kv_type: opts.kv_type,
         attention: opts.attention,
+        attention_units: graphs
+            .last()
+            .map(|g| attention_units(board, &g.nodes, opts.matrix_unit))
+            .unwrap_or_default(),
         past: opts.past,
         ttft_ms: prefill.as_ref().map(|p| p.seconds * 1e3),
         prefill,

@@ -591,7 +591,7 @@ def case_attention(seed, D, H, H_kv, n_q, n_kv, causal, n_past=0, mask_type=None
     tq = img.tensor(F32, (D, n_q, H), np.ascontiguousarray(q.transpose(1, 0, 2)))
     if kv_type != F16:
         # the same draws, stored in the cache type; the reference uses the stored values
-        assert not v_transposed and not xpop
+        assert not v_transposed
         k_raw, k = kv_encode(rng.normal(0, 1, (H_kv, n_kv, D)).astype(f32), kv_type)
         v_raw, v = kv_encode(rng.normal(0, 1, (H_kv, n_kv, D)).astype(f32), kv_type)
         tk = img.tensor(kv_type, (D, n_kv, H_kv), k_raw)
@@ -637,7 +637,24 @@ def case_attention(seed, D, H, H_kv, n_q, n_kv, causal, n_past=0, mask_type=None
         #   output: + 2^-11 P from p's rounding (p <= 1 unnormalised and l >= 1, so its
         #     subnormal absolute error adds n 2^-25 max|v|), 3 roundings per key block
         #     (p.V to f32, the correction product, the accumulate), the f32 sum of p.
+        # On the matrix unit over a BF16 or Q8_0 cache the reference takes q as the kernel
+        # hands it to the unit (rounded to bf16 by GGML_FP32_TO_BF16, or quantized to Q8_0 by
+        # quantize_row_q8_0, both exactly reproduced here), so the scores carry only the
+        # unit's roundings:
+        #   BF16: exact products summed in binary64, rounded to f32, scaled: 3u relative;
+        #   Q8_0: per block f32(sumi) exact, d_x*d_y, the product and the running sum rounded:
+        #     (D/32 + 4) u relative to sum_d |q'_d k_jd|;
+        #   output, BF16: p rounded to bf16 (relative 2^-8) as F16's 2^-11 above;
+        #     Q8_0: p stays f32 and p.V is the vector unit's fma chain in key order, the RVV
+        #     kernel's (2n + blocks + 4) u;
+        #   both flush probabilities below 2^-123 (a hidden key's e^-87) to 0: n 2^-123 max|v|.
         got = _dst_f32(out, dst)[0]  # (n_q, H, D)
+        q_unit = q.astype(np.float64)
+        if xpop and kv_type == BF16:
+            q_unit = kref.from_bf16(kref.to_bf16(q)).astype(np.float64).reshape(q.shape)
+        elif xpop and kv_type == Q8_0:
+            dq, qs = kref.q8_0_ints(kref.quantize_q8_0(q.reshape(-1, D)))
+            q_unit = (qs.astype(np.float64) * dq.astype(np.float64)[:, None]).reshape(q.shape)
         ref = np.zeros_like(got, dtype=np.float64)
         bnd = np.zeros_like(ref)
         u = 2.0**-24
@@ -649,9 +666,13 @@ def case_attention(seed, D, H, H_kv, n_q, n_kv, causal, n_past=0, mask_type=None
             for h in range(H):
                 kk = k[h // (H // H_kv), :n_vis].astype(np.float64)
                 vv = v[h // (H // H_kv), :n_vis].astype(np.float64)
-                qq = q[iq, h].astype(np.float64)
+                qq = q_unit[iq, h]
                 s = kk @ qq * np.float64(scale)
-                if xpop:
+                if xpop and kv_type == BF16:
+                    ds = 3 * u * abs(float(scale)) * (np.abs(kk) @ np.abs(qq))
+                elif xpop and kv_type == Q8_0:
+                    ds = (D // 32 + 4) * u * abs(float(scale)) * (np.abs(kk) @ np.abs(qq))
+                elif xpop:
                     ds = (2.0**-11 + 3 * u) * abs(float(scale)) * (np.abs(kk) @ np.abs(qq)) \
                         + 2.0**-25 * abs(float(scale)) * np.abs(kk).sum(axis=1)
                 else:
@@ -663,7 +684,13 @@ def case_attention(seed, D, H, H_kv, n_q, n_kv, causal, n_past=0, mask_type=None
                 p /= p.sum()
                 ref[iq, h] = p @ vv
                 P = p @ np.abs(vv)
-                if xpop:
+                if xpop and kv_type == BF16:
+                    bnd[iq, h] = (2 * ds.max() + 2 * 2.0**-22 + 2.0**-8 + (n_vis + 3 * blocks + 4) * u) * P \
+                        + n_vis * 2.0**-123 * np.abs(vv).max() + 1e-30
+                elif xpop and kv_type == Q8_0:
+                    bnd[iq, h] = (2 * ds.max() + 2 * 2.0**-22 + (2 * n_vis + blocks + 4) * u) * P \
+                        + n_vis * 2.0**-123 * np.abs(vv).max() + 1e-30
+                elif xpop:
                     bnd[iq, h] = (2 * ds.max() + 2 * 2.0**-22 + 2.0**-11 + (n_vis + 3 * blocks + 4) * u) * P \
                         + n_vis * 2.0**-25 * np.abs(vv).max() + 1e-30
                 else:
@@ -872,6 +899,16 @@ def xpop_cases() -> list:
         case_attention(713, 80, 2, 1, 2, 9, False, mask_type=F32, xpop=True),
         case_attention(714, 64, 16, 2, 24, 150, True, n_past=126, xpop=True),
         case_attention(715, 33, 14, 2, 3, 131, True, n_past=128, xpop=True),
+        # BF16 caches: BF16 jobs for q.K and p.V
+        case_attention(720, 64, 8, 2, 1, 300, True, n_past=299, xpop=True, kv_type=BF16),
+        case_attention(721, 80, 2, 1, 2, 9, False, mask_type=F32, xpop=True, kv_type=BF16),
+        case_attention(722, 64, 16, 2, 24, 150, True, n_past=126, xpop=True, kv_type=BF16),
+        case_attention(723, 33, 14, 2, 3, 131, True, n_past=128, xpop=True, kv_type=BF16),
+        # Q8_0 caches: q.K on the int8 path, p.V on the vector unit; a prefill of two chunks
+        case_attention(724, 64, 8, 2, 1, 300, True, n_past=299, xpop=True, kv_type=Q8_0),
+        case_attention(725, 32, 4, 1, 3, 140, False, mask_type=F16, xpop=True, kv_type=Q8_0),
+        case_attention(726, 64, 16, 2, 40, 150, True, n_past=110, xpop=True, kv_type=Q8_0),
+        case_attention(727, 96, 6, 3, 2, 131, True, n_past=129, mask_type=F32, xpop=True, kv_type=Q8_0),
         case_mul_mat(708, Q6_K, 6, 2, 256, xpop=True),
         case_mul_mat(709, Q8_0, 5, 3, 128, xpop=True),
         case_mul_mat(710, BF16, 7, 2, 96, xpop=True),
@@ -954,6 +991,10 @@ def timing_invariance_cases() -> list:
          lambda: case_attention(2, 64, 8, 2, 2, 40, True, n_past=38))
     pair("xpop_attention", lambda: case_attention(1, 64, 8, 2, 2, 140, True, n_past=138, xpop=True),
          lambda: case_attention(2, 64, 8, 2, 2, 140, True, n_past=138, xpop=True))
+    for kt, kn in ((BF16, "bf16"), (Q8_0, "q8_0")):
+        pair(f"xpop_attention_{kn}",
+             lambda kt=kt: case_attention(1, 64, 8, 2, 2, 140, True, n_past=138, xpop=True, kv_type=kt),
+             lambda kt=kt: case_attention(2, 64, 8, 2, 2, 140, True, n_past=138, xpop=True, kv_type=kt))
     pair("cpy", lambda: case_cpy_kv(1, 64, 4, 2, 16, 3), lambda: case_cpy_kv(2, 64, 4, 2, 16, 3))
     return out
 

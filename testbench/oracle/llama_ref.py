@@ -514,21 +514,44 @@ class Model:
         return y
 
     @staticmethod
-    def attention_on_unit(q, kc, vc, kq_scale, mask):
-        """The fused kernel on the matrix unit (k_attention_xpop): Q rounded to f16, scores
-        as the unit's exact products summed in binary64 then rounded to f32, the unnormalised
-        probabilities e^(s - max) (the kernel's exp polynomial) rounded to f16 for the p.V
-        product (exact, binary64), and
-        the output divided by the f32 sum of the unrounded probabilities. Exact for keys in
-        one block of 128 (the running maximum is then the row's maximum); longer rows rescale
-        per block, which this does not model."""
-        q16 = act_f16(q).astype(np.float64)
-        kq = (q16 @ kc.T).astype(np.float32)
+    def attention_on_unit(q, k, kc, vc, kq_scale, mask, kv_type="f16"):
+        """The fused kernel on the matrix unit (k_attention_xpop) for one head: q [n_q, D]
+        f32, k [n_kv, D] the K rows as computed (f32), kc and vc the cache's values.
+        f16 / bf16: Q rounded to the cache's type, scores as the unit's exact products
+        summed in binary64 then rounded to f32, the unnormalised probabilities e^(s - max)
+        (the kernel's exp polynomial) rounded to the cache's type for the p.V product
+        (exact, binary64; bf16 flushes probabilities below 2^-123 to 0 first).
+        q8_0: Q quantized to Q8_0 (quantize_row_q8_0) and the scores in the unit's
+        ggml_vec_dot_q8_0_q8_0 generic order against K's stored blocks; the probabilities
+        stay f32 (below 2^-123 flushed to 0) and p.V is the vector unit's f32 fma chain in
+        key order. Every path divides by the f32 sum of the unrounded probabilities. Exact
+        for keys in one block of 128 (the running maximum is then the row's maximum);
+        longer rows rescale per block, which this does not model."""
+        if kv_type == "q8_0":
+            dy, qy = q8_0_ints(q)
+            dx, qx = q8_0_ints(k)
+            sumi = np.einsum("rbk,nbk->nrb", qx, qy, dtype=np.int64)
+            kq = np.zeros(sumi.shape[:2], np.float32)
+            for ib in range(sumi.shape[2]):
+                kq = _add(kq, _mul(sumi[:, :, ib].astype(np.float32), _mul(dx[None, :, ib], dy[:, None, ib])))
+        else:
+            rnd = act_bf16 if kv_type == "bf16" else act_f16
+            kq = (rnd(q).astype(np.float64) @ kc.T).astype(np.float32)
         wv = (kq * kq_scale + mask).astype(np.float32)
         mx = wv.max(axis=1, keepdims=True)
         e = exp_nonpos_unit((wv - mx).astype(np.float32))
         ssum = e.astype(np.float32).sum(axis=1, keepdims=True, dtype=np.float32)
-        pv = (act_f16(e).astype(np.float64) @ vc).astype(np.float32)
+        if kv_type == "f16":
+            pv = (act_f16(e).astype(np.float64) @ vc).astype(np.float32)
+        else:
+            p = np.where(e < np.float32(2.0**-123), np.float32(0), e).astype(np.float32)
+            if kv_type == "bf16":
+                pv = (act_bf16(p).astype(np.float64) @ vc).astype(np.float32)
+            else:
+                v32 = vc.astype(np.float32)  # qs * d, exact in f32
+                pv = np.zeros((p.shape[0], v32.shape[1]), np.float32)
+                for j in range(v32.shape[0]):
+                    pv = _fma32(p[:, j:j + 1], v32[j:j + 1, :], pv)
         return (pv * (np.float32(1.0) / ssum).astype(np.float32)).astype(np.float32)
 
     def forward(self, ids):
@@ -566,8 +589,8 @@ class Model:
             for h in range(H):
                 g = h // group
                 if self.attention == "fused-unit":
-                    out[:, h, :] = self.attention_on_unit(q[:, h, :], kc[:, g, :], vc[:, g, :],
-                                                          kq_scale, mask)
+                    out[:, h, :] = self.attention_on_unit(q[:, h, :], k[:, g, :], kc[:, g, :],
+                                                          vc[:, g, :], kq_scale, mask, self.kv_type)
                     continue
                 if self.dot == "ggml":
                     kq = dot_lanes(kc[:, g, :], q16[:, h, :])
@@ -617,8 +640,9 @@ def main():
                     help="split: kq mul_mat (Q rounded to f16), soft_max, kqv mul_mat (P rounded "
                          "to f16), as llama.cpp without flash attention; fused: Q and P stay f32 "
                          "as in the emulator's RVV flash_attn_ext kernel (its online softmax order "
-                         "is not modelled); fused-unit: the kernel on the matrix unit (Q and the "
-                         "unnormalised probabilities rounded to f16, exact products)")
+                         "is not modelled); fused-unit: the kernel on the matrix unit (f16/bf16 caches: Q and the "
+                         "unnormalised probabilities rounded to the cache type, exact products; "
+                         "q8_0: Q quantized to Q8_0, int8 products, p.V in f32)")
     ap.add_argument("--kv-type", choices=sorted(KV_TYPES), default="f16",
                     help="KV cache type (emulate run --kv-type); q8_0 needs a fused attention")
     a = ap.parse_args()
@@ -632,8 +656,6 @@ def main():
     m.unit = a.dot == "unit"
     m.attention = a.attention
     m.kv_type = a.kv_type
-    if a.attention == "fused-unit" and a.kv_type != "f16":
-        raise SystemExit("--attention fused-unit models the F16 cache only")
     bad = [i for i in ids if not 0 <= i < m.n_vocab]
     if bad:
         raise SystemExit(f"token ids out of range 0..{m.n_vocab - 1}: {bad}")

@@ -365,6 +365,95 @@ fn kv_type_sets_the_cache_footprint_and_the_attention_bytes() {
     }
 }
 
+/// `--kv-type` on the matrix unit: the fused attention runs k_attention_xpop for every cache
+/// type, the report names the unit of each product, and the bound takes each product at the
+/// peak of the unit that runs it: F16 and BF16 both products on the unit (8 MACs per cycle
+/// each on innerjib7ea), Q8_0 q.K on the int8 array (128 per cycle) and p.V on the 4 vector
+/// lanes; the online softmax's 20 lane operations per pair on the lanes in every case.
+/// TinyLlama at position 3: 32 heads x 4 keys, head size 64.
+#[test]
+fn kv_type_attention_names_its_units_and_takes_their_peaks() {
+    let pairs = 32.0 * 4.0;
+    for (kv, unit, per_pair) in [
+        (
+            "f16",
+            "matrix f16: q.K, p.V",
+            64.0 / 8.0 + 64.0 / 8.0 + 20.0 / 4.0,
+        ),
+        (
+            "bf16",
+            "matrix bf16: q.K, p.V",
+            64.0 / 8.0 + 64.0 / 8.0 + 20.0 / 4.0,
+        ),
+        (
+            "q8_0",
+            "matrix int8: q.K; vector: p.V",
+            64.0 / 128.0 + 64.0 / 4.0 + 20.0 / 4.0,
+        ),
+    ] {
+        let v = emulate_json(&[
+            "kernel",
+            "--node",
+            "blk.0.attn",
+            "--manifest",
+            "tinyllama-1.1b-q4_0",
+            "--context",
+            "64",
+            "--past",
+            "3",
+            "--kv-type",
+            kv,
+            "--json",
+        ]);
+        let attn = kernel_of(&v, "blk.0.attn");
+        assert_eq!(attn["program"], "k_attention_xpop.elf", "{kv}");
+        assert_eq!(attn["unit"], unit, "{kv}");
+        let want = pairs * per_pair;
+        let got = f(attn, "bound_seconds") * 75e6;
+        assert!(
+            (got - want).abs() < 1e-6 * want,
+            "{kv}: {got} cycles, want {want}"
+        );
+        assert!(f(attn, "ratio") >= 1.0, "{kv}: {attn}");
+        // The weight products say their datapath; the element-wise ops the vector unit.
+        assert_eq!(kernel_of(&v, "blk.0.attn_q")["unit"], "matrix int8");
+        // Without the matrix unit everything is on the vector unit.
+        let rvv = emulate_json(&[
+            "kernel",
+            "--node",
+            "blk.0.attn",
+            "--manifest",
+            "tinyllama-1.1b-q4_0",
+            "--context",
+            "64",
+            "--past",
+            "3",
+            "--kv-type",
+            kv,
+            "--no-matrix-unit",
+            "--json",
+        ]);
+        let attn = kernel_of(&rvv, "blk.0.attn");
+        assert_eq!(attn["program"], "k_attention.elf", "{kv}");
+        assert_eq!(attn["unit"], "vector", "{kv}");
+    }
+    // The run report says where attention's products ran.
+    for (kv, args, units) in [
+        ("q8_0", &[][..], "matrix int8: q.K; vector: p.V"),
+        (
+            "bf16",
+            &["--attention", "split"][..],
+            "matrix bf16: q.K, p.V",
+        ),
+        ("f16", &["--attention", "split"][..], "vector: q.K, p.V"),
+    ] {
+        let mut argv = vec!["--past", "8", "--tokens", "1", "--kv-type", kv];
+        argv.extend_from_slice(args);
+        let v = run_json(&argv);
+        assert_eq!(v["attention_units"], units, "{kv} {args:?}");
+    }
+}
+
 #[test]
 fn past_and_logits_all_are_checked_against_the_context_and_the_card_count() {
     for (args, msg) in [
