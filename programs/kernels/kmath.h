@@ -147,6 +147,126 @@ static inline void ksincos(double x, double *s_out, double *c_out) {
     *c_out = dbits(((cb & ~swap) | (sb & swap)) ^ neg_c);
 }
 
+/* cos and sin for a rope table on the vector unit: for n f32 angles x_i = freq_scale * theta_i,
+ * cos_i * attn_factor and sin_i * attn_factor rounded to f32. In double, as ksincos: the
+ * same reduction x = k pi/2 + r (|r| <= pi/4, a three-part pi/2) and quadrant selection,
+ * but fdlibm's minimax polynomials (__kernel_sin/__kernel_cos: sin r = r + r z S(z) with S of
+ * degree 5, cos r = 1 - z/2 + z^2 C(z) with C of degree 5, z = r^2, both within 2^-58 of the
+ * function) evaluated on the powers of z, so that each coefficient is one vfmacc with a
+ * scalar operand (Horner would need a splat per step: RVV has no multiply-add with a scalar
+ * addend). The results agree with ksincos's to a few double ulps, so rounded to f32 they are
+ * the same correctly rounded values except in ties of probability about 2^-24 per value.
+ * Two strips run interleaved (A and B) so that each operation's latency is covered by the
+ * other strip's; the quadrant k is read from the low bits of x * 2/pi + 1.5 * 2^52, and the
+ * signs are applied with vfsgnjx (only the sign bit of its second operand counts). */
+#define SC_STEP1(S, i, vl)                                                                         \
+    vfloat64m2_t x##S = __riscv_vfwcvt_f_f_v_f64m2(                                                \
+        __riscv_vfmul_vf_f32m1(__riscv_vle32_v_f32m1(theta + (i), vl), freq_scale, vl), vl);        \
+    vfloat64m2_t t##S = __riscv_vfmul_vf_f64m2(x##S, 6.36619772367581382433e-01, vl);               \
+    t##S = __riscv_vfadd_vf_f64m2(t##S, 6755399441055744.0, vl);
+#define SC_STEP2(S, vl)                                                                            \
+    vfloat64m2_t k##S = __riscv_vfsub_vf_f64m2(t##S, 6755399441055744.0, vl);                      \
+    vfloat64m2_t r##S = __riscv_vfnmsac_vf_f64m2(x##S, 1.57079632673412561417e+00, k##S, vl);
+#define SC_STEP3(S, vl) r##S = __riscv_vfnmsac_vf_f64m2(r##S, 6.07710050650619224932e-11, k##S, vl);
+#define SC_STEP4(S, vl) r##S = __riscv_vfnmsac_vf_f64m2(r##S, 2.02226624879595063154e-21, k##S, vl);
+#define SC_STEP5(S, vl)                                                                            \
+    vfloat64m2_t z##S = __riscv_vfmul_vv_f64m2(r##S, r##S, vl);                                    \
+    vfloat64m2_t ps##S, pc##S, zn##S, zm##S;
+#define SC_STEP6(S, vl)                                                                            \
+    zn##S = __riscv_vfmul_vv_f64m2(z##S, z##S, vl);                                                \
+    ps##S = __riscv_vfmul_vf_f64m2(z##S, S1, vl);                                                  \
+    pc##S = __riscv_vfmul_vf_f64m2(z##S, -0.5, vl);
+#define SC_STEP7(S, vl)                                                                            \
+    zm##S = __riscv_vfmul_vv_f64m2(zn##S, z##S, vl);                                               \
+    ps##S = __riscv_vfmacc_vf_f64m2(ps##S, S2, zn##S, vl);                                         \
+    pc##S = __riscv_vfmacc_vf_f64m2(pc##S, C1, zn##S, vl);
+#define SC_STEP8(S, vl)                                                                            \
+    zn##S = __riscv_vfmul_vv_f64m2(zn##S, zn##S, vl);                                              \
+    ps##S = __riscv_vfmacc_vf_f64m2(ps##S, S3, zm##S, vl);                                         \
+    pc##S = __riscv_vfmacc_vf_f64m2(pc##S, C2, zm##S, vl);
+#define SC_STEP9(S, vl)                                                                            \
+    zm##S = __riscv_vfmul_vv_f64m2(zn##S, z##S, vl);                                               \
+    ps##S = __riscv_vfmacc_vf_f64m2(ps##S, S4, zn##S, vl);                                         \
+    pc##S = __riscv_vfmacc_vf_f64m2(pc##S, C3, zn##S, vl);
+#define SC_STEP10(S, vl)                                                                           \
+    zn##S = __riscv_vfmul_vv_f64m2(zm##S, z##S, vl);                                               \
+    ps##S = __riscv_vfmacc_vf_f64m2(ps##S, S5, zm##S, vl);                                         \
+    pc##S = __riscv_vfmacc_vf_f64m2(pc##S, C4, zm##S, vl);
+#define SC_STEP11(S, vl)                                                                           \
+    zm##S = __riscv_vfmul_vv_f64m2(zn##S, z##S, vl);                                               \
+    ps##S = __riscv_vfmacc_vf_f64m2(ps##S, S6, zn##S, vl);                                         \
+    pc##S = __riscv_vfmacc_vf_f64m2(pc##S, C5, zn##S, vl);
+#define SC_STEP12(S, vl)                                                                           \
+    pc##S = __riscv_vfmacc_vf_f64m2(pc##S, C6, zm##S, vl);                                         \
+    ps##S = __riscv_vfmacc_vv_f64m2(r##S, r##S, ps##S, vl);                                        \
+    vuint64m2_t kb##S = __riscv_vreinterpret_v_f64m2_u64m2(t##S);
+#define SC_STEP13(S, vl)                                                                           \
+    pc##S = __riscv_vfadd_vf_f64m2(pc##S, 1.0, vl);                                                \
+    vbool32_t sw##S = __riscv_vmsne_vx_u64m2_b32(__riscv_vand_vx_u64m2(kb##S, 1, vl), 0, vl);
+#define SC_STEP14(S, vl)                                                                           \
+    vfloat64m2_t sd##S = __riscv_vmerge_vvm_f64m2(ps##S, pc##S, sw##S, vl);                         \
+    vfloat64m2_t cd##S = __riscv_vmerge_vvm_f64m2(pc##S, ps##S, sw##S, vl);
+#define SC_STEP15(S, vl)                                                                           \
+    sd##S = __riscv_vfsgnjx_vv_f64m2(                                                              \
+        sd##S, __riscv_vreinterpret_v_u64m2_f64m2(__riscv_vsll_vx_u64m2(kb##S, 62, vl)), vl);       \
+    cd##S = __riscv_vfsgnjx_vv_f64m2(                                                              \
+        cd##S,                                                                                     \
+        __riscv_vreinterpret_v_u64m2_f64m2(__riscv_vsll_vx_u64m2(__riscv_vadd_vx_u64m2(kb##S, 1, vl), 62, vl)), vl);
+#define SC_STEP16(S, i, vl)                                                                        \
+    __riscv_vse32_v_f32m1(cos_out + (i), __riscv_vfmul_vf_f32m1(__riscv_vfncvt_f_f_w_f32m1(cd##S, vl), attn_factor, vl), vl); \
+    __riscv_vse32_v_f32m1(sin_out + (i), __riscv_vfmul_vf_f32m1(__riscv_vfncvt_f_f_w_f32m1(sd##S, vl), attn_factor, vl), vl);
+
+static inline void vsincos_f32_table(const float *theta, float freq_scale, float attn_factor, float *cos_out,
+                                     float *sin_out, int n) {
+    const double S1 = -1.66666666666666324348e-01, S2 = 8.33333333332248946124e-03,
+                 S3 = -1.98412698298579493134e-04, S4 = 2.75573137070700676789e-06,
+                 S5 = -2.50507602534068634195e-08, S6 = 1.58969099521155010221e-10;
+    const double C1 = 4.16666666666666019037e-02, C2 = -1.38888888888741095749e-03,
+                 C3 = 2.48015872894767294178e-05, C4 = -2.75573143513906633035e-07,
+                 C5 = 2.08757232129817482790e-09, C6 = -1.13596475577881948265e-11;
+    const size_t vmax = __riscv_vsetvlmax_e64m2();
+    for (int i = 0; i < n;) {
+        /* strip A of vla angles, strip B of the next vlb (vlb may be 0) */
+        const size_t vla = __riscv_vsetvl_e64m2((size_t)(n - i));
+        const size_t vlb = (size_t)(n - i) > vla ? __riscv_vsetvl_e64m2((size_t)(n - i) - vla) : 0;
+        const int ib = i + (int)vla;
+        (void)vmax;
+        SC_STEP1(A, i, vla)
+        SC_STEP1(B, ib, vlb)
+        SC_STEP2(A, vla)
+        SC_STEP2(B, vlb)
+        SC_STEP3(A, vla)
+        SC_STEP3(B, vlb)
+        SC_STEP4(A, vla)
+        SC_STEP4(B, vlb)
+        SC_STEP5(A, vla)
+        SC_STEP5(B, vlb)
+        SC_STEP6(A, vla)
+        SC_STEP6(B, vlb)
+        SC_STEP7(A, vla)
+        SC_STEP7(B, vlb)
+        SC_STEP8(A, vla)
+        SC_STEP8(B, vlb)
+        SC_STEP9(A, vla)
+        SC_STEP9(B, vlb)
+        SC_STEP10(A, vla)
+        SC_STEP10(B, vlb)
+        SC_STEP11(A, vla)
+        SC_STEP11(B, vlb)
+        SC_STEP12(A, vla)
+        SC_STEP12(B, vlb)
+        SC_STEP13(A, vla)
+        SC_STEP13(B, vlb)
+        SC_STEP14(A, vla)
+        SC_STEP14(B, vlb)
+        SC_STEP15(A, vla)
+        SC_STEP15(B, vlb)
+        SC_STEP16(A, i, vla)
+        SC_STEP16(B, ib, vlb)
+        i = ib + (int)vlb;
+    }
+}
+
 /* ---- vector f32 exp -------------------------------------------------------------------- */
 
 /* e^x for each lane, f32, within about 2 ulp. Lanes below -104 give +0 (the true result is
