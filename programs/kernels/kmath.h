@@ -40,29 +40,65 @@ static inline double kround(double x) {
     return (x + shifter) - shifter;
 }
 
-/* e^x in double. Range reduction x = n ln2 + r, |r| <= ln2/2, then a degree-13 Taylor
- * polynomial (truncation error below 1e-17 relative). */
+/* Pins a constant in a register where it is written: the compiler would otherwise load
+ * each double constant from .rodata (DDR, no data cache) just before its use, so every
+ * Horner step would wait a DDR round trip. Written at a function's top, the loads issue
+ * back to back and their latencies overlap. */
+#define KPIN(v) __asm__ volatile("" : "+f"(v))
+
+/* e^x in double. Range reduction x = n ln2 + r, |r| <= ln2/2, then the degree-13 Taylor
+ * polynomial (truncation error below 1e-17 relative), evaluated as E(r^2) + r O(r^2): two
+ * Horner chains of 6 steps that overlap, instead of one of 13 (the core waits out each
+ * fma's latency). */
 static inline double kexp(double x) {
-    if (x > 709.0) {
+    double hi = 709.0, lo = -745.0, l2e = 1.44269504088896338700e+00;
+    double ln2_hi = 6.93147180369123816490e-01; /* 0x3fe62e42fee00000 */
+    double ln2_lo = 1.90821492927058770002e-10; /* 0x3dea39ef35793c76 */
+    double shifter = 6755399441055744.0;
+    double e12 = 1.0 / 479001600.0, e10 = 1.0 / 3628800.0, e8 = 1.0 / 40320.0, e6 = 1.0 / 720.0, e4 = 1.0 / 24.0;
+    double o13 = 1.0 / 6227020800.0, o11 = 1.0 / 39916800.0, o9 = 1.0 / 362880.0, o7 = 1.0 / 5040.0,
+           o5 = 1.0 / 120.0, o3 = 1.0 / 6.0;
+    KPIN(hi);
+    KPIN(lo);
+    KPIN(l2e);
+    KPIN(ln2_hi);
+    KPIN(ln2_lo);
+    KPIN(shifter);
+    KPIN(e12);
+    KPIN(e10);
+    KPIN(e8);
+    KPIN(e6);
+    KPIN(e4);
+    KPIN(o13);
+    KPIN(o11);
+    KPIN(o9);
+    KPIN(o7);
+    KPIN(o5);
+    KPIN(o3);
+    if (x > hi) {
         return dbits(0x7ff0000000000000ull);
     }
-    if (x < -745.0) {
+    if (x < lo) {
         return 0.0;
     }
-    const double ln2_hi = 6.93147180369123816490e-01; /* 0x3fe62e42fee00000 */
-    const double ln2_lo = 1.90821492927058770002e-10; /* 0x3dea39ef35793c76 */
-    double n = kround(x * 1.44269504088896338700e+00);
+    double n = (x * l2e + shifter) - shifter; /* kround */
     double r = __builtin_fma(-n, ln2_hi, x);
     r = __builtin_fma(-n, ln2_lo, r);
-    double p = 1.0 / 6227020800.0; /* 1/13! */
-    static const double inv_fact[13] = {
-        1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0,
-        1.0 / 5040.0,      1.0 / 720.0,      1.0 / 120.0,     1.0 / 24.0,     1.0 / 6.0,
-        0.5,               1.0,              1.0,
-    };
-    for (int i = 0; i < 13; i++) {
-        p = __builtin_fma(p, r, inv_fact[i]);
-    }
+    const double r2 = r * r;
+    /* even: 1, 1/2!, ..., 1/12!; odd: 1, 1/3!, ..., 1/13! */
+    double e = __builtin_fma(e12, r2, e10);
+    double o = __builtin_fma(o13, r2, o11);
+    e = __builtin_fma(e, r2, e8);
+    o = __builtin_fma(o, r2, o9);
+    e = __builtin_fma(e, r2, e6);
+    o = __builtin_fma(o, r2, o7);
+    e = __builtin_fma(e, r2, e4);
+    o = __builtin_fma(o, r2, o5);
+    e = __builtin_fma(e, r2, 0.5);
+    o = __builtin_fma(o, r2, o3);
+    e = __builtin_fma(e, r2, 1.0);
+    o = __builtin_fma(o, r2, 1.0);
+    const double p = __builtin_fma(o, r, e);
     /* scale by 2^n in two steps so that subnormal results are rounded once */
     int64_t ni = (int64_t)n;
     int64_t n1 = ni / 2;
@@ -71,29 +107,59 @@ static inline double kexp(double x) {
 }
 
 /* Natural log of a positive finite double: x = 2^e m with m in [sqrt(1/2), sqrt(2)),
- * log m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.1716, series to s^25. */
+ * log m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.1716, series to s^25 in z = s^2, evaluated as
+ * A(z^2) + z B(z^2) (two overlapping Horner chains). */
 static inline double klog(double x) {
+    double sqrt2 = 1.41421356237309504880, two54 = 18014398509481984.0;
+    double c25 = 1.0 / 25.0, c23 = 1.0 / 23.0, c21 = 1.0 / 21.0, c19 = 1.0 / 19.0, c17 = 1.0 / 17.0,
+           c15 = 1.0 / 15.0, c13 = 1.0 / 13.0, c11 = 1.0 / 11.0, c9 = 1.0 / 9.0, c7 = 1.0 / 7.0, c5 = 1.0 / 5.0,
+           c3 = 1.0 / 3.0;
+    double ln2_hi = 6.93147180369123816490e-01;
+    double ln2_lo = 1.90821492927058770002e-10;
+    KPIN(sqrt2);
+    KPIN(two54);
+    KPIN(c25);
+    KPIN(c23);
+    KPIN(c21);
+    KPIN(c19);
+    KPIN(c17);
+    KPIN(c15);
+    KPIN(c13);
+    KPIN(c11);
+    KPIN(c9);
+    KPIN(c7);
+    KPIN(c5);
+    KPIN(c3);
+    KPIN(ln2_hi);
+    KPIN(ln2_lo);
     uint64_t u = bitsd(x);
     int64_t e = (int64_t)((u >> 52) & 0x7ff);
     if (e == 0) { /* subnormal: normalise */
-        x *= 18014398509481984.0; /* 2^54 */
+        x *= two54; /* 2^54 */
         u = bitsd(x);
         e = (int64_t)((u >> 52) & 0x7ff) - 54;
     }
     e -= 1023;
     double m = dbits((u & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
-    if (m > 1.41421356237309504880) {
+    if (m > sqrt2) {
         m *= 0.5;
         e += 1;
     }
     double s = (m - 1.0) / (m + 1.0);
-    double s2 = s * s;
-    double p = 1.0 / 25.0;
-    for (int k = 23; k >= 1; k -= 2) {
-        p = __builtin_fma(p, s2, 1.0 / (double)k);
-    }
-    const double ln2_hi = 6.93147180369123816490e-01;
-    const double ln2_lo = 1.90821492927058770002e-10;
+    const double z = s * s, z2 = z * z;
+    /* sum_{j=0}^{12} z^j / (2j+1): A holds the even j, B the odd j */
+    double pa = __builtin_fma(c25, z2, c21);
+    double pb = __builtin_fma(c23, z2, c19);
+    pa = __builtin_fma(pa, z2, c17);
+    pb = __builtin_fma(pb, z2, c15);
+    pa = __builtin_fma(pa, z2, c13);
+    pb = __builtin_fma(pb, z2, c11);
+    pa = __builtin_fma(pa, z2, c9);
+    pb = __builtin_fma(pb, z2, c7);
+    pa = __builtin_fma(pa, z2, c5);
+    pb = __builtin_fma(pb, z2, c3);
+    pa = __builtin_fma(pa, z2, 1.0);
+    const double p = __builtin_fma(pb, z, pa);
     double de = (double)e;
     return __builtin_fma(de, ln2_hi, __builtin_fma(2.0 * s, p, de * ln2_lo));
 }
@@ -213,8 +279,52 @@ static inline void ksincos(double x, double *s_out, double *c_out) {
         cd##S,                                                                                     \
         __riscv_vreinterpret_v_u64m2_f64m2(__riscv_vsll_vx_u64m2(__riscv_vadd_vx_u64m2(kb##S, 1, vl), 62, vl)), vl);
 #define SC_STEP16(S, i, vl)                                                                        \
-    __riscv_vse32_v_f32m1(cos_out + (i), __riscv_vfmul_vf_f32m1(__riscv_vfncvt_f_f_w_f32m1(cd##S, vl), attn_factor, vl), vl); \
-    __riscv_vse32_v_f32m1(sin_out + (i), __riscv_vfmul_vf_f32m1(__riscv_vfncvt_f_f_w_f32m1(sd##S, vl), attn_factor, vl), vl);
+    {                                                                                              \
+        vfloat32m1_t cf##S = __riscv_vfncvt_f_f_w_f32m1(cd##S, vl);                                \
+        vfloat32m1_t sf##S = __riscv_vfncvt_f_f_w_f32m1(sd##S, vl);                                \
+        if (scale) {                                                                               \
+            cf##S = __riscv_vfmul_vf_f32m1(cf##S, attn_factor, vl);                                \
+            sf##S = __riscv_vfmul_vf_f32m1(sf##S, attn_factor, vl);                                \
+        }                                                                                          \
+        __riscv_vse32_v_f32m1(cos_out + (i), cf##S, vl);                                           \
+        __riscv_vse32_v_f32m1(sin_out + (i), sf##S, vl);                                           \
+    }
+
+#define SC_ALL(vla, vlb)                                                                           \
+    {                                                                                              \
+        SC_STEP1(A, i, vla)                                                                        \
+        SC_STEP1(B, ib, vlb)                                                                       \
+        SC_STEP2(A, vla)                                                                           \
+        SC_STEP2(B, vlb)                                                                           \
+        SC_STEP3(A, vla)                                                                           \
+        SC_STEP3(B, vlb)                                                                           \
+        SC_STEP4(A, vla)                                                                           \
+        SC_STEP4(B, vlb)                                                                           \
+        SC_STEP5(A, vla)                                                                           \
+        SC_STEP5(B, vlb)                                                                           \
+        SC_STEP6(A, vla)                                                                           \
+        SC_STEP6(B, vlb)                                                                           \
+        SC_STEP7(A, vla)                                                                           \
+        SC_STEP7(B, vlb)                                                                           \
+        SC_STEP8(A, vla)                                                                           \
+        SC_STEP8(B, vlb)                                                                           \
+        SC_STEP9(A, vla)                                                                           \
+        SC_STEP9(B, vlb)                                                                           \
+        SC_STEP10(A, vla)                                                                          \
+        SC_STEP10(B, vlb)                                                                          \
+        SC_STEP11(A, vla)                                                                          \
+        SC_STEP11(B, vlb)                                                                          \
+        SC_STEP12(A, vla)                                                                          \
+        SC_STEP12(B, vlb)                                                                          \
+        SC_STEP13(A, vla)                                                                          \
+        SC_STEP13(B, vlb)                                                                          \
+        SC_STEP14(A, vla)                                                                          \
+        SC_STEP14(B, vlb)                                                                          \
+        SC_STEP15(A, vla)                                                                          \
+        SC_STEP15(B, vlb)                                                                          \
+        SC_STEP16(A, i, vla)                                                                       \
+        SC_STEP16(B, ib, vlb)                                                                      \
+    }
 
 static inline void vsincos_f32_table(const float *theta, float freq_scale, float attn_factor, float *cos_out,
                                      float *sin_out, int n) {
@@ -225,44 +335,19 @@ static inline void vsincos_f32_table(const float *theta, float freq_scale, float
                  C3 = 2.48015872894767294178e-05, C4 = -2.75573143513906633035e-07,
                  C5 = 2.08757232129817482790e-09, C6 = -1.13596475577881948265e-11;
     const size_t vmax = __riscv_vsetvlmax_e64m2();
+    const int scale = attn_factor != 1.0f; /* x * 1 = x: skipped, same bits */
     for (int i = 0; i < n;) {
-        /* strip A of vla angles, strip B of the next vlb (vlb may be 0) */
-        const size_t vla = __riscv_vsetvl_e64m2((size_t)(n - i));
-        const size_t vlb = (size_t)(n - i) > vla ? __riscv_vsetvl_e64m2((size_t)(n - i) - vla) : 0;
+        /* strip A of vla angles, strip B of the next vlb; both full (one vl, no vsetvli
+         * between them) but at the end */
+        const int full = (size_t)(n - i) >= 2 * vmax;
+        const size_t vla = full ? vmax : __riscv_vsetvl_e64m2((size_t)(n - i));
+        const size_t vlb = full ? vmax : (size_t)(n - i) > vla ? __riscv_vsetvl_e64m2((size_t)(n - i) - vla) : 0;
         const int ib = i + (int)vla;
-        (void)vmax;
-        SC_STEP1(A, i, vla)
-        SC_STEP1(B, ib, vlb)
-        SC_STEP2(A, vla)
-        SC_STEP2(B, vlb)
-        SC_STEP3(A, vla)
-        SC_STEP3(B, vlb)
-        SC_STEP4(A, vla)
-        SC_STEP4(B, vlb)
-        SC_STEP5(A, vla)
-        SC_STEP5(B, vlb)
-        SC_STEP6(A, vla)
-        SC_STEP6(B, vlb)
-        SC_STEP7(A, vla)
-        SC_STEP7(B, vlb)
-        SC_STEP8(A, vla)
-        SC_STEP8(B, vlb)
-        SC_STEP9(A, vla)
-        SC_STEP9(B, vlb)
-        SC_STEP10(A, vla)
-        SC_STEP10(B, vlb)
-        SC_STEP11(A, vla)
-        SC_STEP11(B, vlb)
-        SC_STEP12(A, vla)
-        SC_STEP12(B, vlb)
-        SC_STEP13(A, vla)
-        SC_STEP13(B, vlb)
-        SC_STEP14(A, vla)
-        SC_STEP14(B, vlb)
-        SC_STEP15(A, vla)
-        SC_STEP15(B, vlb)
-        SC_STEP16(A, i, vla)
-        SC_STEP16(B, ib, vlb)
+        if (full) {
+            SC_ALL(vmax, vmax)
+        } else {
+            SC_ALL(vla, vlb)
+        }
         i = ib + (int)vlb;
     }
 }
