@@ -52,11 +52,19 @@ static void dequant_q4_K(const block_q4_K *x, float *y, int64_t n) {
             q4_K_scale_min(2 * c + 1, x[i].scales, &sc, &m);
             const float d2 = d * (float)sc, m2 = dmin * (float)m;
             const size_t vl = 32;
+            /* the low and high nibbles' chains interleaved, so that each operation's
+             * latency (4 + 8 beats - 1 at LMUL 8) is covered by the other chain's */
             vuint8m2_t b = __riscv_vle8_v_u8m2(q + 32 * c, vl);
-            vfloat32m8_t lo = __riscv_vfcvt_f_xu_v_f32m8(__riscv_vzext_vf4_u32m8(__riscv_vand_vx_u8m2(b, 0x0F, vl), vl), vl);
-            vfloat32m8_t hi = __riscv_vfcvt_f_xu_v_f32m8(__riscv_vzext_vf4_u32m8(__riscv_vsrl_vx_u8m2(b, 4, vl), vl), vl);
-            __riscv_vse32_v_f32m8(y + 64 * c, __riscv_vfsub_vf_f32m8(__riscv_vfmul_vf_f32m8(lo, d1, vl), m1, vl), vl);
-            __riscv_vse32_v_f32m8(y + 64 * c + 32, __riscv_vfsub_vf_f32m8(__riscv_vfmul_vf_f32m8(hi, d2, vl), m2, vl), vl);
+            vuint8m2_t bl = __riscv_vand_vx_u8m2(b, 0x0F, vl);
+            vuint8m2_t bh = __riscv_vsrl_vx_u8m2(b, 4, vl);
+            vfloat32m8_t lo = __riscv_vfcvt_f_xu_v_f32m8(__riscv_vzext_vf4_u32m8(bl, vl), vl);
+            vfloat32m8_t hi = __riscv_vfcvt_f_xu_v_f32m8(__riscv_vzext_vf4_u32m8(bh, vl), vl);
+            lo = __riscv_vfmul_vf_f32m8(lo, d1, vl);
+            hi = __riscv_vfmul_vf_f32m8(hi, d2, vl);
+            lo = __riscv_vfsub_vf_f32m8(lo, m1, vl);
+            hi = __riscv_vfsub_vf_f32m8(hi, m2, vl);
+            __riscv_vse32_v_f32m8(y + 64 * c, lo, vl);
+            __riscv_vse32_v_f32m8(y + 64 * c + 32, hi, vl);
         }
         y += QK_K;
     }
@@ -100,6 +108,29 @@ static void copy_f32(const float *x, float *y, int64_t n) {
     }
 }
 
+/* Copies n bytes from DDR into the scratchpad, four m8 loads in flight before their stores
+ * (one DDR latency per four chunks instead of one per chunk). */
+static void stage_bytes(uint8_t *to, const uint8_t *from, uint64_t n) {
+    for (uint64_t i = 0; i < n;) {
+        size_t v0 = __riscv_vsetvl_e8m8((size_t)(n - i));
+        const uint64_t i1 = i + v0;
+        size_t v1 = i1 < n ? __riscv_vsetvl_e8m8((size_t)(n - i1)) : 0;
+        const uint64_t i2 = i1 + v1;
+        size_t v2 = i2 < n ? __riscv_vsetvl_e8m8((size_t)(n - i2)) : 0;
+        const uint64_t i3 = i2 + v2;
+        size_t v3 = i3 < n ? __riscv_vsetvl_e8m8((size_t)(n - i3)) : 0;
+        vuint8m8_t a = __riscv_vle8_v_u8m8(from + i, v0);
+        vuint8m8_t b = __riscv_vle8_v_u8m8(from + i1, v1);
+        vuint8m8_t c = __riscv_vle8_v_u8m8(from + i2, v2);
+        vuint8m8_t d = __riscv_vle8_v_u8m8(from + i3, v3);
+        __riscv_vse8_v_u8m8(to + i, a, v0);
+        __riscv_vse8_v_u8m8(to + i1, b, v1);
+        __riscv_vse8_v_u8m8(to + i2, c, v2);
+        __riscv_vse8_v_u8m8(to + i3, d, v3);
+        i = i3 + v3;
+    }
+}
+
 int sail_kernel(const struct sail_op *op) {
     TRY(desc_check(op));
     if (op->op != SAIL_OP_GET_ROWS) {
@@ -125,6 +156,8 @@ int sail_kernel(const struct sail_op *op) {
         return SAIL_ERR_SHAPE;
     }
     const int64_t n = tab->ne[0];
+    const uint64_t row_bytes = type_row_bytes(t, n);
+    const int staged = type_block_elems(t) > 1 && row_bytes <= SAIL_SCRATCH_SIZE;
     for (int64_t i12 = 0; i12 < idx->ne[2]; i12++) {
         for (int64_t i11 = 0; i11 < idx->ne[1]; i11++) {
             for (int64_t i10 = 0; i10 < idx->ne[0]; i10++) {
@@ -134,6 +167,12 @@ int sail_kernel(const struct sail_op *op) {
                     return SAIL_ERR_INDEX;
                 }
                 uintptr_t src = tensor_row(tab, r, i11 % tab->ne[2], i12 % tab->ne[3]);
+                /* a quantized row is staged in the scratchpad first: the block scales are
+                 * read one scalar at a time, each a DDR round trip where the row is */
+                if (staged) {
+                    stage_bytes((uint8_t *)(uintptr_t)SAIL_SCRATCH_BASE, (const uint8_t *)src, row_bytes);
+                    src = (uintptr_t)SAIL_SCRATCH_BASE;
+                }
                 float *y = (float *)tensor_row(dst, i10, i11, i12);
                 switch (t) {
                 case SAIL_TYPE_Q4_0:

@@ -19,6 +19,234 @@
 
 #define ROPE_MAX_DIMS 1024
 
+/* tensor_check for a tensor of 4-byte elements whose type was checked already */
+static inline int f32_tensor_check(const struct sail_tensor *t) {
+    if (t->ne[0] < 1 || t->ne[1] < 1 || t->ne[2] < 1 || t->ne[3] < 1) {
+        return SAIL_ERR_SHAPE;
+    }
+    return t->nb[0] == 4 ? SAIL_OK : SAIL_ERR_STRIDE;
+}
+
+/* Rotates one strip of vl pairs (from pair i) of every head of a token, with the strip's
+ * cos and sin loaded once from the scratchpad. Heads go two at a time, their rotations
+ * interleaved so that each multiply's latency is covered by the other head's, and each pair
+ * of heads is loaded while the previous pair rotates (two register sets P and Q, so no
+ * register copies). Normal mode: the pair (2i, 2i+1) by a segment load (one contiguous
+ * burst); neox: two contiguous runs. `normal` is a constant at each call. */
+static inline __attribute__((always_inline)) void rope_strip(const int normal, uintptr_t xs, uintptr_t ys, uint64_t snb1,
+                                                             uint64_t dnb1, int64_t n_head, const float *cosv,
+                                                             const float *sinv, int i, int half, size_t vl) {
+    const vfloat32m2_t c = __riscv_vle32_v_f32m2(cosv + i, vl);
+    const vfloat32m2_t s = __riscv_vle32_v_f32m2(sinv + i, vl);
+    const ptrdiff_t o0 = normal ? 2 * i : i;
+    const ptrdiff_t o1 = normal ? 2 * i + 1 : half + i;
+    const int64_t last = n_head - 1;
+#define LOADX(h)                                                                                   \
+    (normal ? __riscv_vlseg2e32_v_f32m2x2((const float *)(xs + (uint64_t)(h) * snb1) + o0, vl)      \
+            : __riscv_vcreate_v_f32m2x2(__riscv_vle32_v_f32m2((const float *)(xs + (uint64_t)(h) * snb1) + o0, vl), \
+                                        __riscv_vle32_v_f32m2((const float *)(xs + (uint64_t)(h) * snb1) + o1, vl)))
+#define STOREY(h, y0, y1)                                                                          \
+    do {                                                                                           \
+        float *yh_ = (float *)(ys + (uint64_t)(h) * dnb1);                                         \
+        if (normal) {                                                                              \
+            __riscv_vsseg2e32_v_f32m2x2(yh_ + o0, __riscv_vcreate_v_f32m2x2(y0, y1), vl);           \
+        } else {                                                                                   \
+            __riscv_vse32_v_f32m2(yh_ + o0, y0, vl);                                               \
+            __riscv_vse32_v_f32m2(yh_ + o1, y1, vl);                                               \
+        }                                                                                          \
+    } while (0)
+/* rotates heads h (X##a) and h + 1 (X##b, stored when `two`) */
+#define ROT2(X, h, two)                                                                            \
+    do {                                                                                           \
+        vfloat32m2_t a0 = __riscv_vget_v_f32m2x2_f32m2(X##a, 0), a1 = __riscv_vget_v_f32m2x2_f32m2(X##a, 1); \
+        vfloat32m2_t b0 = __riscv_vget_v_f32m2x2_f32m2(X##b, 0), b1 = __riscv_vget_v_f32m2x2_f32m2(X##b, 1); \
+        vfloat32m2_t ta = __riscv_vfmul_vv_f32m2(a0, c, vl), ua = __riscv_vfmul_vv_f32m2(a1, s, vl);  \
+        a0 = __riscv_vfmul_vv_f32m2(a0, s, vl);                                                    \
+        a1 = __riscv_vfmul_vv_f32m2(a1, c, vl);                                                    \
+        vfloat32m2_t tb = __riscv_vfmul_vv_f32m2(b0, c, vl), ub = __riscv_vfmul_vv_f32m2(b1, s, vl);  \
+        ta = __riscv_vfsub_vv_f32m2(ta, ua, vl);                                                   \
+        b0 = __riscv_vfmul_vv_f32m2(b0, s, vl);                                                    \
+        ua = __riscv_vfadd_vv_f32m2(a0, a1, vl);                                                   \
+        b1 = __riscv_vfmul_vv_f32m2(b1, c, vl);                                                    \
+        STOREY(h, ta, ua);                                                                         \
+        tb = __riscv_vfsub_vv_f32m2(tb, ub, vl);                                                   \
+        ub = __riscv_vfadd_vv_f32m2(b0, b1, vl);                                                   \
+        if (two) {                                                                                 \
+            STOREY((h) + 1, tb, ub);                                                               \
+        }                                                                                          \
+    } while (0)
+    vfloat32m2x2_t Qa = LOADX(0);
+    vfloat32m2x2_t Qb = LOADX(1 < last ? 1 : last);
+    for (int64_t h = 0;; h += 4) {
+        vfloat32m2x2_t Pa = LOADX(h + 2 < last ? h + 2 : last);
+        vfloat32m2x2_t Pb = LOADX(h + 3 < last ? h + 3 : last);
+        ROT2(Q, h, h + 1 <= last);
+        if (h + 2 > last) {
+            break;
+        }
+        if (h + 4 <= last) {
+            Qa = LOADX(h + 4);
+            Qb = LOADX(h + 5 < last ? h + 5 : last);
+        }
+        ROT2(P, h + 2, h + 3 <= last);
+        if (h + 4 > last) {
+            break;
+        }
+    }
+#undef ROT2
+#undef STOREY
+#undef LOADX
+}
+
+/* Normal-mode rotation of `strips` full strips of vl pairs (vl = VLMAX(e32, m2)) of 2 * np2
+ * heads (np2 even), in assembly: the compiler's schedule serialised two heads' multiplies
+ * and the stores behind them. Work items are pairs of heads of one strip, strip by strip.
+ * Registers: cos v8, sin v10 (reloaded from the scratchpad when the strip changes); two sets
+ * of two heads (Q = v12/v14 and v16/v18, P = v20/v22 and v24/v26, as vlseg2 deinterleaves
+ * them: x0 then x1); temporaries v28, v30, v4, v6 (the products, then the rotated pairs that
+ * vsseg2 interleaves back). While one set rotates, the next item is loaded (about 40 cycles
+ * ahead, more than a DDR read's latency), across strip boundaries too. Each multiply-then-
+ * subtract waits at least 4 issue slots. kx/ky count the items left in the strip being
+ * loaded/stored; at its end x/y jump back to head 0 of the next strip. */
+#define ROPE_BODY(A0, A1, B0, B1, L)                                                                  \
+    "vfmul.vv v28, " A0 ", v8\n"                                                                   \
+    "vfmul.vv v30, " A1 ", v10\n"                                                                  \
+    "vfmul.vv v4, " B0 ", v8\n"                                                                    \
+    "vfmul.vv v6, " B1 ", v10\n"                                                                   \
+    "vfmul.vv " A0 ", " A0 ", v10\n"                                                               \
+    "vfmul.vv " A1 ", " A1 ", v8\n"                                                                \
+    "vfsub.vv v28, v28, v30\n"                                                                     \
+    "vfmul.vv " B0 ", " B0 ", v10\n"                                                               \
+    "vfadd.vv v30, " A0 ", " A1 "\n"                                                               \
+    "vfmul.vv " B1 ", " B1 ", v8\n"                                                                \
+    "vfsub.vv v4, v4, v6\n"                                                                        \
+    "vsseg2e32.v v28, (%[y])\n"                                                                    \
+    "add %[y], %[y], %[sy]\n"                                                                      \
+    "vfadd.vv v6, " B0 ", " B1 "\n"                                                                \
+    "vsseg2e32.v v4, (%[y])\n"                                                                     \
+    "add %[y], %[y], %[sy]\n"                                                                      \
+    "addi %[ky], %[ky], -1\n"                                                                      \
+    "beqz %[ky], 7" L "f\n"                                                                        \
+    "5" L ":\n"
+#define ROPE_LOAD2(R0, R1, L)                                                                         \
+    "vlseg2e32.v " R0 ", (%[x])\n"                                                                 \
+    "add %[x], %[x], %[sx]\n"                                                                      \
+    "vlseg2e32.v " R1 ", (%[x])\n"                                                                 \
+    "add %[x], %[x], %[sx]\n"                                                                      \
+    "addi %[kx], %[kx], -1\n"                                                                      \
+    "beqz %[kx], 8" L "f\n"                                                                        \
+    "6" L ":\n"
+#define ROPE_NEXT_Y(L)                                                                             \
+    "7" L ":\n"                                                                                     \
+    "add %[y], %[y], %[jy]\n"                                                                      \
+    "mv %[ky], %[np2]\n"                                                                           \
+    "add %[c], %[c], %[vb]\n"                                                                      \
+    "add %[s], %[s], %[vb]\n"                                                                      \
+    "vle32.v v8, (%[c])\n"                                                                         \
+    "vle32.v v10, (%[s])\n"                                                                        \
+    "j 5" L "b\n"
+#define ROPE_NEXT_X(L)                                                                             \
+    "8" L ":\n"                                                                                     \
+    "add %[x], %[x], %[jx]\n"                                                                      \
+    "mv %[kx], %[np2]\n"                                                                           \
+    "j 6" L "b\n"
+static inline __attribute__((always_inline)) void rope_normal_all(uintptr_t x, uintptr_t y, uint64_t sx, uint64_t sy, int64_t np2, int64_t strips,
+                                   const float *c, const float *s, size_t vl) {
+    const uint64_t vb = (uint64_t)vl * 4;                /* a strip of cos (or sin) */
+    const uint64_t jx = vb * 2 - (uint64_t)np2 * 2 * sx; /* head 2 np2 of a strip -> head 0 of the next */
+    const uint64_t jy = vb * 2 - (uint64_t)np2 * 2 * sy;
+    int64_t items = np2 * strips / 2; /* pairs of items (Q then P) */
+    int64_t kx = np2, ky = np2;
+    __asm__ volatile("vsetvli zero, %[vl], e32, m2, ta, ma\n"
+                     "vle32.v v8, (%[c])\n"
+                     "vle32.v v10, (%[s])\n" ROPE_LOAD2("v12", "v16", "1") "1:\n" ROPE_LOAD2("v20", "v24", "2")
+                         ROPE_BODY("v12", "v14", "v16", "v18", "1") "addi %[n], %[n], -1\n"
+                                                               "beqz %[n], 2f\n" ROPE_LOAD2("v12", "v16", "3")
+                                                                   ROPE_BODY("v20", "v22", "v24", "v26", "2") "j 1b\n"
+                                                                                                         "2:\n" ROPE_BODY("v20", "v22", "v24", "v26", "3") "j 9f\n"
+                     /* out of line, so that the common path does not branch: at a strip's
+                      * end, the stores and cos/sin move to the next strip (7L), the loads
+                      * (8L); then back to where the body or load left off */
+                     ROPE_NEXT_Y("1") ROPE_NEXT_Y("2") ROPE_NEXT_Y("3") ROPE_NEXT_X("1") ROPE_NEXT_X("2")
+                         ROPE_NEXT_X("3") "9:\n"
+                     : [x] "+&r"(x), [y] "+&r"(y), [n] "+&r"(items), [kx] "+&r"(kx), [ky] "+&r"(ky), [c] "+&r"(c),
+                       [s] "+&r"(s)
+                     : [sx] "r"(sx), [sy] "r"(sy), [vl] "r"(vl), [np2] "r"(np2), [jx] "r"(jx), [jy] "r"(jy),
+                       [vb] "r"(vb)
+                     : "memory", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16",
+                       "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30",
+                       "v31", "vl", "vtype");
+}
+
+/* One token (i2) at position p: its theta, cos and sin tables in the scratchpad (the stack
+ * is in DDR, behind its latency, and every head re-reads the tables), then the rotation.
+ * A function of its own that reads the descriptor's copy (in the scratchpad) again, so that
+ * few values stay live across the token loop: the compiler's spills go to the stack, in DDR. */
+static __attribute__((noinline)) void rope_token(const struct sail_op *op, int64_t i2, int32_t p, float theta_scale) {
+    const struct sail_tensor *src = &op->src[0];
+    const struct sail_tensor *dst = &op->dst;
+    const int n_dims = op->params[SAIL_P_ROPE_N_DIMS];
+    const int half = n_dims / 2;
+    float *const cosv = (float *)(uintptr_t)SAIL_SCRATCH_BASE;
+    float *const sinv = cosv + ROPE_MAX_DIMS / 2;
+    float *const thv = sinv + ROPE_MAX_DIMS / 2;
+    /* GGML's theta recurrence (one f32 rounding per step), then cos and sin of all the
+     * frequencies at once on the vector unit */
+    float theta = (float)p;
+#pragma clang loop unroll_count(8)
+    for (int i = 0; i < half; i++) {
+        thv[i] = theta;
+        theta *= theta_scale;
+    }
+    vsincos_f32_table(thv, param_f32(op, SAIL_P_ROPE_FREQ_SCALE), param_f32(op, SAIL_P_ROPE_ATTN_FACTOR), cosv, sinv,
+                      half);
+    const uintptr_t xs = tensor_row(src, 0, i2, 0);
+    const uintptr_t ys = tensor_row(dst, 0, i2, 0);
+    const int64_t n_head = src->ne[1];
+    const uint64_t snb1 = src->nb[1], dnb1 = dst->nb[1];
+    const int normal = op->params[SAIL_P_ROPE_MODE] == SAIL_ROPE_MODE_NORMAL;
+    /* normal mode, heads in groups of four: every full strip in one assembly loop */
+    const size_t vmax = __riscv_vsetvlmax_e32m2();
+    int i0 = 0;
+    if (normal && n_head >= 4 && (size_t)half >= vmax) {
+        const int64_t h4 = n_head & ~(int64_t)3;
+        int64_t strips = 0;
+        for (size_t k = vmax; k <= (size_t)half; k += vmax) {
+            strips++; /* half / vmax without the divider */
+        }
+        rope_normal_all(xs, ys, snb1, dnb1, h4 / 2, strips, cosv, sinv, vmax);
+        i0 = (int)(strips * (int64_t)vmax);
+        if (h4 < n_head) {
+            for (int i = 0; i < i0; i += (int)vmax) {
+                rope_strip(1, xs + (uint64_t)h4 * snb1, ys + (uint64_t)h4 * dnb1, snb1, dnb1, n_head - h4, cosv, sinv,
+                           i, half, vmax);
+            }
+        }
+    }
+    for (int i = i0; i < half;) {
+        const size_t vl = __riscv_vsetvl_e32m2((size_t)(half - i));
+        if (normal) {
+            rope_strip(1, xs, ys, snb1, dnb1, n_head, cosv, sinv, i, half, vl);
+        } else {
+            rope_strip(0, xs, ys, snb1, dnb1, n_head, cosv, sinv, i, half, vl);
+        }
+        i += (int)vl;
+    }
+    /* elements from n_dims on are copied */
+    const int64_t ne0 = src->ne[0];
+    if (n_dims < ne0) {
+        for (int64_t h = 0; h < n_head; h++) {
+            const float *x = (const float *)(xs + (uint64_t)h * snb1);
+            float *y = (float *)(ys + (uint64_t)h * dnb1);
+            for (int64_t i = n_dims; i < ne0;) {
+                size_t vl = __riscv_vsetvl_e32m4((size_t)(ne0 - i));
+                __riscv_vse32_v_f32m4(y + i, __riscv_vle32_v_f32m4(x + i, vl), vl);
+                i += (int64_t)vl;
+            }
+        }
+    }
+}
+
 int sail_kernel(const struct sail_op *op) {
     TRY(desc_check(op));
     if (op->op != SAIL_OP_ROPE) {
@@ -30,19 +258,21 @@ int sail_kernel(const struct sail_op *op) {
     const struct sail_tensor *src = &op->src[0];
     const struct sail_tensor *pos = op->n_src >= 2 ? &op->src[1] : 0;
     const struct sail_tensor *dst = &op->dst;
-    TRY(tensor_check(src));
-    TRY(tensor_check(dst));
+    /* the types first: tensor_check's switch over the type compiles to a jump table in
+     * .rodata, a DDR round trip per lookup */
     if (src->type != SAIL_TYPE_F32 || dst->type != SAIL_TYPE_F32) {
         return SAIL_ERR_TYPE;
     }
+    TRY(f32_tensor_check(src));
+    TRY(f32_tensor_check(dst));
     if (!tensor_same_shape(src, dst) || src->ne[3] != 1) {
         return SAIL_ERR_SHAPE;
     }
     if (pos) {
-        TRY(tensor_check(pos));
         if (pos->type != SAIL_TYPE_I32) {
             return SAIL_ERR_TYPE;
         }
+        TRY(f32_tensor_check(pos)); /* I32: 4 bytes too */
         if (pos->ne[0] != src->ne[2]) {
             return SAIL_ERR_SHAPE;
         }
@@ -50,58 +280,17 @@ int sail_kernel(const struct sail_op *op) {
     const int n_dims = op->params[SAIL_P_ROPE_N_DIMS];
     const int mode = op->params[SAIL_P_ROPE_MODE];
     const float freq_base = param_f32(op, SAIL_P_ROPE_FREQ_BASE);
-    const float freq_scale = param_f32(op, SAIL_P_ROPE_FREQ_SCALE);
     const float ext_factor = param_f32(op, SAIL_P_ROPE_EXT_FACTOR);
-    const float attn_factor = param_f32(op, SAIL_P_ROPE_ATTN_FACTOR);
     if (n_dims < 2 || n_dims % 2 != 0 || n_dims > src->ne[0] || n_dims > ROPE_MAX_DIMS ||
         (mode != SAIL_ROPE_MODE_NORMAL && mode != SAIL_ROPE_MODE_NEOX) || ext_factor != 0.0f ||
         !(freq_base > 0.0f)) {
         return SAIL_ERR_PARAM;
     }
     const float theta_scale = (float)kpow((double)freq_base, (double)(-2.0f / (float)n_dims));
-    const int half = n_dims / 2;
-    /* the position's cos/sin table in the scratchpad (the stack is in DDR, behind its
-     * latency, and every head re-reads the table) */
-    float *const cosv = (float *)(uintptr_t)SAIL_SCRATCH_BASE;
-    float *const sinv = cosv + ROPE_MAX_DIMS / 2;
-    const int64_t ne0 = src->ne[0];
-
     for (int64_t i2 = 0; i2 < src->ne[2]; i2++) {
         const int32_t p = pos ? *(const int32_t *)(uintptr_t)(pos->data + (uint64_t)i2 * pos->nb[0])
                               : op->params[SAIL_P_ROPE_N_PAST] + (int32_t)i2;
-        float theta = (float)p;
-        for (int i = 0; i < half; i++) {
-            double s, c;
-            ksincos((double)(freq_scale * theta), &s, &c);
-            cosv[i] = (float)c * attn_factor;
-            sinv[i] = (float)s * attn_factor;
-            theta *= theta_scale;
-        }
-        for (int64_t i1 = 0; i1 < src->ne[1]; i1++) {
-            const float *x = (const float *)tensor_row(src, i1, i2, 0);
-            float *y = (float *)tensor_row(dst, i1, i2, 0);
-            /* x0 at x + a*i, x1 at x + a*i + b (element units) */
-            const ptrdiff_t a = mode == SAIL_ROPE_MODE_NORMAL ? 2 : 1;
-            const ptrdiff_t b = mode == SAIL_ROPE_MODE_NORMAL ? 1 : half;
-            for (int i = 0; i < half;) {
-                size_t vl = __riscv_vsetvl_e32m2((size_t)(half - i));
-                const ptrdiff_t stride = a * (ptrdiff_t)sizeof(float);
-                vfloat32m2_t x0 = __riscv_vlse32_v_f32m2(x + a * i, stride, vl);
-                vfloat32m2_t x1 = __riscv_vlse32_v_f32m2(x + a * i + b, stride, vl);
-                vfloat32m2_t c = __riscv_vle32_v_f32m2(cosv + i, vl);
-                vfloat32m2_t s = __riscv_vle32_v_f32m2(sinv + i, vl);
-                vfloat32m2_t y0 = __riscv_vfsub_vv_f32m2(__riscv_vfmul_vv_f32m2(x0, c, vl), __riscv_vfmul_vv_f32m2(x1, s, vl), vl);
-                vfloat32m2_t y1 = __riscv_vfadd_vv_f32m2(__riscv_vfmul_vv_f32m2(x0, s, vl), __riscv_vfmul_vv_f32m2(x1, c, vl), vl);
-                __riscv_vsse32_v_f32m2(y + a * i, stride, y0, vl);
-                __riscv_vsse32_v_f32m2(y + a * i + b, stride, y1, vl);
-                i += (int)vl;
-            }
-            for (int64_t i = n_dims; i < ne0;) {
-                size_t vl = __riscv_vsetvl_e32m4((size_t)(ne0 - i));
-                __riscv_vse32_v_f32m4(y + i, __riscv_vle32_v_f32m4(x + i, vl), vl);
-                i += (int64_t)vl;
-            }
-        }
+        rope_token(op, i2, p, theta_scale);
     }
     return SAIL_OK;
 }

@@ -39,7 +39,9 @@ KERNEL_HEADERS := $(wildcard $(KERNELS_DIR)/*.h)
 
 # -ffp-contract=off: every fused multiply-add in the kernels is written out (fmaf,
 # vfmacc), so the numerics are what the source says (doc/kernels.md "Numerics").
-KERNEL_CFLAGS := -march=rv64gcv_zfh -mabi=lp64d -O2 -std=c11 -ffp-contract=off -fno-math-errno \
+# -fno-jump-tables: a switch's jump table sits in .rodata, in DDR (no data cache), so each
+# lookup (the type switches of tensor_check, say) cost a DDR round trip; compares do not.
+KERNEL_CFLAGS := -march=rv64gcv_zfh -mabi=lp64d -O2 -std=c11 -ffp-contract=off -fno-math-errno -fno-jump-tables \
                  -Wall -Wextra -Werror -I$(abspath $(KERNELS_DIR)) -I$(abspath $(KERNELS_DIR)/..)
 KERNEL_BARE_CFLAGS := --target=riscv64-unknown-elf -mcmodel=medany -ffreestanding -nostdlib \
                       -fno-pic -fno-ident -fno-asynchronous-unwind-tables -fno-unwind-tables

@@ -40,29 +40,65 @@ static inline double kround(double x) {
     return (x + shifter) - shifter;
 }
 
-/* e^x in double. Range reduction x = n ln2 + r, |r| <= ln2/2, then a degree-13 Taylor
- * polynomial (truncation error below 1e-17 relative). */
+/* Pins a constant in a register where it is written: the compiler would otherwise load
+ * each double constant from .rodata (DDR, no data cache) just before its use, so every
+ * Horner step would wait a DDR round trip. Written at a function's top, the loads issue
+ * back to back and their latencies overlap. */
+#define KPIN(v) __asm__ volatile("" : "+f"(v))
+
+/* e^x in double. Range reduction x = n ln2 + r, |r| <= ln2/2, then the degree-13 Taylor
+ * polynomial (truncation error below 1e-17 relative), evaluated as E(r^2) + r O(r^2): two
+ * Horner chains of 6 steps that overlap, instead of one of 13 (the core waits out each
+ * fma's latency). */
 static inline double kexp(double x) {
-    if (x > 709.0) {
+    double hi = 709.0, lo = -745.0, l2e = 1.44269504088896338700e+00;
+    double ln2_hi = 6.93147180369123816490e-01; /* 0x3fe62e42fee00000 */
+    double ln2_lo = 1.90821492927058770002e-10; /* 0x3dea39ef35793c76 */
+    double shifter = 6755399441055744.0;
+    double e12 = 1.0 / 479001600.0, e10 = 1.0 / 3628800.0, e8 = 1.0 / 40320.0, e6 = 1.0 / 720.0, e4 = 1.0 / 24.0;
+    double o13 = 1.0 / 6227020800.0, o11 = 1.0 / 39916800.0, o9 = 1.0 / 362880.0, o7 = 1.0 / 5040.0,
+           o5 = 1.0 / 120.0, o3 = 1.0 / 6.0;
+    KPIN(hi);
+    KPIN(lo);
+    KPIN(l2e);
+    KPIN(ln2_hi);
+    KPIN(ln2_lo);
+    KPIN(shifter);
+    KPIN(e12);
+    KPIN(e10);
+    KPIN(e8);
+    KPIN(e6);
+    KPIN(e4);
+    KPIN(o13);
+    KPIN(o11);
+    KPIN(o9);
+    KPIN(o7);
+    KPIN(o5);
+    KPIN(o3);
+    if (x > hi) {
         return dbits(0x7ff0000000000000ull);
     }
-    if (x < -745.0) {
+    if (x < lo) {
         return 0.0;
     }
-    const double ln2_hi = 6.93147180369123816490e-01; /* 0x3fe62e42fee00000 */
-    const double ln2_lo = 1.90821492927058770002e-10; /* 0x3dea39ef35793c76 */
-    double n = kround(x * 1.44269504088896338700e+00);
+    double n = (x * l2e + shifter) - shifter; /* kround */
     double r = __builtin_fma(-n, ln2_hi, x);
     r = __builtin_fma(-n, ln2_lo, r);
-    double p = 1.0 / 6227020800.0; /* 1/13! */
-    static const double inv_fact[13] = {
-        1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0,
-        1.0 / 5040.0,      1.0 / 720.0,      1.0 / 120.0,     1.0 / 24.0,     1.0 / 6.0,
-        0.5,               1.0,              1.0,
-    };
-    for (int i = 0; i < 13; i++) {
-        p = __builtin_fma(p, r, inv_fact[i]);
-    }
+    const double r2 = r * r;
+    /* even: 1, 1/2!, ..., 1/12!; odd: 1, 1/3!, ..., 1/13! */
+    double e = __builtin_fma(e12, r2, e10);
+    double o = __builtin_fma(o13, r2, o11);
+    e = __builtin_fma(e, r2, e8);
+    o = __builtin_fma(o, r2, o9);
+    e = __builtin_fma(e, r2, e6);
+    o = __builtin_fma(o, r2, o7);
+    e = __builtin_fma(e, r2, e4);
+    o = __builtin_fma(o, r2, o5);
+    e = __builtin_fma(e, r2, 0.5);
+    o = __builtin_fma(o, r2, o3);
+    e = __builtin_fma(e, r2, 1.0);
+    o = __builtin_fma(o, r2, 1.0);
+    const double p = __builtin_fma(o, r, e);
     /* scale by 2^n in two steps so that subnormal results are rounded once */
     int64_t ni = (int64_t)n;
     int64_t n1 = ni / 2;
@@ -71,29 +107,59 @@ static inline double kexp(double x) {
 }
 
 /* Natural log of a positive finite double: x = 2^e m with m in [sqrt(1/2), sqrt(2)),
- * log m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.1716, series to s^25. */
+ * log m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.1716, series to s^25 in z = s^2, evaluated as
+ * A(z^2) + z B(z^2) (two overlapping Horner chains). */
 static inline double klog(double x) {
+    double sqrt2 = 1.41421356237309504880, two54 = 18014398509481984.0;
+    double c25 = 1.0 / 25.0, c23 = 1.0 / 23.0, c21 = 1.0 / 21.0, c19 = 1.0 / 19.0, c17 = 1.0 / 17.0,
+           c15 = 1.0 / 15.0, c13 = 1.0 / 13.0, c11 = 1.0 / 11.0, c9 = 1.0 / 9.0, c7 = 1.0 / 7.0, c5 = 1.0 / 5.0,
+           c3 = 1.0 / 3.0;
+    double ln2_hi = 6.93147180369123816490e-01;
+    double ln2_lo = 1.90821492927058770002e-10;
+    KPIN(sqrt2);
+    KPIN(two54);
+    KPIN(c25);
+    KPIN(c23);
+    KPIN(c21);
+    KPIN(c19);
+    KPIN(c17);
+    KPIN(c15);
+    KPIN(c13);
+    KPIN(c11);
+    KPIN(c9);
+    KPIN(c7);
+    KPIN(c5);
+    KPIN(c3);
+    KPIN(ln2_hi);
+    KPIN(ln2_lo);
     uint64_t u = bitsd(x);
     int64_t e = (int64_t)((u >> 52) & 0x7ff);
     if (e == 0) { /* subnormal: normalise */
-        x *= 18014398509481984.0; /* 2^54 */
+        x *= two54; /* 2^54 */
         u = bitsd(x);
         e = (int64_t)((u >> 52) & 0x7ff) - 54;
     }
     e -= 1023;
     double m = dbits((u & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
-    if (m > 1.41421356237309504880) {
+    if (m > sqrt2) {
         m *= 0.5;
         e += 1;
     }
     double s = (m - 1.0) / (m + 1.0);
-    double s2 = s * s;
-    double p = 1.0 / 25.0;
-    for (int k = 23; k >= 1; k -= 2) {
-        p = __builtin_fma(p, s2, 1.0 / (double)k);
-    }
-    const double ln2_hi = 6.93147180369123816490e-01;
-    const double ln2_lo = 1.90821492927058770002e-10;
+    const double z = s * s, z2 = z * z;
+    /* sum_{j=0}^{12} z^j / (2j+1): A holds the even j, B the odd j */
+    double pa = __builtin_fma(c25, z2, c21);
+    double pb = __builtin_fma(c23, z2, c19);
+    pa = __builtin_fma(pa, z2, c17);
+    pb = __builtin_fma(pb, z2, c15);
+    pa = __builtin_fma(pa, z2, c13);
+    pb = __builtin_fma(pb, z2, c11);
+    pa = __builtin_fma(pa, z2, c9);
+    pb = __builtin_fma(pb, z2, c7);
+    pa = __builtin_fma(pa, z2, c5);
+    pb = __builtin_fma(pb, z2, c3);
+    pa = __builtin_fma(pa, z2, 1.0);
+    const double p = __builtin_fma(pb, z, pa);
     double de = (double)e;
     return __builtin_fma(de, ln2_hi, __builtin_fma(2.0 * s, p, de * ln2_lo));
 }
@@ -145,6 +211,145 @@ static inline void ksincos(double x, double *s_out, double *c_out) {
     const uint64_t sb = bitsd(sr), cb = bitsd(cr);
     *s_out = dbits(((sb & ~swap) | (cb & swap)) ^ neg_s);
     *c_out = dbits(((cb & ~swap) | (sb & swap)) ^ neg_c);
+}
+
+/* cos and sin for a rope table on the vector unit: for n f32 angles x_i = freq_scale * theta_i,
+ * cos_i * attn_factor and sin_i * attn_factor rounded to f32. In double, as ksincos: the
+ * same reduction x = k pi/2 + r (|r| <= pi/4, a three-part pi/2) and quadrant selection,
+ * but fdlibm's minimax polynomials (__kernel_sin/__kernel_cos: sin r = r + r z S(z) with S of
+ * degree 5, cos r = 1 - z/2 + z^2 C(z) with C of degree 5, z = r^2, both within 2^-58 of the
+ * function) evaluated on the powers of z, so that each coefficient is one vfmacc with a
+ * scalar operand (Horner would need a splat per step: RVV has no multiply-add with a scalar
+ * addend). The results agree with ksincos's to a few double ulps, so rounded to f32 they are
+ * the same correctly rounded values except in ties of probability about 2^-24 per value.
+ * Two strips run interleaved (A and B) so that each operation's latency is covered by the
+ * other strip's; the quadrant k is read from the low bits of x * 2/pi + 1.5 * 2^52, and the
+ * signs are applied with vfsgnjx (only the sign bit of its second operand counts). */
+#define SC_STEP1(S, i, vl)                                                                         \
+    vfloat64m2_t x##S = __riscv_vfwcvt_f_f_v_f64m2(                                                \
+        __riscv_vfmul_vf_f32m1(__riscv_vle32_v_f32m1(theta + (i), vl), freq_scale, vl), vl);        \
+    vfloat64m2_t t##S = __riscv_vfmul_vf_f64m2(x##S, 6.36619772367581382433e-01, vl);               \
+    t##S = __riscv_vfadd_vf_f64m2(t##S, 6755399441055744.0, vl);
+#define SC_STEP2(S, vl)                                                                            \
+    vfloat64m2_t k##S = __riscv_vfsub_vf_f64m2(t##S, 6755399441055744.0, vl);                      \
+    vfloat64m2_t r##S = __riscv_vfnmsac_vf_f64m2(x##S, 1.57079632673412561417e+00, k##S, vl);
+#define SC_STEP3(S, vl) r##S = __riscv_vfnmsac_vf_f64m2(r##S, 6.07710050650619224932e-11, k##S, vl);
+#define SC_STEP4(S, vl) r##S = __riscv_vfnmsac_vf_f64m2(r##S, 2.02226624879595063154e-21, k##S, vl);
+#define SC_STEP5(S, vl)                                                                            \
+    vfloat64m2_t z##S = __riscv_vfmul_vv_f64m2(r##S, r##S, vl);                                    \
+    vfloat64m2_t ps##S, pc##S, zn##S, zm##S;
+#define SC_STEP6(S, vl)                                                                            \
+    zn##S = __riscv_vfmul_vv_f64m2(z##S, z##S, vl);                                                \
+    ps##S = __riscv_vfmul_vf_f64m2(z##S, S1, vl);                                                  \
+    pc##S = __riscv_vfmul_vf_f64m2(z##S, -0.5, vl);
+#define SC_STEP7(S, vl)                                                                            \
+    zm##S = __riscv_vfmul_vv_f64m2(zn##S, z##S, vl);                                               \
+    ps##S = __riscv_vfmacc_vf_f64m2(ps##S, S2, zn##S, vl);                                         \
+    pc##S = __riscv_vfmacc_vf_f64m2(pc##S, C1, zn##S, vl);
+#define SC_STEP8(S, vl)                                                                            \
+    zn##S = __riscv_vfmul_vv_f64m2(zn##S, zn##S, vl);                                              \
+    ps##S = __riscv_vfmacc_vf_f64m2(ps##S, S3, zm##S, vl);                                         \
+    pc##S = __riscv_vfmacc_vf_f64m2(pc##S, C2, zm##S, vl);
+#define SC_STEP9(S, vl)                                                                            \
+    zm##S = __riscv_vfmul_vv_f64m2(zn##S, z##S, vl);                                               \
+    ps##S = __riscv_vfmacc_vf_f64m2(ps##S, S4, zn##S, vl);                                         \
+    pc##S = __riscv_vfmacc_vf_f64m2(pc##S, C3, zn##S, vl);
+#define SC_STEP10(S, vl)                                                                           \
+    zn##S = __riscv_vfmul_vv_f64m2(zm##S, z##S, vl);                                               \
+    ps##S = __riscv_vfmacc_vf_f64m2(ps##S, S5, zm##S, vl);                                         \
+    pc##S = __riscv_vfmacc_vf_f64m2(pc##S, C4, zm##S, vl);
+#define SC_STEP11(S, vl)                                                                           \
+    zm##S = __riscv_vfmul_vv_f64m2(zn##S, z##S, vl);                                               \
+    ps##S = __riscv_vfmacc_vf_f64m2(ps##S, S6, zn##S, vl);                                         \
+    pc##S = __riscv_vfmacc_vf_f64m2(pc##S, C5, zn##S, vl);
+#define SC_STEP12(S, vl)                                                                           \
+    pc##S = __riscv_vfmacc_vf_f64m2(pc##S, C6, zm##S, vl);                                         \
+    ps##S = __riscv_vfmacc_vv_f64m2(r##S, r##S, ps##S, vl);                                        \
+    vuint64m2_t kb##S = __riscv_vreinterpret_v_f64m2_u64m2(t##S);
+#define SC_STEP13(S, vl)                                                                           \
+    pc##S = __riscv_vfadd_vf_f64m2(pc##S, 1.0, vl);                                                \
+    vbool32_t sw##S = __riscv_vmsne_vx_u64m2_b32(__riscv_vand_vx_u64m2(kb##S, 1, vl), 0, vl);
+#define SC_STEP14(S, vl)                                                                           \
+    vfloat64m2_t sd##S = __riscv_vmerge_vvm_f64m2(ps##S, pc##S, sw##S, vl);                         \
+    vfloat64m2_t cd##S = __riscv_vmerge_vvm_f64m2(pc##S, ps##S, sw##S, vl);
+#define SC_STEP15(S, vl)                                                                           \
+    sd##S = __riscv_vfsgnjx_vv_f64m2(                                                              \
+        sd##S, __riscv_vreinterpret_v_u64m2_f64m2(__riscv_vsll_vx_u64m2(kb##S, 62, vl)), vl);       \
+    cd##S = __riscv_vfsgnjx_vv_f64m2(                                                              \
+        cd##S,                                                                                     \
+        __riscv_vreinterpret_v_u64m2_f64m2(__riscv_vsll_vx_u64m2(__riscv_vadd_vx_u64m2(kb##S, 1, vl), 62, vl)), vl);
+#define SC_STEP16(S, i, vl)                                                                        \
+    {                                                                                              \
+        vfloat32m1_t cf##S = __riscv_vfncvt_f_f_w_f32m1(cd##S, vl);                                \
+        vfloat32m1_t sf##S = __riscv_vfncvt_f_f_w_f32m1(sd##S, vl);                                \
+        if (scale) {                                                                               \
+            cf##S = __riscv_vfmul_vf_f32m1(cf##S, attn_factor, vl);                                \
+            sf##S = __riscv_vfmul_vf_f32m1(sf##S, attn_factor, vl);                                \
+        }                                                                                          \
+        __riscv_vse32_v_f32m1(cos_out + (i), cf##S, vl);                                           \
+        __riscv_vse32_v_f32m1(sin_out + (i), sf##S, vl);                                           \
+    }
+
+#define SC_ALL(vla, vlb)                                                                           \
+    {                                                                                              \
+        SC_STEP1(A, i, vla)                                                                        \
+        SC_STEP1(B, ib, vlb)                                                                       \
+        SC_STEP2(A, vla)                                                                           \
+        SC_STEP2(B, vlb)                                                                           \
+        SC_STEP3(A, vla)                                                                           \
+        SC_STEP3(B, vlb)                                                                           \
+        SC_STEP4(A, vla)                                                                           \
+        SC_STEP4(B, vlb)                                                                           \
+        SC_STEP5(A, vla)                                                                           \
+        SC_STEP5(B, vlb)                                                                           \
+        SC_STEP6(A, vla)                                                                           \
+        SC_STEP6(B, vlb)                                                                           \
+        SC_STEP7(A, vla)                                                                           \
+        SC_STEP7(B, vlb)                                                                           \
+        SC_STEP8(A, vla)                                                                           \
+        SC_STEP8(B, vlb)                                                                           \
+        SC_STEP9(A, vla)                                                                           \
+        SC_STEP9(B, vlb)                                                                           \
+        SC_STEP10(A, vla)                                                                          \
+        SC_STEP10(B, vlb)                                                                          \
+        SC_STEP11(A, vla)                                                                          \
+        SC_STEP11(B, vlb)                                                                          \
+        SC_STEP12(A, vla)                                                                          \
+        SC_STEP12(B, vlb)                                                                          \
+        SC_STEP13(A, vla)                                                                          \
+        SC_STEP13(B, vlb)                                                                          \
+        SC_STEP14(A, vla)                                                                          \
+        SC_STEP14(B, vlb)                                                                          \
+        SC_STEP15(A, vla)                                                                          \
+        SC_STEP15(B, vlb)                                                                          \
+        SC_STEP16(A, i, vla)                                                                       \
+        SC_STEP16(B, ib, vlb)                                                                      \
+    }
+
+static inline void vsincos_f32_table(const float *theta, float freq_scale, float attn_factor, float *cos_out,
+                                     float *sin_out, int n) {
+    const double S1 = -1.66666666666666324348e-01, S2 = 8.33333333332248946124e-03,
+                 S3 = -1.98412698298579493134e-04, S4 = 2.75573137070700676789e-06,
+                 S5 = -2.50507602534068634195e-08, S6 = 1.58969099521155010221e-10;
+    const double C1 = 4.16666666666666019037e-02, C2 = -1.38888888888741095749e-03,
+                 C3 = 2.48015872894767294178e-05, C4 = -2.75573143513906633035e-07,
+                 C5 = 2.08757232129817482790e-09, C6 = -1.13596475577881948265e-11;
+    const size_t vmax = __riscv_vsetvlmax_e64m2();
+    const int scale = attn_factor != 1.0f; /* x * 1 = x: skipped, same bits */
+    for (int i = 0; i < n;) {
+        /* strip A of vla angles, strip B of the next vlb; both full (one vl, no vsetvli
+         * between them) but at the end */
+        const int full = (size_t)(n - i) >= 2 * vmax;
+        const size_t vla = full ? vmax : __riscv_vsetvl_e64m2((size_t)(n - i));
+        const size_t vlb = full ? vmax : (size_t)(n - i) > vla ? __riscv_vsetvl_e64m2((size_t)(n - i) - vla) : 0;
+        const int ib = i + (int)vla;
+        if (full) {
+            SC_ALL(vmax, vmax)
+        } else {
+            SC_ALL(vla, vlb)
+        }
+        i = ib + (int)vlb;
+    }
 }
 
 /* ---- vector f32 exp -------------------------------------------------------------------- */

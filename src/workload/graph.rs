@@ -136,25 +136,67 @@ pub mod vector_ops_per_element {
     pub const EXP: u64 = 15;
     /// 1 / x: a reciprocal estimate and two Newton steps of two multiply-adds each.
     pub const RECIPROCAL: u64 = 5;
-    /// One add.
-    pub const ADD: u64 = 1;
-    /// One multiply.
-    pub const MUL: u64 = 1;
-    /// Square-accumulate, then the scale by 1/rms.
-    pub const RMS_NORM: u64 = 2;
-    /// Per rotated element: two multiplies and an add or subtract, cos and sin from a table
-    /// computed once per position (shared by every head and layer).
-    pub const ROPE: u64 = 3;
+    /// A vector load or store of an element: the unit's memory path is its lanes (a beat
+    /// moves lanes x 32 bits, as an arithmetic beat does), so the element-wise ops below count
+    /// one per operand element loaded and one per result element stored.
+    pub const LOAD_STORE: u64 = 1;
+    /// Two loads, the add, the store.
+    pub const ADD: u64 = 2 * LOAD_STORE + 1 + LOAD_STORE;
+    /// Two loads, the multiply, the store.
+    pub const MUL: u64 = 2 * LOAD_STORE + 1 + LOAD_STORE;
+    /// The load, the square, its accumulation into GGML's f64 sum (two 32-bit lanes per
+    /// 64-bit element: 2), the second pass's load (a row of 2048 f32 does not fit the
+    /// registers), the scale by 1/rms, the store.
+    pub const RMS_NORM: u64 = LOAD_STORE + 1 + 2 + LOAD_STORE + 1 + LOAD_STORE;
+    /// Per rotated element: the load, two multiplies and an add or subtract, the store.
+    pub const ROPE: u64 = LOAD_STORE + 3 + LOAD_STORE;
+    /// Per token and rotated pair: the rope's cos and sin, which every rope node computes
+    /// for its own tokens (ggml_rope_cache_init does so per node too; the kernels keep no
+    /// state between launches). In double, so that rounded to f32 they are libm's correctly
+    /// rounded cosf/sinf; an op on 64-bit elements takes two 32-bit lanes. The angle
+    /// (f32 multiply 1, widening 2), the reduction by pi/2 (round: multiply, add and subtract
+    /// a shifter, 6; three multiply-subtracts of a three-part pi/2, 6), z = r^2 2, the
+    /// minimax polynomials (sin: degree 13, 6 coefficients and the multiply-add into r, 7;
+    /// cos: degree 14, 7 coefficients and the add of 1, 8; both on z's powers z^2..z^7 shared,
+    /// 6 multiplies: 21 operations, 42), the quadrant (the integer k's low bit to a mask 2,
+    /// two merges 2, the two signs by a shift and a sign-injection each and an add, 5: 9
+    /// operations, 18), the rounding to f32 (two narrowing conversions, 4). doc/kernels.md
+    /// argues the count.
+    pub const ROPE_TABLE: u64 = 3 + 6 + 6 + 2 + 42 + 18 + 4;
+    /// Per element of a row that get_rows gathers from a quantized table: the dequantization
+    /// (Q4_0: the nibble, minus 8, widening, conversion, scale: 5; Q8_0: widening,
+    /// conversion, scale: 3; Q4_K: the nibble, widening, conversion, scale, minus the
+    /// minimum: 5; Q6_K: the low nibble, the two high bits (shift, mask), their or, widening,
+    /// conversion, scale: 7; F16/BF16: widening 2; F32: a copy, none).
+    /// Plus the f32 store of every element (the quantized bytes' loads are a fraction of an
+    /// element each, not counted).
+    pub fn get_rows(t: crate::workload::dtype::GgmlType) -> u64 {
+        use crate::workload::dtype::GgmlType as G;
+        LOAD_STORE
+            + match t {
+                G::Q4_0 | G::Q4_K => 5,
+                G::Q8_0 => 3,
+                G::Q6_K => 7,
+                G::F16 | G::BF16 => 2,
+                _ => LOAD_STORE,
+            }
+    }
     /// Scale with the mask (one multiply-add), max, subtract, exp, sum, normalise.
     pub const SOFT_MAX: u64 = 5 + EXP;
-    /// silu(g) * u = g * 1 / (1 + e^-g) * u: exp, add, reciprocal, two multiplies.
-    pub const SWIGLU: u64 = EXP + 1 + RECIPROCAL + 2;
+    /// silu(g) * u = g * 1 / (1 + e^-g) * u: the two loads, exp, add, reciprocal, two
+    /// multiplies, the store.
+    pub const SWIGLU: u64 = 2 * LOAD_STORE + EXP + 1 + RECIPROCAL + 2 + LOAD_STORE;
     /// One step of an online softmax per (query, key) pair: scale, running max, subtract,
     /// exp, sum, and the rescale of the running sum.
     pub const ONLINE_SOFT_MAX: u64 = 5 + EXP;
-    /// Quantizing an activation: |x| and the block maximum, the scale multiply, the
-    /// round-to-integer conversion and two narrowing steps to int8.
-    pub const QUANTIZE: u64 = 6;
+    /// Quantizing an activation: the load, |x| and the block maximum, the scale multiply,
+    /// the round-to-integer conversion and two narrowing steps to int8 (the int8 store is a
+    /// quarter of an f32 one, not counted).
+    pub const QUANTIZE: u64 = LOAD_STORE + 6;
+    /// cpy of an f32 into the KV cache: the load, the conversion (one narrowing conversion
+    /// on an RVV unit with Zvfhmin; doc/kernels.md derives this core's figure without it),
+    /// the store.
+    pub const CPY: u64 = LOAD_STORE + 1 + LOAD_STORE;
 }
 
 /// The vector lane operations of a node of `op` with `flops` FLOPs (element-wise ops: the
@@ -739,6 +781,11 @@ impl<'m> Builder<'m> {
         let bytes_moved = inputs.iter().map(|o| o.bytes).sum::<u64>()
             + output.bytes
             + scratch.as_ref().map_or(0, |s| 2 * s.bytes);
+        let vector_ops = if op == Op::Cpy {
+            output.ne.iter().product::<u64>() * vector_ops_per_element::CPY
+        } else {
+            vector_ops_of(op, flops)
+        };
         self.nodes.push(Node {
             name,
             op,
@@ -749,7 +796,7 @@ impl<'m> Builder<'m> {
             scratch,
             params,
             flops,
-            vector_ops: vector_ops_of(op, flops),
+            vector_ops,
             matrix_macs: if op == Op::MulMat { flops / 2 } else { 0 },
             bytes_moved,
         });
@@ -762,6 +809,7 @@ impl<'m> Builder<'m> {
         let row = table.dtype.row_bytes(a.hidden_size).unwrap_or(0);
         table.bytes = row * t;
         let kernel = kernels::get_rows(table.dtype);
+        let dequant = vector_ops_per_element::get_rows(table.dtype) * a.hidden_size * t;
         let tokens = self.act(act::TOKENS, [t, 1, 1, 1]);
         let out = self.act(act::X, [a.hidden_size, t, 1, 1]);
         self.push(
@@ -774,6 +822,9 @@ impl<'m> Builder<'m> {
             Params::None,
             0,
         );
+        if let Some(n) = self.nodes.last_mut() {
+            n.vector_ops = dequant;
+        }
         Ok(())
     }
 
@@ -960,6 +1011,9 @@ impl<'m> Builder<'m> {
                 },
                 flops_per_element::ROPE * u64::from(a.rope.dims) * nh * t,
             );
+            if let Some(n) = self.nodes.last_mut() {
+                n.vector_ops += vector_ops_per_element::ROPE_TABLE * u64::from(a.rope.dims / 2) * t;
+            }
         }
         self.kv_store(l)?;
         match self.attention {

@@ -502,18 +502,24 @@ fn kernel_of<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value 
 
 #[test]
 fn vector_ops_bound_the_element_wise_kernels() {
-    // doc/kernels.md counts the vector lane operations per element: swiglu 23 (exp 15, add,
-    // reciprocal 5, two multiplies), rms_norm 2, rope 3 per rotated element, and per
-    // attention (query, key) pair 2 x head_dim multiply-adds plus an online softmax step of
-    // 20 (exp 15 and 5) (on the vector unit). On innerjib7ea's 4 lanes these exceed the FLOP and byte terms, so
-    // each bound is elements x ops / 4 cycles at 75 MHz. TinyLlama: hidden 2048, ffn 5632,
-    // 32 heads of 64 (all dimensions rotated), 4 KV heads; decoding at position 3 sees 4 keys.
+    // doc/kernels.md counts the vector lane operations per element, the element-wise ops'
+    // loads and stores included (one per operand element, one per result): swiglu 26 (two
+    // loads, exp 15, add, reciprocal 5, two multiplies, the store), rms_norm 7, add 4, rope
+    // 5 per rotated element plus its cos/sin table's 81 per token and rotated pair, cpy 3,
+    // get_rows of a Q4_K row 6, and per attention (query, key) pair 2 x head_dim
+    // multiply-adds plus an online softmax step of 20 (exp 15 and 5) (on the vector unit). On
+    // innerjib7ea's 4 lanes these exceed the FLOP and byte terms, so each bound is
+    // elements x ops / 4 cycles at 75 MHz. TinyLlama: hidden 2048, ffn 5632, 32 heads of 64
+    // (all dimensions rotated), 4 KV heads; decoding at position 3 sees 4 keys.
     let v = layer0_kernels_at_position_3();
     let bound_cycles = |node: &str| f(kernel_of(&v, node), "bound_seconds") * 75e6;
     for (node, want) in [
-        ("blk.0.ffn_swiglu", 5632.0 * 23.0 / 4.0),
-        ("blk.0.attn_norm", 2048.0 * 2.0 / 4.0),
-        ("blk.0.rope_q", 64.0 * 32.0 * 3.0 / 4.0),
+        ("blk.0.ffn_swiglu", 5632.0 * 26.0 / 4.0),
+        ("blk.0.attn_norm", 2048.0 * 7.0 / 4.0),
+        ("blk.0.attn_residual", 2048.0 * 4.0 / 4.0),
+        ("blk.0.rope_q", (64.0 * 32.0 * 5.0 + 32.0 * 81.0) / 4.0),
+        ("blk.0.rope_k", (64.0 * 4.0 * 5.0 + 32.0 * 81.0) / 4.0),
+        ("blk.0.k_store", 256.0 * 3.0 / 4.0),
         // On the matrix unit (the default): the products' 2 x 64 MACs per pair at its 8 F16
         // MACs per cycle, then the softmax step's 20 lane operations at 4 lanes.
         ("blk.0.attn", 32.0 * 4.0 * (2.0 * 64.0 / 8.0 + 20.0 / 4.0)),
