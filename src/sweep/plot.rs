@@ -317,18 +317,38 @@ fn legend_corner(data: &[Series]) -> SeriesLabelPosition {
 /// The most x ticks placed at the data's own x values.
 const MAX_DATA_TICKS: usize = 12;
 
-/// For a logarithmic axis: when the series share at most [`MAX_DATA_TICKS`] distinct x
-/// values inside `x0..=x1` (a grid axis such as card counts 1, 2, 4, 8), ticks at exactly
+/// For a logarithmic axis (x > 0): when the series share at most [`MAX_DATA_TICKS`]
+/// distinct x values inside `x0..=x1` (a grid axis such as card counts 1, 2, 4, 8), ticks at
 /// those values, so no tick labels an x where there is no data; `None` for denser data.
+/// Values closer than a twelfth of the axis to a kept tick are left unlabelled (a cluster
+/// such as 655..704 MiB on a 256..4096 axis gets one label), the largest always kept.
 fn data_x_ticks(data: &[Series], x0: f64, x1: f64) -> Option<Vec<f64>> {
     let mut xs: Vec<f64> = data
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.0))
-        .filter(|x| (x0..=x1).contains(x))
+        .filter(|x| (x0..=x1).contains(x) && *x > 0.0)
         .collect();
     xs.sort_by(f64::total_cmp);
     xs.dedup();
-    (!xs.is_empty() && xs.len() <= MAX_DATA_TICKS).then_some(xs)
+    if xs.is_empty() || xs.len() > MAX_DATA_TICKS {
+        return None;
+    }
+    let (lo, hi) = (xs[0].ln(), xs[xs.len() - 1].ln());
+    let gap = (hi - lo) / MAX_DATA_TICKS as f64;
+    let mut ticks: Vec<f64> = Vec::with_capacity(xs.len());
+    for &x in &xs {
+        match ticks.last() {
+            Some(&t) if x.ln() - t.ln() < gap => {
+                // Too close: the largest value replaces the kept one before it.
+                if x == xs[xs.len() - 1] && ticks.len() > 1 {
+                    ticks.pop();
+                    ticks.push(x);
+                }
+            }
+            _ => ticks.push(x),
+        }
+    }
+    Some(ticks)
 }
 
 /// Ticks of a logarithmic axis over `lo..hi`: 1, 2 and 5 times each power of ten inside it,
@@ -431,8 +451,14 @@ mod tests {
             Some(vec![1.0, 2.0, 4.0, 8.0])
         );
         assert_eq!(data_x_ticks(&data, 1.5, 8.0), Some(vec![2.0, 4.0, 8.0]));
-        let dense: Vec<f64> = (0..40).map(f64::from).collect();
-        assert_eq!(data_x_ticks(&[s(&dense)], 0.0, 39.0), None);
+        // A cluster gets one label: 655..704 on a 256..4096 axis.
+        let mib = [256.0, 655.0, 656.0, 666.0, 686.0, 704.0, 4096.0];
+        assert_eq!(
+            data_x_ticks(&[s(&mib)], 256.0, 4096.0),
+            Some(vec![256.0, 655.0, 4096.0])
+        );
+        let dense: Vec<f64> = (1..40).map(f64::from).collect();
+        assert_eq!(data_x_ticks(&[s(&dense)], 1.0, 39.0), None);
     }
 
     #[test]

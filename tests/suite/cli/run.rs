@@ -391,20 +391,26 @@ fn kv_type_attention_names_its_units_and_takes_their_peaks() {
             64.0 / 128.0 + 64.0 / 4.0 + 20.0 / 4.0,
         ),
     ] {
-        let v = emulate_json(&[
-            "kernel",
-            "--node",
-            "blk.0.attn",
-            "--manifest",
-            "tinyllama-1.1b-q4_0",
-            "--context",
-            "64",
-            "--past",
-            "3",
-            "--kv-type",
-            kv,
-            "--json",
-        ]);
+        // Layer 0's nodes at position 3 of a 64-position cache of this type.
+        let nodes = |extra: &[&str]| {
+            let mut argv = vec![
+                "kernel",
+                "--node",
+                "blk.0.attn",
+                "--manifest",
+                "tinyllama-1.1b-q4_0",
+                "--context",
+                "64",
+                "--past",
+                "3",
+                "--kv-type",
+                kv,
+                "--json",
+            ];
+            argv.extend_from_slice(extra);
+            emulate_json(&argv)
+        };
+        let v = nodes(&[]);
         let attn = kernel_of(&v, "blk.0.attn");
         assert_eq!(attn["program"], "k_attention_xpop.elf", "{kv}");
         assert_eq!(attn["unit"], unit, "{kv}");
@@ -418,21 +424,7 @@ fn kv_type_attention_names_its_units_and_takes_their_peaks() {
         // The weight products say their datapath; the element-wise ops the vector unit.
         assert_eq!(kernel_of(&v, "blk.0.attn_q")["unit"], "matrix int8");
         // Without the matrix unit everything is on the vector unit.
-        let rvv = emulate_json(&[
-            "kernel",
-            "--node",
-            "blk.0.attn",
-            "--manifest",
-            "tinyllama-1.1b-q4_0",
-            "--context",
-            "64",
-            "--past",
-            "3",
-            "--kv-type",
-            kv,
-            "--no-matrix-unit",
-            "--json",
-        ]);
+        let rvv = nodes(&["--no-matrix-unit"]);
         let attn = kernel_of(&rvv, "blk.0.attn");
         assert_eq!(attn["program"], "k_attention.elf", "{kv}");
         assert_eq!(attn["unit"], "vector", "{kv}");
