@@ -33,7 +33,7 @@ fn bench_program(c: &mut Criterion, name: &str) -> u64 {
     // The instruction count, for the throughput.
     let mut h = program::load_card_hart(&prog, &board).unwrap();
     program::run(&mut h, &mut Functional::default(), u64::MAX, None).unwrap();
-    let instructions = h.instret;
+    let instructions = h.instret();
 
     let mut g = c.benchmark_group(name);
     g.sample_size(10);
@@ -43,7 +43,7 @@ fn bench_program(c: &mut Criterion, name: &str) -> u64 {
             let mut h = program::load_card_hart(&prog, &board).unwrap();
             let mut t = Functional::default();
             program::run(&mut h, &mut t, u64::MAX, None).unwrap();
-            h.instret
+            h.instret()
         })
     });
     g.bench_function("timed", |b| {
@@ -52,7 +52,7 @@ fn bench_program(c: &mut Criterion, name: &str) -> u64 {
             let mem = CardMemory::new(&board).unwrap();
             let mut t = InOrderTiming::new(CoreParams::from_board(&board), mem);
             program::run(&mut h, &mut t, u64::MAX, None).unwrap();
-            h.instret
+            h.instret()
         })
     });
     g.finish();

@@ -182,16 +182,6 @@ pub fn list(kind: Kind, exts: &[&str]) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-/// Loads a RISC-V program from disk or from the embedded copy (see [`read`]).
-pub fn load_program(path: &Path) -> Result<crate::program::Program, crate::program::ProgramError> {
-    if embedded_path(path).is_some() || !path.exists() {
-        if let Ok(bytes) = read(path) {
-            return crate::program::Program::parse(&bytes, path);
-        }
-    }
-    crate::program::Program::load(path)
-}
-
 /// The kernel programs in use, in name order, with their bytes: what a run's kernels are
 /// (for keys and build identities).
 pub fn kernel_programs() -> Vec<(String, Vec<u8>)> {
@@ -247,6 +237,7 @@ mod tests {
             &*read(&p).unwrap(),
             embedded("programs/kernels/elf/k_eltwise.elf").unwrap()
         );
-        assert!(load_program(&p).is_ok());
+        // The bytes parse as the program (Program::load_asset, program layer).
+        assert!(crate::program::Program::parse(&read(&p).unwrap(), &p).is_ok());
     }
 }

@@ -107,7 +107,7 @@ pub fn run_kernel(
     Ok(KernelResult {
         outcome,
         stats,
-        instructions: hart.instret,
+        instructions: hart.instret(),
         cycles,
         host_seconds,
         console: hart.mem_mut().take_console(),
@@ -221,7 +221,7 @@ fn execute(
     trace: Option<&mut dyn Write>,
 ) -> anyhow::Result<(Board, KernelResult)> {
     let loaded = common.load()?;
-    let program = crate::assets::load_program(program_path(cmd))?;
+    let program = crate::program::Program::load_asset(program_path(cmd))?;
     let r = run_kernel(
         &loaded.board,
         &program,

@@ -12,6 +12,13 @@ mod schema;
 mod validate;
 
 pub use locate::line_of_key;
+
+/// Base address of the card's MMIO page (console and exit registers), fixed by the card's
+/// memory map; board regions must miss it.
+pub const MMIO_BASE: u64 = 0x1000_0000;
+
+/// Size of the MMIO page.
+pub const MMIO_SIZE: u64 = 0x1000;
 pub use schema::*;
 
 use std::fmt;

@@ -457,7 +457,7 @@ fn validate_limits(b: &Board) -> Check {
         lim::duration(k, v, lim::MAX_DRAM_TIMING_NS * 1e-9, "MAX_DRAM_TIMING_NS")?;
     }
     // The map's regions must end inside the 64-bit address space and miss the MMIO page.
-    let mmio = (crate::program::MMIO_BASE, crate::hart::memory::MMIO_SIZE);
+    let mmio = (super::MMIO_BASE, super::MMIO_SIZE);
     for (k, base, len) in [
         ("memory.base", mem.base, mem.capacity.bytes()),
         (

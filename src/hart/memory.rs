@@ -31,8 +31,8 @@ pub struct OutOfBounds {
     pub map: String,
 }
 
-/// Size of the MMIO page.
-pub const MMIO_SIZE: u64 = 0x1000;
+/// Size of the MMIO page ([`crate::config::MMIO_SIZE`]).
+pub use crate::config::MMIO_SIZE;
 /// Offset of the console register in the MMIO page.
 pub const MMIO_CONSOLE: u64 = 0x0;
 /// Offset of the exit register in the MMIO page.

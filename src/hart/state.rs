@@ -105,24 +105,24 @@ pub struct Retired<'a> {
 #[derive(Debug, Clone)]
 pub struct Hart {
     /// Integer registers (x0 is kept at zero).
-    pub x: [u64; 32],
+    pub(in crate::hart) x: [u64; 32],
     /// FP registers, raw 64 bits (narrower values NaN-boxed).
-    pub f: [u64; 32],
+    pub(in crate::hart) f: [u64; 32],
     /// The program counter.
-    pub pc: u64,
+    pub(in crate::hart) pc: u64,
     /// Accrued FP exception flags (NV DZ OF UF NX).
-    pub fflags: u8,
+    pub(in crate::hart) fflags: u8,
     /// Dynamic rounding mode.
-    pub frm: u8,
+    pub(in crate::hart) frm: u8,
     /// Instructions retired.
-    pub instret: u64,
+    pub(in crate::hart) instret: u64,
     /// The cycle counter as the driver (timing model, or instret in functional mode) sets it.
-    pub cycle: u64,
+    pub(in crate::hart) cycle: u64,
     /// This hart's id (`mhartid`).
-    pub hart_id: u64,
+    pub(in crate::hart) hart_id: u64,
     /// `mstatus`, kept as written: FP and vector state are always on (FS/VS are not
     /// checked), so bare-metal start-up code that sets FS/VS works unchanged.
-    pub mstatus: u64,
+    pub(in crate::hart) mstatus: u64,
     /// Guest memory ([`Hart::mem`], [`Hart::mem_mut`]).
     pub(in crate::hart) mem: GuestMemory,
     /// The vector unit (see [`Hart::attach_vector`]); without one, vector instructions and
@@ -165,6 +165,47 @@ impl Hart {
                 slots: vec![EMPTY; slots],
             },
         }
+    }
+
+    /// The integer registers (x0 reads as zero).
+    pub fn xregs(&self) -> &[u64; 32] {
+        &self.x
+    }
+
+    /// The FP registers, raw 64 bits.
+    pub fn fregs(&self) -> &[u64; 32] {
+        &self.f
+    }
+
+    /// The program counter: the next instruction to execute.
+    #[inline]
+    pub fn pc(&self) -> u64 {
+        self.pc
+    }
+
+    /// Moves the program counter (the run loop steps past an exit call with it).
+    #[inline]
+    pub fn set_pc(&mut self, pc: u64) {
+        self.pc = pc;
+    }
+
+    /// Instructions retired.
+    #[inline]
+    pub fn instret(&self) -> u64 {
+        self.instret
+    }
+
+    /// Counts one retired instruction (the run loop, after `execute` completed it).
+    #[inline]
+    pub fn count_retired(&mut self) {
+        self.instret += 1;
+    }
+
+    /// Sets the cycle counter the `cycle` CSR reads (the timing model's cycle, or instret in
+    /// functional mode).
+    #[inline]
+    pub fn set_cycle(&mut self, cycle: u64) {
+        self.cycle = cycle;
     }
 
     /// Guest memory.

@@ -17,8 +17,8 @@ use object::read::elf::{FileHeader, ProgramHeader};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-/// Base address of the MMIO page (console and exit registers).
-pub const MMIO_BASE: u64 = 0x1000_0000;
+/// Base address of the MMIO page (console and exit registers; [`crate::config::MMIO_BASE`]).
+pub use crate::config::MMIO_BASE;
 
 /// Default cycle limit of `emulate kernel`: 10^9 cycles are 13 s of card time at 75 MHz
 /// and under a minute of host time for a program that never exits (the timed core runs at
@@ -101,6 +101,17 @@ pub struct Program {
 }
 
 impl Program {
+    /// Loads a program from disk or from the binary's embedded copy (see
+    /// [`crate::assets::read`] for the lookup order).
+    pub fn load_asset(path: &Path) -> Result<Program, ProgramError> {
+        if crate::assets::embedded_path(path).is_some() || !path.exists() {
+            if let Ok(bytes) = crate::assets::read(path) {
+                return Program::parse(&bytes, path);
+            }
+        }
+        Program::load(path)
+    }
+
     /// Reads and parses an ELF file.
     pub fn load(path: &Path) -> Result<Program, ProgramError> {
         use std::io::Read;
@@ -331,7 +342,7 @@ pub fn load_segments(
 pub fn start_hart(program: &Program, map: &MemoryMap, mem: GuestMemory) -> Hart {
     let (lo, hi) = program.text_range();
     let mut hart = Hart::new(mem, program.entry, lo, hi);
-    hart.x[2] = map.stack_top();
+    hart.set_x(2, map.stack_top());
     hart
 }
 

@@ -148,16 +148,16 @@ fn run_loop<T: CoreTiming, const TRACE: bool>(
         if now >= max_cycles {
             return Err(RunError::MaxCycles {
                 limit: max_cycles,
-                pc: hart.pc,
-                instructions: hart.instret,
+                pc: hart.pc(),
+                instructions: hart.instret(),
             });
         }
-        let pc = hart.pc;
+        let pc = hart.pc();
         let d = match hart.fetch(pc) {
             Ok(d) => d,
             Err(e) => return Err(trap_error(pc, e.raw, None, e.trap)),
         };
-        hart.cycle = now;
+        hart.set_cycle(now);
         if let (crate::isa::Inst::Xpop(_), Some(m)) = (&d.inst, hart.matmul_mut()) {
             m.set_cycle_budget(max_cycles - now);
         }
@@ -186,14 +186,14 @@ fn run_loop<T: CoreTiming, const TRACE: bool>(
                 ));
             }
         };
-        hart.instret += 1;
+        hart.count_retired();
         let next = if exit.is_some() {
             pc + d.len as u64
         } else {
-            hart.pc
+            hart.pc()
         };
         if exit.is_some() {
-            hart.pc = next;
+            hart.set_pc(next);
         }
         let xpop = matches!(d.inst, crate::isa::Inst::Xpop(_));
         timing.retire(pc, &d, &hart.retired(xpop));

@@ -114,7 +114,7 @@ impl Card {
         if let Some(p) = self.programs.get(path) {
             return Ok(p.clone());
         }
-        let p = Arc::new(crate::assets::load_program(path)?);
+        let p = Arc::new(crate::program::Program::load_asset(path)?);
         self.programs.insert(path.to_path_buf(), p.clone());
         Ok(p)
     }
@@ -176,7 +176,7 @@ impl Card {
                 Err(e) => Err(e.into()),
             },
         };
-        let instructions = hart.instret;
+        let instructions = hart.instret();
         self.memory = Some(hart.into_mem());
         let (stop, cycles, stats) =
             outcome.with_context(|| format!("kernel {} failed", program.display()))?;

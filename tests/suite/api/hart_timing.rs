@@ -38,10 +38,10 @@ fn timed(code: &[u32]) -> (u64, u64, sail_emu::stats::Stats) {
     let s = t.stats();
     assert_eq!(
         t.cycles(),
-        hart.instret + s.get("stalls.total").unwrap() as u64,
+        hart.instret() + s.get("stalls.total").unwrap() as u64,
         "cycles = instructions + stalls"
     );
-    (t.cycles(), hart.instret, s)
+    (t.cycles(), hart.instret(), s)
 }
 
 fn with_exit(mut v: Vec<u32>) -> Vec<u32> {
@@ -158,10 +158,10 @@ fn state(h: &Hart, lo: u64, len: usize) -> State {
         .map(|v| v.vreg_bytes().to_vec())
         .unwrap_or_default();
     (
-        h.x.to_vec(),
-        h.f.to_vec(),
-        h.pc,
-        h.instret,
+        h.xregs().to_vec(),
+        h.fregs().to_vec(),
+        h.pc(),
+        h.instret(),
         h.mem().console.clone(),
         mem,
         vregs,

@@ -138,7 +138,7 @@ pub fn run_in_emulator(elf: &Path, input: &Image, board: &Board, timed: bool) ->
         status: stop.exit_code,
         image: Image { segments },
         cycles,
-        instructions: hart.instret,
+        instructions: hart.instret(),
         stats,
     }
 }
