@@ -96,8 +96,8 @@ fn text(r: &ParallelReport) -> String {
     );
     let _ = writeln!(
         s,
-        "TTFT      {:.2} ms   decode {:.2} ms/token = {:.2} tokens/s",
-        r.ttft_ms, r.ms_per_token, r.tokens_per_s
+        "TTFT      {:.2} ms   decode {:.2} ms/token = {:.2} tokens/s   bound {:.2} ms/token ({:.2} tokens/s), emulated/bound {:.2}",
+        r.ttft_ms, r.ms_per_token, r.tokens_per_s, r.bound.ms_per_token, r.bound.tokens_per_s, r.bound.ratio
     );
     let _ = writeln!(
         s,

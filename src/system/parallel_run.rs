@@ -27,7 +27,8 @@ use super::card::{kernel_dir, Card};
 use super::cards::run_add;
 use super::collective::{self, Buffers, CardOps, Collective, ReduceJob};
 use super::llm::{
-    argmax, check_prompt, operands, program_for, run_shape, Placement, RunOptions, DEFAULT_MANIFEST,
+    argmax, check_prompt, node_bound_seconds, operands, program_for, run_shape, Bound, Placement,
+    RunOptions, DEFAULT_MANIFEST,
 };
 use super::parallel::{rule, rule_for_tile, RuleCosts, Strategy, Tile};
 use super::topology::Fabric;
@@ -181,6 +182,11 @@ pub struct ParallelReport {
     pub ms_per_token: f64,
     /// Tokens per second.
     pub tokens_per_s: f64,
+    /// Closed-form bound of a decode token: the kernels' per-node rooflines, summed per
+    /// card; the slowest card's sum with tensor parallel (the cards work at once), all
+    /// cards' with pipeline parallel (the stages work in turn). Link transfers are not in
+    /// it, so it is a lower bound.
+    pub bound: Bound,
     /// Each decode step, ms.
     pub decode_steps_ms: Vec<f64>,
     /// Per card.
@@ -328,6 +334,8 @@ struct Runner {
     kernels: u64,
     busy: Time,
     stall: Time,
+    /// Closed-form bound of this card's decode kernels, seconds (summed per node).
+    bound_seconds: f64,
 }
 
 impl Runner {
@@ -377,6 +385,7 @@ impl Runner {
             kernels: 0,
             busy: Time::ZERO,
             stall: Time::ZERO,
+            bound_seconds: 0.0,
         })
     }
 
@@ -429,10 +438,11 @@ impl Runner {
     fn run_nodes(
         &mut self,
         nodes: &[Node],
-        clock: Frequency,
+        board: &Board,
         opts: &RunOptions,
         decode: bool,
     ) -> Result<()> {
+        let clock = board.clock;
         for node in nodes {
             let mut ready = self.now;
             for (o, write) in operands(node) {
@@ -461,6 +471,7 @@ impl Runner {
                 self.kernels += 1;
                 self.busy += dur;
                 self.stall += ready - self.now;
+                self.bound_seconds += node_bound_seconds(board, node, opts.matrix_unit);
             }
             self.now = ready + dur;
         }
@@ -510,7 +521,7 @@ impl CardOps for RunnerOps<'_> {
 fn run_all(
     runners: &mut [Runner],
     work: &[&[Node]],
-    clock: Frequency,
+    board: &Board,
     opts: &RunOptions,
     decode: bool,
     threads: usize,
@@ -519,7 +530,7 @@ fn run_all(
     let threads = threads.clamp(1, n.max(1));
     if threads == 1 {
         for (r, w) in runners.iter_mut().zip(work) {
-            r.run_nodes(w, clock, opts, decode)?;
+            r.run_nodes(w, board, opts, decode)?;
         }
         return Ok(());
     }
@@ -531,7 +542,7 @@ fn run_all(
             .map(|(rs, ws)| {
                 s.spawn(move || {
                     for (r, w) in rs.iter_mut().zip(ws) {
-                        r.run_nodes(w, clock, opts, decode)?;
+                        r.run_nodes(w, board, opts, decode)?;
                     }
                     Ok(())
                 })
@@ -733,7 +744,7 @@ pub fn run_tp(board: &Board, p: &ParallelOptions) -> Result<ParallelReport> {
                     &g.nodes[lo..hi]
                 })
                 .collect();
-            run_all(&mut runners, &work, clock, opts, decode, p.threads)
+            run_all(&mut runners, &work, board, opts, decode, p.threads)
                 .with_context(|| format!("step {si}"))?;
             if seg < segments - 1 && n > 1 {
                 let buffers: Vec<Buffers> = runners
@@ -856,7 +867,6 @@ pub fn run_pp(board: &Board, p: &ParallelOptions) -> Result<ParallelReport> {
         runners.push(runner);
     }
     let mut fabric = Fabric::new(n, p.topology, LinkParams::from_config(&board.intercard));
-    let clock = board.clock;
     let mut fwd = ForwardUse::default();
     let mut step_ms = Vec::new();
     let mut ttft = 0.0;
@@ -896,7 +906,7 @@ pub fn run_pp(board: &Board, p: &ParallelOptions) -> Result<ParallelReport> {
             }
             runner.step_inputs(&g, &ids)?;
             runner
-                .run_nodes(&nodes, clock, opts, decode)
+                .run_nodes(&nodes, board, opts, decode)
                 .with_context(|| format!("step {si}, card {r}"))?;
             // Forward the residual stream to the next stage, or the token id back to card 0.
             let (to, bytes) = if last {
@@ -1024,6 +1034,23 @@ fn report(
             1e3 / ms_per_token
         } else {
             0.0
+        },
+        bound: {
+            let per_card = runners.iter().map(|r| r.bound_seconds);
+            let secs = match split {
+                Split::Tp => per_card.fold(0.0, f64::max),
+                Split::Pp => per_card.sum(),
+            };
+            let bound_ms = secs * 1e3 / tokens;
+            Bound {
+                ms_per_token: bound_ms,
+                tokens_per_s: if bound_ms > 0.0 { 1e3 / bound_ms } else { 0.0 },
+                ratio: if bound_ms > 0.0 {
+                    ms_per_token / bound_ms
+                } else {
+                    0.0
+                },
+            }
         },
         decode_steps_ms,
         per_card,

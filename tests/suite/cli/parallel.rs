@@ -143,6 +143,37 @@ fn one_card_tp_and_pp_are_the_single_card_run() {
     }
 }
 
+/// The parallel bound is the cards' per-node rooflines: on one card it is the single-card
+/// run's bound (the same nodes), with pipeline parallel on any card count too (the stages
+/// split the same nodes and run in turn); with tensor parallel the slowest card's share,
+/// below one card's bound and at most its shard's part of it above an even split.
+#[test]
+fn the_parallel_bound_is_the_cards_rooflines() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = tiny_manifest(dir.path());
+    let single = f(&run(&m, &[]), "bound.ms_per_token");
+    assert!(single > 0.0);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b;
+    for (split, cards) in [("tp", "1"), ("pp", "1"), ("pp", "2"), ("pp", "4")] {
+        let r = run(&m, &["--cards", cards, "--parallel", split]);
+        let b = f(&r, "bound.ms_per_token");
+        assert!(close(b, single), "{split} on {cards}: {b} vs {single}");
+        assert!(f(&r, "bound.ratio") >= 1.0, "{split} on {cards}");
+    }
+    for cards in [2.0, 4.0] {
+        let r = run(&m, &["--cards", &cards.to_string(), "--parallel", "tp"]);
+        let b = f(&r, "bound.ms_per_token");
+        // Each card runs the replicated ops (norms, adds, embedding, head) whole and its
+        // shard of the rest: more than an even split, less than the whole.
+        assert!(
+            b < single && b > single / cards,
+            "tp on {cards}: {b} vs {single}"
+        );
+        assert!(f(&r, "bound.ratio") >= 1.0, "tp on {cards}");
+        assert!(close(f(&r, "bound.tokens_per_s"), 1e3 / b));
+    }
+}
+
 #[test]
 fn tp_on_two_cards_allreduces_twice_per_block_and_conserves_bytes() {
     let dir = tempfile::tempdir().unwrap();
