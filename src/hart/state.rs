@@ -95,7 +95,8 @@ pub struct Retired<'a> {
     pub accesses: &'a [MemAccess],
     /// Base of the MMIO device window (device registers are not timed by the memory model).
     pub mmio_base: u64,
-    /// The vector configuration after it, when the hart has a vector unit.
+    /// The vector configuration after it, for a vector instruction on a hart with a vector
+    /// unit.
     pub vector: Option<VectorConfig>,
     /// The matrix unit's work, when it was an Xpop instruction that completed.
     pub xpop: Option<&'a crate::matmul::XpopWork>,
@@ -245,22 +246,25 @@ impl Hart {
         self.matmul = Some(unit);
     }
 
-    /// The retire record of the instruction just executed, for the timing model.
+    /// The retire record of `d`, the instruction just executed, for the timing model: the
+    /// vector configuration for a vector instruction, the matrix unit's work for an Xpop one.
     #[inline]
-    pub fn retired(&self, was_xpop: bool) -> Retired<'_> {
+    pub fn retired(&self, d: &Decoded) -> Retired<'_> {
         Retired {
             next_pc: self.pc,
             accesses: &self.log,
             mmio_base: self.mem.mmio_base(),
-            vector: self.vector.as_ref().map(|u| VectorConfig {
-                vtype: u.vtype(),
-                vl: u.vl(),
-                vlenb: u.vlenb() as u64,
-            }),
-            xpop: if was_xpop {
-                self.matmul.as_ref().and_then(|m| m.last_work())
-            } else {
-                None
+            vector: match d.inst {
+                crate::isa::Inst::Vector(_) => self.vector.as_ref().map(|u| VectorConfig {
+                    vtype: u.vtype(),
+                    vl: u.vl(),
+                    vlenb: u.vlenb() as u64,
+                }),
+                _ => None,
+            },
+            xpop: match d.inst {
+                crate::isa::Inst::Xpop(_) => self.matmul.as_ref().and_then(|m| m.last_work()),
+                _ => None,
             },
         }
     }

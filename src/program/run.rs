@@ -195,8 +195,7 @@ fn run_loop<T: CoreTiming, const TRACE: bool>(
         if exit.is_some() {
             hart.set_pc(next);
         }
-        let xpop = matches!(d.inst, crate::isa::Inst::Xpop(_));
-        timing.retire(pc, &d, &hart.retired(xpop));
+        timing.retire(pc, &d, &hart.retired(&d));
         if TRACE {
             let raw = if d.len == 2 {
                 format!("{:04x}    ", d.raw & 0xffff)

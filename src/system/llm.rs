@@ -480,6 +480,23 @@ pub struct Bound {
     pub ratio: f64,
 }
 
+impl Bound {
+    /// The bound of `bound_ms` per token beside an emulated `ms_per_token` (0 figures when
+    /// the bound is 0).
+    pub fn new(ms_per_token: f64, bound_ms: f64) -> Bound {
+        let positive = bound_ms > 0.0;
+        Bound {
+            ms_per_token: bound_ms,
+            tokens_per_s: if positive { 1e3 / bound_ms } else { 0.0 },
+            ratio: if positive {
+                ms_per_token / bound_ms
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
 /// Regions with their ids and addresses.
 pub(crate) struct Placement {
     pub(crate) ids: BTreeMap<String, (RegionId, u64, u64)>,
@@ -1199,15 +1216,7 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
             },
             steps,
         },
-        bound: Bound {
-            ms_per_token: bound_ms,
-            tokens_per_s: if bound_ms > 0.0 { 1e3 / bound_ms } else { 0.0 },
-            ratio: if bound_ms > 0.0 {
-                ms_per_token / bound_ms
-            } else {
-                0.0
-            },
-        },
+        bound: Bound::new(ms_per_token, bound_ms),
         by_op,
         prefill_by_op,
         kernels,

@@ -1041,16 +1041,7 @@ fn report(
                 Split::Tp => per_card.fold(0.0, f64::max),
                 Split::Pp => per_card.sum(),
             };
-            let bound_ms = secs * 1e3 / tokens;
-            Bound {
-                ms_per_token: bound_ms,
-                tokens_per_s: if bound_ms > 0.0 { 1e3 / bound_ms } else { 0.0 },
-                ratio: if bound_ms > 0.0 {
-                    ms_per_token / bound_ms
-                } else {
-                    0.0
-                },
-            }
+            Bound::new(ms_per_token, secs * 1e3 / tokens)
         },
         decode_steps_ms,
         per_card,
