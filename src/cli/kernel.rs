@@ -7,7 +7,7 @@ use crate::mem::regime::MemoryModelChoice;
 use crate::mem::CardMemory;
 use crate::program::{self, Program, RunError, RunStop};
 use crate::stats::Stats;
-use crate::system::llm::{self, NodeTiming, RunOptions};
+use crate::system::model_run::{self, Cards, NodeTiming, RunOptions};
 use crate::timing::{CoreParams, CoreTiming, Functional, InOrderTiming};
 use anyhow::Context;
 use clap::Args;
@@ -164,10 +164,11 @@ fn node_timings(
         kv_type: cmd.kv_type,
         past: None,
         max_kernel_cycles: cmd.max_cycles,
-        progress: false,
+        progress: None,
         ids: Default::default(),
+        cards: Cards::ONE,
     };
-    let t = llm::time_decode_nodes(&loaded.board, &opts, prefix)?;
+    let t = model_run::time_decode_nodes(&loaded.board, &opts, prefix)?;
     Ok((loaded.board, t))
 }
 

@@ -1,9 +1,11 @@
 //! `emulate [run]`: the main job, prefill and decode of a model on the emulated card.
 
+use super::collective::default_threads;
+use super::parallel::{self, ParallelChoice};
 use super::BoardArgs;
+use crate::config::Board;
 use crate::mem::regime::MemoryModelChoice;
-use crate::system::llm::{self, RunOptions, RunReport, TokenIds};
-use crate::system::parallel_run::ParallelChoice;
+use crate::system::model_run::{self, Progress, ProgressSink, RunOptions, RunReport, TokenIds};
 use crate::workload::dtype::GgmlType;
 use crate::workload::graph::Attention;
 use anyhow::{Context, Result};
@@ -68,7 +70,7 @@ pub struct RunArgs {
     pub no_matrix_unit: bool,
     /// Attention: fused (one flash_attn_ext kernel per block, V cache stored by position)
     /// or split (mul_mat, soft_max, mul_mat; V cache transposed), as llama.cpp with and
-    /// without flash attention. Single-card runs only.
+    /// without flash attention.
     #[arg(long, default_value = "fused", value_parser = parse_attention)]
     pub attention: Attention,
     /// KV cache type: f16 (llama.cpp's default), bf16 or q8_0 (llama.cpp's -ctk/-ctv);
@@ -110,8 +112,36 @@ pub(super) fn parse_attention(s: &str) -> Result<Attention, String> {
     Attention::from_name(s).ok_or_else(|| format!("`{s}` is not an attention mode (fused, split)"))
 }
 
-pub(super) fn options(a: &RunArgs, progress: bool) -> RunOptions {
-    RunOptions {
+/// A progress bar on the terminal.
+struct Bar(indicatif::ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, kernels: u64) {
+        self.0.set_length(kernels);
+    }
+    fn step(&self, label: &str) {
+        self.0.set_message(label.to_string());
+    }
+    fn kernel_done(&self) {
+        self.0.inc(1);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn bar() -> ProgressSink {
+    use indicatif::{ProgressBar, ProgressStyle};
+    let b = ProgressBar::new(0);
+    b.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} kernels  {elapsed} (eta {eta})  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    ProgressSink(std::sync::Arc::new(Bar(b)))
+}
+
+pub(super) fn options(a: &RunArgs, board: &Board, progress: bool) -> Result<RunOptions> {
+    Ok(RunOptions {
         manifest: a.manifest.clone(),
         weights: a.weights.clone(),
         context: a.context,
@@ -125,14 +155,15 @@ pub(super) fn options(a: &RunArgs, progress: bool) -> RunOptions {
         kv_type: a.kv_type,
         past: a.past,
         max_kernel_cycles: a.max_kernel_cycles,
-        progress,
+        progress: progress.then(bar),
         ids: TokenIds {
             prompt: a.prompt_ids.clone(),
             forced: a.force_ids.clone(),
             keep_logits: a.logits.is_some(),
             logits_all: a.logits_all,
         },
-    }
+        cards: parallel::cards(a.cards, a.parallel, default_threads(a.threads)?, board)?,
+    })
 }
 
 /// Writes the logits rows to `path` (n_vocab little-endian f32 per row) and their
@@ -164,34 +195,56 @@ fn write_logits(path: &std::path::Path, r: &RunReport) -> Result<()> {
     Ok(())
 }
 
-/// The JSON report (the schema in doc/run.md; doc/multicard.md for parallel runs).
-pub(super) fn json(a: &RunArgs, common: &BoardArgs) -> Result<serde_json::Value> {
-    let loaded = common.load()?;
-    if let Some(p) = super::parallel::wanted(a, &loaded.board)? {
-        return super::parallel::json(a, &loaded.board, p);
+/// What a run produced: one report, or with `--parallel auto` both splits and the rule.
+enum Outcome {
+    One(Box<RunReport>),
+    Auto(Box<model_run::AutoReport>),
+}
+
+fn execute(a: &RunArgs, board: &Board, progress: bool) -> Result<Outcome> {
+    let opts = options(a, board, progress)?;
+    if a.parallel == Some(ParallelChoice::Auto) {
+        return Ok(Outcome::Auto(Box::new(model_run::run_auto(board, &opts)?)));
     }
-    let r = llm::run(&loaded.board, &options(a, false))?;
+    let r = model_run::run(board, &opts)?;
     if let Some(p) = &a.logits {
         write_logits(p, &r)?;
     }
-    Ok(serde_json::to_value(&r)?)
+    Ok(Outcome::One(Box::new(r)))
+}
+
+fn to_json(o: &Outcome) -> Result<serde_json::Value> {
+    Ok(match o {
+        Outcome::One(r) => serde_json::to_value(r)?,
+        Outcome::Auto(r) => serde_json::to_value(r)?,
+    })
+}
+
+/// The JSON report (the schema in doc/run.md; `--parallel auto` in doc/multicard.md).
+pub(super) fn json(a: &RunArgs, common: &BoardArgs) -> Result<serde_json::Value> {
+    let loaded = common.load()?;
+    to_json(&execute(a, &loaded.board, false)?)
 }
 
 pub(super) fn run(a: &RunArgs, common: &BoardArgs) -> Result<()> {
     let loaded = common.load()?;
-    if let Some(p) = super::parallel::wanted(a, &loaded.board)? {
-        return super::parallel::run(a, &loaded.board, common, p);
-    }
-    let r = llm::run(&loaded.board, &options(a, std::io::stderr().is_terminal()))?;
-    if let Some(p) = &a.logits {
-        write_logits(p, &r)?;
-    }
-    let mut value = serde_json::to_value(&r)?;
+    let outcome = execute(a, &loaded.board, std::io::stderr().is_terminal())?;
+    let mut value = to_json(&outcome)?;
     super::output::finish(&mut value, Some(a.seed), a.out.as_deref(), common)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&value)?);
-    } else {
-        print!("{}", text(&r, &loaded.board));
+        return Ok(());
+    }
+    match &outcome {
+        Outcome::One(r) => print!("{}", text(r, &loaded.board)),
+        Outcome::Auto(r) => {
+            print!(
+                "{}\n{}",
+                text(&r.tp, &loaded.board),
+                text(&r.pp, &loaded.board)
+            );
+            println!("\nrule      {}", r.verdict);
+        }
     }
     Ok(())
 }
@@ -297,7 +350,8 @@ fn text(r: &RunReport, board: &crate::config::Board) -> String {
     }
     let _ = writeln!(
         s,
-        "\nper decode token, by op       ms   bound ms   ratio   kernels"
+        "\nper decode token, by op{}       ms   bound ms   ratio   kernels",
+        if r.cards > 1 { " (all cards)" } else { "" }
     );
     for (op, v) in &r.by_op {
         let ratio = if v.bound_seconds > 0.0 {
@@ -323,6 +377,7 @@ fn text(r: &RunReport, board: &crate::config::Board) -> String {
     for (k, v) in &r.by_resource {
         let _ = writeln!(s, "  {k:<22} {:>9.3}", v * 1e3);
     }
+    s.push_str(&parallel::text(r));
     let _ = writeln!(
         s,
         "\nhost      {:.1} s in all, {:.2} s per emulated token; {} of {} kernel runs reused an identical invocation's timing{}",

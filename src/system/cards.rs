@@ -9,6 +9,7 @@
 
 use super::card::{kernel_dir, Card};
 use super::collective::{CardOps, ReduceJob};
+use super::fanout::on_threads;
 use crate::config::Board;
 use crate::stats::Stats;
 use crate::stats::Unit;
@@ -206,46 +207,15 @@ impl CardOps for EmulatedCards {
             per_card[j.card].push((i, *j));
         }
         let (program, clock) = (&self.program, self.clock);
-        let run_cards = |slots: &mut [Slot], work: &[Vec<(usize, ReduceJob)>]| {
-            let mut out = Vec::new();
-            for (slot, jobs) in slots.iter_mut().zip(work) {
-                for (i, j) in jobs {
-                    out.push((*i, slot.reduce(program, clock, j)?));
-                }
-            }
-            Ok::<_, anyhow::Error>(out)
-        };
         let busy_cards = per_card.iter().filter(|w| !w.is_empty()).count();
         let threads = self.threads.min(busy_cards).max(1);
-        let results: Vec<(usize, Time)> = if threads == 1 {
-            run_cards(&mut self.slots, &per_card)?
-        } else {
-            let per_thread = n.div_ceil(threads);
-            let parts: Vec<Result<Vec<(usize, Time)>>> = std::thread::scope(|s| {
-                let handles: Vec<_> = self
-                    .slots
-                    .chunks_mut(per_thread)
-                    .zip(per_card.chunks(per_thread))
-                    .map(|(slots, work)| s.spawn(move || run_cards(slots, work)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join()
-                            .unwrap_or_else(|_| Err(anyhow::anyhow!("a card thread panicked")))
-                    })
-                    .collect()
-            });
-            let mut all = Vec::new();
-            // Threads are joined in card order, so the first error reported is the lowest
-            // card's, whatever the scheduling.
-            for p in parts {
-                all.extend(p?);
-            }
-            all
-        };
+        let results = on_threads(&mut self.slots, &per_card, threads, |slot, jobs| {
+            jobs.iter()
+                .map(|(i, j)| Ok((*i, slot.reduce(program, clock, j)?)))
+                .collect::<Result<Vec<(usize, Time)>>>()
+        })?;
         let mut times = vec![Time::ZERO; jobs.len()];
-        for (i, t) in results {
+        for (i, t) in results.into_iter().flatten() {
             times[i] = t;
         }
         Ok(times)

@@ -579,9 +579,10 @@ pub fn prefill_all_logits(
     build_step(m, s, context, kv_type, Shard::whole(m), attention, true)
 }
 
-/// Checks the step against the model and builds it; `all_outputs`: the output head
-/// computes every token's logits.
-fn build_step(
+/// Checks step `s` against the model and builds it for one card's `shard` (the whole model:
+/// [`Shard::whole`]), with the given attention; `all_outputs`: the output head computes
+/// every token's logits (llama.cpp's `logits_all`), not only the last one's.
+pub fn build_step(
     m: &Manifest,
     s: StepShape,
     context: u64,

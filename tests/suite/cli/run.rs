@@ -447,7 +447,7 @@ fn kv_type_attention_names_its_units_and_takes_their_peaks() {
 }
 
 #[test]
-fn past_and_logits_all_are_checked_against_the_context_and_the_card_count() {
+fn past_and_logits_all_are_checked_against_the_context() {
     for (args, msg) in [
         (
             &["--past", "63", "--tokens", "2", "--context", "64"][..],
@@ -457,10 +457,6 @@ fn past_and_logits_all_are_checked_against_the_context_and_the_card_count() {
             &["--past", "8", "--tokens", "0"][..],
             "at least one decode token",
         ),
-        (
-            &["--past", "8", "--cards", "2"][..],
-            "--past is a single-card option",
-        ),
         (&["--past", "8", "--prompt", "3"][..], "cannot be used with"),
         (
             &["--kv-type", "q8_0", "--attention", "split"][..],
@@ -468,10 +464,6 @@ fn past_and_logits_all_are_checked_against_the_context_and_the_card_count() {
         ),
         (&["--kv-type", "q4_0"][..], "is not a KV cache type"),
         (&["--logits-all"][..], "--logits <FILE>"),
-        (
-            &["--logits-all", "--logits", "/dev/null", "--cards", "2"][..],
-            "--logits-all is a single-card option",
-        ),
     ] {
         let mut argv = vec!["run"];
         argv.extend_from_slice(args);
