@@ -17,19 +17,8 @@
 //! outside the map, as for any unmapped address. The console holds at most
 //! [`MAX_CONSOLE_BYTES`].
 
-use thiserror::Error;
 
-/// An access outside every region of the memory map.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("access of {len} bytes at {addr:#x} is outside the memory map ({map})")]
-pub struct OutOfBounds {
-    /// The first byte's address.
-    pub addr: u64,
-    /// The access length.
-    pub len: u64,
-    /// The map, for the message.
-    pub map: String,
-}
+pub use crate::isa::context::OutOfBounds;
 
 /// Size of the MMIO page ([`crate::config::MMIO_SIZE`]).
 pub use crate::config::MMIO_SIZE;

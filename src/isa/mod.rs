@@ -7,6 +7,7 @@
 //! PC: the hart keeps a pre-decoded cache, so nothing here is on the per-instruction path.
 
 mod compressed;
+pub mod context;
 pub mod disasm;
 pub mod format;
 pub mod table;

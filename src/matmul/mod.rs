@@ -19,7 +19,7 @@ pub mod dot;
 pub mod timing;
 
 use crate::config::Board;
-use crate::hart::{HartContext, Trap};
+use crate::isa::context::{HartContext, Trap};
 use crate::isa::xpop::{InfoSel, XInst};
 use crate::mem::MemoryModel;
 use crate::stats::Stats;
