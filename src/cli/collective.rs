@@ -113,7 +113,8 @@ fn spec(cmd: &CollectiveCmd, board: &crate::config::Board, bytes: u64) -> Result
         if n < 2 {
             anyhow::bail!("a collective needs at least 2 cards, not --cards {n}");
         }
-        crate::config::limits::check_cards(n as u64).map_err(anyhow::Error::msg)?;
+        crate::config::limits::check_cards(n as u64)
+            .map_err(|e| anyhow::anyhow!("--cards {}: {e}", n))?;
     }
     let cards = cmd.cards.unwrap_or(board.cards as usize);
     if cards < 2 {

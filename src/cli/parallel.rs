@@ -28,7 +28,8 @@ pub(super) fn cards(
     board: &Board,
 ) -> Result<Cards> {
     let count = count.unwrap_or(board.cards as usize);
-    crate::config::limits::check_cards(count as u64).map_err(anyhow::Error::msg)?;
+    crate::config::limits::check_cards(count as u64)
+        .map_err(|e| anyhow::anyhow!("--cards {}: {e}", count))?;
     Ok(Cards {
         count,
         split: match parallel {

@@ -135,14 +135,14 @@ pub fn rate(key: &str, v: f64, shown: impl std::fmt::Display) -> Check {
     Ok(())
 }
 
-/// A card count asked for on the command line (`--cards`), checked against [`MAX_CARDS`].
+/// A card count asked for, checked against [`MAX_CARDS`].
 pub fn check_cards(cards: u64) -> Result<(), String> {
     if cards == 0 {
-        return Err("--cards must be at least 1".into());
+        return Err("a card count of 0: a system has at least 1 card".into());
     }
     if cards > MAX_CARDS {
         return Err(format!(
-            "--cards {cards} is over the limit of {MAX_CARDS} cards (MAX_CARDS, doc/boards.md \
+            "{cards} cards is over the limit of {MAX_CARDS} cards (MAX_CARDS, doc/boards.md \
              \"Limits\")"
         ));
     }

@@ -17,7 +17,6 @@
 //! outside the map, as for any unmapped address. The console holds at most
 //! [`MAX_CONSOLE_BYTES`].
 
-
 pub use crate::isa::context::OutOfBounds;
 
 /// Size of the MMIO page ([`crate::config::MMIO_SIZE`]).

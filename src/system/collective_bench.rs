@@ -139,7 +139,7 @@ fn value(c: usize, e: u64) -> f32 {
 pub fn run(board: &Board, spec: &BenchSpec) -> Result<BenchReport> {
     let n = spec.cards;
     if n == 0 {
-        bail!("--cards must be at least 1");
+        bail!("a collective needs at least 1 card");
     }
     if spec.bytes == 0 || !spec.bytes.is_multiple_of(4) {
         bail!(

@@ -499,7 +499,7 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         Ok(())
     };
     if let Some(p) = &opts.ids.prompt {
-        check_ids(p, "--prompt-ids")?;
+        check_ids(p, "prompt ids")?;
         if p.len() as u64 != opts.prompt {
             bail!(
                 "{} prompt ids for a prompt of {} tokens",
@@ -509,13 +509,9 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         }
     }
     if let Some(f) = &opts.ids.forced {
-        check_ids(f, "--force-ids")?;
+        check_ids(f, "forced ids")?;
         if (f.len() as u64) < opts.tokens {
-            bail!(
-                "--force-ids gives {} ids for {} decode tokens",
-                f.len(),
-                opts.tokens
-            );
+            bail!("{} forced ids for {} decode tokens", f.len(), opts.tokens);
         }
     }
     if opts.past.is_some() {
