@@ -7,8 +7,8 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use sail_emu::config::{load_board, Topology};
+use sail_emu::experiment::collective::{run, BenchSpec};
 use sail_emu::system::collective::Collective;
-use sail_emu::system::collective_bench::{run, BenchSpec};
 
 fn bench(c: &mut Criterion) {
     let board = load_board("innerjib7ea", &[]).unwrap().board;

@@ -7,6 +7,7 @@
 pub mod assets;
 pub mod cli;
 pub mod config;
+pub mod experiment;
 pub mod hart;
 pub mod isa;
 pub mod link;

@@ -4,8 +4,8 @@
 use super::membench::parse_bytes;
 use super::BoardArgs;
 use crate::config::Topology;
+use crate::experiment::collective::{self, BenchReport, BenchSpec};
 use crate::system::collective::Collective;
-use crate::system::collective_bench::{self, BenchReport, BenchSpec};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use std::fmt::Write as _;
@@ -142,7 +142,7 @@ fn execute(cmd: &CollectiveCmd, common: &BoardArgs) -> Result<(BenchReport, f64)
     let loaded = common.load()?;
     let spec = spec(cmd, &loaded.board, cmd.bytes)?;
     let started = std::time::Instant::now();
-    let r = collective_bench::run(&loaded.board, &spec)?;
+    let r = collective::run(&loaded.board, &spec)?;
     Ok((r, started.elapsed().as_secs_f64()))
 }
 
@@ -205,8 +205,7 @@ fn size_sweep(
     let mut first: Option<BenchSpec> = None;
     for &bytes in &sizes {
         let spec = spec(cmd, &loaded.board, bytes)?;
-        let r = collective_bench::run(&loaded.board, &spec)
-            .with_context(|| format!("size {bytes} B"))?;
+        let r = collective::run(&loaded.board, &spec).with_context(|| format!("size {bytes} B"))?;
         rows.push(SizeRow::of(&r));
         first.get_or_insert(spec);
     }

@@ -3,11 +3,11 @@
 
 use super::BoardArgs;
 use crate::config::Board;
+use crate::experiment::model_run::{self, Cards, NodeTiming, RunOptions};
 use crate::mem::regime::MemoryModelChoice;
 use crate::mem::CardMemory;
 use crate::program::{self, Program, RunError, RunStop};
 use crate::stats::Stats;
-use crate::system::model_run::{self, Cards, NodeTiming, RunOptions};
 use crate::timing::{CoreParams, CoreTiming, Functional, InOrderTiming};
 use anyhow::Context;
 use clap::Args;

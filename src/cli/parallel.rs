@@ -2,7 +2,7 @@
 //! report's lines for several cards.
 
 use crate::config::Board;
-use crate::system::model_run::{Cards, RunReport, Split};
+use crate::experiment::model_run::{Cards, RunReport, Split};
 use anyhow::Result;
 use serde::Serialize;
 use std::fmt::Write as _;

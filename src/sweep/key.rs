@@ -90,7 +90,7 @@ impl KeyContext {
             (Some(m), _) => manifest_digest(m),
             // The run takes the GGUF file's own manifest (hashed with the file).
             (None, Some(_)) => String::new(),
-            (None, None) => manifest_digest(crate::system::model_run::DEFAULT_MANIFEST),
+            (None, None) => manifest_digest(crate::experiment::model_run::DEFAULT_MANIFEST),
         };
         let workload = format!("{manifest}:{}", files.join(";"));
         let canonical = serde_json::json!({

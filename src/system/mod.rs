@@ -2,10 +2,8 @@
 //! ([`collective`]: ring collectives moving real data over the modelled links).
 
 pub mod card;
-pub mod cards;
 pub mod collective;
-pub mod collective_bench;
-mod fanout;
-pub mod model_run;
-pub mod parallel;
+pub(crate) mod fanout;
+pub mod reduce;
+pub mod split_rule;
 pub mod topology;

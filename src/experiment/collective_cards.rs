@@ -7,15 +7,14 @@
 //! (one [`CardOps::reduce_batch`]), different cards' kernels run on host threads; each card's
 //! jobs run in order on one thread, so the emulated times do not depend on the thread count.
 
-use super::card::{kernel_dir, Card};
-use super::collective::{CardOps, ReduceJob};
-use super::fanout::on_threads;
 use crate::config::Board;
 use crate::stats::Stats;
 use crate::stats::Unit;
+use crate::system::card::{kernel_dir, Card};
+use crate::system::collective::{CardOps, ReduceJob};
+use crate::system::fanout::on_threads;
+use crate::system::reduce::run_add;
 use crate::units::{Frequency, Time};
-use crate::workload::abi::{OpCode, OpDesc, TensorDesc};
-use crate::workload::GgmlType;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 
@@ -30,27 +29,6 @@ struct Slot {
     cycles: u64,
     /// Bytes of f32 reduced (one operand).
     bytes: u64,
-}
-
-/// Runs `j` on `card` with the add kernel `program`: `dst += src` over `j.bytes` of f32.
-/// Returns its duration at `clock` and its core cycles.
-pub(crate) fn run_add(
-    card: &mut Card,
-    program: &std::path::Path,
-    clock: Frequency,
-    j: &ReduceJob,
-) -> Result<(Time, u64)> {
-    if j.bytes == 0 {
-        return Ok((Time::ZERO, 0));
-    }
-    if !j.bytes.is_multiple_of(4) {
-        bail!("reduce of {} bytes is not a whole number of f32", j.bytes);
-    }
-    let desc = add_desc(j.bytes / 4, j.dst, j.src);
-    let run = card
-        .run(program, &desc)
-        .with_context(|| format!("reduce kernel on card {}", j.card))?;
-    Ok((clock.cycles_to_time(run.cycles), run.cycles))
 }
 
 impl Slot {
@@ -70,18 +48,6 @@ impl Slot {
         self.cycles += cycles;
         self.bytes += j.bytes;
         Ok(dur)
-    }
-}
-
-/// The descriptor of `dst[i] = dst[i] + src[i]` over `n` f32 elements.
-pub fn add_desc(n: u64, dst: u64, src: u64) -> OpDesc {
-    let t = |a| TensorDesc::contiguous(GgmlType::F32, [n, 1, 1, 1], a);
-    OpDesc {
-        op: OpCode::Add,
-        work: (0, 0),
-        params: [0; 16],
-        dst: t(dst),
-        src: vec![t(dst), t(src)],
     }
 }
 
@@ -228,6 +194,7 @@ mod tests {
     use crate::config::{load_board, Topology};
     use crate::link::intercard::LinkParams;
     use crate::system::collective::{self, Buffers, Collective};
+    use crate::system::reduce::add_desc;
     use crate::system::topology::Fabric;
     use crate::workload::abi::TENSOR_BASE;
 

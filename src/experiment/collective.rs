@@ -7,13 +7,14 @@
 //! links, reduced by the `k_eltwise` kernel on the cards, and checked element by element
 //! against the collective's definition afterwards.
 
-use super::card::{kernel_dir, Card};
-use super::cards::{add_desc, EmulatedCards};
-use super::collective::{self, Buffers, Collective};
-use super::topology::Fabric;
+use super::collective_cards::EmulatedCards;
 use crate::config::{Board, Topology};
 use crate::link::intercard::LinkParams;
 use crate::stats::Stats;
+use crate::system::card::{kernel_dir, Card};
+use crate::system::collective::{self, Buffers, Collective};
+use crate::system::reduce::add_desc;
+use crate::system::topology::Fabric;
 use crate::units::Time;
 use crate::workload::abi::TENSOR_BASE;
 use anyhow::{bail, Result};

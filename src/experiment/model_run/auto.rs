@@ -6,7 +6,7 @@ use super::options::{Cards, RunOptions, Split};
 use super::report::RunReport;
 use super::run;
 use crate::config::Board;
-use crate::system::parallel::{rule, rule_for_tile, RuleCosts, Strategy, Tile};
+use crate::system::split_rule::{rule, rule_for_tile, RuleCosts, Strategy, Tile};
 use crate::workload::RegionKind;
 use anyhow::Result;
 use serde::Serialize;
