@@ -45,6 +45,10 @@
 #include "xpop.h"
 
 #define KB 128 /* keys per block */
+/* rows of at most this many keys take step B over the token's whole block */
+#ifndef SOFTMAX_BLOCK_MAX
+#define SOFTMAX_BLOCK_MAX 32
+#endif
 
 /* The KV cache types, one instantiation of attend() each. */
 enum kv_kind { KV_F16, KV_BF16, KV_Q8_0 };
@@ -154,9 +158,10 @@ static inline vuint16m2_t f32_to_bf16_m4(vfloat32m4_t x, size_t vl) {
  * that the correction factors of a token's rows are one vector exp (softmax_rows):
  * step A scales and masks the scores and takes the new maximum; it leaves the exp's
  * argument of the correction, mx - sub, in c, and the new maximum in mx. */
-static inline __attribute__((always_inline)) void softmax_a(const struct plan *p, int64_t r, int64_t nv, int64_t seen,
-                                                             float scale, const float *m32, const uint16_t *m16) {
-    float *s = p->s + r * KB;
+static inline __attribute__((always_inline)) void softmax_a(const struct plan *p, int64_t r, int64_t ss, int64_t nv,
+                                                             int64_t seen, float scale, const float *m32,
+                                                             const uint16_t *m16) {
+    float *s = p->s + r * ss;
     vfloat32m1_t mx = __riscv_vfmv_s_f_f32m1(-__builtin_inff(), 1);
     for (int64_t j = 0; j < nv;) {
         size_t vl = __riscv_vsetvl_e32m8((size_t)(nv - j));
@@ -181,8 +186,9 @@ static inline __attribute__((always_inline)) void softmax_a(const struct plan *p
 
 /* Step B: the probabilities (f16 or bf16 in ph; Q8_0: f32 in place in s) and the running
  * sum, with the correction factor c[r] = e^(mx_old - sub) that softmax_rows left in c. */
-static inline __attribute__((always_inline)) void softmax_b(const struct plan *p, int64_t r, int64_t nv, const int kind) {
-    float *s = p->s + r * KB;
+static inline __attribute__((always_inline)) void softmax_b(const struct plan *p, int64_t r, int64_t ss, int64_t nv,
+                                                             const int kind) {
+    float *s = p->s + r * ss;
     const float sub = attn_zero_if_neg_inf(p->mx[r]);
     const struct exp_consts k = exp_consts();
     /* e = e^(x - max), in place */
@@ -194,7 +200,7 @@ static inline __attribute__((always_inline)) void softmax_b(const struct plan *p
     }
     /* the ordered f32 sum, and the probabilities of the p.V product */
     vfloat32m1_t sum = __riscv_vfmv_s_f_f32m1(0.0f, 1);
-    uint16_t *ph = p->ph + r * KB;
+    uint16_t *ph = p->ph + r * ss;
     for (int64_t j = 0; j < nv;) {
         size_t vl = __riscv_vsetvl_e32m8((size_t)(nv - j));
         vfloat32m8_t e = __riscv_vle32_v_f32m8(s + j, vl);
@@ -212,14 +218,62 @@ static inline __attribute__((always_inline)) void softmax_b(const struct plan *p
     __riscv_vse32_v_f32m1(p->t + r, sum, 1);
 }
 
+/* Step B of rows r0 .. r0+n-1 whose scores are contiguous (row stride nv: F16, BF16), the
+ * same operations per element as softmax_b: x - sub row by row (independent rows, so the
+ * operations pipeline), then e^x and the rounding of p over the rows' whole block in full
+ * strips, and each row's ordered sum over its own slice. */
+static inline __attribute__((always_inline)) void softmax_b_block(const struct plan *p, int64_t r0, int64_t n, int64_t nv,
+                                                                   const int kind) {
+    const struct exp_consts k = exp_consts();
+    float *const s0 = p->s + r0 * nv;
+    for (int64_t r = 0; r < n; r++) {
+        float *s = s0 + r * nv;
+        const float sub = attn_zero_if_neg_inf(p->mx[r0 + r]);
+        for (int64_t j = 0; j < nv;) {
+            size_t vl = __riscv_vsetvl_e32m8((size_t)(nv - j));
+            __riscv_vse32_v_f32m8(s + j, __riscv_vfsub_vf_f32m8(__riscv_vle32_v_f32m8(s + j, vl), sub, vl), vl);
+            j += (int64_t)vl;
+        }
+    }
+    const int64_t total = n * nv;
+    for (int64_t i = 0; i < total;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(total - i));
+        __riscv_vse32_v_f32m8(s0 + i, exp_nonpos_m8(__riscv_vle32_v_f32m8(s0 + i, vl), k, vl), vl);
+        i += (int64_t)vl;
+    }
+    for (int64_t r = 0; r < n; r++) {
+        const float *s = s0 + r * nv;
+        vfloat32m1_t sum = __riscv_vfmv_s_f_f32m1(0.0f, 1);
+        for (int64_t j = 0; j < nv;) {
+            size_t vl = __riscv_vsetvl_e32m8((size_t)(nv - j));
+            sum = __riscv_vfredosum_vs_f32m8_f32m1(__riscv_vle32_v_f32m8(s + j, vl), sum, vl);
+            j += (int64_t)vl;
+        }
+        __riscv_vse32_v_f32m1(p->t + r0 + r, sum, 1);
+    }
+    uint16_t *const ph = p->ph + r0 * nv;
+    for (int64_t i = 0; i < total;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(total - i));
+        vfloat32m8_t e = __riscv_vle32_v_f32m8(s0 + i, vl);
+        if (kind == KV_F16) {
+            __riscv_vse16_v_u16m4(ph + i, prob_to_f16_m8(e, k.two24, vl), vl);
+        } else {
+            __riscv_vse16_v_u16m4(ph + i, prob_to_bf16_m8(e, vl), vl);
+        }
+        i += (int64_t)vl;
+    }
+}
+
 /* The softmax update of rows r0 .. r0+n-1 (one token's rows: the same keys seen): step A of
  * each, the n correction factors e^(mx_old - sub) as one vector exp (lane by lane the
  * same operations as one exp per row), step B of each. */
 static inline __attribute__((always_inline)) void softmax_rows_k(const struct plan *p, int64_t r0, int64_t n, int64_t nv,
                                                                   int64_t seen, float scale, const float *m32,
                                                                   const uint16_t *m16, const int kind) {
+    /* the score rows: contiguous (stride nv) for F16 and BF16, KB apart for Q8_0 */
+    const int64_t ss = kind == KV_Q8_0 ? KB : nv;
     for (int64_t r = r0; r < r0 + n; r++) {
-        softmax_a(p, r, nv, seen, scale, m32, m16);
+        softmax_a(p, r, ss, nv, seen, scale, m32, m16);
     }
     /* per row, as vectors over the rows: m_new = max(mx, the block's maximum); sub = m_new,
      * or 0 when it is -inf; c = e^(mx - sub); mx = m_new */
@@ -233,8 +287,14 @@ static inline __attribute__((always_inline)) void softmax_rows_k(const struct pl
         __riscv_vse32_v_f32m4(p->mx + i, m_new, vl);
         i += (int64_t)vl;
     }
-    for (int64_t r = r0; r < r0 + n; r++) {
-        softmax_b(p, r, nv, kind);
+    if (kind == KV_Q8_0 || nv > SOFTMAX_BLOCK_MAX) {
+        for (int64_t r = r0; r < r0 + n; r++) {
+            softmax_b(p, r, ss, nv, kind);
+        }
+    } else {
+        /* short rows: their partial strips and dependent chains cost more than the extra
+         * subtract pass of the whole-block form */
+        softmax_b_block(p, r0, n, nv, kind);
     }
     /* l = l * c + the block's sum, per row */
     for (int64_t i = r0; i < r0 + n;) {
@@ -432,42 +492,70 @@ static void values_q8_0(const struct plan *p, const float *vb, int64_t rows, int
     }
 }
 
-/* One q row of D values to f16 or bf16 bits, each strip's load issued before the previous
- * strip converts (the row is in DDR: its latency is then paid once per row). */
-static inline __attribute__((always_inline)) void convert_q_row(uint16_t *dst, const float *src, int64_t D,
-                                                                 const int kind) {
-    size_t vl = __riscv_vsetvl_e32m4((size_t)D);
-    vfloat32m4_t x = __riscv_vle32_v_f32m4(src, vl);
-    for (int64_t d = 0; d < D;) {
-        const int64_t next = d + (int64_t)vl;
-        /* the next strip (the last round reloads this one, unused: no read past the row) */
-        const int64_t nd = next < D ? next : d;
-        const size_t vln = __riscv_vsetvl_e32m4((size_t)(D - nd));
-        vfloat32m4_t xn = __riscv_vle32_v_f32m4(src + nd, vln);
-        if (kind == KV_F16) {
-            __riscv_vse16_v_u16m2(dst + d, f32_to_f16_m4(x, vl), vl);
-        } else {
-            __riscv_vse16_v_u16m2(dst + d, f32_to_bf16_m4(x, vl), vl);
-        }
-        x = xn;
-        vl = vln;
-        d = next;
+/* One strip of q to f16 or bf16 bits. */
+static inline __attribute__((always_inline)) void convert_q_strip(uint16_t *dst, vfloat32m4_t x, size_t vl, const int kind) {
+    if (kind == KV_F16) {
+        __riscv_vse16_v_u16m2(dst, f32_to_f16_m4(x, vl), vl);
+    } else {
+        __riscv_vse16_v_u16m2(dst, f32_to_bf16_m4(x, vl), vl);
     }
 }
 
-/* The chunk's q rows (row (t, g) at base + t * nbt + g * nbh) to f16 or bf16 bits in qh;
- * a function of its own, so that its loop keeps its few values in registers */
+/* The next strip after element d of row (t, g) (rows of D values; row (t, g) of q at
+ * base + t * nbt + g * nbh): advances d, r, t, g and the row's address; returns its
+ * length. */
+#define Q_NEXT()                                                                                   \
+    do {                                                                                           \
+        d += (int64_t)vl;                                                                          \
+        if (d >= D) {                                                                              \
+            d = 0;                                                                                 \
+            r++;                                                                                   \
+            if (++g == group) {                                                                    \
+                g = 0;                                                                             \
+                t++;                                                                               \
+            }                                                                                      \
+            row = (const float *)(base + (uintptr_t)t * nbt + (uintptr_t)g * nbh);                 \
+        }                                                                                          \
+        vl = __riscv_vsetvl_e32m4((size_t)(D - d));                                                \
+    } while (0)
+
+/* The chunk's q rows to f16 or bf16 bits in qh, strip after strip across the rows, each
+ * strip's load issued before the previous strip converts (the rows are in DDR), two
+ * registers taking turns (no copy); a function of its own, so that its loop keeps its few
+ * values in registers. The last round loads nothing past the last row. */
 static inline __attribute__((always_inline)) void convert_q_k(const struct plan *p, uintptr_t base, uint64_t nbt,
                                                                uint64_t nbh, int64_t nt, int64_t group, const int kind) {
     const int64_t D = p->D;
-    uint16_t *dst = p->qh;
-    for (int64_t t = 0; t < nt; t++) {
-        for (int64_t g = 0; g < group; g++) {
-            convert_q_row(dst, (const float *)(base + (uintptr_t)t * nbt + (uintptr_t)g * nbh), D, kind);
-            dst += D;
+    const int64_t rows = nt * group;
+    uint16_t *const dst = p->qh;
+    int64_t r = 0, g = 0, t = 0, d = 0;
+    const float *row = (const float *)base;
+    size_t vl = __riscv_vsetvl_e32m4((size_t)D);
+    vfloat32m4_t x0 = __riscv_vle32_v_f32m4(row, vl), x1;
+    size_t vl0 = vl, vl1;
+    uint16_t *dst0 = dst, *dst1;
+    for (;;) {
+        Q_NEXT();
+        if (r == rows) {
+            convert_q_strip(dst0, x0, vl0, kind);
+            break;
         }
+        x1 = __riscv_vle32_v_f32m4(row + d, vl);
+        vl1 = vl;
+        dst1 = dst + r * D + d;
+        convert_q_strip(dst0, x0, vl0, kind);
+        Q_NEXT();
+        if (r == rows) {
+            convert_q_strip(dst1, x1, vl1, kind);
+            break;
+        }
+        x0 = __riscv_vle32_v_f32m4(row + d, vl);
+        vl0 = vl;
+        dst0 = dst + r * D + d;
+        convert_q_strip(dst1, x1, vl1, kind);
     }
 }
+#undef Q_NEXT
 
 static __attribute__((noinline)) void convert_q_f16(const struct plan *p, uintptr_t base, uint64_t nbt, uint64_t nbh,
                                                     int64_t nt, int64_t group) {
@@ -584,7 +672,9 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
                 s->c = (uint64_t)(uintptr_t)p->s;
                 s->lda = k_row;
                 s->ldb = kind == KV_Q8_0 ? qrow : (uint64_t)D * 2;
-                s->ldc = KB * 4;
+                /* F16, BF16: the score rows contiguous (nb apart), so that the softmax runs
+                 * over the token's rows in full strips; Q8_0: KB apart (values_q8_0) */
+                s->ldc = kind == KV_Q8_0 ? KB * 4 : (uint64_t)nb * 4;
                 s->m = (uint32_t)rows;
                 s->n = (uint32_t)nb;
                 s->k = (uint32_t)D;
@@ -623,7 +713,7 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
                     v->b = (uint64_t)(uintptr_t)p->ph;
                     v->c = (uint64_t)(uintptr_t)p->pv;
                     v->lda = v_row;
-                    v->ldb = KB * 2;
+                    v->ldb = (uint64_t)nb * 2;
                     v->ldc = (uint64_t)D * 4;
                     v->m = (uint32_t)rows;
                     v->n = (uint32_t)D;
