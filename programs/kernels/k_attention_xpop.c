@@ -45,6 +45,10 @@
 #include "xpop.h"
 
 #define KB 128 /* keys per block */
+/* rows of at most this many keys take step B over the token's whole block */
+#ifndef SOFTMAX_BLOCK_MAX
+#define SOFTMAX_BLOCK_MAX 32
+#endif
 
 /* The KV cache types, one instantiation of attend() each. */
 enum kv_kind { KV_F16, KV_BF16, KV_Q8_0 };
@@ -52,11 +56,6 @@ enum kv_kind { KV_F16, KV_BF16, KV_Q8_0 };
 /* A probability below this (bits of 2^-123) is the hidden keys' e^-87 and becomes 0 in the
  * BF16 and Q8_0 paths (F16's rounding flushes it by itself). */
 #define P_TINY_BITS 0x02000000u
-
-/* e^x of one value with the kernels' vector exp */
-static inline float expf1(float x) {
-    return __riscv_vfmv_f_s_f32m1_f32(vexpf_m1(__riscv_vfmv_v_f_f32m1(x, 1), 1));
-}
 
 /* Scratchpad layout of one launch, per row of the chunk. */
 struct plan {
@@ -67,6 +66,7 @@ struct plan {
     float *pv;           /* [rows][D] p.V of the block (not Q8_0) */
     float *acc;          /* [rows][D] output accumulators */
     float *mx, *l, *c;   /* [rows] running max, running sum, last correction */
+    float *t;            /* [rows] one block reduction per row (step A: its maximum; B: its sum) */
     struct xpop_desc *d; /* the two jobs of a block */
 };
 
@@ -154,13 +154,14 @@ static inline vuint16m2_t f32_to_bf16_m4(vfloat32m4_t x, size_t vl) {
 }
 
 /* The online softmax update of row r over its nv scores (the first `seen` visible; the
- * rest are hidden and get probability e^-87, 0 once rounded or flushed): leaves the
- * probabilities (f16 or bf16 in ph; Q8_0: f32 in place in s) and the row's correction
- * factor in c. */
-static inline __attribute__((always_inline)) void softmax_row_k(const struct plan *p, int64_t r, int64_t nv, int64_t seen,
-                                                                 float scale, const float *m32, const uint16_t *m16,
-                                                                 const int kind) {
-    float *s = p->s + r * KB;
+ * rest are hidden and get probability e^-87, 0 once rounded or flushed), in two steps so
+ * that the correction factors of a token's rows are one vector exp (softmax_rows):
+ * step A scales and masks the scores and takes the new maximum; it leaves the exp's
+ * argument of the correction, mx - sub, in c, and the new maximum in mx. */
+static inline __attribute__((always_inline)) void softmax_a(const struct plan *p, int64_t r, int64_t ss, int64_t nv,
+                                                             int64_t seen, float scale, const float *m32,
+                                                             const uint16_t *m16) {
+    float *s = p->s + r * ss;
     vfloat32m1_t mx = __riscv_vfmv_s_f_f32m1(-__builtin_inff(), 1);
     for (int64_t j = 0; j < nv;) {
         size_t vl = __riscv_vsetvl_e32m8((size_t)(nv - j));
@@ -180,9 +181,15 @@ static inline __attribute__((always_inline)) void softmax_row_k(const struct pla
         __riscv_vse32_v_f32m8(s + j, x, vl);
         j += (int64_t)vl;
     }
-    const float m_new = __builtin_fmaxf(p->mx[r], __riscv_vfmv_f_s_f32m1_f32(mx));
-    const float sub = attn_zero_if_neg_inf(m_new);
-    const float corr = expf1(p->mx[r] - sub);
+    __riscv_vse32_v_f32m1(p->t + r, mx, 1);
+}
+
+/* Step B: the probabilities (f16 or bf16 in ph; Q8_0: f32 in place in s) and the running
+ * sum, with the correction factor c[r] = e^(mx_old - sub) that softmax_rows left in c. */
+static inline __attribute__((always_inline)) void softmax_b(const struct plan *p, int64_t r, int64_t ss, int64_t nv,
+                                                             const int kind) {
+    float *s = p->s + r * ss;
+    const float sub = attn_zero_if_neg_inf(p->mx[r]);
     const struct exp_consts k = exp_consts();
     /* e = e^(x - max), in place */
     for (int64_t j = 0; j < nv;) {
@@ -193,7 +200,7 @@ static inline __attribute__((always_inline)) void softmax_row_k(const struct pla
     }
     /* the ordered f32 sum, and the probabilities of the p.V product */
     vfloat32m1_t sum = __riscv_vfmv_s_f_f32m1(0.0f, 1);
-    uint16_t *ph = p->ph + r * KB;
+    uint16_t *ph = p->ph + r * ss;
     for (int64_t j = 0; j < nv;) {
         size_t vl = __riscv_vsetvl_e32m8((size_t)(nv - j));
         vfloat32m8_t e = __riscv_vle32_v_f32m8(s + j, vl);
@@ -208,30 +215,136 @@ static inline __attribute__((always_inline)) void softmax_row_k(const struct pla
         }
         j += (int64_t)vl;
     }
-    p->l[r] = p->l[r] * corr + __riscv_vfmv_f_s_f32m1_f32(sum);
-    p->mx[r] = m_new;
-    p->c[r] = corr;
+    __riscv_vse32_v_f32m1(p->t + r, sum, 1);
 }
 
-static void softmax_row(const struct plan *p, int64_t r, int64_t nv, int64_t seen, float scale,
-                        const float *m32, const uint16_t *m16) {
-    softmax_row_k(p, r, nv, seen, scale, m32, m16, KV_F16);
+/* Step B of rows r0 .. r0+n-1 whose scores are contiguous (row stride nv: F16, BF16), the
+ * same operations per element as softmax_b: x - sub row by row (independent rows, so the
+ * operations pipeline), then e^x and the rounding of p over the rows' whole block in full
+ * strips, and each row's ordered sum over its own slice. */
+static inline __attribute__((always_inline)) void softmax_b_block(const struct plan *p, int64_t r0, int64_t n, int64_t nv,
+                                                                   const int kind) {
+    const struct exp_consts k = exp_consts();
+    float *const s0 = p->s + r0 * nv;
+    for (int64_t r = 0; r < n; r++) {
+        float *s = s0 + r * nv;
+        const float sub = attn_zero_if_neg_inf(p->mx[r0 + r]);
+        for (int64_t j = 0; j < nv;) {
+            size_t vl = __riscv_vsetvl_e32m8((size_t)(nv - j));
+            __riscv_vse32_v_f32m8(s + j, __riscv_vfsub_vf_f32m8(__riscv_vle32_v_f32m8(s + j, vl), sub, vl), vl);
+            j += (int64_t)vl;
+        }
+    }
+    const int64_t total = n * nv;
+    for (int64_t i = 0; i < total;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(total - i));
+        __riscv_vse32_v_f32m8(s0 + i, exp_nonpos_m8(__riscv_vle32_v_f32m8(s0 + i, vl), k, vl), vl);
+        i += (int64_t)vl;
+    }
+    for (int64_t r = 0; r < n; r++) {
+        const float *s = s0 + r * nv;
+        vfloat32m1_t sum = __riscv_vfmv_s_f_f32m1(0.0f, 1);
+        for (int64_t j = 0; j < nv;) {
+            size_t vl = __riscv_vsetvl_e32m8((size_t)(nv - j));
+            sum = __riscv_vfredosum_vs_f32m8_f32m1(__riscv_vle32_v_f32m8(s + j, vl), sum, vl);
+            j += (int64_t)vl;
+        }
+        __riscv_vse32_v_f32m1(p->t + r0 + r, sum, 1);
+    }
+    uint16_t *const ph = p->ph + r0 * nv;
+    for (int64_t i = 0; i < total;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(total - i));
+        vfloat32m8_t e = __riscv_vle32_v_f32m8(s0 + i, vl);
+        if (kind == KV_F16) {
+            __riscv_vse16_v_u16m4(ph + i, prob_to_f16_m8(e, k.two24, vl), vl);
+        } else {
+            __riscv_vse16_v_u16m4(ph + i, prob_to_bf16_m8(e, vl), vl);
+        }
+        i += (int64_t)vl;
+    }
 }
 
-static void softmax_row_bf16(const struct plan *p, int64_t r, int64_t nv, int64_t seen, float scale,
-                             const float *m32, const uint16_t *m16) {
-    softmax_row_k(p, r, nv, seen, scale, m32, m16, KV_BF16);
+/* The softmax update of rows r0 .. r0+n-1 (one token's rows: the same keys seen): step A of
+ * each, the n correction factors e^(mx_old - sub) as one vector exp (lane by lane the
+ * same operations as one exp per row), step B of each. */
+static inline __attribute__((always_inline)) void softmax_rows_k(const struct plan *p, int64_t r0, int64_t n, int64_t nv,
+                                                                  int64_t seen, float scale, const float *m32,
+                                                                  const uint16_t *m16, const int kind) {
+    /* the score rows: contiguous (stride nv) for F16 and BF16, KB apart for Q8_0 */
+    const int64_t ss = kind == KV_Q8_0 ? KB : nv;
+    for (int64_t r = r0; r < r0 + n; r++) {
+        softmax_a(p, r, ss, nv, seen, scale, m32, m16);
+    }
+    /* per row, as vectors over the rows: m_new = max(mx, the block's maximum); sub = m_new,
+     * or 0 when it is -inf; c = e^(mx - sub); mx = m_new */
+    for (int64_t i = r0; i < r0 + n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(r0 + n - i));
+        vfloat32m4_t m_old = __riscv_vle32_v_f32m4(p->mx + i, vl);
+        vfloat32m4_t m_new = __riscv_vfmax_vv_f32m4(m_old, __riscv_vle32_v_f32m4(p->t + i, vl), vl);
+        vbool8_t ninf = __riscv_vmseq_vx_u32m4_b8(__riscv_vreinterpret_v_f32m4_u32m4(m_new), 0xff800000u, vl);
+        vfloat32m4_t sub = __riscv_vfmerge_vfm_f32m4(m_new, 0.0f, ninf, vl);
+        __riscv_vse32_v_f32m4(p->c + i, vexpf_m4(__riscv_vfsub_vv_f32m4(m_old, sub, vl), vl), vl);
+        __riscv_vse32_v_f32m4(p->mx + i, m_new, vl);
+        i += (int64_t)vl;
+    }
+    if (kind == KV_Q8_0 || nv > SOFTMAX_BLOCK_MAX) {
+        for (int64_t r = r0; r < r0 + n; r++) {
+            softmax_b(p, r, ss, nv, kind);
+        }
+    } else {
+        /* short rows: their partial strips and dependent chains cost more than the extra
+         * subtract pass of the whole-block form */
+        softmax_b_block(p, r0, n, nv, kind);
+    }
+    /* l = l * c + the block's sum, per row */
+    for (int64_t i = r0; i < r0 + n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(r0 + n - i));
+        vfloat32m4_t l = __riscv_vfmul_vv_f32m4(__riscv_vle32_v_f32m4(p->l + i, vl), __riscv_vle32_v_f32m4(p->c + i, vl), vl);
+        __riscv_vse32_v_f32m4(p->l + i, __riscv_vfadd_vv_f32m4(l, __riscv_vle32_v_f32m4(p->t + i, vl), vl), vl);
+        i += (int64_t)vl;
+    }
 }
 
-static void softmax_row_q8_0(const struct plan *p, int64_t r, int64_t nv, int64_t seen, float scale,
-                             const float *m32, const uint16_t *m16) {
-    softmax_row_k(p, r, nv, seen, scale, m32, m16, KV_Q8_0);
+static __attribute__((noinline)) void softmax_rows(const struct plan *p, int64_t r0, int64_t n, int64_t nv, int64_t seen, float scale,
+                         const float *m32, const uint16_t *m16) {
+    softmax_rows_k(p, r0, n, nv, seen, scale, m32, m16, KV_F16);
+}
+
+static __attribute__((noinline)) void softmax_rows_bf16(const struct plan *p, int64_t r0, int64_t n, int64_t nv, int64_t seen, float scale,
+                              const float *m32, const uint16_t *m16) {
+    softmax_rows_k(p, r0, n, nv, seen, scale, m32, m16, KV_BF16);
+}
+
+static __attribute__((noinline)) void softmax_rows_q8_0(const struct plan *p, int64_t r0, int64_t n, int64_t nv, int64_t seen, float scale,
+                              const float *m32, const uint16_t *m16) {
+    softmax_rows_k(p, r0, n, nv, seen, scale, m32, m16, KV_Q8_0);
 }
 
 /* acc[r] = acc[r] * c[r] + pv[r] for every row */
-static void accumulate(const struct plan *p, int64_t rows) {
+static __attribute__((noinline)) void accumulate(const struct plan *p, int64_t rows) {
     const int64_t D = p->D;
-    for (int64_t r = 0; r < rows; r++) {
+    int64_t r = 0;
+    /* two rows at a time (LMUL 4): each operation issues while the other row's is busy */
+    for (; r + 2 <= rows; r += 2) {
+        float *acc0 = p->acc + r * D, *acc1 = acc0 + D;
+        const float *pv0 = p->pv + r * D, *pv1 = pv0 + D;
+        const float c0 = p->c[r], c1 = p->c[r + 1];
+        for (int64_t d = 0; d < D;) {
+            size_t vl = __riscv_vsetvl_e32m4((size_t)(D - d));
+            vfloat32m4_t a0 = __riscv_vle32_v_f32m4(acc0 + d, vl);
+            vfloat32m4_t a1 = __riscv_vle32_v_f32m4(acc1 + d, vl);
+            vfloat32m4_t b0 = __riscv_vle32_v_f32m4(pv0 + d, vl);
+            vfloat32m4_t b1 = __riscv_vle32_v_f32m4(pv1 + d, vl);
+            a0 = __riscv_vfmul_vf_f32m4(a0, c0, vl);
+            a1 = __riscv_vfmul_vf_f32m4(a1, c1, vl);
+            a0 = __riscv_vfadd_vv_f32m4(a0, b0, vl);
+            a1 = __riscv_vfadd_vv_f32m4(a1, b1, vl);
+            __riscv_vse32_v_f32m4(acc0 + d, a0, vl);
+            __riscv_vse32_v_f32m4(acc1 + d, a1, vl);
+            d += (int64_t)vl;
+        }
+    }
+    for (; r < rows; r++) {
         float *acc = p->acc + r * D;
         const float *pv = p->pv + r * D;
         const float c = p->c[r];
@@ -240,6 +353,42 @@ static void accumulate(const struct plan *p, int64_t rows) {
             vfloat32m8_t a = __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(acc + d, vl), c, vl);
             __riscv_vse32_v_f32m8(acc + d, __riscv_vfadd_vv_f32m8(a, __riscv_vle32_v_f32m8(pv + d, vl), vl), vl);
             d += (int64_t)vl;
+        }
+    }
+}
+
+/* out = acc * f, f = 1/l (in c), for the chunk's rows: row (t, g) goes to
+ * base + g * nbh + t * nbt; two rows at a time, as accumulate */
+static __attribute__((noinline)) void write_out(const struct plan *p, uintptr_t base, uint64_t nbh, uint64_t nbt,
+                                                int64_t nt, int64_t group) {
+    const int64_t D = p->D;
+    for (int64_t t = 0; t < nt; t++) {
+        const float *acc = p->acc + t * group * D;
+        const float *f = p->c + t * group;
+        uintptr_t out = base + (uintptr_t)t * nbt;
+        int64_t g = 0;
+        for (; g + 2 <= group; g += 2) {
+            float *o0 = (float *)(out + (uintptr_t)g * nbh), *o1 = (float *)(out + (uintptr_t)(g + 1) * nbh);
+            const float *a0p = acc + g * D, *a1p = a0p + D;
+            const float f0 = f[g], f1 = f[g + 1];
+            for (int64_t d = 0; d < D;) {
+                size_t vl = __riscv_vsetvl_e32m4((size_t)(D - d));
+                vfloat32m4_t a0 = __riscv_vle32_v_f32m4(a0p + d, vl);
+                vfloat32m4_t a1 = __riscv_vle32_v_f32m4(a1p + d, vl);
+                a0 = __riscv_vfmul_vf_f32m4(a0, f0, vl);
+                a1 = __riscv_vfmul_vf_f32m4(a1, f1, vl);
+                __riscv_vse32_v_f32m4(o0 + d, a0, vl);
+                __riscv_vse32_v_f32m4(o1 + d, a1, vl);
+                d += (int64_t)vl;
+            }
+        }
+        for (; g < group; g++) {
+            float *o = (float *)(out + (uintptr_t)g * nbh);
+            for (int64_t d = 0; d < D;) {
+                size_t vl = __riscv_vsetvl_e32m8((size_t)(D - d));
+                __riscv_vse32_v_f32m8(o + d, __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(acc + g * D + d, vl), f[g], vl), vl);
+                d += (int64_t)vl;
+            }
         }
     }
 }
@@ -343,6 +492,81 @@ static void values_q8_0(const struct plan *p, const float *vb, int64_t rows, int
     }
 }
 
+/* One strip of q to f16 or bf16 bits. */
+static inline __attribute__((always_inline)) void convert_q_strip(uint16_t *dst, vfloat32m4_t x, size_t vl, const int kind) {
+    if (kind == KV_F16) {
+        __riscv_vse16_v_u16m2(dst, f32_to_f16_m4(x, vl), vl);
+    } else {
+        __riscv_vse16_v_u16m2(dst, f32_to_bf16_m4(x, vl), vl);
+    }
+}
+
+/* The next strip after element d of row (t, g) (rows of D values; row (t, g) of q at
+ * base + t * nbt + g * nbh): advances d, r, t, g and the row's address; returns its
+ * length. */
+#define Q_NEXT()                                                                                   \
+    do {                                                                                           \
+        d += (int64_t)vl;                                                                          \
+        if (d >= D) {                                                                              \
+            d = 0;                                                                                 \
+            r++;                                                                                   \
+            if (++g == group) {                                                                    \
+                g = 0;                                                                             \
+                t++;                                                                               \
+            }                                                                                      \
+            row = (const float *)(base + (uintptr_t)t * nbt + (uintptr_t)g * nbh);                 \
+        }                                                                                          \
+        vl = __riscv_vsetvl_e32m4((size_t)(D - d));                                                \
+    } while (0)
+
+/* The chunk's q rows to f16 or bf16 bits in qh, strip after strip across the rows, each
+ * strip's load issued before the previous strip converts (the rows are in DDR), two
+ * registers taking turns (no copy); a function of its own, so that its loop keeps its few
+ * values in registers. The last round loads nothing past the last row. */
+static inline __attribute__((always_inline)) void convert_q_k(const struct plan *p, uintptr_t base, uint64_t nbt,
+                                                               uint64_t nbh, int64_t nt, int64_t group, const int kind) {
+    const int64_t D = p->D;
+    const int64_t rows = nt * group;
+    uint16_t *const dst = p->qh;
+    int64_t r = 0, g = 0, t = 0, d = 0;
+    const float *row = (const float *)base;
+    size_t vl = __riscv_vsetvl_e32m4((size_t)D);
+    vfloat32m4_t x0 = __riscv_vle32_v_f32m4(row, vl), x1;
+    size_t vl0 = vl, vl1;
+    uint16_t *dst0 = dst, *dst1;
+    for (;;) {
+        Q_NEXT();
+        if (r == rows) {
+            convert_q_strip(dst0, x0, vl0, kind);
+            break;
+        }
+        x1 = __riscv_vle32_v_f32m4(row + d, vl);
+        vl1 = vl;
+        dst1 = dst + r * D + d;
+        convert_q_strip(dst0, x0, vl0, kind);
+        Q_NEXT();
+        if (r == rows) {
+            convert_q_strip(dst1, x1, vl1, kind);
+            break;
+        }
+        x0 = __riscv_vle32_v_f32m4(row + d, vl);
+        vl0 = vl;
+        dst0 = dst + r * D + d;
+        convert_q_strip(dst1, x1, vl1, kind);
+    }
+}
+#undef Q_NEXT
+
+static __attribute__((noinline)) void convert_q_f16(const struct plan *p, uintptr_t base, uint64_t nbt, uint64_t nbh,
+                                                    int64_t nt, int64_t group) {
+    convert_q_k(p, base, nbt, nbh, nt, group, KV_F16);
+}
+
+static __attribute__((noinline)) void convert_q_bf16(const struct plan *p, uintptr_t base, uint64_t nbt, uint64_t nbh,
+                                                     int64_t nt, int64_t group) {
+    convert_q_k(p, base, nbt, nbh, nt, group, KV_BF16);
+}
+
 /* One launch over a cache of this kind (a constant: each caller below is its own copy). */
 static inline __attribute__((always_inline)) int attend(const struct sail_op *op, const int kind) {
     struct attn_args a;
@@ -366,10 +590,10 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
     p->D = D;
     /* Q8_0: bytes of a quantized q row (and of a K or V row of the head) */
     const uint64_t qrow = (uint64_t)(D / 32) * 34;
-    /* per row: q (f16), scores, probabilities (f16), p->V, accumulators, 3 state floats;
-     * Q8_0: q (blocks), scores (then probabilities), accumulators, 3 state floats */
-    const uint64_t row_bytes = kind == KV_Q8_0 ? qrow + KB * 4 + (uint64_t)D * 4 + 12
-                                               : (uint64_t)D * 2 + KB * 4 + KB * 2 + (uint64_t)D * 8 + 12;
+    /* per row: q (f16), scores, probabilities (f16), p->V, accumulators, 4 state floats;
+     * Q8_0: q (blocks), scores (then probabilities), accumulators, 4 state floats */
+    const uint64_t row_bytes = kind == KV_Q8_0 ? qrow + KB * 4 + (uint64_t)D * 4 + 16
+                                               : (uint64_t)D * 2 + KB * 4 + KB * 2 + (uint64_t)D * 8 + 16;
     /* Q8_0 also stages a V block: widened ([KB][D] f32) and as stored ([KB][qrow]) */
     const uint64_t fixed = sizeof(struct plan) + 2 * sizeof(struct xpop_desc) +
                            (kind == KV_Q8_0 ? (uint64_t)KB * D * 4 + (uint64_t)KB * qrow : 0);
@@ -389,7 +613,8 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
         p->mx = p->acc + max_rows * D;
         p->l = p->mx + max_rows;
         p->c = p->l + max_rows;
-        vb = p->c + max_rows;
+        p->t = p->c + max_rows;
+        vb = p->t + max_rows;
         vraw = (uint8_t *)(vb + KB * D);
         qq = vraw + KB * qrow;
     } else {
@@ -398,7 +623,8 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
         p->mx = p->acc + max_rows * D;
         p->l = p->mx + max_rows;
         p->c = p->l + max_rows;
-        p->qh = (uint16_t *)(p->c + max_rows);
+        p->t = p->c + max_rows;
+        p->qh = (uint16_t *)(p->t + max_rows);
         p->ph = p->qh + max_rows * D;
     }
 
@@ -417,18 +643,23 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
                         /* q to K's vec_dot_type, as ggml's flash_attn_ext converts it */
                         quantize_row_q8_0(src, (block_q8_0 *)(qq + (uint64_t)r * qrow), D);
                     }
-                    for (int64_t d = 0; d < D;) {
-                        size_t vl = __riscv_vsetvl_e32m4((size_t)(D - d));
-                        if (kind == KV_F16) {
-                            __riscv_vse16_v_u16m2(p->qh + r * D + d, f32_to_f16_m4(__riscv_vle32_v_f32m4(src + d, vl), vl), vl);
-                        } else if (kind == KV_BF16) {
-                            __riscv_vse16_v_u16m2(p->qh + r * D + d, f32_to_bf16_m4(__riscv_vle32_v_f32m4(src + d, vl), vl), vl);
-                        }
-                        __riscv_vse32_v_f32m4(p->acc + r * D + d, __riscv_vfmv_v_f_f32m4(0.0f, vl), vl);
-                        d += (int64_t)vl;
-                    }
                     p->mx[r] = -__builtin_inff();
                     p->l[r] = 0.0f;
+                }
+            }
+            if (kind == KV_F16) {
+                convert_q_f16(p, tensor_row(a.q, t0, hk * group, 0), a.q->nb[1], a.q->nb[2], nt, group);
+            } else if (kind == KV_BF16) {
+                convert_q_bf16(p, tensor_row(a.q, t0, hk * group, 0), a.q->nb[1], a.q->nb[2], nt, group);
+            }
+            /* the accumulators of the chunk's rows are contiguous: zeroed in one pass */
+            {
+                const size_t vmax = __riscv_vsetvlmax_e32m8();
+                const vfloat32m8_t zero = __riscv_vfmv_v_f_f32m8(0.0f, vmax);
+                for (int64_t i = 0; i < rows * D;) {
+                    size_t vl = __riscv_vsetvl_e32m8((size_t)(rows * D - i));
+                    __riscv_vse32_v_f32m8(p->acc + i, zero, vl);
+                    i += (int64_t)vl;
                 }
             }
             const int64_t n_keys = attn_keys_seen(&a, t0, nt);
@@ -441,7 +672,9 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
                 s->c = (uint64_t)(uintptr_t)p->s;
                 s->lda = k_row;
                 s->ldb = kind == KV_Q8_0 ? qrow : (uint64_t)D * 2;
-                s->ldc = KB * 4;
+                /* F16, BF16: the score rows contiguous (nb apart), so that the softmax runs
+                 * over the token's rows in full strips; Q8_0: KB apart (values_q8_0) */
+                s->ldc = kind == KV_Q8_0 ? KB * 4 : (uint64_t)nb * 4;
                 s->m = (uint32_t)rows;
                 s->n = (uint32_t)nb;
                 s->k = (uint32_t)D;
@@ -461,14 +694,12 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
                             m16 = (const uint16_t *)mrow + j0;
                         }
                     }
-                    for (int64_t g = 0; g < group; g++) {
-                        if (kind == KV_F16) {
-                            softmax_row(p, t * group + g, nb, seen, a.scale, m32, m16);
-                        } else if (kind == KV_BF16) {
-                            softmax_row_bf16(p, t * group + g, nb, seen, a.scale, m32, m16);
-                        } else {
-                            softmax_row_q8_0(p, t * group + g, nb, seen, a.scale, m32, m16);
-                        }
+                    if (kind == KV_F16) {
+                        softmax_rows(p, t * group, group, nb, seen, a.scale, m32, m16);
+                    } else if (kind == KV_BF16) {
+                        softmax_rows_bf16(p, t * group, group, nb, seen, a.scale, m32, m16);
+                    } else {
+                        softmax_rows_q8_0(p, t * group, group, nb, seen, a.scale, m32, m16);
                     }
                 }
                 if (kind == KV_Q8_0) {
@@ -482,7 +713,7 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
                     v->b = (uint64_t)(uintptr_t)p->ph;
                     v->c = (uint64_t)(uintptr_t)p->pv;
                     v->lda = v_row;
-                    v->ldb = KB * 2;
+                    v->ldb = (uint64_t)nb * 2;
                     v->ldc = (uint64_t)D * 4;
                     v->m = (uint32_t)rows;
                     v->n = (uint32_t)D;
@@ -493,20 +724,16 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
                 }
             }
             /* out = acc / l, or 0 for a row without a visible key */
-            for (int64_t t = 0; t < nt; t++) {
-                for (int64_t g = 0; g < group; g++) {
-                    const int64_t r = t * group + g;
-                    const float inv = 1.0f / p->l[r];
-                    const uint32_t empty = opaque_u32((uint32_t)(p->l[r] == 0.0f));
-                    const float f = bits_f32(f32_bits(inv) & ~(0u - empty));
-                    float *out = (float *)tensor_row(a.dst, hk * group + g, t0 + t, 0);
-                    for (int64_t d = 0; d < D;) {
-                        size_t vl = __riscv_vsetvl_e32m8((size_t)(D - d));
-                        __riscv_vse32_v_f32m8(out + d, __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(p->acc + r * D + d, vl), f, vl), vl);
-                        d += (int64_t)vl;
-                    }
-                }
+            /* the factors 1/l of every row at once (one vector divide; c is free now) */
+            for (int64_t i = 0; i < rows;) {
+                size_t vl = __riscv_vsetvl_e32m4((size_t)(rows - i));
+                vfloat32m4_t l = __riscv_vle32_v_f32m4(p->l + i, vl);
+                vfloat32m4_t inv = __riscv_vfrdiv_vf_f32m4(l, 1.0f, vl);
+                inv = __riscv_vfmerge_vfm_f32m4(inv, 0.0f, __riscv_vmfeq_vf_f32m4_b8(l, 0.0f, vl), vl);
+                __riscv_vse32_v_f32m4(p->c + i, inv, vl);
+                i += (int64_t)vl;
             }
+            write_out(p, tensor_row(a.dst, hk * group, t0, 0), a.dst->nb[1], a.dst->nb[2], nt, group);
         }
     }
     return SAIL_OK;

@@ -40,28 +40,28 @@ F16_TO_F32(m8, m4, 4)
 /* f32 -> f16 bit patterns, rounded to nearest even as fcvt.h.s does it: overflow to
  * infinity, subnormal results rounded at 2^-24, every NaN to the canonical NaN 0x7e00.
  * Integer ops, plus one exact multiply by 2^24 and a round-to-nearest-even conversion for
- * the subnormal range; no Zvfh needed. */
+ * the subnormal range; no Zvfh needed. The normal range is one narrowing shift with the
+ * fixed-point rounding mode round-to-nearest-even (vnclipu: the 13 dropped bits rounded,
+ * a carry out of the significand bumping the exponent, saturating above), the rest in
+ * 16 bits. */
 static inline vuint16m2_t f32_to_f16_m4(vfloat32m4_t x, size_t vl) {
+    /* the 32-bit steps first, then the 16-bit ones (fewer vtype changes) */
     vuint32m4_t bits = __riscv_vreinterpret_v_f32m4_u32m4(x);
-    vuint32m4_t sign = __riscv_vand_vx_u32m4(__riscv_vsrl_vx_u32m4(bits, 16, vl), 0x8000u, vl);
     vuint32m4_t a = __riscv_vand_vx_u32m4(bits, 0x7fffffffu, vl);
-    /* normal range: rebias the exponent, round the 13 dropped bits to nearest even; a carry
-     * out of the significand bumps the exponent, and 0x7c00 and above is infinity */
-    vuint32m4_t odd = __riscv_vand_vx_u32m4(__riscv_vsrl_vx_u32m4(a, 13, vl), 1u, vl);
-    vuint32m4_t h = __riscv_vsrl_vx_u32m4(
-        __riscv_vadd_vv_u32m4(__riscv_vsub_vx_u32m4(a, 0x38000000u - 0xfffu, vl), odd, vl), 13, vl);
-    h = __riscv_vminu_vx_u32m4(h, 0x7c00u, vl);
+    vuint32m4_t t = __riscv_vsub_vx_u32m4(a, 0x38000000u, vl);
     /* below 2^-14: |x| * 2^24 (exact) rounded to an integer is the subnormal's significand
      * (1024, the smallest normal, when it rounds up into the normal range) */
-    vfloat32m4_t ax = __riscv_vreinterpret_v_u32m4_f32m4(a);
-    vuint32m4_t sub = __riscv_vfcvt_xu_f_v_u32m4_rm(__riscv_vfmul_vf_f32m4(ax, 0x1p24f, vl), __RISCV_FRM_RNE, vl);
     vbool8_t tiny = __riscv_vmsltu_vx_u32m4_b8(a, 0x38800000u, vl);
-    h = __riscv_vmerge_vvm_u32m4(h, sub, tiny, vl);
-    h = __riscv_vor_vv_u32m4(h, sign, vl);
-    /* every NaN becomes the canonical 0x7e00, sign cleared, as fcvt.h.s writes it */
+    vfloat32m4_t sx = __riscv_vfmul_vf_f32m4(__riscv_vreinterpret_v_u32m4_f32m4(a), 0x1p24f, vl);
     vbool8_t nan = __riscv_vmsgtu_vx_u32m4_b8(a, 0x7f800000u, vl);
-    h = __riscv_vmerge_vxm_u32m4(h, 0x7e00u, nan, vl);
-    return __riscv_vncvt_x_x_w_u16m2(h, vl);
+    /* rebias the exponent and round away the 13 low bits; 0x7c00 and above is infinity
+     * (below 2^-14 the difference wraps and saturates: replaced by the subnormal) */
+    vuint16m2_t h = __riscv_vnclipu_wx_u16m2(t, 13, __RISCV_VXRM_RNE, vl);
+    h = __riscv_vminu_vx_u16m2(h, 0x7c00u, vl);
+    h = __riscv_vfncvt_xu_f_w_u16m2_rm_mu(tiny, h, sx, __RISCV_FRM_RNE, vl);
+    h = __riscv_vor_vv_u16m2(h, __riscv_vand_vx_u16m2(__riscv_vnsrl_wx_u16m2(bits, 16, vl), 0x8000u, vl), vl);
+    /* every NaN becomes the canonical 0x7e00, sign cleared, as fcvt.h.s writes it */
+    return __riscv_vmerge_vxm_u16m2(h, 0x7e00u, nan, vl);
 }
 
 /* bf16 bit patterns -> f32 (exact: the bits shifted into the upper half). */

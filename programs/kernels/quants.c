@@ -51,78 +51,120 @@ void quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t k) {
 void quantize_row_q8_K(const float *x, block_q8_K *y, int64_t k) {
     const int64_t nb = k / QK_K;
     float *const stage = (float *)(uintptr_t)Q8K_STAGE;
-    const size_t vlmax = __riscv_vsetvlmax_e32m8();
+    /* the comparison masks of pass 2, one bit per element, just below the staged block */
+    uint8_t *const mbits = (uint8_t *)(uintptr_t)Q8K_MASKS;
+    /* strips of 32 elements at every VLEN (e32m8 holds 32 at VLEN = 128) */
+    const size_t vs = __riscv_vsetvl_e32m8(32);
+    const size_t v4 = __riscv_vsetvl_e32m4(16);
+    const vint16m1_t zero16 = __riscv_vmv_v_x_i16m1(0, 1);
     for (int64_t i = 0; i < nb; i++) {
-        /* The block is read three times: stage it in the scratchpad first (the core has no
-         * data cache), four vector loads in flight before their stores, so the DDR latency
-         * is paid once per four strips rather than on every strip of every pass. */
+        /* Pass 1: stage the block in the scratchpad (it is read twice more, and the core has
+         * no data cache), four loads in flight before their stores, and keep the element-wise
+         * largest and smallest values on the way (one reduction each per block, and no
+         * operation waits on another's result within a strip) */
         const float *src = x + i * QK_K;
-        if (4 * vlmax <= QK_K) {
-            for (size_t off = 0; off < QK_K; off += 4 * vlmax) {
-                vfloat32m8_t a = __riscv_vle32_v_f32m8(src + off, vlmax);
-                vfloat32m8_t b = __riscv_vle32_v_f32m8(src + off + vlmax, vlmax);
-                vfloat32m8_t c = __riscv_vle32_v_f32m8(src + off + 2 * vlmax, vlmax);
-                vfloat32m8_t d = __riscv_vle32_v_f32m8(src + off + 3 * vlmax, vlmax);
-                __riscv_vse32_v_f32m8(stage + off, a, vlmax);
-                __riscv_vse32_v_f32m8(stage + off + vlmax, b, vlmax);
-                __riscv_vse32_v_f32m8(stage + off + 2 * vlmax, c, vlmax);
-                __riscv_vse32_v_f32m8(stage + off + 3 * vlmax, d, vlmax);
-            }
-        } else {
-            for (size_t off = 0; off < QK_K;) {
-                size_t vl = __riscv_vsetvl_e32m8(QK_K - off);
-                __riscv_vse32_v_f32m8(stage + off, __riscv_vle32_v_f32m8(src + off, vl), vl);
-                off += vl;
-            }
+        float *st = stage;
+        vfloat32m4_t hi = __riscv_vfmv_v_f_f32m4(0.0f, v4);
+        vfloat32m4_t lo = hi;
+#pragma clang loop unroll(disable)
+        for (int s = 0; s < QK_K / 64; s++) {
+            vfloat32m4_t a = __riscv_vle32_v_f32m4(src, v4);
+            vfloat32m4_t b = __riscv_vle32_v_f32m4(src + 16, v4);
+            vfloat32m4_t c = __riscv_vle32_v_f32m4(src + 32, v4);
+            vfloat32m4_t d = __riscv_vle32_v_f32m4(src + 48, v4);
+            __riscv_vse32_v_f32m4(st, a, v4);
+            hi = __riscv_vfmax_vv_f32m4(hi, a, v4);
+            lo = __riscv_vfmin_vv_f32m4(lo, a, v4);
+            __riscv_vse32_v_f32m4(st + 16, b, v4);
+            hi = __riscv_vfmax_vv_f32m4(hi, b, v4);
+            lo = __riscv_vfmin_vv_f32m4(lo, b, v4);
+            __riscv_vse32_v_f32m4(st + 32, c, v4);
+            hi = __riscv_vfmax_vv_f32m4(hi, c, v4);
+            lo = __riscv_vfmin_vv_f32m4(lo, c, v4);
+            __riscv_vse32_v_f32m4(st + 48, d, v4);
+            hi = __riscv_vfmax_vv_f32m4(hi, d, v4);
+            lo = __riscv_vfmin_vv_f32m4(lo, d, v4);
+            src += 64;
+            st += 64;
         }
-        const float *xb = stage;
+        const vfloat32m1_t z = __riscv_vfmv_s_f_f32m1(0.0f, 1);
+        const float vmax = __riscv_vfmv_f_s_f32m1_f32(__riscv_vfredmax_vs_f32m4_f32m1(hi, z, v4));
+        const float vmin = __riscv_vfmv_f_s_f32m1_f32(__riscv_vfredmin_vs_f32m4_f32m1(lo, z, v4));
+        /* the largest magnitude (both start at 0; with finite data no NaN enters) */
+        const float amax = bits_f32(f32_bits(vmax) ^ ((f32_bits(vmax) ^ f32_bits(-vmin)) &
+                                                      opaque_u32(-(uint32_t)(-vmin > vmax))));
         block_q8_K *yb = &y[i];
-
-        /* largest magnitude */
-        vfloat32m1_t acc = __riscv_vfmv_s_f_f32m1(0.0f, 1);
-        for (size_t off = 0; off < QK_K;) {
-            size_t vl = __riscv_vsetvl_e32m8(QK_K - off);
-            acc = __riscv_vfredmax_vs_f32m8_f32m1(__riscv_vfabs_v_f32m8(__riscv_vle32_v_f32m8(xb + off, vl), vl), acc, vl);
-            off += vl;
-        }
-        const float amax = __riscv_vfmv_f_s_f32m1_f32(acc);
         /* an all-zero block (amax == 0) takes the same path: iscale and d are forced to 0,
          * which gives q = 0 and bsums = 0 (no branch: the time must not depend on the data) */
         const uint32_t nonzero = opaque_u32(-(uint32_t)(amax != 0.0f));
 
-        /* the first element whose magnitude is amax, with its sign (GGML scans with `>`):
-         * each strip's first match (vfirst, -1 for none), the smallest kept with a
-         * branchless min, so the time does not depend on the data */
+        /* Pass 2: the first element whose magnitude is amax, with its sign (GGML scans with
+         * `>`). The magnitudes are compared as bits (integer operations, one cycle of
+         * latency; for amax > 0 that is the float comparison, and amax == 0 is masked
+         * below); each strip's mask goes to the scratchpad, and vfirst then searches the
+         * whole block's bits (128 or more at a time), so the time does not depend on the
+         * data and no scalar work is done per strip. */
+        const uint32_t abits = f32_bits(amax);
+        const uint32_t *xw = (const uint32_t *)stage;
+        uint8_t *mb = mbits;
+#pragma clang loop unroll(disable)
+        for (int s = 0; s < QK_K / 64; s++) {
+            /* two strips at a time: each operation issues while the other strip's is busy */
+            vuint32m8_t a = __riscv_vle32_v_u32m8(xw, vs);
+            vuint32m8_t b = __riscv_vle32_v_u32m8(xw + 32, vs);
+            a = __riscv_vand_vx_u32m8(a, 0x7FFFFFFFu, vs);
+            b = __riscv_vand_vx_u32m8(b, 0x7FFFFFFFu, vs);
+            vbool4_t ma = __riscv_vmseq_vx_u32m8_b4(a, abits, vs);
+            vbool4_t mb2 = __riscv_vmseq_vx_u32m8_b4(b, abits, vs);
+            __riscv_vsm_v_b4(mb, ma, vs);
+            __riscv_vsm_v_b4(mb + 4, mb2, vs);
+            xw += 64;
+            mb += 8;
+        }
         uint64_t first = QK_K;
-        for (size_t off = 0; off < QK_K;) {
-            size_t vl = __riscv_vsetvl_e32m8(QK_K - off);
-            vfloat32m8_t v = __riscv_vfabs_v_f32m8(__riscv_vle32_v_f32m8(xb + off, vl), vl);
-            const long f = __riscv_vfirst_m_b4(__riscv_vmfeq_vf_f32m8_b4(v, amax, vl), vl);
-            const uint64_t cand = (uint64_t)((long)off + f) | (uint64_t)(f >> 63);
+        for (size_t h = 0; h < QK_K;) {
+            const size_t vl8 = __riscv_vsetvl_e8m8(QK_K - h);
+            const long f = __riscv_vfirst_m_b1(__riscv_vlm_v_b1(mbits + h / 8, vl8), vl8);
+            const uint64_t cand = (uint64_t)((long)h + f) | (uint64_t)(f >> 63);
             first ^= (first ^ cand) & (0 - (uint64_t)opaque_u32((uint32_t)(cand < first)));
-            off += vl;
+            h += vl8;
         }
         /* the element itself (+amax or -amax); 0 for an all-zero block, masked below */
-        const float max = xb[first & (QK_K - 1)];
+        const float max = stage[first & (QK_K - 1)];
 
+        /* Pass 3: q = nearest(iscale * x), two sub-blocks of 16 at a time, and each
+         * sub-block's sum (bsums) by a widening reduction of its 16 values (exact:
+         * |sum| <= 16 * 127), stored from the vector */
         const float iscale = bits_f32(f32_bits(-127.0f / max) & nonzero);
-        for (size_t off = 0; off < QK_K;) {
-            size_t vl = __riscv_vsetvl_e32m8(QK_K - off);
-            vfloat32m8_t v = __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(xb + off, vl), iscale, vl);
-            vint32m8_t q32 = __riscv_vfcvt_x_f_v_i32m8_rm(v, __RISCV_FRM_RNE, vl);
-            vint16m4_t q16 = __riscv_vnclip_wx_i16m4(q32, 0, __RISCV_VXRM_RNE, vl);
-            vint8m2_t q8 = __riscv_vnclip_wx_i8m2(q16, 0, __RISCV_VXRM_RNE, vl);
-            __riscv_vse8_v_i8m2(yb->qs + off, q8, vl);
-            off += vl;
+        /* d now, so that the divide runs beside pass 3 rather than after it */
+        float dq = 1.0f / iscale;
+        __asm__ volatile("" : "+f"(dq));
+        const float *xb = stage;
+        int8_t *qs = yb->qs;
+        int16_t *bs = yb->bsums;
+#pragma clang loop unroll(disable)
+        for (int s = 0; s < QK_K / 32; s++) {
+            vfloat32m4_t a = __riscv_vle32_v_f32m4(xb, v4);
+            vfloat32m4_t b = __riscv_vle32_v_f32m4(xb + 16, v4);
+            a = __riscv_vfmul_vf_f32m4(a, iscale, v4);
+            b = __riscv_vfmul_vf_f32m4(b, iscale, v4);
+            /* to the nearest integer, ties to even, narrowed to 16 bits in the same
+             * operation (|v| <= 127 + a rounding: no saturation) */
+            vint16m2_t ha = __riscv_vfncvt_x_f_w_i16m2_rm(a, __RISCV_FRM_RNE, v4);
+            vint16m2_t hb = __riscv_vfncvt_x_f_w_i16m2_rm(b, __RISCV_FRM_RNE, v4);
+            vint8m1_t ba = __riscv_vnclip_wx_i8m1(ha, 0, __RISCV_VXRM_RNE, v4);
+            vint8m1_t bb = __riscv_vnclip_wx_i8m1(hb, 0, __RISCV_VXRM_RNE, v4);
+            __riscv_vse8_v_i8m1(qs, ba, v4);
+            __riscv_vse8_v_i8m1(qs + 16, bb, v4);
+            vint16m1_t sa = __riscv_vwredsum_vs_i8m1_i16m1(ba, zero16, v4);
+            vint16m1_t sb = __riscv_vwredsum_vs_i8m1_i16m1(bb, zero16, v4);
+            __riscv_vse16_v_i16m1(bs, sa, 1);
+            __riscv_vse16_v_i16m1(bs + 1, sb, 1);
+            xb += 32;
+            qs += 32;
+            bs += 2;
         }
-        /* bsums[g] = sum of qs[16g .. 16g+15]: element j of every group at once (a strided
-         * load of stride 16), widened and accumulated over j (exact: |sum| <= 16 * 127) */
-        vint16m2_t bs = __riscv_vmv_v_x_i16m2(0, QK_K / 16);
-        for (int j = 0; j < 16; j++) {
-            bs = __riscv_vwadd_wv_i16m2(bs, __riscv_vlse8_v_i8m1(yb->qs + j, 16, QK_K / 16), QK_K / 16);
-        }
-        __riscv_vse16_v_i16m2(yb->bsums, bs, QK_K / 16);
-        yb->d = bits_f32(f32_bits(1.0f / iscale) & nonzero);
+        yb->d = bits_f32(f32_bits(dq) & nonzero);
     }
 }
 

@@ -10,9 +10,12 @@
 void quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t k);
 
 /* quantize_row_q8_K stages each 256-element block (1 KiB) here, the top of the kernels'
- * scratchpad: a kernel that calls it keeps its own scratchpad data below Q8K_STAGE. */
-#define Q8K_STAGE_BYTES (QK_K * 4)
-#define Q8K_STAGE (SAIL_SCRATCH_BASE + SAIL_SCRATCH_SIZE - Q8K_STAGE_BYTES)
+ * scratchpad: a kernel that calls it keeps its own scratchpad data below
+ * SAIL_SCRATCH_SIZE - Q8K_STAGE_BYTES. */
+#define Q8K_STAGE_BYTES (QK_K * 4 + QK_K / 8)
+#define Q8K_STAGE (SAIL_SCRATCH_BASE + SAIL_SCRATCH_SIZE - QK_K * 4)
+/* and the block's comparison masks (one bit per element) just below it */
+#define Q8K_MASKS (Q8K_STAGE - QK_K / 8)
 
 /* GGML's quantize_row_q8_K_ref: max = the first element of largest magnitude,
  * iscale = -127/max, q = min(127, nearest_int(iscale * x)), d = 1/iscale, bsums per 16.
