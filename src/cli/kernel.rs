@@ -154,6 +154,7 @@ fn node_timings(
         manifest: cmd.manifest.clone(),
         weights: cmd.weights.clone(),
         context: cmd.context,
+        context_overflow: false,
         prompt: cmd.past,
         tokens: 0,
         memory_model: MemoryModelChoice::Auto,

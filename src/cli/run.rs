@@ -30,6 +30,11 @@ pub struct RunArgs {
     /// KV cache capacity in positions.
     #[arg(long, default_value_t = 512)]
     pub context: u64,
+    /// Allow --context beyond the model's trained context (up to 8x), as llama.cpp does with
+    /// a warning: the timing is the card's at that length; past the trained length the
+    /// values are what the model computes there.
+    #[arg(long)]
+    pub context_overflow: bool,
     /// Prompt tokens (the prefill), seeded random ids.
     #[arg(long, default_value_t = 8, conflicts_with = "prompt_ids")]
     pub prompt: u64,
@@ -145,6 +150,7 @@ pub(super) fn options(a: &RunArgs, board: &Board, progress: bool) -> Result<RunO
         manifest: a.manifest.clone(),
         weights: a.weights.clone(),
         context: a.context,
+        context_overflow: a.context_overflow,
         prompt: a.prompt_ids.as_ref().map_or(a.prompt, |p| p.len() as u64),
         tokens: a.tokens,
         memory_model: a.memory_model,
@@ -287,6 +293,13 @@ fn text(r: &RunReport, board: &crate::config::Board) -> String {
             .unwrap_or_default()
     );
     let _ = writeln!(s, "regime    {}: {}", r.regime, r.regime_reason);
+    if let Some(t) = r.trained_context {
+        let _ = writeln!(
+            s,
+            "context   {} positions is beyond the model's trained {t} (--context-overflow): the timing holds, the values past {t} are what the model computes there",
+            r.context
+        );
+    }
     let _ = writeln!(
         s,
         "run       context {}, {}, {} decode tokens, {} KV cache, {} attention ({}), matrix products on {}",

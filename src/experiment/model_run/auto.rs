@@ -35,7 +35,7 @@ pub struct AutoReport {
 
 /// Runs the model split both ways over `opts.cards.count` cards and evaluates the rule.
 pub fn run_auto(board: &Board, opts: &RunOptions) -> Result<AutoReport> {
-    let (m, _) = manifest_of(opts)?;
+    let m = manifest_of(opts)?.manifest;
     let a = &m.architecture;
     let tile = Tile {
         m: 1,

@@ -35,6 +35,8 @@ pub(super) struct StepKind {
 pub(super) struct CardRun {
     /// Its index.
     pub(super) index: usize,
+    /// The model's trained context (RoPE's `n_ctx_orig`).
+    pub(super) trained_context: u64,
     /// What it holds.
     pub(super) part: CardPart,
     pub(super) placement: Placement,
@@ -70,6 +72,7 @@ impl CardRun {
         board: &Board,
         index: usize,
         part: CardPart,
+        trained_context: u64,
         opts: &RunOptions,
     ) -> Result<Self> {
         let reserved = TENSOR_BASE - board.memory.base;
@@ -86,6 +89,7 @@ impl CardRun {
         let state = RegimeState::new(&plan, &part.regions, &board.host_link)?;
         Ok(Self {
             index,
+            trained_context,
             part,
             placement,
             plan,
@@ -169,7 +173,7 @@ impl CardRun {
             last,
         } = step;
         let clock = board.clock;
-        let max_context = self.part.manifest.architecture.max_context;
+        let max_context = self.trained_context;
         for node in nodes {
             let mut ready = self.now;
             for (o, write) in operands(node) {

@@ -8,7 +8,7 @@
 //! model of a run is the same whatever the card count, and tensor-parallel shards are slices
 //! of the one-card model's tensors.
 
-use super::options::{RunOptions, Split, DEFAULT_MANIFEST};
+use super::options::{RunOptions, Split, DEFAULT_MANIFEST, MAX_CONTEXT_OVERFLOW};
 use crate::mem::regime::RegionId;
 use crate::workload::abi::TENSOR_BASE;
 use crate::workload::graph::{Node, Shard};
@@ -89,8 +89,19 @@ pub(super) fn run_shape(m: &Manifest, opts: &RunOptions) -> Result<RegionParams>
     Ok(rp)
 }
 
-/// The run's manifest, and its weights file checked against it.
-pub(super) fn manifest_of(opts: &RunOptions) -> Result<(Manifest, Option<GgufWeights>)> {
+/// The run's model: its manifest, the weights file checked against it, and the context it
+/// was trained for.
+pub(super) struct Model {
+    /// The manifest; with `context_overflow` and a context beyond the trained one, its
+    /// `max_context` is raised to the context.
+    pub(super) manifest: Manifest,
+    pub(super) gguf: Option<GgufWeights>,
+    /// The manifest's own `max_context` (what RoPE's `n_ctx_orig` takes).
+    pub(super) trained_context: u64,
+}
+
+/// The run's model (see [`Model`]).
+pub(super) fn manifest_of(opts: &RunOptions) -> Result<Model> {
     let gguf = match &opts.weights {
         Some(p) => Some(GgufWeights::open(p)?),
         None => None,
@@ -110,7 +121,23 @@ pub(super) fn manifest_of(opts: &RunOptions) -> Result<(Manifest, Option<GgufWei
     if let Some(g) = &gguf {
         g.check(&m)?;
     }
-    Ok((m, gguf))
+    let mut m = m;
+    let trained = m.architecture.max_context;
+    if opts.context_overflow && opts.context > trained {
+        if opts.context > trained.saturating_mul(MAX_CONTEXT_OVERFLOW) {
+            bail!(
+                "--context {} is more than {MAX_CONTEXT_OVERFLOW}x the trained context of `{}` ({trained})",
+                opts.context,
+                m.name
+            );
+        }
+        m.architecture.max_context = opts.context;
+    }
+    Ok(Model {
+        manifest: m,
+        gguf,
+        trained_context: trained,
+    })
 }
 
 /// Which bytes of a whole weight tensor one card holds.

@@ -56,7 +56,7 @@ pub use report::{
 use self::card_run::{CardRun, CollectiveCards, StepKind};
 use self::layout::{
     card_parts, check_prompt, load_weights, manifest_of, run_shape, split_units, write_synthetic,
-    Placement, WeightSource, ALLREDUCE_RECV,
+    Model, Placement, WeightSource, ALLREDUCE_RECV,
 };
 use self::node::{attention_units, counter, run_node};
 use crate::config::Board;
@@ -119,19 +119,25 @@ struct Setup {
     weights: WeightsReport,
     /// The weights file's vocabulary (`tokenizer.ggml.tokens`), if any.
     vocab: Option<Vec<String>>,
+    /// The model's trained context.
+    trained_context: u64,
 }
 
 /// Builds the cards, places their parts of the model and writes the weights `wanted` by
 /// name.
 fn setup(board: &Board, opts: &RunOptions, wanted: &dyn Fn(&str) -> bool) -> Result<Setup> {
     check_prompt(opts)?;
-    let (m, gguf) = manifest_of(opts)?;
+    let Model {
+        manifest: m,
+        gguf,
+        trained_context,
+    } = manifest_of(opts)?;
     let rp = run_shape(&m, opts)?;
     let whole = crate::workload::regions(&m, &rp).map_err(|e| anyhow::anyhow!("{}", e.0))?;
     let n = opts.cards.count;
     let mut cards = Vec::with_capacity(n);
     for (i, part) in card_parts(&m, &rp, &whole, opts)?.into_iter().enumerate() {
-        let c = CardRun::new(board, i, part, opts);
+        let c = CardRun::new(board, i, part, trained_context, opts);
         cards.push(if n > 1 {
             c.with_context(|| format!("card {i} of {n}"))?
         } else {
@@ -183,6 +189,7 @@ fn setup(board: &Board, opts: &RunOptions, wanted: &dyn Fn(&str) -> bool) -> Res
         rng,
         weights,
         vocab,
+        trained_context,
     })
 }
 
@@ -487,6 +494,7 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         mut rng,
         weights,
         vocab,
+        trained_context,
     } = setup(board, opts, &|_| true)?;
     let n = cards.len();
     let split = opts.cards.split;
@@ -871,6 +879,7 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
         regime_reason: cards[0].plan.reason.clone(),
         plan: cards[0].plan.clone(),
         context: opts.context,
+        trained_context: (opts.context > trained_context).then_some(trained_context),
         prompt: opts.prompt,
         tokens: opts.tokens,
         cards: n,
@@ -938,8 +947,9 @@ pub fn time_decode_nodes(
             opts.context
         );
     }
-    let (m, _) = manifest_of(opts)?;
-    let g = graph::decode_with(&m, opts.prompt, opts.context, opts.kv_type, opts.attention)
+    let model = manifest_of(opts)?;
+    let m = &model.manifest;
+    let g = graph::decode_with(m, opts.prompt, opts.context, opts.kv_type, opts.attention)
         .map_err(|e| anyhow::anyhow!("{}", e.0))?;
     let nodes: Vec<&Node> = g
         .nodes
@@ -975,7 +985,7 @@ pub fn time_decode_nodes(
     if let Some(a) = c.placement.addr(act::POS) {
         c.card.write(a, &(opts.prompt as i32).to_le_bytes())?;
     }
-    let max_context = m.architecture.max_context;
+    let max_context = model.trained_context;
     let placement: &Placement = &c.placement;
     nodes
         .into_iter()

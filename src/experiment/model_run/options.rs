@@ -12,6 +12,9 @@ use std::sync::Arc;
 /// The manifest a run without a manifest or a weights file uses.
 pub const DEFAULT_MANIFEST: &str = "tinyllama-1.1b-q4_k_m";
 
+/// How far past its trained context a run may take a model (`context_overflow`).
+pub const MAX_CONTEXT_OVERFLOW: u64 = 8;
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -22,6 +25,11 @@ pub struct RunOptions {
     pub weights: Option<PathBuf>,
     /// KV cache capacity in positions.
     pub context: u64,
+    /// Allow `context` beyond the model's trained context (its `max_context`), as llama.cpp
+    /// does with a warning: the timing is the card's at that length, the values past the
+    /// trained length are what the model computes there. At most
+    /// [`MAX_CONTEXT_OVERFLOW`] times the trained context.
+    pub context_overflow: bool,
     /// Prompt length (prefill tokens).
     pub prompt: u64,
     /// Decode steps after the prefill.

@@ -28,6 +28,9 @@ pub struct RunReport {
     pub plan: Plan,
     /// KV cache capacity in positions.
     pub context: u64,
+    /// The model's trained context, when `context` is beyond it (`context_overflow`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trained_context: Option<u64>,
     /// Prompt tokens.
     pub prompt: u64,
     /// Decode tokens.

@@ -432,3 +432,50 @@ fn logits_all_and_past_run_on_several_cards() {
         assert!(f(&r, "decode.ms_per_token") > 0.0, "{split}");
     }
 }
+
+/// `--context-overflow` runs a context beyond the model's trained one (here 64), as
+/// llama.cpp does with a warning; without it such a context is refused, and beyond 8x it is
+/// refused either way.
+#[test]
+fn a_context_beyond_the_trained_one_needs_the_overflow_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = tiny_manifest(dir.path());
+    let m = m.to_str().unwrap();
+    let base = ["--manifest", m, "--past", "100", "--tokens", "2", "--json"];
+    let mut ok = base.to_vec();
+    ok.extend_from_slice(&["--context", "128", "--context-overflow"]);
+    let r = emulate_json(&ok);
+    assert_eq!(f(&r, "trained_context"), 64.0);
+    assert_eq!(f(&r, "context"), 128.0);
+    // The cache holds 128 positions: twice the 64-position cache's bytes.
+    let small = emulate_json(&[
+        "--manifest",
+        m,
+        "--past",
+        "40",
+        "--tokens",
+        "2",
+        "--context",
+        "64",
+        "--json",
+    ]);
+    assert!(small.get("trained_context").is_none());
+    assert_eq!(
+        f(&r, "plan.footprint.kv"),
+        2.0 * f(&small, "plan.footprint.kv")
+    );
+    for (extra, needle) in [
+        (&["--context", "128"][..], "max_context"),
+        (
+            &["--context", "1024", "--context-overflow"][..],
+            "8x the trained context",
+        ),
+    ] {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        let out = emulate(&a);
+        assert!(!out.status.success(), "{a:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{a:?}: {err}");
+    }
+}
