@@ -16,9 +16,10 @@ use crate::support::emulate_json;
 /// Traces whose bandwidth ratio to DRAMsim3 is a known gap, with the accepted range (the
 /// floor a little under the ratio measured when reference.json was written, so that a gap
 /// cannot widen unnoticed). All are closed page, all slower than DRAMsim3 (doc/validation.md):
-/// - writes (seq-write, mix, STREAM): DRAMsim3 moves a buffered write to any bank whose
-///   command queue (8 per bank) has room, so a stream's next bank starts while the last one
-///   still precharges; the model's queue is one pool admitted first come, first served.
+/// - writes (seq-write, mix, STREAM): the model commits a closed-page write's commands up to
+///   ~600 clocks ahead and a refresh can only follow all of them, so a stream's banks barely
+///   overlap at row boundaries (without refresh the sequential write is at 0.95); DRAMsim3
+///   refreshes when due and overlaps ~30 writes of two banks.
 /// - random reads: DRAMsim3 issues whichever bank is ready; the model places each request's
 ///   ACT at the earliest clock its bank allows when it arrives, and a later request can only
 ///   fill the room left around it.
