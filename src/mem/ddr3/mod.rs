@@ -39,7 +39,8 @@
 //!    admitted at or after the due time is scheduled, or whose bank could not take its
 //!    next command before the due time: all banks are precharged (PREA) after the last
 //!    committed command, REF follows tRP later, and no command may issue until tRFC after
-//!    the REF.
+//!    the REF. A closed-page burst admitted before the PREA may still go before it when its
+//!    ACT, column command and auto-precharge fit there (its bank is closed again by then).
 //! 6. **Completion.** Read data reaches the requester the PHY's read latency after the
 //!    system clock in which the RD issued: that latency contains the CAS latency and the
 //!    burst's transfer (the ECP5 PHY hands the whole BL8 burst over in one system clock,
@@ -290,6 +291,10 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     last_cmd: u64,
     /// No command may issue before this clock (end of the last refresh).
     floor: u64,
+    /// The last committed refresh: its first clock (PREA, or REF when no bank was open) and
+    /// its REF. A closed-page burst may still use the time before it (see
+    /// [`before_refresh`](Self::before_refresh)).
+    ref_window: Option<(u64, u64)>,
     next_ref: u64,
     /// Posted writes not yet handed to the command queue, oldest first (capacity reserved
     /// once: no allocation per access).
@@ -393,6 +398,7 @@ impl<S: CommandSink> Ddr3<S> {
             faw_binds: t.faw > 4 * t.rrd,
             last_cmd: 0,
             floor: 0,
+            ref_window: None,
             next_ref: t.refi,
             wbuf: Vec::with_capacity(writes.capacity),
             wbuf_leaving: SortedWindow::default(),
@@ -509,6 +515,7 @@ impl<S: CommandSink> Ddr3<S> {
         // REF and PREA lie after every committed command and before the floor, so no later
         // command can land on their clocks: they need no command-bus bits.
         self.floor = ref_at + self.t.rfc;
+        self.ref_window = Some((start, ref_at));
         self.last_cmd = ref_at;
         for b in &mut self.banks {
             b.closing = None;
@@ -756,6 +763,11 @@ impl<S: CommandSink> Ddr3<S> {
         close_after: bool,
         ahead: &[Request],
     ) -> u64 {
+        if close_after && self.scheduler == Scheduler::FrFcfs {
+            if let Some(at) = self.before_refresh(loc, write, admit) {
+                return at;
+            }
+        }
         let lo = admit.max(self.floor);
         let b = loc.bank as usize;
         if self.scheduler == Scheduler::FrFcfs
@@ -800,6 +812,40 @@ impl<S: CommandSink> Ddr3<S> {
             self.commit_auto_precharge(b, p);
         }
         at
+    }
+
+    /// Closed page, FR-FCFS: a burst admitted before the last committed refresh goes before
+    /// it when its ACT, its column command and its auto-precharge all fit: the commands
+    /// before the refresh's first clock, the auto-precharge started by then and tRP over by
+    /// the REF. The bank is closed again afterwards, as the refresh found it. (Without this,
+    /// a refresh committed behind a long closed-page backlog held every later burst until
+    /// tRFC after it.) Returns the column command's clock, or `None` (and commits nothing).
+    #[inline(never)]
+    fn before_refresh(&mut self, loc: Location, write: bool, admit: u64) -> Option<u64> {
+        let (blocked, ref_at) = self.ref_window?;
+        let b = loc.bank as usize;
+        let bank = &self.banks[b];
+        if admit >= blocked || bank.open.is_some() {
+            return None;
+        }
+        let t = self.t;
+        let a = self.activate_slot(admit.max(bank.act_ok));
+        if a + t.rcd >= blocked {
+            return None;
+        }
+        let col = self.column_slot(a + t.rcd, write, Some(blocked - 1))?;
+        let mut pre = (a + t.ras).max(col + t.column_to_precharge(write));
+        if !write && self.rda_after_burst {
+            pre = pre.max(col + t.burst + t.rtp);
+        }
+        if pre > blocked || pre + t.rp > ref_at {
+            return None;
+        }
+        self.banks[b].misses += 1;
+        self.commit_activate(b, loc.row, a);
+        self.commit_column(loc, write, col, true, true);
+        self.commit_auto_precharge(b, pre);
+        Some(col)
     }
 
     /// Opens `row` in bank `b` (precharging another row first) no earlier than `lo`; returns

@@ -16,33 +16,27 @@ use crate::support::emulate_json;
 /// Traces whose bandwidth ratio to DRAMsim3 is a known gap, with the accepted range (the
 /// floor a little under the ratio measured when reference.json was written, so that a gap
 /// cannot widen unnoticed). All are closed page, all slower than DRAMsim3 (doc/validation.md):
-/// - writes (seq-write, mix, STREAM): the model commits a closed-page write's commands up to
-///   ~600 clocks ahead and a refresh can only follow all of them, so a stream's banks barely
-///   overlap at row boundaries (without refresh the sequential write is at 0.95); DRAMsim3
-///   refreshes when due and overlaps ~30 writes of two banks.
+/// - reads mixed with writes (mix, STREAM): not explained yet; per-bank command queues and
+///   a drain that takes the writes arriving during it were tried and did not close it.
 /// - random reads: DRAMsim3 issues whichever bank is ready; the model places each request's
 ///   ACT at the earliest clock its bank allows when it arrives, and a later request can only
 ///   fill the room left around it.
-/// - x16 streams: both of the above, with four bursts per request.
 const KNOWN_GAPS: &[(&str, f64, f64)] = &[
-    ("x64/closed/seq-write", 0.68, 1.10),
     ("x64/closed/random-read", 0.87, 1.10),
-    ("x64/closed/mix-2:1", 0.73, 1.10),
+    ("x64/closed/mix-2:1", 0.75, 1.10),
     ("x64/closed/stream-add-diff-banks", 0.76, 1.10),
     ("x64/closed/stream-add-same-bank", 0.84, 1.10),
     ("x64/closed/window-random-read-W8", 0.87, 1.10),
     ("x64/closed/window-random-read-W16", 0.87, 1.10),
     ("x64/closed/window-random-read-W32", 0.87, 1.10),
-    ("x16/closed/seq-read", 0.85, 1.10),
-    ("x16/closed/seq-write", 0.68, 1.10),
-    ("x16/closed/random-read", 0.83, 1.10),
-    ("x16/closed/mix-2:1", 0.69, 1.10),
+    ("x16/closed/random-read", 0.84, 1.10),
+    ("x16/closed/mix-2:1", 0.71, 1.10),
     ("x16/closed/stream-add-diff-banks", 0.78, 1.10),
     ("x16/closed/stream-add-same-bank", 0.83, 1.10),
-    ("x16/closed/window-random-read-W4", 0.85, 1.10),
-    ("x16/closed/window-random-read-W8", 0.83, 1.10),
-    ("x16/closed/window-random-read-W16", 0.83, 1.10),
-    ("x16/closed/window-random-read-W32", 0.83, 1.10),
+    ("x16/closed/window-random-read-W4", 0.86, 1.10),
+    ("x16/closed/window-random-read-W8", 0.84, 1.10),
+    ("x16/closed/window-random-read-W16", 0.84, 1.10),
+    ("x16/closed/window-random-read-W32", 0.84, 1.10),
 ];
 
 fn reference() -> serde_json::Value {
