@@ -1,7 +1,9 @@
 //! `emulate membench`: trace-driven microbenchmarks straight into the board's DDR3 model.
 
 use super::BoardArgs;
-use crate::mem::ddr3::{check, CommandSink, CommandTrace, Ddr3, Ddr3Options, NoTrace};
+use crate::mem::ddr3::{
+    check, ClockConv, CommandSink, CommandTrace, Ddr3, Ddr3Options, Ddr3Timing, NoTrace,
+};
 use crate::mem::microbench::{self, BenchResult, BenchSpec, Pattern, Streams, Traffic};
 use crate::mem::{Access, MemoryModel};
 use crate::units::ByteSize;
@@ -63,6 +65,10 @@ pub struct MembenchCmd {
     /// Record every DRAM command and check it against the JEDEC timing rules.
     #[arg(long)]
     check: bool,
+    /// Record every DRAM command and write them to FILE in clock order, one a line
+    /// (`@CLOCK KIND bank B row R col C`), to compare with another simulator's command trace.
+    #[arg(long, value_name = "FILE")]
+    commands_out: Option<PathBuf>,
     /// Also measure loaded latency against offered load (open-loop requester at 5%..120% of
     /// peak) and write it to FILE as CSV; the resolved board goes next to it
     /// (FILE.board.yaml).
@@ -227,9 +233,10 @@ fn execute(cmd: &MembenchCmd, common: &BoardArgs) -> anyhow::Result<(serde_json:
             Access::Read
         }),
     };
-    if cmd.check && requests * cmd.request_bytes as u64 > MAX_CHECKED_BYTES {
+    let record = cmd.check || cmd.commands_out.is_some();
+    if record && requests * cmd.request_bytes as u64 > MAX_CHECKED_BYTES {
         bail!(
-            "--check records every DRAM command: use --bytes {} or less",
+            "--check records every DRAM command (so does --commands-out): use --bytes {} or less",
             MAX_CHECKED_BYTES
         );
     }
@@ -284,20 +291,29 @@ fn execute(cmd: &MembenchCmd, common: &BoardArgs) -> anyhow::Result<(serde_json:
     let options = Ddr3Options {
         refresh: !cmd.no_refresh,
     };
-    let outcome = if cmd.check {
+    let outcome = if record {
         let ddr = Ddr3::with_sink(mem, b.clock, options, CommandTrace::default())
             .context("building the DDR3 model")?;
         let (result, ddr) = measure(ddr, &spec);
-        let trace = check::check(
-            ddr.timing(),
-            ddr.banks(),
-            &ddr.sink().commands,
-            options.refresh,
-        );
+        if let Some(path) = &cmd.commands_out {
+            let mut text = String::new();
+            for c in ddr.sink().in_clock_order() {
+                writeln!(text, "{c}")?;
+            }
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        }
+        let trace = cmd.check.then(|| {
+            check::check(
+                ddr.timing(),
+                ddr.banks(),
+                &ddr.sink().commands,
+                options.refresh,
+            )
+        });
         Outcome {
             result,
             stats: ddr.stats(),
-            trace: Some(trace),
+            trace,
         }
     } else {
         let ddr =
@@ -310,6 +326,14 @@ fn execute(cmd: &MembenchCmd, common: &BoardArgs) -> anyhow::Result<(serde_json:
         }
     };
     let peak = mem.peak_bytes_per_s();
+    // The PHY's share of a read's latency: its read latency (RD on the DFI to the whole burst
+    // at the controller) less what the DRAM itself takes (CL, then BL/2 on the pins), which is
+    // where DRAMsim3's latency ends. Fixed per read, so the rest is the DRAM side.
+    let timing = Ddr3Timing::from_config(mem).context("building the DDR3 model")?;
+    let phy_ns = ClockConv::new(mem.dram_clock)
+        .time_of(timing.phy_read.saturating_sub(timing.cl + timing.burst))
+        .ns();
+    let dram_side_ns = (outcome.result.mean_read_latency_ns - phy_ns).max(0.0);
 
     let curve = match &cmd.curve {
         Some(path) => {
@@ -351,6 +375,9 @@ fn execute(cmd: &MembenchCmd, common: &BoardArgs) -> anyhow::Result<(serde_json:
         "peak_bytes_per_s": peak,
         "mean_latency_ns": r.mean_latency_ns,
         "max_latency_ns": r.max_latency_ns,
+        "mean_read_latency_ns": r.mean_read_latency_ns,
+        "phy_read_latency_ns": phy_ns,
+        "dram_side_read_latency_ns": dram_side_ns,
         "stats": outcome.stats.to_json(),
     });
     if let Some(t) = &outcome.trace {
@@ -398,6 +425,13 @@ fn execute(cmd: &MembenchCmd, common: &BoardArgs) -> anyhow::Result<(serde_json:
             "  latency       {:>9.1} ns mean, {:.1} ns max (issue to data)",
             r.mean_latency_ns, r.max_latency_ns
         )?;
+        if r.mean_read_latency_ns > 0.0 {
+            writeln!(
+                out,
+                "  read latency  {:>9.1} ns mean = DRAM side {:.1} ns + PHY {:.1} ns (the PHY's read latency less CL + BL/2)",
+                r.mean_read_latency_ns, dram_side_ns, phy_ns
+            )?;
+        }
         writeln!(
             out,
             "  bursts {}: row hits {}, misses {}, conflicts {}; refreshes {}",

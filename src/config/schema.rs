@@ -151,7 +151,7 @@ pub struct ScratchpadConfig {
 pub enum PagePolicy {
     /// Leave the row open after an access (hits are cheap, conflicts pay tRP).
     Open,
-    /// Precharge after every access.
+    /// Every column command precharges its row (RDA/WRA, auto-precharge).
     Closed,
 }
 
@@ -299,6 +299,9 @@ pub struct ControllerConfig {
     pub write_idle_drain: u32,
     /// Consecutive row hits a bank may serve ahead of an older request to another row.
     pub row_hit_cap: u32,
+    /// Closed page: a read's auto-precharge starts only once its burst is out (RDA to ACT
+    /// = BL/2 + tRTP + tRP) rather than at JEDEC's earliest (tRTP + tRP after the RDA).
+    pub read_auto_precharge_after_burst: bool,
 }
 
 /// Line coding on the serial lanes.

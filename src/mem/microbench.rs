@@ -15,6 +15,7 @@
 
 use super::{Access, MemoryModel, Request};
 use crate::units::Time;
+use std::collections::VecDeque;
 
 /// The access pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +185,8 @@ pub struct BenchResult {
     pub mean_latency_ns: f64,
     /// Largest completion minus issue.
     pub max_latency_ns: f64,
+    /// Mean of completion minus issue over the reads (0 without reads).
+    pub mean_read_latency_ns: f64,
 }
 
 /// SplitMix64: a small, well-mixed, deterministic generator.
@@ -255,6 +258,11 @@ impl Permutation {
 
 /// Runs `spec` against `model`, starting at time zero. The run ends when the model has
 /// also finished the writes it still buffers ([`MemoryModel::flush`]).
+///
+/// Request `i` issues once request `i - outstanding` is done, so when request `i` is
+/// presented the next `outstanding - 1` requests and their issue times are already decided:
+/// they go along as the look-ahead of [`MemoryModel::access_ahead`] (what a controller's
+/// queue would hold of them is the model's business).
 pub fn run<M: MemoryModel>(model: &mut M, spec: &BenchSpec) -> BenchResult {
     let req_bytes = spec.request_bytes.max(1) as u64;
     let slots = (spec.bytes / req_bytes).max(1);
@@ -271,19 +279,51 @@ pub fn run<M: MemoryModel>(model: &mut M, spec: &BenchSpec) -> BenchResult {
     let mut last_done = Time::ZERO;
     let mut latency_sum = 0u128;
     let mut latency_max = 0u64;
+    let (mut read_latency_sum, mut reads) = (0u128, 0u64);
+    let w = window as u64;
+    let mut next: VecDeque<(u64, Access)> = VecDeque::with_capacity(window);
+    let mut generated = 0u64;
+    let mut ahead: Vec<Request> = Vec::with_capacity(window);
     for i in 0..n {
-        let (addr, access) = spec.request(i, slots, &mut rng, &perm);
+        while generated < n && generated < i + w {
+            next.push_back(spec.request(generated, slots, &mut rng, &perm));
+            generated += 1;
+        }
+        let Some((addr, access)) = next.pop_front() else {
+            break;
+        };
         // Issue once the request `window` back has completed.
-        issue = issue.max(done_ring[(i % window as u64) as usize]);
-        let done = model.access(Request {
-            addr,
-            bytes: req_bytes as u32,
-            access,
-            issue,
-        });
+        issue = issue.max(done_ring[(i % w) as usize]);
+        // Request j (i < j < i + window) issues at the latest of request i's issue and the
+        // completions of requests i + 1 - window ..= j - window, all known by now.
+        ahead.clear();
+        let mut at = issue;
+        for (k, &(a, acc)) in next.iter().enumerate() {
+            let j = i + 1 + k as u64;
+            at = at.max(done_ring[(j % w) as usize]);
+            ahead.push(Request {
+                addr: a,
+                bytes: req_bytes as u32,
+                access: acc,
+                issue: at,
+            });
+        }
+        let done = model.access_ahead(
+            Request {
+                addr,
+                bytes: req_bytes as u32,
+                access,
+                issue,
+            },
+            &ahead,
+        );
         done_ring[(i % window as u64) as usize] = done;
         let lat = (done - issue).0;
         latency_sum += lat as u128;
+        if access == Access::Read {
+            read_latency_sum += lat as u128;
+            reads += 1;
+        }
         latency_max = latency_max.max(lat);
         last_done = last_done.max(done);
     }
@@ -296,6 +336,11 @@ pub fn run<M: MemoryModel>(model: &mut M, spec: &BenchSpec) -> BenchResult {
         bytes_per_s: bytes as f64 / last_done.secs(),
         mean_latency_ns: latency_sum as f64 / n as f64 / 1e6,
         max_latency_ns: latency_max as f64 / 1e6,
+        mean_read_latency_ns: if reads == 0 {
+            0.0
+        } else {
+            read_latency_sum as f64 / reads as f64 / 1e6
+        },
     }
 }
 

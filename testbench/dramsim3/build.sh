@@ -16,8 +16,8 @@ if [ ! -d "$DIR/src/.done-$COMMIT" ]; then
     rm -rf "$DIR/src"
     mkdir -p "$DIR/src"
     if [ -n "${DRAMSIM3_SRC:-}" ]; then
-        git --git-dir="$(git -C "$DRAMSIM3_SRC" rev-parse --git-dir 2>/dev/null || echo "$DRAMSIM3_SRC")" \
-            archive "$COMMIT" | tar -x -C "$DIR/src"
+        # A work tree or a bare mirror (git -C works in both).
+        git -C "$DRAMSIM3_SRC" archive "$COMMIT" | tar -x -C "$DIR/src"
     else
         git clone --quiet https://github.com/umd-memsys/DRAMsim3 "$DIR/clone"
         git -C "$DIR/clone" archive "$COMMIT" | tar -x -C "$DIR/src"
@@ -27,7 +27,11 @@ fi
 cmake -S "$DIR/src" -B "$DIR/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$DIR/build" --target dramsim3 -j "${JOBS:-2}" >/dev/null
 # The shared library lands in the source folder (LIBRARY_OUTPUT_DIRECTORY = PROJECT_SOURCE_DIR).
-lib="$(ls "$DIR"/src/libdramsim3.so "$DIR"/build/libdramsim3.so 2>/dev/null | head -1)"
+lib=""
+for l in "$DIR"/src/libdramsim3.so "$DIR"/build/libdramsim3.so; do
+    if [ -z "$lib" ] && [ -f "$l" ]; then lib="$l"; fi
+done
+[ -n "$lib" ] || { echo "libdramsim3.so not built" >&2; exit 1; }
 ${CXX:-g++} -O2 -std=c++17 -I "$DIR/src/src" "$here/driver.cc" "$lib" \
     -Wl,-rpath,"$(dirname "$lib")" -o "$DIR/driver"
 echo "$DIR/driver"

@@ -8,7 +8,10 @@ the DRAMsim3 figures (with the emulator's beside them, for reading) to reference
 Every trace is what `emulate membench ARGS --trace-out FILE` issues; the driver replays the
 file with the same window. The emulator runs with the PHY's read latency cut to CL + BL/2
 (DRAM_SIDE below), which is what DRAMsim3 reports: its latency ends with the burst on the
-DRAM pins. tests/ddr3_reference.rs holds the emulator to this file on every CI run.
+DRAM pins, and with its request queue as deep as DRAMsim3's transaction queue (MIRROR).
+The window-1 traces also run with the board's own PHY, for the idle latency split into the
+DRAM side and the PHY (what `emulate membench` reports). tests/suite/cli/ddr3_reference.rs
+holds the emulator to this file on every CI run.
 """
 import argparse, json, os, subprocess, sys, tempfile
 
@@ -16,6 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 COMMIT = "29817593b3389f1337235d63cac515024ab8fd6e"
 # CL 6 + BL8 (4 clocks) = 10 DRAM clocks = 5 system clocks: data at the DRAM pins.
 DRAM_SIDE = ["--set", "memory.phy.read_latency=5 cycles"]
+# x64.ini / x16.ini: trans_queue_size = 32 requests wait in DRAMsim3's controller.
+MIRROR = ["--set", "memory.controller.queue_depth=32"]
 REQUESTS = "65536"
 
 def traces():
@@ -57,7 +62,8 @@ def main():
                 continue
             trace = os.path.join(tmp, "trace")
             emu = json.loads(subprocess.run(
-                [a.emulate, "membench"] + t["args"] + DRAM_SIDE + ["--trace-out", trace, "--json"],
+                [a.emulate, "membench"] + t["args"] + DRAM_SIDE + MIRROR
+                + ["--trace-out", trace, "--json"],
                 check=True, capture_output=True, text=True).stdout)
             ini = os.path.join(tmp, "cfg.ini")
             text = open(os.path.join(HERE, t["ini"] + ".ini")).read()
@@ -72,6 +78,14 @@ def main():
                    "dramsim3_mean_read_latency_ns": ref["mean_read_latency_ns"],
                    "emulate_bytes_per_s_when_written": emu["bytes_per_s"],
                    "emulate_mean_latency_ns_when_written": emu["mean_latency_ns"]}
+            if t["window"] == 1:
+                phy = json.loads(subprocess.run(
+                    [a.emulate, "membench"] + t["args"] + MIRROR + ["--json"],
+                    check=True, capture_output=True, text=True).stdout)
+                row["emulate_board_phy_read_latency_ns_when_written"] = phy["mean_read_latency_ns"]
+                row["emulate_dram_side_read_latency_ns_when_written"] = \
+                    phy["dram_side_read_latency_ns"]
+                row["emulate_phy_read_latency_ns"] = phy["phy_read_latency_ns"]
             rows.append(row)
             print(f"{t['name']:40} dramsim3 {ref['bytes_per_s']/1e9:6.3f} GB/s "
                   f"{ref['mean_read_latency_ns']:8.1f} ns | emulate {emu['bytes_per_s']/1e9:6.3f} "
@@ -84,6 +98,7 @@ def main():
                                 "x16": "testbench/dramsim3/x16.ini"},
            "closed_page": "row_buf_policy = CLOSE_PAGE in the same file",
            "emulate_dram_side": DRAM_SIDE,
+           "emulate_mirror": MIRROR,
            "request_bytes": 64,
            "traces": rows}
     with open(a.out, "w") as f:

@@ -9,6 +9,9 @@
 //! - ACT only to a closed bank; RD/WR only to the open row of an open bank;
 //! - same bank: ACT-ACT >= tRC, ACT-PRE >= tRAS, PRE-ACT >= tRP, ACT-RD/WR >= tRCD,
 //!   RD-PRE >= tRTP, WR-PRE >= WL + BL/2 + tWR;
+//! - RDA/WRA are RD/WR whose bank then precharges itself at the earliest clock a PRE could
+//!   have gone (tRTP or write recovery after the command, tRAS after the ACT): the bank is
+//!   closed from then on, and ACT and REF count tRP from that clock;
 //! - any banks: ACT-ACT >= tRRD, at most four ACTs in any tFAW window;
 //! - column commands: >= tCCD apart; WR-RD >= WL + BL/2 + tWTR; RD-WR >= RL + tCCD + 2 - WL;
 //!   data bursts never overlap on the DQ bus;
@@ -45,11 +48,11 @@ impl std::fmt::Display for Violation {
 pub struct TraceSummary {
     /// ACT commands.
     pub activates: u64,
-    /// RD commands.
+    /// RD and RDA commands.
     pub reads: u64,
-    /// WR commands.
+    /// WR and WRA commands.
     pub writes: u64,
-    /// PRE commands (PREA counts once).
+    /// PRE commands (PREA counts once) and auto-precharges (RDA, WRA).
     pub precharges: u64,
     /// REF commands.
     pub refreshes: u64,
@@ -157,8 +160,8 @@ pub fn check(
                 bank[b].open = Some(c.row);
                 bank[b].last_act = Some(c.at);
             }
-            CommandKind::Read | CommandKind::Write => {
-                let write = c.kind == CommandKind::Write;
+            CommandKind::Read | CommandKind::Write | CommandKind::ReadAp | CommandKind::WriteAp => {
+                let write = matches!(c.kind, CommandKind::Write | CommandKind::WriteAp);
                 if write {
                     sum.writes += 1;
                 } else {
@@ -197,6 +200,14 @@ pub fn check(
                 } else {
                     last_rd = Some(c.at);
                     bank[b].last_read = Some(c.at);
+                }
+                if matches!(c.kind, CommandKind::ReadAp | CommandKind::WriteAp) {
+                    // The bank's own precharge, at the earliest JEDEC allows.
+                    sum.precharges += 1;
+                    let after = if write { t.cwl + t.burst + t.wr } else { t.rtp };
+                    let at = (c.at + after).max(bank[b].last_act.map_or(0, |a| a + t.ras));
+                    bank[b].open = None;
+                    bank[b].last_pre = Some(at);
                 }
             }
             CommandKind::Precharge | CommandKind::PrechargeAll => {

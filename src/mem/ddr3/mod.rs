@@ -26,18 +26,26 @@
 //!    - `fr-fcfs`: a column command may also take an earlier free slot left between
 //!      already committed column commands (a ready request overtakes one still waiting for
 //!      its bank), and a row hit to the row a bank is about to close is served before that
-//!      precharge when it fits. A later request never delays an earlier one: each
-//!      completion is final when it is returned.
-//!    - Page policy `open` leaves rows open; `closed` precharges after the last burst a
-//!      request has in that row.
+//!      precharge when it fits. A conflict presented with a look-ahead
+//!      ([`MemoryModel::access_ahead`]) holds its precharge back for the hits to the open
+//!      row among the requests that reach the queue before the precharge would go, up to
+//!      `row_hit_cap` column commands to the row; those hits then overtake it. A later
+//!      request never delays an earlier one: each completion is final when it is returned.
+//!    - Page policy `open` leaves rows open; `closed` gives every column command an
+//!      auto-precharge (RDA/WRA): the bank closes itself once tRAS and tRTP (write recovery
+//!      for a write; with `read_auto_precharge_after_burst`, the burst as well) allow,
+//!      without a command on the bus.
 //! 5. **Refresh.** Every tREFI a refresh falls due. It is committed when the first burst
-//!    admitted at or after the due time is scheduled: all banks are precharged (PREA) after
-//!    the last committed command, REF follows tRP later, and no command may issue until
-//!    tRFC after the REF.
-//! 6. **Completion.** Read data reaches the requester the PHY's read latency (system clocks,
-//!    counted from the system clock in which the RD issued, including the CAS latency) plus
-//!    the burst's transfer after the RD; a write is complete when the PHY has taken its data
-//!    (write latency plus the burst). A request completes with its last burst.
+//!    admitted at or after the due time is scheduled, or whose bank could not take its
+//!    next command before the due time: all banks are precharged (PREA) after the last
+//!    committed command, REF follows tRP later, and no command may issue until tRFC after
+//!    the REF. A closed-page burst admitted before the PREA may still go before it when its
+//!    ACT, column command and auto-precharge fit there (its bank is closed again by then).
+//! 6. **Completion.** Read data reaches the requester the PHY's read latency after the
+//!    system clock in which the RD issued: that latency contains the CAS latency and the
+//!    burst's transfer (the ECP5 PHY hands the whole BL8 burst over in one system clock,
+//!    doc/memory.md); a write is complete when the PHY has taken its data (write latency
+//!    plus the burst). A request completes with its last burst.
 //!
 //! The model is generic over a [`CommandSink`]; the default [`NoTrace`] records nothing and
 //! costs nothing. Build with [`Ddr3::with_sink`] and a [`CommandTrace`] to keep every
@@ -253,6 +261,9 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     last_issue: Option<Time>,
     last_arrival: u64,
     last_admit: u64,
+    /// Closed page: a read's auto-precharge waits for the burst (board
+    /// `read_auto_precharge_after_burst`).
+    rda_after_burst: bool,
     /// Clears the DRAM-clock bits below a system clock (the PHY ratio is a power of two).
     sys_mask: u64,
     /// From the system clock of a RD/WR to the burst's completion, DRAM clocks.
@@ -280,6 +291,10 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     last_cmd: u64,
     /// No command may issue before this clock (end of the last refresh).
     floor: u64,
+    /// The last committed refresh: its first clock (PREA, or REF when no bank was open) and
+    /// its REF. A closed-page burst may still use the time before it (see
+    /// [`before_refresh`](Self::before_refresh)).
+    ref_window: Option<(u64, u64)>,
     next_ref: u64,
     /// Posted writes not yet handed to the command queue, oldest first (capacity reserved
     /// once: no allocation per access).
@@ -369,6 +384,7 @@ impl<S: CommandSink> Ddr3<S> {
             last_arrival: 0,
             last_admit: 0,
             sys_mask: !(t.ratio - 1),
+            rda_after_burst: ctl.read_auto_precharge_after_burst,
             done_after_read: t.phy_read,
             done_after_write: t.phy_write,
             max_column_gap: t.max_column_gap(),
@@ -382,6 +398,7 @@ impl<S: CommandSink> Ddr3<S> {
             faw_binds: t.faw > 4 * t.rrd,
             last_cmd: 0,
             floor: 0,
+            ref_window: None,
             next_ref: t.refi,
             wbuf: Vec::with_capacity(writes.capacity),
             wbuf_leaving: SortedWindow::default(),
@@ -469,6 +486,14 @@ impl<S: CommandSink> Ddr3<S> {
             .filter(|b| b.open.is_some())
             .map(|b| b.pre_ok)
             .max();
+        // tRP after every bank's last precharge (an auto-precharge may still be under way).
+        let after_pre = self
+            .banks
+            .iter()
+            .filter_map(|b| b.last_pre)
+            .map(|p| p + self.t.rp)
+            .max()
+            .unwrap_or(0);
         let (start, ref_at) = match open_pre_ok {
             Some(pre_ok) => {
                 let p = t0.max(pre_ok);
@@ -479,16 +504,9 @@ impl<S: CommandSink> Ddr3<S> {
                         b.last_pre = Some(p);
                     }
                 }
-                (p, p + self.t.rp)
+                (p, (p + self.t.rp).max(after_pre))
             }
             None => {
-                let after_pre = self
-                    .banks
-                    .iter()
-                    .filter_map(|b| b.last_pre)
-                    .map(|p| p + self.t.rp)
-                    .max()
-                    .unwrap_or(0);
                 let r = t0.max(after_pre);
                 (r, r)
             }
@@ -497,6 +515,7 @@ impl<S: CommandSink> Ddr3<S> {
         // REF and PREA lie after every committed command and before the floor, so no later
         // command can land on their clocks: they need no command-bus bits.
         self.floor = ref_at + self.t.rfc;
+        self.ref_window = Some((start, ref_at));
         self.last_cmd = ref_at;
         for b in &mut self.banks {
             b.closing = None;
@@ -527,6 +546,17 @@ impl<S: CommandSink> Ddr3<S> {
         self.record(at, CommandKind::Precharge, b as u32, 0, 0);
     }
 
+    /// The precharge an RDA/WRA starts by itself at `at`: no command on the bus, and no row
+    /// left to overtake into.
+    fn commit_auto_precharge(&mut self, b: usize, at: u64) {
+        let bank = &mut self.banks[b];
+        bank.open = None;
+        bank.closing = None;
+        bank.last_pre = Some(at);
+        bank.act_ok = bank.act_ok.max(at + self.t.rp);
+        self.c.precharges += 1;
+    }
+
     fn commit_activate(&mut self, b: usize, row: u64, at: u64) {
         let t = self.t;
         let bank = &mut self.banks[b];
@@ -554,7 +584,14 @@ impl<S: CommandSink> Ddr3<S> {
     }
 
     #[inline(always)]
-    fn commit_column(&mut self, loc: Location, write: bool, at: u64, in_bank_order: bool) {
+    fn commit_column(
+        &mut self,
+        loc: Location,
+        write: bool,
+        at: u64,
+        in_bank_order: bool,
+        auto_precharge: bool,
+    ) {
         if in_bank_order {
             let bank = &mut self.banks[loc.bank as usize];
             bank.last_cas = bank.last_cas.max(at);
@@ -582,10 +619,11 @@ impl<S: CommandSink> Ddr3<S> {
         }
         self.cols.insert_at(pos, ColumnEntry { at, write });
         self.note_cmd(at);
-        let kind = if write {
-            CommandKind::Write
-        } else {
-            CommandKind::Read
+        let kind = match (write, auto_precharge) {
+            (false, false) => CommandKind::Read,
+            (true, false) => CommandKind::Write,
+            (false, true) => CommandKind::ReadAp,
+            (true, true) => CommandKind::WriteAp,
         };
         self.record(at, kind, loc.bank, loc.row, loc.column);
     }
@@ -717,10 +755,23 @@ impl<S: CommandSink> Ddr3<S> {
 
     /// Schedules one burst admitted at `admit`; returns the clock of its column command.
     #[inline]
-    fn schedule_burst(&mut self, loc: Location, write: bool, admit: u64, close_after: bool) -> u64 {
+    fn schedule_burst(
+        &mut self,
+        loc: Location,
+        write: bool,
+        admit: u64,
+        close_after: bool,
+        ahead: &[Request],
+    ) -> u64 {
+        if close_after && self.scheduler == Scheduler::FrFcfs {
+            if let Some(at) = self.before_refresh(loc, write, admit) {
+                return at;
+            }
+        }
         let lo = admit.max(self.floor);
         let b = loc.bank as usize;
         if self.scheduler == Scheduler::FrFcfs
+            && self.policy == PagePolicy::Open
             && self.banks[b]
                 .closing
                 .is_some_and(|c| c.row == loc.row && lo < c.pre_at)
@@ -728,7 +779,7 @@ impl<S: CommandSink> Ddr3<S> {
             if let Some(at) = self.try_overtake(loc, write, lo) {
                 self.banks[b].hits += 1;
                 self.c.overtakes += 1;
-                self.commit_column(loc, write, at, false);
+                self.commit_column(loc, write, at, false, false);
                 return at;
             }
         }
@@ -738,7 +789,11 @@ impl<S: CommandSink> Ddr3<S> {
                 bank.hits += 1;
                 lo.max(bank.cas_ok).max(bank.last_cas + 1)
             }
-            _ => self.open_row(b, loc.row, lo),
+            Some(_) if !ahead.is_empty() => {
+                let pre_lo = self.row_hit_hold(b, lo, ahead);
+                self.open_row(b, loc.row, lo, pre_lo)
+            }
+            _ => self.open_row(b, loc.row, lo, lo),
         };
         let at = match self.scheduler {
             Scheduler::InOrder => self.in_order_slot(cas_lo, write),
@@ -746,21 +801,62 @@ impl<S: CommandSink> Ddr3<S> {
                 .column_slot(cas_lo, write, None)
                 .expect("an unbounded search always finds a slot"),
         };
-        self.commit_column(loc, write, at, true);
+        self.commit_column(loc, write, at, true, close_after);
         if close_after {
-            let p = self.cmd_bus.first_free(self.banks[b].pre_ok);
-            self.commit_precharge(b, p);
+            // Auto-precharge: the bank closes itself as soon as tRAS and tRTP (or write
+            // recovery) allow, without a command of its own.
+            let mut p = self.banks[b].pre_ok;
+            if !write && self.rda_after_burst {
+                p = p.max(at + self.t.burst + self.t.rtp);
+            }
+            self.commit_auto_precharge(b, p);
         }
         at
+    }
+
+    /// Closed page, FR-FCFS: a burst admitted before the last committed refresh goes before
+    /// it when its ACT, its column command and its auto-precharge all fit: the commands
+    /// before the refresh's first clock, the auto-precharge started by then and tRP over by
+    /// the REF. The bank is closed again afterwards, as the refresh found it. (Without this,
+    /// a refresh committed behind a long closed-page backlog held every later burst until
+    /// tRFC after it.) Returns the column command's clock, or `None` (and commits nothing).
+    #[inline(never)]
+    fn before_refresh(&mut self, loc: Location, write: bool, admit: u64) -> Option<u64> {
+        let (blocked, ref_at) = self.ref_window?;
+        let b = loc.bank as usize;
+        let bank = &self.banks[b];
+        if admit >= blocked || bank.open.is_some() {
+            return None;
+        }
+        let t = self.t;
+        let a = self.activate_slot(admit.max(bank.act_ok));
+        if a + t.rcd >= blocked {
+            return None;
+        }
+        let col = self.column_slot(a + t.rcd, write, Some(blocked - 1))?;
+        let mut pre = (a + t.ras).max(col + t.column_to_precharge(write));
+        if !write && self.rda_after_burst {
+            pre = pre.max(col + t.burst + t.rtp);
+        }
+        if pre > blocked || pre + t.rp > ref_at {
+            return None;
+        }
+        self.banks[b].misses += 1;
+        self.commit_activate(b, loc.row, a);
+        self.commit_column(loc, write, col, true, true);
+        self.commit_auto_precharge(b, pre);
+        Some(col)
     }
 
     /// Opens `row` in bank `b` (precharging another row first) no earlier than `lo`; returns
     /// the earliest clock for a column command to it.
     #[inline(never)]
-    fn open_row(&mut self, b: usize, row: u64, lo: u64) -> u64 {
+    fn open_row(&mut self, b: usize, row: u64, lo: u64, pre_lo: u64) -> u64 {
         if self.banks[b].open.is_some() {
             self.banks[b].conflicts += 1;
-            let p = self.cmd_bus.first_free(lo.max(self.banks[b].pre_ok));
+            let p = self
+                .cmd_bus
+                .first_free(pre_lo.max(lo).max(self.banks[b].pre_ok));
             self.commit_precharge(b, p);
         } else {
             self.banks[b].misses += 1;
@@ -768,6 +864,73 @@ impl<S: CommandSink> Ddr3<S> {
         let a = self.activate_slot(lo.max(self.banks[b].act_ok));
         self.commit_activate(b, row, a);
         lo.max(a + self.t.rcd)
+    }
+
+    /// FR-FCFS with a row-hit cap: the earliest clock for the precharge a conflict in bank
+    /// `b` needs, no earlier than `lo`. A controller precharges a row only when its queue
+    /// holds no more hits to it or the row has had `row_hit_cap` column commands; the hits
+    /// the queue holds are those of the requests in `ahead` that reach it before the
+    /// precharge would issue (each one served pushes the precharge back, which may let the
+    /// next one in). Those hits then take the room left before the PRE ([`try_overtake`]).
+    /// Posted writes wait in the write buffer, not in the queue, and do not count.
+    #[inline(never)]
+    fn row_hit_hold(&self, b: usize, lo: u64, ahead: &[Request]) -> u64 {
+        let bank = &self.banks[b];
+        let mut pre = lo.max(bank.pre_ok);
+        let (Scheduler::FrFcfs, Some(open)) = (self.scheduler, bank.open) else {
+            return pre;
+        };
+        let cap = self.writes.hit_cap;
+        let mut served = bank.streak;
+        let mut prev_col = bank.last_cas.max(bank.cas_ok);
+        let mut prev_write = self.cols.last().is_some_and(|c| c.write);
+        let mut arrival = self.last_arrival;
+        let mut last_issue = self.last_issue;
+        let mut bursts = 0usize;
+        'requests: for r in ahead {
+            if served >= cap {
+                break;
+            }
+            if last_issue != Some(r.issue) {
+                let c = self.clock.cycle_at_or_after(r.issue);
+                arrival = (((c + !self.sys_mask) & self.sys_mask) + self.frontend).max(arrival);
+                last_issue = Some(r.issue);
+            }
+            if arrival >= pre {
+                // It reaches the queue after the precharge has gone, and so do the rest.
+                break;
+            }
+            let write = r.access == Access::Write;
+            if write && self.writes.capacity > 0 {
+                continue;
+            }
+            let bytes = r.bytes.max(1) as u64;
+            let first = self.map.burst_of(r.addr);
+            let last = self.map.burst_of(r.addr.wrapping_add(bytes - 1));
+            let mut burst = first;
+            loop {
+                bursts += 1;
+                if bursts > self.depth || served >= cap {
+                    // Beyond what the queue holds.
+                    break 'requests;
+                }
+                let l = self.map.locate(burst);
+                if l.bank as usize == b && l.row == open {
+                    let col = arrival
+                        .max(prev_col + self.t.column_gap(prev_write, write))
+                        .max(bank.cas_ok);
+                    prev_col = col;
+                    prev_write = write;
+                    served += 1;
+                    pre = pre.max(col + self.t.column_to_precharge(write));
+                }
+                if burst == last {
+                    break;
+                }
+                burst = burst.wrapping_add(1);
+            }
+        }
+        pre
     }
 
     /// FR-FCFS: a hit to the row its bank is about to close, served before that PRE.
@@ -829,15 +992,30 @@ impl<S: CommandSink> Ddr3<S> {
     /// Takes a command-queue entry at or after `at` and commits the burst's commands;
     /// returns the clock its data is done.
     #[inline]
-    fn issue_burst(&mut self, loc: Location, write: bool, at: u64, close_after: bool) -> u64 {
+    fn issue_burst(
+        &mut self,
+        loc: Location,
+        write: bool,
+        at: u64,
+        close_after: bool,
+        ahead: &[Request],
+    ) -> u64 {
         let admit = self.admit(at);
-        self.refresh_until(admit);
+        // A refresh due before this burst's bank could take its next command goes first (the
+        // controller issues it when due rather than behind every command already queued).
+        let bank = &self.banks[loc.bank as usize];
+        let start = if bank.open == Some(loc.row) {
+            bank.last_cas
+        } else {
+            bank.act_ok
+        };
+        self.refresh_until(admit.max(start));
         if admit >= self.prune_at {
             self.prune(admit);
             self.prune_at = admit + PRUNE_EVERY;
         }
         self.c.queue_wait += admit - at;
-        let cas = self.schedule_burst(loc, write, admit, close_after);
+        let cas = self.schedule_burst(loc, write, admit, close_after, ahead);
         let pos = self.queue.upper_bound(cas);
         self.queue.insert_at(pos, cas);
         self.c.bursts += 1;
@@ -877,7 +1055,7 @@ impl<S: CommandSink> Ddr3<S> {
         while self.wbuf.len() > keep {
             let w = self.wbuf.remove(self.pick_write());
             let at = from.max(w.accepted);
-            self.issue_burst(w.loc, true, at, w.close_after);
+            self.issue_burst(w.loc, true, at, w.close_after, &[]);
             // It leaves the buffer when the command queue admits it.
             let left = self.last_admit;
             let pos = self.wbuf_leaving.upper_bound(left);
@@ -926,8 +1104,10 @@ impl<S: CommandSink> Ddr3<S> {
     }
 }
 
-impl<S: CommandSink> MemoryModel for Ddr3<S> {
-    fn access(&mut self, req: Request) -> Time {
+impl<S: CommandSink> Ddr3<S> {
+    /// One request, with the requests the requester issues next (see
+    /// [`MemoryModel::access_ahead`]).
+    fn access_with(&mut self, req: Request, ahead: &[Request]) -> Time {
         let arrival = self.arrival_of(req.issue);
         let write = req.access == Access::Write;
         let buffered = write && self.writes.capacity > 0;
@@ -951,8 +1131,9 @@ impl<S: CommandSink> MemoryModel for Ddr3<S> {
             if !is_last {
                 next = self.map.locate(burst.wrapping_add(1));
             }
-            let close_after = self.policy == PagePolicy::Closed
-                && (is_last || next.bank != loc.bank || next.row != loc.row);
+            // Closed page: every column command precharges its row (as an auto-precharge
+            // would), even when the request's next burst is in the same row.
+            let close_after = self.policy == PagePolicy::Closed;
             let burst_done = if buffered {
                 // Posted: complete once the buffer has it, a system clock later.
                 self.post_write(burst, loc, close_after, arrival) + self.t.ratio
@@ -961,7 +1142,7 @@ impl<S: CommandSink> MemoryModel for Ddr3<S> {
                 self.c.write_forwards += 1;
                 arrival + self.t.ratio
             } else {
-                self.issue_burst(loc, write, arrival, close_after)
+                self.issue_burst(loc, write, arrival, close_after, ahead)
             };
             done = done.max(burst_done);
             if is_last {
@@ -980,6 +1161,16 @@ impl<S: CommandSink> MemoryModel for Ddr3<S> {
         }
         self.c.last_done = self.c.last_done.max(done);
         self.clock.time_of(done)
+    }
+}
+
+impl<S: CommandSink> MemoryModel for Ddr3<S> {
+    fn access(&mut self, req: Request) -> Time {
+        self.access_with(req, &[])
+    }
+
+    fn access_ahead(&mut self, req: Request, ahead: &[Request]) -> Time {
+        self.access_with(req, ahead)
     }
 
     fn flush(&mut self) -> Time {

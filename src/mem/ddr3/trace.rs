@@ -13,6 +13,12 @@ pub enum CommandKind {
     Read,
     /// Write burst (WR).
     Write,
+    /// Read burst with auto-precharge (RDA): the bank precharges itself once tRTP (and
+    /// tRAS) allow.
+    ReadAp,
+    /// Write burst with auto-precharge (WRA): the bank precharges itself after write
+    /// recovery.
+    WriteAp,
     /// Close one bank's row (PRE).
     Precharge,
     /// Close every bank (PREA, PRE with A10 high).
@@ -28,6 +34,8 @@ impl CommandKind {
             CommandKind::Activate => "ACT",
             CommandKind::Read => "RD",
             CommandKind::Write => "WR",
+            CommandKind::ReadAp => "RDA",
+            CommandKind::WriteAp => "WRA",
             CommandKind::Precharge => "PRE",
             CommandKind::PrechargeAll => "PREA",
             CommandKind::Refresh => "REF",
@@ -55,11 +63,13 @@ impl std::fmt::Display for Command {
         write!(f, "@{} {}", self.at, self.kind.mnemonic())?;
         match self.kind {
             CommandKind::Activate => write!(f, " bank {} row {}", self.bank, self.row),
-            CommandKind::Read | CommandKind::Write => write!(
-                f,
-                " bank {} row {} col {}",
-                self.bank, self.row, self.column
-            ),
+            CommandKind::Read | CommandKind::Write | CommandKind::ReadAp | CommandKind::WriteAp => {
+                write!(
+                    f,
+                    " bank {} row {} col {}",
+                    self.bank, self.row, self.column
+                )
+            }
             CommandKind::Precharge => write!(f, " bank {}", self.bank),
             _ => Ok(()),
         }

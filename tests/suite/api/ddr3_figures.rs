@@ -293,8 +293,9 @@ fn fr_fcfs_beats_in_order_on_random_traffic() {
     assert!(bw[1] < 2.4e9);
 }
 
-/// Closed pages with consecutive bursts in one bank pay ACT-RD-PRE-ACT per burst
-/// (tRCD + tRTP + tRP = 10 clocks for 4 of data); rotating banks per burst hides it.
+/// Closed pages with consecutive bursts in one bank pay ACT, RDA and its auto-precharge per
+/// burst (tRCD + BL/2 + tRTP + tRP = 14 clocks for 4 of data, 29%; a little more where the
+/// stream crosses into the next bank); rotating banks per burst hides it.
 #[test]
 fn page_policy_and_mapping_shape_the_stream() {
     let run_with = |sets: &[&str]| {
@@ -308,7 +309,7 @@ fn page_policy_and_mapping_shape_the_stream() {
         "memory.controller.address_mapping=row-column-bank",
     ]);
     assert!(
-        closed < 0.45 * open && closed > 0.38 * open,
+        closed < 0.36 * open && closed > 0.28 * open,
         "{closed} {open}"
     );
     assert!(closed_rotating > 0.75 * open, "{closed_rotating} {open}");

@@ -59,8 +59,10 @@ struct Op {
     gap_fs: u64,
 }
 
-/// Runs `ops` (issue times accumulate the gaps) and checks the trace and the counters.
-fn run_and_check(board: &str, sets: &[String], ops: &[Op]) {
+/// Runs `ops` (issue times accumulate the gaps) and checks the trace and the counters. Each
+/// request goes with the next `ahead` as its look-ahead (`MemoryModel::access_ahead`: the
+/// FR-FCFS row-hit hold), or alone when `ahead` is 0.
+fn run_and_check(board: &str, sets: &[String], ops: &[Op], ahead: usize) {
     let b = load_board(board, sets).unwrap().board;
     let mut m = Ddr3::with_sink(
         &b.memory,
@@ -69,19 +71,27 @@ fn run_and_check(board: &str, sets: &[String], ops: &[Op]) {
         CommandTrace::default(),
     )
     .unwrap();
-    let mut t = Time::ZERO;
-    for op in ops {
-        t += Time(op.gap_fs);
-        let done = m.access(Request {
-            addr: b.memory.base + op.offset,
-            bytes: op.bytes,
-            access: if op.write {
-                Access::Write
-            } else {
-                Access::Read
-            },
-            issue: t,
-        });
+    let mut issue = Time::ZERO;
+    let reqs: Vec<Request> = ops
+        .iter()
+        .map(|op| {
+            issue += Time(op.gap_fs);
+            Request {
+                addr: b.memory.base + op.offset,
+                bytes: op.bytes,
+                access: if op.write {
+                    Access::Write
+                } else {
+                    Access::Read
+                },
+                issue,
+            }
+        })
+        .collect();
+    for (i, r) in reqs.iter().enumerate() {
+        let next = &reqs[i + 1..(i + 1 + ahead).min(reqs.len())];
+        let done = m.access_ahead(*r, next);
+        let t = r.issue;
         assert!(done > t, "completion {done:?} not after issue {t:?}");
     }
     let trace = &m.sink().commands;
@@ -142,7 +152,8 @@ proptest! {
     #[test]
     fn random_traces_obey_every_timing_rule(ops in prop::collection::vec(random_op(), 1..400)) {
         for (board, sets) in configs() {
-            run_and_check(board, &sets, &ops);
+            run_and_check(board, &sets, &ops, 0);
+            run_and_check(board, &sets, &ops, 8);
         }
     }
 
@@ -163,7 +174,8 @@ proptest! {
             })
             .collect();
         for (board, sets) in configs() {
-            run_and_check(board, &sets, &ops);
+            run_and_check(board, &sets, &ops, 0);
+            run_and_check(board, &sets, &ops, 8);
         }
     }
 }
@@ -186,7 +198,8 @@ fn long_mixed_runs_are_legal() {
         });
     }
     for (board, sets) in configs() {
-        run_and_check(board, &sets, &ops);
+        run_and_check(board, &sets, &ops, 0);
+        run_and_check(board, &sets, &ops, 16);
     }
 }
 
@@ -235,4 +248,93 @@ fn fr_fcfs_overtakes_a_pending_precharge() {
     let kinds: Vec<_> = trace.iter().map(|c| c.kind).collect();
     use CommandKind::*;
     assert_eq!(kinds, [Activate, Read, Read, Precharge, Activate, Read]);
+}
+
+/// FR-FCFS with the row-hit cap at the boards' own clocks: a conflict that arrives knowing
+/// the hits to the open row that follow it (a closed-loop requester's look-ahead) leaves
+/// room for them before its precharge, up to `row_hit_cap` column commands to the row.
+#[test]
+fn a_conflict_waits_for_queued_row_hits_up_to_the_cap() {
+    for (cap, hits_first) in [(4u32, 3usize), (2, 1)] {
+        let b = load_board(
+            "innerjib7ea",
+            &[format!("memory.controller.row_hit_cap={cap}")],
+        )
+        .unwrap()
+        .board;
+        let mut m = Ddr3::with_sink(
+            &b.memory,
+            b.clock,
+            Ddr3Options::default(),
+            CommandTrace::default(),
+        )
+        .unwrap();
+        let base = b.memory.base;
+        let row = b.memory.row_size.bytes() * b.memory.banks as u64;
+        let read = |addr| Request {
+            addr,
+            bytes: 64,
+            access: Access::Read,
+            issue: Time::ZERO,
+        };
+        let hits: Vec<Request> = (1..4).map(|c| read(base + 64 * c)).collect();
+        m.access_ahead(read(base), &[read(base + row)]);
+        let conflict = m.access_ahead(read(base + row), &hits);
+        let done: Vec<Time> = (0..3)
+            .map(|i| m.access_ahead(hits[i], &hits[i + 1..]))
+            .collect();
+        for (i, d) in done.iter().enumerate() {
+            assert_eq!(
+                *d < conflict,
+                i < hits_first,
+                "cap {cap}: hit {i} at {d:?}, conflict at {conflict:?}"
+            );
+        }
+        let trace = m.sink().in_clock_order();
+        check::check(m.timing(), m.banks(), &trace, true).unwrap();
+        let rows: Vec<(CommandKind, u64)> = trace.iter().map(|c| (c.kind, c.row)).collect();
+        use CommandKind::*;
+        let mut want = vec![(Activate, 0)];
+        want.extend(std::iter::repeat_n((Read, 0), 1 + hits_first));
+        want.extend([(Precharge, 0), (Activate, 1), (Read, 1)]);
+        assert_eq!(&rows[..want.len()], &want[..], "cap {cap}");
+    }
+}
+
+/// Closed page: every column command carries its own precharge (RDA/WRA, as DRAMsim3's
+/// CLOSE_PAGE), even between the bursts of one request in one row.
+#[test]
+fn closed_page_auto_precharges_every_burst() {
+    let b = load_board(
+        "innerjib7ea-x16",
+        &["memory.controller.page_policy=closed".to_string()],
+    )
+    .unwrap()
+    .board;
+    let mut m = Ddr3::with_sink(
+        &b.memory,
+        b.clock,
+        Ddr3Options::default(),
+        CommandTrace::default(),
+    )
+    .unwrap();
+    for (i, access) in [Access::Read, Access::Write].into_iter().enumerate() {
+        m.access(Request {
+            addr: b.memory.base + 4096 * i as u64,
+            bytes: 64,
+            access,
+            issue: Time::ZERO,
+        });
+    }
+    m.flush();
+    let trace = m.sink().in_clock_order();
+    let s = check::check(m.timing(), m.banks(), &trace, true).unwrap();
+    use CommandKind::*;
+    let kinds: Vec<_> = trace.iter().map(|c| c.kind).collect();
+    assert_eq!(kinds.iter().filter(|&&k| k == Activate).count(), 8);
+    assert_eq!(kinds.iter().filter(|&&k| k == ReadAp).count(), 4);
+    assert_eq!(kinds.iter().filter(|&&k| k == WriteAp).count(), 4);
+    assert!(!kinds.contains(&Precharge) && !kinds.contains(&Read));
+    assert_eq!((s.reads, s.writes, s.precharges), (4, 4, 8));
+    assert_eq!(m.stats().get("precharges"), Some(8.0));
 }

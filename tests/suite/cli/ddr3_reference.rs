@@ -2,59 +2,83 @@
 //! traces are what `emulate membench ARGS` issues; reference.py replayed them through
 //! DRAMsim3 at the commit it names and recorded its figures in reference.json).
 //!
-//! Held here: the open-page traces, which is the boards' policy (LiteDRAM keeps rows open).
-//! Each sustained bandwidth is within 10% of DRAMsim3's, except the traces listed in
-//! `KNOWN_GAPS`, which doc/validation.md explains and which must not get worse. Closed-page
-//! traces are not held: DRAMsim3's CLOSE_PAGE precharges after every column command, while
-//! the model's closed policy keeps a row open for the queued hits of the same row.
+//! Held here: every trace, open page (the boards' policy: LiteDRAM keeps rows open) and
+//! closed page (every column command with auto-precharge, as DRAMsim3's CLOSE_PAGE), on both
+//! boards. Each sustained bandwidth is within 10% of DRAMsim3's, except the traces listed in
+//! `KNOWN_GAPS` (closed page only), which doc/validation.md explains and which must not get
+//! worse. The idle
+//! latency (one request in flight) is held on the DRAM side, with the board's own PHY: what
+//! membench reports as the DRAM side must be within 10 ns of DRAMsim3's latency. Both run
+//! with the request queue as deep as DRAMsim3's transaction queue (`emulate_mirror`).
 
 use crate::support::emulate_json;
 
-/// Traces whose bandwidth ratio to DRAMsim3 is a known gap, with the lowest ratio accepted.
-const KNOWN_GAPS: &[(&str, f64)] = &[
-    // Three streams in one bank: the model reopens the row for each stream's request more
-    // often than DRAMsim3's row-hit-first queue does.
-    ("x64/open/stream-add-same-bank", 0.58),
+/// Traces whose bandwidth ratio to DRAMsim3 is a known gap, with the accepted range (the
+/// floor a little under the ratio measured when reference.json was written, so that a gap
+/// cannot widen unnoticed). All are closed page, all slower than DRAMsim3 (doc/validation.md):
+/// - reads mixed with writes (mix, STREAM): not explained yet; per-bank command queues and
+///   a drain that takes the writes arriving during it were tried and did not close it.
+/// - random reads: DRAMsim3 issues whichever bank is ready; the model places each request's
+///   ACT at the earliest clock its bank allows when it arrives, and a later request can only
+///   fill the room left around it.
+const KNOWN_GAPS: &[(&str, f64, f64)] = &[
+    ("x64/closed/random-read", 0.87, 1.10),
+    ("x64/closed/mix-2:1", 0.75, 1.10),
+    ("x64/closed/stream-add-diff-banks", 0.76, 1.10),
+    ("x64/closed/stream-add-same-bank", 0.84, 1.10),
+    ("x64/closed/window-random-read-W8", 0.87, 1.10),
+    ("x64/closed/window-random-read-W16", 0.87, 1.10),
+    ("x64/closed/window-random-read-W32", 0.87, 1.10),
+    ("x16/closed/random-read", 0.84, 1.10),
+    ("x16/closed/mix-2:1", 0.71, 1.10),
+    ("x16/closed/stream-add-diff-banks", 0.78, 1.10),
+    ("x16/closed/stream-add-same-bank", 0.83, 1.10),
+    ("x16/closed/window-random-read-W4", 0.86, 1.10),
+    ("x16/closed/window-random-read-W8", 0.84, 1.10),
+    ("x16/closed/window-random-read-W16", 0.84, 1.10),
+    ("x16/closed/window-random-read-W32", 0.84, 1.10),
 ];
 
-#[test]
-fn open_page_bandwidth_is_within_ten_percent_of_dramsim3() {
+fn reference() -> serde_json::Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/testbench/dramsim3/reference.json"
     );
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let dram_side: Vec<String> = r["emulate_dram_side"]
-        .as_array()
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
         .unwrap()
         .iter()
         .map(|x| x.as_str().unwrap().to_string())
-        .collect();
+        .collect()
+}
+
+fn membench(args: &[String], extra: &[String]) -> serde_json::Value {
+    let mut argv: Vec<String> = vec!["membench".into()];
+    argv.extend(extra.iter().cloned());
+    argv.extend(args.iter().cloned());
+    argv.push("--json".into());
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    emulate_json(&argv)
+}
+
+#[test]
+fn bandwidth_is_within_ten_percent_of_dramsim3() {
+    let r = reference();
+    let mut settings = strings(&r["emulate_dram_side"]);
+    settings.extend(strings(&r["emulate_mirror"]));
     let mut checked = 0;
     let mut failures = Vec::new();
     for t in r["traces"].as_array().unwrap() {
         let name = t["name"].as_str().unwrap();
-        if !name.contains("/open/") {
-            continue;
-        }
-        let mut argv: Vec<String> = vec!["membench".into()];
-        argv.extend(dram_side.iter().cloned());
-        argv.extend(
-            t["args"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_str().unwrap().to_string()),
-        );
-        argv.push("--json".into());
-        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let v = emulate_json(&argv);
+        let v = membench(&strings(&t["args"]), &settings);
         let ours = v["bytes_per_s"].as_f64().unwrap();
         let reference = t["dramsim3_bytes_per_s"].as_f64().unwrap();
         let ratio = ours / reference;
-        let ok = match KNOWN_GAPS.iter().find(|(n, _)| *n == name) {
-            Some(&(_, floor)) => ratio >= floor && ratio <= 1.10,
+        let ok = match KNOWN_GAPS.iter().find(|(n, _, _)| *n == name) {
+            Some(&(_, lo, hi)) => ratio >= lo && ratio <= hi,
             None => (ratio - 1.0).abs() <= 0.10,
         };
         if !ok {
@@ -66,6 +90,44 @@ fn open_page_bandwidth_is_within_ten_percent_of_dramsim3() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 24, "the open-page traces of both boards");
+    assert_eq!(checked, 48, "open and closed page, both boards");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// One request in flight (a dependent read: the next issues when the last is back). The
+/// board's PHY stays as it is; membench splits the latency into the PHY's fixed share (13
+/// system clocks less CL + BL/2: 16 DRAM clocks, 106.7 ns) and the DRAM side.
+#[test]
+fn idle_dram_side_latency_is_within_ten_ns_of_dramsim3() {
+    let r = reference();
+    let mirror = strings(&r["emulate_mirror"]);
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for t in r["traces"].as_array().unwrap() {
+        let name = t["name"].as_str().unwrap();
+        if !name.ends_with("window-random-read-W1") {
+            continue;
+        }
+        let v = membench(&strings(&t["args"]), &mirror);
+        let phy = v["phy_read_latency_ns"].as_f64().unwrap();
+        assert!(
+            (phy - 16.0 * 20.0 / 3.0).abs() < 1e-6,
+            "{name}: PHY {phy} ns"
+        );
+        let ours = v["dram_side_read_latency_ns"].as_f64().unwrap();
+        let total = v["mean_read_latency_ns"].as_f64().unwrap();
+        assert!(
+            (ours + phy - total).abs() < 1e-6,
+            "{name}: {ours} + {phy} != {total}"
+        );
+        let reference = t["dramsim3_mean_read_latency_ns"].as_f64().unwrap();
+        if (ours - reference).abs() > 10.0 {
+            failures.push(format!(
+                "{name}: DRAM side {ours:.1} ns (+ PHY {phy:.1} ns), DRAMsim3 {reference:.1} ns"
+            ));
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "open and closed page, both boards");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
