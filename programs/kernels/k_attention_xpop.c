@@ -802,6 +802,85 @@ static __attribute__((noinline)) void zero_acc(const struct plan *p, int64_t row
     }
 }
 
+/* The factors 1/l of every row at once (one vector divide; 0 for a row without a visible
+ * key), into c (free now); for a single-block chunk f' = f + (0 * c) * f (write_out_single). */
+static inline __attribute__((always_inline)) void reciprocals(const struct plan *p, int64_t rows, int single) {
+    for (int64_t i = 0; i < rows;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(rows - i));
+        vfloat32m4_t l = __riscv_vle32_v_f32m4(p->l + i, vl);
+        vfloat32m4_t inv = __riscv_vfrdiv_vf_f32m4(l, 1.0f, vl);
+        inv = __riscv_vfmerge_vfm_f32m4(inv, 0.0f, __riscv_vmfeq_vf_f32m4_b8(l, 0.0f, vl), vl);
+        if (single) {
+            /* f' = f + (0 * c) * f: the accumulators' 0 * c carried through */
+            vfloat32m4_t zc = __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(p->c + i, vl), fconst(0u), vl);
+            inv = __riscv_vfadd_vv_f32m4(inv, __riscv_vfmul_vv_f32m4(zc, inv, vl), vl);
+        }
+        __riscv_vse32_v_f32m4(p->c + i, inv, vl);
+        i += (int64_t)vl;
+    }
+}
+
+/* One KV head of a decode step (one token) whose keys are a single short block, F16 or BF16:
+ * attend()'s path for that case (nt = 1, single, transposed scores), the same operations,
+ * in a function of its own that reads the launch's arguments from the plan: the head loop
+ * of attend() keeps more values live than the registers hold and spills them to the stack,
+ * in DDR. */
+static inline __attribute__((always_inline)) void head_short_k(const struct plan *p, int64_t hk, int64_t nb,
+                                                                int64_t tr_len, const int kind) {
+    const struct attn_args *const A = &p->a;
+    const int64_t D = p->D, group = A->group;
+    const uint32_t xtype = kind == KV_F16 ? XPOP_TYPE_F16 : XPOP_TYPE_BF16;
+    init_rows(p, group);
+    if (kind == KV_F16) {
+        convert_q_f16(p, tensor_row(A->q, 0, hk * group, 0), A->q->nb[1], A->q->nb[2], 1, group);
+    } else {
+        convert_q_bf16(p, tensor_row(A->q, 0, hk * group, 0), A->q->nb[1], A->q->nb[2], 1, group);
+    }
+    /* job 1, S^T[j][r] = q_r . K_j: A = the q rows, B = the K rows */
+    struct xpop_desc *s = &p->d[0];
+    s->a = (uint64_t)(uintptr_t)p->qh;
+    s->b = (uint64_t)tensor_row(A->k, 0, hk, 0);
+    s->c = (uint64_t)(uintptr_t)p->s;
+    s->lda = (uint64_t)D * 2;
+    s->ldb = A->k->nb[1];
+    s->ldc = (uint64_t)group * 4;
+    s->m = (uint32_t)nb;
+    s->n = (uint32_t)group;
+    s->k = (uint32_t)D;
+    s->ctrl = xtype;
+    xpop_mm(s, 1);
+    int64_t seen = A->causal ? A->n_past + 1 : nb;
+    seen = seen < 0 ? 0 : seen > nb ? nb : seen;
+    if (kind == KV_F16) {
+        softmax_rows_tr(p, group, nb, seen, A->scale, tr_len, 1);
+    } else {
+        softmax_rows_tr_bf16(p, group, nb, seen, A->scale, tr_len, 1);
+    }
+    /* job 2: PV = p . V over the block, V read as stored (transposed A) */
+    struct xpop_desc *v = &p->d[1];
+    v->a = (uint64_t)tensor_row(A->v, 0, hk, 0);
+    v->b = (uint64_t)(uintptr_t)p->ph;
+    v->c = (uint64_t)(uintptr_t)p->pv;
+    v->lda = A->v->nb[1];
+    v->ldb = (uint64_t)nb * 2;
+    v->ldc = (uint64_t)D * 4;
+    v->m = (uint32_t)group;
+    v->n = (uint32_t)D;
+    v->k = (uint32_t)nb;
+    v->ctrl = xtype | XPOP_CTRL_A_TRANSPOSED;
+    xpop_mm(v, 1);
+    reciprocals(p, group, 1);
+    write_out_single(p, tensor_row(A->dst, hk * group, 0, 0), A->dst->nb[1], A->dst->nb[2], 1, group);
+}
+
+static __attribute__((noinline)) void head_short_f16(const struct plan *p, int64_t hk, int64_t nb, int64_t tr_len) {
+    head_short_k(p, hk, nb, tr_len, KV_F16);
+}
+
+static __attribute__((noinline)) void head_short_bf16(const struct plan *p, int64_t hk, int64_t nb, int64_t tr_len) {
+    head_short_k(p, hk, nb, tr_len, KV_BF16);
+}
+
 /* One launch over a cache of this kind (a constant: each caller below is its own copy). */
 static inline __attribute__((always_inline)) int attend(const struct sail_op *op, const int kind) {
     /* the plan itself lives in the scratchpad: the stack is in DDR, behind its latency */
@@ -866,6 +945,23 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
     /* the K and V row strides, read once from the descriptor (in DDR) */
     const uint64_t k_row = A->k->nb[1], v_row = A->v->nb[1];
     const uint64_t vmax8 = __riscv_vsetvlmax_e32m8();
+    if (kind != KV_Q8_0 && A->n_q == 1) {
+        /* a decode step over one short block: the conditions of `single` and `tr` below
+         * for nt = 1, t0 = 0, j0 = 0 */
+        const int64_t nb = attn_keys_seen(A, 0, 1);
+        const int64_t tr_len = (int64_t)(vmax8 / (uint64_t)(group < 1 ? 1 : group)) * group;
+        if (nb > 0 && nb <= SOFTMAX_BLOCK_MAX && !A->mask && group <= (int64_t)vmax8 &&
+            (uint64_t)tr_len + ((uint64_t)nb * (uint64_t)group + 1) / 2 <= (uint64_t)(group * D)) {
+            for (int64_t hk = 0; hk < A->H_kv; hk++) {
+                if (kind == KV_F16) {
+                    head_short_f16(p, hk, nb, tr_len);
+                } else {
+                    head_short_bf16(p, hk, nb, tr_len);
+                }
+            }
+            return SAIL_OK;
+        }
+    }
     for (int64_t hk = 0; hk < A->H_kv; hk++) {
         const uintptr_t k_head = tensor_row(A->k, 0, hk, 0), v_head = tensor_row(A->v, 0, hk, 0);
         for (int64_t t0 = 0; t0 < A->n_q; t0 += chunk) {
@@ -988,19 +1084,7 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
             }
             /* out = acc / l, or 0 for a row without a visible key */
             /* the factors 1/l of every row at once (one vector divide; c is free now) */
-            for (int64_t i = 0; i < rows;) {
-                size_t vl = __riscv_vsetvl_e32m4((size_t)(rows - i));
-                vfloat32m4_t l = __riscv_vle32_v_f32m4(p->l + i, vl);
-                vfloat32m4_t inv = __riscv_vfrdiv_vf_f32m4(l, 1.0f, vl);
-                inv = __riscv_vfmerge_vfm_f32m4(inv, 0.0f, __riscv_vmfeq_vf_f32m4_b8(l, 0.0f, vl), vl);
-                if (single) {
-                    /* f' = f + (0 * c) * f: the accumulators' 0 * c carried through */
-                    vfloat32m4_t zc = __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(p->c + i, vl), fconst(0u), vl);
-                    inv = __riscv_vfadd_vv_f32m4(inv, __riscv_vfmul_vv_f32m4(zc, inv, vl), vl);
-                }
-                __riscv_vse32_v_f32m4(p->c + i, inv, vl);
-                i += (int64_t)vl;
-            }
+            reciprocals(p, rows, single);
             if (single) {
                 write_out_single(p, tensor_row(A->dst, hk * group, t0, 0), A->dst->nb[1], A->dst->nb[2], nt, group);
             } else {
