@@ -68,6 +68,8 @@ struct plan {
     float *mx, *l, *c;   /* [rows] running max, running sum, last correction */
     float *t;            /* [rows] one block reduction per row (step A: its maximum; B: its sum) */
     struct xpop_desc *d; /* the two jobs of a block */
+    struct attn_args a;  /* the launch's arguments: here, not on the stack (in DDR), since
+                          * the head loop reads them after every call */
 };
 
 /* An f32 constant in an f register, built from its bits by fmv.w.x: the compiler cannot
@@ -264,6 +266,31 @@ static inline __attribute__((always_inline)) void softmax_b_block(const struct p
     }
 }
 
+/* Between the two steps, per row as vectors over the rows r0 .. r0+n-1: m_new = max(mx, the
+ * block's maximum in t); sub = m_new, or 0 when it is -inf; c = e^(mx - sub); mx = m_new. */
+static inline __attribute__((always_inline)) void softmax_group(const struct plan *p, int64_t r0, int64_t n) {
+    for (int64_t i = r0; i < r0 + n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(r0 + n - i));
+        vfloat32m4_t m_old = __riscv_vle32_v_f32m4(p->mx + i, vl);
+        vfloat32m4_t m_new = __riscv_vfmax_vv_f32m4(m_old, __riscv_vle32_v_f32m4(p->t + i, vl), vl);
+        vbool8_t ninf = __riscv_vmseq_vx_u32m4_b8(__riscv_vreinterpret_v_f32m4_u32m4(m_new), 0xff800000u, vl);
+        vfloat32m4_t sub = __riscv_vfmerge_vfm_f32m4(m_new, 0.0f, ninf, vl);
+        __riscv_vse32_v_f32m4(p->c + i, vexpf_m4(__riscv_vfsub_vv_f32m4(m_old, sub, vl), vl), vl);
+        __riscv_vse32_v_f32m4(p->mx + i, m_new, vl);
+        i += (int64_t)vl;
+    }
+}
+
+/* After step B: l = l * c + the block's sum (in t), per row. */
+static inline __attribute__((always_inline)) void softmax_sum(const struct plan *p, int64_t r0, int64_t n) {
+    for (int64_t i = r0; i < r0 + n;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(r0 + n - i));
+        vfloat32m4_t l = __riscv_vfmul_vv_f32m4(__riscv_vle32_v_f32m4(p->l + i, vl), __riscv_vle32_v_f32m4(p->c + i, vl), vl);
+        __riscv_vse32_v_f32m4(p->l + i, __riscv_vfadd_vv_f32m4(l, __riscv_vle32_v_f32m4(p->t + i, vl), vl), vl);
+        i += (int64_t)vl;
+    }
+}
+
 /* The softmax update of rows r0 .. r0+n-1 (one token's rows: the same keys seen): step A of
  * each, the n correction factors e^(mx_old - sub) as one vector exp (lane by lane the
  * same operations as one exp per row), step B of each. */
@@ -275,18 +302,7 @@ static inline __attribute__((always_inline)) void softmax_rows_k(const struct pl
     for (int64_t r = r0; r < r0 + n; r++) {
         softmax_a(p, r, ss, nv, seen, scale, m32, m16);
     }
-    /* per row, as vectors over the rows: m_new = max(mx, the block's maximum); sub = m_new,
-     * or 0 when it is -inf; c = e^(mx - sub); mx = m_new */
-    for (int64_t i = r0; i < r0 + n;) {
-        size_t vl = __riscv_vsetvl_e32m4((size_t)(r0 + n - i));
-        vfloat32m4_t m_old = __riscv_vle32_v_f32m4(p->mx + i, vl);
-        vfloat32m4_t m_new = __riscv_vfmax_vv_f32m4(m_old, __riscv_vle32_v_f32m4(p->t + i, vl), vl);
-        vbool8_t ninf = __riscv_vmseq_vx_u32m4_b8(__riscv_vreinterpret_v_f32m4_u32m4(m_new), 0xff800000u, vl);
-        vfloat32m4_t sub = __riscv_vfmerge_vfm_f32m4(m_new, 0.0f, ninf, vl);
-        __riscv_vse32_v_f32m4(p->c + i, vexpf_m4(__riscv_vfsub_vv_f32m4(m_old, sub, vl), vl), vl);
-        __riscv_vse32_v_f32m4(p->mx + i, m_new, vl);
-        i += (int64_t)vl;
-    }
+    softmax_group(p, r0, n);
     if (kind == KV_Q8_0 || nv > SOFTMAX_BLOCK_MAX) {
         for (int64_t r = r0; r < r0 + n; r++) {
             softmax_b(p, r, ss, nv, kind);
@@ -296,13 +312,7 @@ static inline __attribute__((always_inline)) void softmax_rows_k(const struct pl
          * subtract pass of the whole-block form */
         softmax_b_block(p, r0, n, nv, kind);
     }
-    /* l = l * c + the block's sum, per row */
-    for (int64_t i = r0; i < r0 + n;) {
-        size_t vl = __riscv_vsetvl_e32m4((size_t)(r0 + n - i));
-        vfloat32m4_t l = __riscv_vfmul_vv_f32m4(__riscv_vle32_v_f32m4(p->l + i, vl), __riscv_vle32_v_f32m4(p->c + i, vl), vl);
-        __riscv_vse32_v_f32m4(p->l + i, __riscv_vfadd_vv_f32m4(l, __riscv_vle32_v_f32m4(p->t + i, vl), vl), vl);
-        i += (int64_t)vl;
-    }
+    softmax_sum(p, r0, n);
 }
 
 static __attribute__((noinline)) void softmax_rows(const struct plan *p, int64_t r0, int64_t n, int64_t nv, int64_t seen, float scale,
@@ -318,6 +328,114 @@ static __attribute__((noinline)) void softmax_rows_bf16(const struct plan *p, in
 static __attribute__((noinline)) void softmax_rows_q8_0(const struct plan *p, int64_t r0, int64_t n, int64_t nv, int64_t seen, float scale,
                               const float *m32, const uint16_t *m16) {
     softmax_rows_k(p, r0, n, nv, seen, scale, m32, m16, KV_Q8_0);
+}
+
+/* The softmax update of a decode token's R rows over a short block (F16, BF16; no mask),
+ * with the scores transposed: job 1 wrote S^T, key j's R scores at s + j R (the operands
+ * swapped: the same exact products summed in the same order, so the same scores). Every
+ * step then runs over the rows as the vector's lanes, or over the whole block in strips of
+ * L = a multiple of R elements, where the row-major form had a dependent chain per row:
+ * step A: the scores scaled (hidden keys -inf) in strips, each row's maximum as an
+ *   elementwise max over the keys from -inf (max is exact, so its order does not matter);
+ * the group's vectors (softmax_group);
+ * step B: x - sub with sub tiled over a strip (L / R copies of the rows' sub, in the p.V
+ *   buffer, free until job 2), e^x, in strips; each row's sum as an elementwise add over
+ *   the keys in order from +0 (the ordered reduction's operations); p rounded in strips
+ *   and transposed back to rows (ph[r][j]: job 2's B) by a strided store per key;
+ * and l (softmax_sum). The same operations per element as softmax_rows_k. */
+static inline __attribute__((always_inline)) void softmax_rows_tr_k(const struct plan *p, int64_t R, int64_t nv,
+                                                                     int64_t seen, float scale, int64_t L,
+                                                                     int first, const int kind) {
+    float *const s = p->s;
+    const int64_t total = nv * R;
+    const struct exp_consts k = exp_consts();
+    for (int64_t i = 0; i < total;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(total - i));
+        __riscv_vse32_v_f32m8(s + i, __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(s + i, vl), scale, vl), vl);
+        i += (int64_t)vl;
+    }
+    for (int64_t i = seen * R; i < total;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(total - i));
+        __riscv_vse32_v_f32m8(s + i, __riscv_vfmv_v_f_f32m8(-__builtin_inff(), vl), vl);
+        i += (int64_t)vl;
+    }
+    const size_t vr = __riscv_vsetvl_e32m8((size_t)R);
+    {
+        /* two running maxima (even and odd keys), then their max */
+        vfloat32m8_t m0 = __riscv_vfmv_v_f_f32m8(-__builtin_inff(), vr), m1 = m0;
+        int64_t j = 0;
+        for (; j + 2 <= nv; j += 2) {
+            m0 = __riscv_vfmax_vv_f32m8(m0, __riscv_vle32_v_f32m8(s + j * R, vr), vr);
+            m1 = __riscv_vfmax_vv_f32m8(m1, __riscv_vle32_v_f32m8(s + (j + 1) * R, vr), vr);
+        }
+        if (j < nv) {
+            m0 = __riscv_vfmax_vv_f32m8(m0, __riscv_vle32_v_f32m8(s + j * R, vr), vr);
+        }
+        __riscv_vse32_v_f32m8(p->t, __riscv_vfmax_vv_f32m8(m0, m1, vr), vr);
+    }
+    if (first) {
+        /* the chunk's first block: mx is -inf, so m_new = the block's maximum (never NaN:
+         * the maxima start from -inf, and max(-inf, NaN) = -inf), and c = vexpf(-inf - sub)
+         * (or of NaN) = vexpf(-104) after its clamp (vfmax returns the number) = +0 (e^-104
+         * is below half the smallest subnormal): the same values without the exp */
+        const size_t v1 = __riscv_vsetvl_e32m8((size_t)R);
+        __riscv_vse32_v_f32m8(p->mx, __riscv_vle32_v_f32m8(p->t, v1), v1);
+        __riscv_vse32_v_f32m8(p->c, __riscv_vfmv_v_f_f32m8(0.0f, v1), v1);
+    } else {
+        softmax_group(p, 0, R);
+    }
+    float *const tile = p->pv;
+    uint16_t *const pt = (uint16_t *)(p->pv + L);
+    {
+        const size_t v1 = __riscv_vsetvl_e32m8((size_t)R);
+        vfloat32m8_t m = __riscv_vle32_v_f32m8(p->mx, v1);
+        vbool4_t ninf = __riscv_vmseq_vx_u32m8_b4(__riscv_vreinterpret_v_f32m8_u32m8(m), 0xff800000u, v1);
+        vfloat32m8_t sub = __riscv_vfmerge_vfm_f32m8(m, 0.0f, ninf, v1);
+        for (int64_t i = 0; i < L; i += R) {
+            __riscv_vse32_v_f32m8(tile + i, sub, v1);
+        }
+    }
+    for (int64_t i = 0; i < total;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(total - i < L ? total - i : L));
+        vfloat32m8_t x = __riscv_vfsub_vv_f32m8(__riscv_vle32_v_f32m8(s + i, vl), __riscv_vle32_v_f32m8(tile, vl), vl);
+        __riscv_vse32_v_f32m8(s + i, exp_nonpos_m8(x, k, vl), vl);
+        i += (int64_t)vl;
+    }
+    {
+        const size_t v1 = __riscv_vsetvl_e32m8((size_t)R);
+        vfloat32m8_t sum = __riscv_vfmv_v_f_f32m8(0.0f, v1);
+        for (int64_t j = 0; j < nv; j++) {
+            sum = __riscv_vfadd_vv_f32m8(sum, __riscv_vle32_v_f32m8(s + j * R, v1), v1);
+        }
+        __riscv_vse32_v_f32m8(p->t, sum, v1);
+    }
+    for (int64_t i = 0; i < total;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(total - i));
+        vfloat32m8_t e = __riscv_vle32_v_f32m8(s + i, vl);
+        if (kind == KV_F16) {
+            __riscv_vse16_v_u16m4(pt + i, prob_to_f16_m8(e, k.two24, vl), vl);
+        } else {
+            __riscv_vse16_v_u16m4(pt + i, prob_to_bf16_m8(e, vl), vl);
+        }
+        i += (int64_t)vl;
+    }
+    {
+        const size_t v16 = __riscv_vsetvl_e16m4((size_t)R);
+        for (int64_t j = 0; j < nv; j++) {
+            __riscv_vsse16_v_u16m4(p->ph + j, (ptrdiff_t)(nv * 2), __riscv_vle16_v_u16m4(pt + j * R, v16), v16);
+        }
+    }
+    softmax_sum(p, 0, R);
+}
+
+static __attribute__((noinline)) void softmax_rows_tr(const struct plan *p, int64_t R, int64_t nv, int64_t seen,
+                                                      float scale, int64_t L, int first) {
+    softmax_rows_tr_k(p, R, nv, seen, scale, L, first, KV_F16);
+}
+
+static __attribute__((noinline)) void softmax_rows_tr_bf16(const struct plan *p, int64_t R, int64_t nv, int64_t seen,
+                                                           float scale, int64_t L, int first) {
+    softmax_rows_tr_k(p, R, nv, seen, scale, L, first, KV_BF16);
 }
 
 /* acc[r] = acc[r] * c[r] + pv[r] for every row */
@@ -389,6 +507,53 @@ static __attribute__((noinline)) void write_out(const struct plan *p, uintptr_t 
                 __riscv_vse32_v_f32m8(o + d, __riscv_vfmul_vf_f32m8(__riscv_vle32_v_f32m8(acc + g * D + d, vl), f[g], vl), vl);
                 d += (int64_t)vl;
             }
+        }
+    }
+}
+
+/* The output of a chunk that saw a single key block (F16, BF16), from the block's p.V: its
+ * accumulators would be acc = 0 * c + pv and its output (0 * c + pv) * f, f = 1/l. Here
+ * out = fma(pv, f', +0) with f' = f + (0 * c) * f per row (in c): the same bits. 0 * c is +0
+ * (or NaN when c is; then f' and both outputs are NaN); f is positive and finite (l is at
+ * least e^-87 over a block of at least one key), so f' = f, pv * f + 0 rounds as pv * f, and
+ * a zero pv gives +0 in both. Row (t, g) goes to base + g * nbh + t * nbt; two rows at a
+ * time (LMUL 8, each operation issuing while the other row's is busy). */
+static __attribute__((noinline)) void write_out_single(const struct plan *p, uintptr_t base, uint64_t nbh,
+                                                       uint64_t nbt, int64_t nt, int64_t group) {
+    const int64_t D = p->D;
+    const vfloat32m8_t zero = __riscv_vfmv_v_f_f32m8(0.0f, __riscv_vsetvlmax_e32m8());
+    const float *pv = p->pv;
+    const float *f = p->c;
+    for (int64_t t = 0; t < nt; t++) {
+        uintptr_t out = base + (uintptr_t)t * nbt;
+        int64_t g = 0;
+        for (; g + 2 <= group; g += 2) {
+            float *const o0 = (float *)out, *const o1 = (float *)(out + nbh);
+            const float f0 = f[0], f1 = f[1];
+            for (int64_t d = 0; d < D;) {
+                size_t vl = __riscv_vsetvl_e32m8((size_t)(D - d));
+                vfloat32m8_t a0 = __riscv_vle32_v_f32m8(pv + d, vl);
+                vfloat32m8_t a1 = __riscv_vle32_v_f32m8(pv + D + d, vl);
+                a0 = __riscv_vfmadd_vf_f32m8(a0, f0, zero, vl);
+                a1 = __riscv_vfmadd_vf_f32m8(a1, f1, zero, vl);
+                __riscv_vse32_v_f32m8(o0 + d, a0, vl);
+                __riscv_vse32_v_f32m8(o1 + d, a1, vl);
+                d += (int64_t)vl;
+            }
+            pv += 2 * D;
+            f += 2;
+            out += 2 * (uintptr_t)nbh;
+        }
+        if (g < group) {
+            float *const o = (float *)out;
+            const float f0 = f[0];
+            for (int64_t d = 0; d < D;) {
+                size_t vl = __riscv_vsetvl_e32m8((size_t)(D - d));
+                __riscv_vse32_v_f32m8(o + d, __riscv_vfmadd_vf_f32m8(__riscv_vle32_v_f32m8(pv + d, vl), f0, zero, vl), vl);
+                d += (int64_t)vl;
+            }
+            pv += D;
+            f += 1;
         }
     }
 }
@@ -557,36 +722,185 @@ static inline __attribute__((always_inline)) void convert_q_k(const struct plan 
 }
 #undef Q_NEXT
 
+/* The same conversion when a token's rows are contiguous in q (nbh = 4 D, as a decode
+ * step's q): each token's group * D values as one run, strip after strip, the next strip's
+ * load issued before the previous strip converts. */
+static inline __attribute__((always_inline)) void convert_q_flat_k(const struct plan *p, uintptr_t base, uint64_t nbt,
+                                                                    int64_t nt, int64_t group, const int kind) {
+    const int64_t n = group * p->D;
+    uint16_t *dst = p->qh;
+    for (int64_t t = 0; t < nt; t++) {
+        const float *src = (const float *)(base + (uintptr_t)t * nbt);
+        const float *const end = src + n;
+        size_t vl0 = __riscv_vsetvl_e32m4((size_t)n);
+        vfloat32m4_t x0 = __riscv_vle32_v_f32m4(src, vl0), x1;
+        src += vl0;
+        for (;;) {
+            if (src == end) {
+                convert_q_strip(dst, x0, vl0, kind);
+                dst += vl0;
+                break;
+            }
+            size_t vl1 = __riscv_vsetvl_e32m4((size_t)(end - src));
+            x1 = __riscv_vle32_v_f32m4(src, vl1);
+            src += vl1;
+            convert_q_strip(dst, x0, vl0, kind);
+            dst += vl0;
+            if (src == end) {
+                convert_q_strip(dst, x1, vl1, kind);
+                dst += vl1;
+                break;
+            }
+            vl0 = __riscv_vsetvl_e32m4((size_t)(end - src));
+            x0 = __riscv_vle32_v_f32m4(src, vl0);
+            src += vl0;
+            convert_q_strip(dst, x1, vl1, kind);
+            dst += vl1;
+        }
+    }
+}
+
 static __attribute__((noinline)) void convert_q_f16(const struct plan *p, uintptr_t base, uint64_t nbt, uint64_t nbh,
                                                     int64_t nt, int64_t group) {
-    convert_q_k(p, base, nbt, nbh, nt, group, KV_F16);
+    if (nbh == (uint64_t)p->D * 4) {
+        convert_q_flat_k(p, base, nbt, nt, group, KV_F16);
+    } else {
+        convert_q_k(p, base, nbt, nbh, nt, group, KV_F16);
+    }
 }
 
 static __attribute__((noinline)) void convert_q_bf16(const struct plan *p, uintptr_t base, uint64_t nbt, uint64_t nbh,
                                                      int64_t nt, int64_t group) {
-    convert_q_k(p, base, nbt, nbh, nt, group, KV_BF16);
+    if (nbh == (uint64_t)p->D * 4) {
+        convert_q_flat_k(p, base, nbt, nt, group, KV_BF16);
+    } else {
+        convert_q_k(p, base, nbt, nbh, nt, group, KV_BF16);
+    }
+}
+
+/* The running state of the chunk's rows (F16, BF16): mx = -inf, l = 0. A function of its own,
+ * so that the compiler cannot hoist its vector constants out of the head loop and spill them
+ * to the stack (in DDR). */
+static __attribute__((noinline)) void init_rows(const struct plan *p, int64_t rows) {
+    for (int64_t i = 0; i < rows;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(rows - i));
+        __riscv_vse32_v_f32m8(p->mx + i, __riscv_vfmv_v_f_f32m8(-__builtin_inff(), vl), vl);
+        __riscv_vse32_v_f32m8(p->l + i, __riscv_vfmv_v_f_f32m8(0.0f, vl), vl);
+        i += (int64_t)vl;
+    }
+}
+
+/* The accumulators of the chunk's rows are contiguous: zeroed in one pass (a function of its
+ * own, as init_rows). */
+static __attribute__((noinline)) void zero_acc(const struct plan *p, int64_t rows) {
+    const int64_t n = rows * p->D;
+    const vfloat32m8_t zero = __riscv_vfmv_v_f_f32m8(0.0f, __riscv_vsetvlmax_e32m8());
+    for (int64_t i = 0; i < n;) {
+        size_t vl = __riscv_vsetvl_e32m8((size_t)(n - i));
+        __riscv_vse32_v_f32m8(p->acc + i, zero, vl);
+        i += (int64_t)vl;
+    }
+}
+
+/* The factors 1/l of every row at once (one vector divide; 0 for a row without a visible
+ * key), into c (free now); for a single-block chunk f' = f + (0 * c) * f (write_out_single). */
+static inline __attribute__((always_inline)) void reciprocals(const struct plan *p, int64_t rows, int single) {
+    for (int64_t i = 0; i < rows;) {
+        size_t vl = __riscv_vsetvl_e32m4((size_t)(rows - i));
+        vfloat32m4_t l = __riscv_vle32_v_f32m4(p->l + i, vl);
+        vfloat32m4_t inv = __riscv_vfrdiv_vf_f32m4(l, 1.0f, vl);
+        inv = __riscv_vfmerge_vfm_f32m4(inv, 0.0f, __riscv_vmfeq_vf_f32m4_b8(l, 0.0f, vl), vl);
+        if (single) {
+            /* f' = f + (0 * c) * f: the accumulators' 0 * c carried through */
+            vfloat32m4_t zc = __riscv_vfmul_vf_f32m4(__riscv_vle32_v_f32m4(p->c + i, vl), fconst(0u), vl);
+            inv = __riscv_vfadd_vv_f32m4(inv, __riscv_vfmul_vv_f32m4(zc, inv, vl), vl);
+        }
+        __riscv_vse32_v_f32m4(p->c + i, inv, vl);
+        i += (int64_t)vl;
+    }
+}
+
+/* One KV head of a decode step (one token) whose keys are a single short block, F16 or BF16:
+ * attend()'s path for that case (nt = 1, single, transposed scores), the same operations,
+ * in a function of its own that reads the launch's arguments from the plan: the head loop
+ * of attend() keeps more values live than the registers hold and spills them to the stack,
+ * in DDR. */
+static inline __attribute__((always_inline)) void head_short_k(const struct plan *p, int64_t hk, int64_t nb,
+                                                                int64_t tr_len, const int kind) {
+    const struct attn_args *const A = &p->a;
+    const int64_t D = p->D, group = A->group;
+    const uint32_t xtype = kind == KV_F16 ? XPOP_TYPE_F16 : XPOP_TYPE_BF16;
+    init_rows(p, group);
+    if (kind == KV_F16) {
+        convert_q_f16(p, tensor_row(A->q, 0, hk * group, 0), A->q->nb[1], A->q->nb[2], 1, group);
+    } else {
+        convert_q_bf16(p, tensor_row(A->q, 0, hk * group, 0), A->q->nb[1], A->q->nb[2], 1, group);
+    }
+    /* job 1, S^T[j][r] = q_r . K_j: A = the q rows, B = the K rows */
+    struct xpop_desc *s = &p->d[0];
+    s->a = (uint64_t)(uintptr_t)p->qh;
+    s->b = (uint64_t)tensor_row(A->k, 0, hk, 0);
+    s->c = (uint64_t)(uintptr_t)p->s;
+    s->lda = (uint64_t)D * 2;
+    s->ldb = A->k->nb[1];
+    s->ldc = (uint64_t)group * 4;
+    s->m = (uint32_t)nb;
+    s->n = (uint32_t)group;
+    s->k = (uint32_t)D;
+    s->ctrl = xtype;
+    xpop_mm(s, 1);
+    int64_t seen = A->causal ? A->n_past + 1 : nb;
+    seen = seen < 0 ? 0 : seen > nb ? nb : seen;
+    if (kind == KV_F16) {
+        softmax_rows_tr(p, group, nb, seen, A->scale, tr_len, 1);
+    } else {
+        softmax_rows_tr_bf16(p, group, nb, seen, A->scale, tr_len, 1);
+    }
+    /* job 2: PV = p . V over the block, V read as stored (transposed A) */
+    struct xpop_desc *v = &p->d[1];
+    v->a = (uint64_t)tensor_row(A->v, 0, hk, 0);
+    v->b = (uint64_t)(uintptr_t)p->ph;
+    v->c = (uint64_t)(uintptr_t)p->pv;
+    v->lda = A->v->nb[1];
+    v->ldb = (uint64_t)nb * 2;
+    v->ldc = (uint64_t)D * 4;
+    v->m = (uint32_t)group;
+    v->n = (uint32_t)D;
+    v->k = (uint32_t)nb;
+    v->ctrl = xtype | XPOP_CTRL_A_TRANSPOSED;
+    xpop_mm(v, 1);
+    reciprocals(p, group, 1);
+    write_out_single(p, tensor_row(A->dst, hk * group, 0, 0), A->dst->nb[1], A->dst->nb[2], 1, group);
+}
+
+static __attribute__((noinline)) void head_short_f16(const struct plan *p, int64_t hk, int64_t nb, int64_t tr_len) {
+    head_short_k(p, hk, nb, tr_len, KV_F16);
+}
+
+static __attribute__((noinline)) void head_short_bf16(const struct plan *p, int64_t hk, int64_t nb, int64_t tr_len) {
+    head_short_k(p, hk, nb, tr_len, KV_BF16);
 }
 
 /* One launch over a cache of this kind (a constant: each caller below is its own copy). */
 static inline __attribute__((always_inline)) int attend(const struct sail_op *op, const int kind) {
-    struct attn_args a;
-    TRY(attn_args_of(op, &a));
-    if (a.k->type != (kind == KV_F16 ? SAIL_TYPE_F16 : kind == KV_BF16 ? SAIL_TYPE_BF16 : SAIL_TYPE_Q8_0)) {
+    /* the plan itself lives in the scratchpad: the stack is in DDR, behind its latency */
+    struct plan *const p = (struct plan *)(uintptr_t)SAIL_SCRATCH_BASE;
+    const struct attn_args *const A = &p->a;
+    TRY(attn_args_of(op, &p->a));
+    if (A->k->type != (kind == KV_F16 ? SAIL_TYPE_F16 : kind == KV_BF16 ? SAIL_TYPE_BF16 : SAIL_TYPE_Q8_0)) {
         return SAIL_ERR_TYPE;
     }
     const uint32_t xtype = kind == KV_F16 ? XPOP_TYPE_F16 : kind == KV_BF16 ? XPOP_TYPE_BF16 : XPOP_TYPE_Q8_0;
-    if (a.v->nb[0] != (kind == KV_Q8_0 ? 34u : 2u)) {
+    if (A->v->nb[0] != (kind == KV_Q8_0 ? 34u : 2u)) {
         return SAIL_ERR_STRIDE;
     }
     if (!((xpop_info(XPOP_INFO_TYPES) >> xtype) & 1u)) {
         return SAIL_ERR_XPOP;
     }
-    const int64_t D = a.D, group = a.group;
+    const int64_t D = A->D, group = A->group;
     if (D > 0xffff) {
         return SAIL_ERR_SHAPE;
     }
-    /* the plan itself lives in the scratchpad: the stack is in DDR, behind its latency */
-    struct plan *const p = (struct plan *)(uintptr_t)SAIL_SCRATCH_BASE;
     p->D = D;
     /* Q8_0: bytes of a quantized q row (and of a K or V row of the head) */
     const uint64_t qrow = (uint64_t)(D / 32) * 34;
@@ -601,7 +915,7 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
         return SAIL_ERR_SHAPE;
     }
     int64_t chunk = (int64_t)((SAIL_SCRATCH_SIZE - fixed) / ((uint64_t)group * row_bytes));
-    chunk = chunk < a.n_q ? chunk : a.n_q;
+    chunk = chunk < A->n_q ? chunk : A->n_q;
     const int64_t max_rows = chunk * group;
     float *vb = 0;
     uint8_t *vraw = 0;
@@ -629,77 +943,120 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
     }
 
     /* the K and V row strides, read once from the descriptor (in DDR) */
-    const uint64_t k_row = a.k->nb[1], v_row = a.v->nb[1];
-    for (int64_t hk = 0; hk < a.H_kv; hk++) {
-        const uintptr_t k_head = tensor_row(a.k, 0, hk, 0), v_head = tensor_row(a.v, 0, hk, 0);
-        for (int64_t t0 = 0; t0 < a.n_q; t0 += chunk) {
-            const int64_t nt = a.n_q - t0 < chunk ? a.n_q - t0 : chunk;
+    const uint64_t k_row = A->k->nb[1], v_row = A->v->nb[1];
+    const uint64_t vmax8 = __riscv_vsetvlmax_e32m8();
+    if (kind != KV_Q8_0 && A->n_q == 1) {
+        /* a decode step over one short block: the conditions of `single` and `tr` below
+         * for nt = 1, t0 = 0, j0 = 0 */
+        const int64_t nb = attn_keys_seen(A, 0, 1);
+        const int64_t tr_len = (int64_t)(vmax8 / (uint64_t)(group < 1 ? 1 : group)) * group;
+        if (nb > 0 && nb <= SOFTMAX_BLOCK_MAX && !A->mask && group <= (int64_t)vmax8 &&
+            (uint64_t)tr_len + ((uint64_t)nb * (uint64_t)group + 1) / 2 <= (uint64_t)(group * D)) {
+            for (int64_t hk = 0; hk < A->H_kv; hk++) {
+                if (kind == KV_F16) {
+                    head_short_f16(p, hk, nb, tr_len);
+                } else {
+                    head_short_bf16(p, hk, nb, tr_len);
+                }
+            }
+            return SAIL_OK;
+        }
+    }
+    for (int64_t hk = 0; hk < A->H_kv; hk++) {
+        const uintptr_t k_head = tensor_row(A->k, 0, hk, 0), v_head = tensor_row(A->v, 0, hk, 0);
+        for (int64_t t0 = 0; t0 < A->n_q; t0 += chunk) {
+            const int64_t nt = A->n_q - t0 < chunk ? A->n_q - t0 : chunk;
             const int64_t rows = nt * group;
-            for (int64_t t = 0; t < nt; t++) {
-                for (int64_t g = 0; g < group; g++) {
-                    const int64_t r = t * group + g;
-                    const float *src = (const float *)tensor_row(a.q, t0 + t, hk * group + g, 0);
-                    if (kind == KV_Q8_0) {
+            if (kind == KV_Q8_0) {
+                for (int64_t t = 0; t < nt; t++) {
+                    for (int64_t g = 0; g < group; g++) {
+                        const int64_t r = t * group + g;
+                        const float *src = (const float *)tensor_row(A->q, t0 + t, hk * group + g, 0);
                         /* q to K's vec_dot_type, as ggml's flash_attn_ext converts it */
                         quantize_row_q8_0(src, (block_q8_0 *)(qq + (uint64_t)r * qrow), D);
                     }
-                    p->mx[r] = -__builtin_inff();
-                    p->l[r] = 0.0f;
                 }
             }
+            init_rows(p, rows);
             if (kind == KV_F16) {
-                convert_q_f16(p, tensor_row(a.q, t0, hk * group, 0), a.q->nb[1], a.q->nb[2], nt, group);
+                convert_q_f16(p, tensor_row(A->q, t0, hk * group, 0), A->q->nb[1], A->q->nb[2], nt, group);
             } else if (kind == KV_BF16) {
-                convert_q_bf16(p, tensor_row(a.q, t0, hk * group, 0), a.q->nb[1], a.q->nb[2], nt, group);
+                convert_q_bf16(p, tensor_row(A->q, t0, hk * group, 0), A->q->nb[1], A->q->nb[2], nt, group);
             }
+            const int64_t n_keys = attn_keys_seen(A, t0, nt);
+            /* F16, BF16: a chunk that sees one key block (every decode position below KB)
+             * keeps no accumulators: its output is taken from the block's p.V
+             * (write_out_single) */
+            const int single = kind != KV_Q8_0 && n_keys > 0 && n_keys <= KB;
             /* the accumulators of the chunk's rows are contiguous: zeroed in one pass */
-            {
-                const size_t vmax = __riscv_vsetvlmax_e32m8();
-                const vfloat32m8_t zero = __riscv_vfmv_v_f_f32m8(0.0f, vmax);
-                for (int64_t i = 0; i < rows * D;) {
-                    size_t vl = __riscv_vsetvl_e32m8((size_t)(rows * D - i));
-                    __riscv_vse32_v_f32m8(p->acc + i, zero, vl);
-                    i += (int64_t)vl;
-                }
+            if (!single) {
+                zero_acc(p, rows);
             }
-            const int64_t n_keys = attn_keys_seen(&a, t0, nt);
             for (int64_t j0 = 0; j0 < n_keys; j0 += KB) {
                 const int64_t nb = n_keys - j0 < KB ? n_keys - j0 : KB;
                 /* job 1: S = q . K^T over the block */
+                /* a decode token's short block, F16 or BF16 (no mask; the tile and the
+                 * transposed probabilities fit the p.V buffer): the scores transposed
+                 * (softmax_rows_tr) */
+                const int64_t tr_len = (int64_t)(vmax8 / (uint64_t)(group < 1 ? 1 : group)) * group;
+                const int tr = kind != KV_Q8_0 && nt == 1 && !A->mask && nb <= SOFTMAX_BLOCK_MAX &&
+                               group <= (int64_t)vmax8 &&
+                               (uint64_t)tr_len + ((uint64_t)nb * (uint64_t)group + 1) / 2 <= (uint64_t)(rows * D);
                 struct xpop_desc *s = &p->d[0];
-                s->a = (uint64_t)(k_head + (uintptr_t)j0 * k_row);
-                s->b = kind == KV_Q8_0 ? (uint64_t)(uintptr_t)qq : (uint64_t)(uintptr_t)p->qh;
-                s->c = (uint64_t)(uintptr_t)p->s;
-                s->lda = k_row;
-                s->ldb = kind == KV_Q8_0 ? qrow : (uint64_t)D * 2;
-                /* F16, BF16: the score rows contiguous (nb apart), so that the softmax runs
-                 * over the token's rows in full strips; Q8_0: KB apart (values_q8_0) */
-                s->ldc = kind == KV_Q8_0 ? KB * 4 : (uint64_t)nb * 4;
-                s->m = (uint32_t)rows;
-                s->n = (uint32_t)nb;
+                if (tr) {
+                    /* S^T[j][r] = q_r . K_j: A = the q rows, B = the K rows */
+                    s->a = (uint64_t)(uintptr_t)p->qh;
+                    s->b = (uint64_t)(k_head + (uintptr_t)j0 * k_row);
+                    s->c = (uint64_t)(uintptr_t)p->s;
+                    s->lda = (uint64_t)D * 2;
+                    s->ldb = k_row;
+                    s->ldc = (uint64_t)rows * 4;
+                    s->m = (uint32_t)nb;
+                    s->n = (uint32_t)rows;
+                } else {
+                    s->a = (uint64_t)(k_head + (uintptr_t)j0 * k_row);
+                    s->b = kind == KV_Q8_0 ? (uint64_t)(uintptr_t)qq : (uint64_t)(uintptr_t)p->qh;
+                    s->c = (uint64_t)(uintptr_t)p->s;
+                    s->lda = k_row;
+                    s->ldb = kind == KV_Q8_0 ? qrow : (uint64_t)D * 2;
+                    /* F16, BF16: the score rows contiguous (nb apart), so that the softmax
+                     * runs over the token's rows in full strips; Q8_0: KB apart
+                     * (values_q8_0) */
+                    s->ldc = kind == KV_Q8_0 ? KB * 4 : (uint64_t)nb * 4;
+                    s->m = (uint32_t)rows;
+                    s->n = (uint32_t)nb;
+                }
                 s->k = (uint32_t)D;
                 s->ctrl = xtype;
                 xpop_mm(s, 1);
-                for (int64_t t = 0; t < nt; t++) {
+                if (tr) {
+                    const int64_t seen = A->causal ? (A->n_past + t0 + 1 - j0 < 0 ? 0 : A->n_past + t0 + 1 - j0 > nb ? nb : A->n_past + t0 + 1 - j0) : nb;
+                    if (kind == KV_F16) {
+                        softmax_rows_tr(p, group, nb, seen, A->scale, tr_len, j0 == 0);
+                    } else {
+                        softmax_rows_tr_bf16(p, group, nb, seen, A->scale, tr_len, j0 == 0);
+                    }
+                }
+                for (int64_t t = 0; t < (tr ? 0 : nt); t++) {
                     const int64_t iq = t0 + t;
-                    int64_t seen = a.causal ? a.n_past + iq + 1 - j0 : nb;
+                    int64_t seen = A->causal ? A->n_past + iq + 1 - j0 : nb;
                     seen = seen < 0 ? 0 : seen > nb ? nb : seen;
                     const float *m32 = 0;
                     const uint16_t *m16 = 0;
-                    if (a.mask) {
-                        const uintptr_t mrow = tensor_row(a.mask, iq, 0, 0);
-                        if (a.mask->type == SAIL_TYPE_F32) {
+                    if (A->mask) {
+                        const uintptr_t mrow = tensor_row(A->mask, iq, 0, 0);
+                        if (A->mask->type == SAIL_TYPE_F32) {
                             m32 = (const float *)mrow + j0;
                         } else {
                             m16 = (const uint16_t *)mrow + j0;
                         }
                     }
                     if (kind == KV_F16) {
-                        softmax_rows(p, t * group, group, nb, seen, a.scale, m32, m16);
+                        softmax_rows(p, t * group, group, nb, seen, A->scale, m32, m16);
                     } else if (kind == KV_BF16) {
-                        softmax_rows_bf16(p, t * group, group, nb, seen, a.scale, m32, m16);
+                        softmax_rows_bf16(p, t * group, group, nb, seen, A->scale, m32, m16);
                     } else {
-                        softmax_rows_q8_0(p, t * group, group, nb, seen, a.scale, m32, m16);
+                        softmax_rows_q8_0(p, t * group, group, nb, seen, A->scale, m32, m16);
                     }
                 }
                 if (kind == KV_Q8_0) {
@@ -720,20 +1077,19 @@ static inline __attribute__((always_inline)) int attend(const struct sail_op *op
                     v->k = (uint32_t)nb;
                     v->ctrl = xtype | XPOP_CTRL_A_TRANSPOSED;
                     xpop_mm(v, 1);
-                    accumulate(p, rows);
+                    if (!single) {
+                        accumulate(p, rows);
+                    }
                 }
             }
             /* out = acc / l, or 0 for a row without a visible key */
             /* the factors 1/l of every row at once (one vector divide; c is free now) */
-            for (int64_t i = 0; i < rows;) {
-                size_t vl = __riscv_vsetvl_e32m4((size_t)(rows - i));
-                vfloat32m4_t l = __riscv_vle32_v_f32m4(p->l + i, vl);
-                vfloat32m4_t inv = __riscv_vfrdiv_vf_f32m4(l, 1.0f, vl);
-                inv = __riscv_vfmerge_vfm_f32m4(inv, 0.0f, __riscv_vmfeq_vf_f32m4_b8(l, 0.0f, vl), vl);
-                __riscv_vse32_v_f32m4(p->c + i, inv, vl);
-                i += (int64_t)vl;
+            reciprocals(p, rows, single);
+            if (single) {
+                write_out_single(p, tensor_row(A->dst, hk * group, t0, 0), A->dst->nb[1], A->dst->nb[2], nt, group);
+            } else {
+                write_out(p, tensor_row(A->dst, hk * group, t0, 0), A->dst->nb[1], A->dst->nb[2], nt, group);
             }
-            write_out(p, tensor_row(a.dst, hk * group, t0, 0), a.dst->nb[1], a.dst->nb[2], nt, group);
         }
     }
     return SAIL_OK;

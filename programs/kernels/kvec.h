@@ -59,7 +59,11 @@ static inline vuint16m2_t f32_to_f16_m4(vfloat32m4_t x, size_t vl) {
     vuint16m2_t h = __riscv_vnclipu_wx_u16m2(t, 13, __RISCV_VXRM_RNE, vl);
     h = __riscv_vminu_vx_u16m2(h, 0x7c00u, vl);
     h = __riscv_vfncvt_xu_f_w_u16m2_rm_mu(tiny, h, sx, __RISCV_FRM_RNE, vl);
-    h = __riscv_vor_vv_u16m2(h, __riscv_vand_vx_u16m2(__riscv_vnsrl_wx_u16m2(bits, 16, vl), 0x8000u, vl), vl);
+    /* the sign: 0x8000 or'ed in under a mask of the negative inputs (a one-beat compare
+     * and a 16-bit or, where the sign taken from the bits cost a narrowing shift and two
+     * 16-bit operations) */
+    vbool8_t neg = __riscv_vmslt_vx_i32m4_b8(__riscv_vreinterpret_v_u32m4_i32m4(bits), 0, vl);
+    h = __riscv_vor_vx_u16m2_mu(neg, h, h, 0x8000u, vl);
     /* every NaN becomes the canonical 0x7e00, sign cleared, as fcvt.h.s writes it */
     return __riscv_vmerge_vxm_u16m2(h, 0x7e00u, nan, vl);
 }

@@ -899,16 +899,27 @@ def xpop_cases() -> list:
         case_attention(713, 80, 2, 1, 2, 9, False, mask_type=F32, xpop=True),
         case_attention(714, 64, 16, 2, 24, 150, True, n_past=126, xpop=True),
         case_attention(715, 33, 14, 2, 3, 131, True, n_past=128, xpop=True),
+        # decode over a single key block (no accumulators): TinyLlama's shape at position 8
+        # (short rows: the scores transposed), rows longer than 32 keys, one key, odd D
+        case_attention(716, 64, 32, 4, 1, 9, True, n_past=8, xpop=True),
+        case_attention(717, 64, 8, 2, 1, 40, True, n_past=39, xpop=True),
+        case_attention(718, 33, 12, 2, 1, 1, True, n_past=0, xpop=True),
+        # decode whose last block is short (transposed scores after a full block)
+        case_attention(719, 64, 8, 2, 1, 150, True, n_past=149, xpop=True),
         # BF16 caches: BF16 jobs for q.K and p.V
         case_attention(720, 64, 8, 2, 1, 300, True, n_past=299, xpop=True, kv_type=BF16),
         case_attention(721, 80, 2, 1, 2, 9, False, mask_type=F32, xpop=True, kv_type=BF16),
         case_attention(722, 64, 16, 2, 24, 150, True, n_past=126, xpop=True, kv_type=BF16),
         case_attention(723, 33, 14, 2, 3, 131, True, n_past=128, xpop=True, kv_type=BF16),
+        case_attention(728, 64, 32, 4, 1, 9, True, n_past=8, xpop=True, kv_type=BF16),
+        case_attention(729, 80, 10, 2, 1, 20, False, xpop=True, kv_type=BF16),
+        case_attention(731, 64, 8, 2, 1, 150, True, n_past=149, xpop=True, kv_type=BF16),
         # Q8_0 caches: q.K on the int8 path, p.V on the vector unit; a prefill of two chunks
         case_attention(724, 64, 8, 2, 1, 300, True, n_past=299, xpop=True, kv_type=Q8_0),
         case_attention(725, 32, 4, 1, 3, 140, False, mask_type=F16, xpop=True, kv_type=Q8_0),
         case_attention(726, 64, 16, 2, 40, 150, True, n_past=110, xpop=True, kv_type=Q8_0),
         case_attention(727, 96, 6, 3, 2, 131, True, n_past=129, mask_type=F32, xpop=True, kv_type=Q8_0),
+        case_attention(730, 64, 32, 4, 1, 9, True, n_past=8, xpop=True, kv_type=Q8_0),
         case_mul_mat(708, Q6_K, 6, 2, 256, xpop=True),
         case_mul_mat(709, Q8_0, 5, 3, 128, xpop=True),
         case_mul_mat(710, BF16, 7, 2, 96, xpop=True),
