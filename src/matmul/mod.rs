@@ -354,7 +354,8 @@ fn load_rows(
     rows: u64,
     row_bytes: u64,
 ) -> Result<Vec<u8>, Trap> {
-    let mut buf = Vec::new();
+    // Reserved up front: growing the buffer chunk by chunk re-copied everything loaded so far.
+    let mut buf = Vec::with_capacity((rows * row_bytes) as usize);
     if rows <= 1 || stride == row_bytes {
         let total = rows * row_bytes;
         let mut done = 0;

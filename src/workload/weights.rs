@@ -38,9 +38,15 @@ impl Rng {
 /// uniform in about [-0.5, 0.5).
 pub fn synthetic(dtype: GgmlType, bytes: usize, rng: &mut Rng) -> Vec<u8> {
     let mut v = vec![0u8; bytes];
-    for c in v.chunks_mut(8) {
+    // Whole 8-byte words a fixed-size copy each, then any tail from one more draw.
+    let mut words = v.chunks_exact_mut(8);
+    for c in &mut words {
+        c.copy_from_slice(&rng.next_u64().to_le_bytes());
+    }
+    let tail = words.into_remainder();
+    if !tail.is_empty() {
         let r = rng.next_u64().to_le_bytes();
-        c.copy_from_slice(&r[..c.len()]);
+        tail.copy_from_slice(&r[..tail.len()]);
     }
     let small_f16 = |rng: &mut Rng| {
         half::f16::from_f32(0.001 + (rng.next_u64() % 1000) as f32 * 1e-5).to_le_bytes()
