@@ -5,8 +5,10 @@
 //!
 //! - [`model_run`]: the main job, a llama model's prefill and decode on 1..N cards;
 //! - [`collective`]: one collective on N cards, measured as nccl-tests measures it, on the
-//!   cards of [`collective_cards`].
+//!   cards of [`collective_cards`];
+//! - [`membench`]: trace-driven microbenchmarks into a board's DDR3 model.
 
 pub mod collective;
 pub mod collective_cards;
+pub mod membench;
 pub mod model_run;
