@@ -273,7 +273,8 @@ fn card_graphs(
 }
 
 /// Link counters summed over channels: (channel, payload, wire, busy ns).
-fn link_snapshot(f: &Fabric) -> Vec<(String, f64, f64, f64)> {
+/// A channel's missing counter is an error naming it, never a silent 0.
+fn link_snapshot(f: &Fabric) -> Result<Vec<(String, f64, f64, f64)>> {
     let s = f.stats(Time(1));
     let mut out = Vec::new();
     for (path, c) in s.iter() {
@@ -281,12 +282,12 @@ fn link_snapshot(f: &Fabric) -> Vec<(String, f64, f64, f64)> {
             out.push((
                 ch.to_string(),
                 c.value,
-                s.get(&format!("{ch}.wire_bytes")).unwrap_or(0.0),
-                s.get(&format!("{ch}.busy_ns")).unwrap_or(0.0),
+                counter(&s, &format!("{ch}.wire_bytes"))?,
+                counter(&s, &format!("{ch}.busy_ns"))?,
             ));
         }
     }
-    out
+    Ok(out)
 }
 
 /// The link's use between the snapshot `before` and now, over `elapsed`, per token.
@@ -295,8 +296,8 @@ fn link_use(
     after: &Fabric,
     elapsed: Time,
     tokens: f64,
-) -> LinkUse {
-    let after = link_snapshot(after);
+) -> Result<LinkUse> {
+    let after = link_snapshot(after)?;
     let mut u = LinkUse::default();
     let (mut used, mut sum) = (0, 0.0);
     for (name, p, w, b) in &after {
@@ -317,7 +318,7 @@ fn link_use(
     if used > 0 {
         u.mean_utilisation = sum / used as f64;
     }
-    u
+    Ok(u)
 }
 
 /// Where a step's nodes are cut on tensor-parallel cards: after each row-split projection,
@@ -614,7 +615,7 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
             Split::Pp => end.max(cards[0].now),
         };
         if is_decode && decode_start.is_none() {
-            link_before = link_snapshot(&fabric);
+            link_before = link_snapshot(&fabric)?;
             decode_start = Some(step_start);
         }
         let step = StepKind {
@@ -830,7 +831,7 @@ pub fn run(board: &Board, opts: &RunOptions) -> Result<RunReport> {
     let (link, collective, forward) = if n > 1 {
         let elapsed = end - decode_start.unwrap_or(end);
         let link = if opts.tokens > 0 {
-            link_use(&link_before, &fabric, elapsed, tokens)
+            link_use(&link_before, &fabric, elapsed, tokens)?
         } else {
             LinkUse::default()
         };

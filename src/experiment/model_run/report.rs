@@ -178,8 +178,8 @@ pub struct WeightsReport {
     pub bytes: u64,
     /// For a GGUF source: SHA-256 of the weight bytes, tensor by tensor in manifest order
     /// (the file's tensor data in that order hashes the same). On one card they are read
-    /// back from card memory; on several, each card's shards are read back and put together
-    /// into the whole tensors first.
+    /// back from card memory; on several, the whole tensors as read from the file, before
+    /// they are cut per card.
     pub sha256: Option<String>,
 }
 
