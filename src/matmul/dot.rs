@@ -118,21 +118,27 @@ fn le_f32(b: &[u8], at: usize) -> f32 {
     f32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-/// A K-quant weight block unpacked: quants in element order, one scale per 16-element group,
-/// the Q4_K mins per 32-element sub-block, and the f16 super-scales widened to f32.
+/// The unpacked K-quant arrays are in *paired* order: within each group of 16 elements,
+/// elements `l` and `l + 8` (which GGML's generic kernel adds into the same lane `l`) are
+/// stored side by side, at `2l` and `2l + 1` (see [`pair_group`]). Each lane's integer sum is
+/// then a sum of adjacent pairs of 16-bit products, the shape of the host's multiply-add
+/// instructions (x86 `pmaddwd`, Arm `smlal`), and the compiler turns [`lane_sums`] into them.
+///
+/// A K-quant weight block unpacked: each quant times its 16-element group's scale (exact in
+/// 16 bits: Q4_K's are at most 15 x 63, Q6_K's at most 32 x 128 in magnitude) in paired
+/// order, the Q4_K mins per 32-element sub-block, and the f16 super-scales widened to f32.
 #[derive(Clone)]
 struct KBlock {
-    q: [i8; QK_K],
-    scale: [i32; 16],
+    sq: [i16; QK_K],
     min: [i32; 8],
     d: f32,
     dmin: f32,
 }
 
-/// A Q8_K activation block.
+/// A Q8_K activation block, its quants widened to 16 bits in paired order.
 #[derive(Clone)]
 struct Q8KBlock {
-    qs: [i8; QK_K],
+    qs: [i16; QK_K],
     bsums: [i16; 16],
     d: f32,
 }
@@ -157,29 +163,40 @@ fn q4k_scale_min(s: &[u8], j: usize) -> (i32, i32) {
     }
 }
 
+/// Writes one 16-element group in paired order, each quant times the group's scale:
+/// `dst[2l] = s q[l]`, `dst[2l + 1] = s q[l + 8]` (a plain interleave, which the compiler
+/// turns into unpack instructions).
+fn pair_group(dst: &mut [i16], q: &[i16; 16], s: i16) {
+    for (l, pair) in dst.chunks_exact_mut(2).take(8).enumerate() {
+        pair[0] = q[l] * s;
+        pair[1] = q[l + 8] * s;
+    }
+}
+
 fn decode_q4_k(b: &[u8]) -> KBlock {
     let scales = &b[4..16];
-    let qs = &b[16..144];
     let mut blk = KBlock {
-        q: [0; QK_K],
-        scale: [0; 16],
+        sq: [0; QK_K],
         min: [0; 8],
         d: f16_to_f32(le_u16(b, 0)),
         dmin: f16_to_f32(le_u16(b, 2)),
     };
-    for j in 0..8 {
-        let (sc, m) = q4k_scale_min(scales, j);
-        blk.scale[2 * j] = sc;
-        blk.scale[2 * j + 1] = sc;
-        blk.min[j] = m;
-    }
-    // Chunk c of 64 elements reads qs[32c..32c+32]: low nibbles first, then high nibbles.
-    for c in 0..4 {
-        for l in 0..32 {
-            let byte = qs[32 * c + l];
-            blk.q[64 * c + l] = (byte & 0xF) as i8;
-            blk.q[64 * c + 32 + l] = (byte >> 4) as i8;
+    // Chunk c of 64 elements reads qs[32c..32c+32]: its low nibbles are sub-block 2c (groups
+    // 4c and 4c + 1), its high nibbles sub-block 2c + 1 (groups 4c + 2 and 4c + 3).
+    let (groups, _) = blk.sq.as_chunks_mut::<16>();
+    let (bytes, _) = b[16..144].as_chunks::<16>();
+    for (c, pair) in bytes.chunks_exact(2).enumerate() {
+        let (lo_scale, _) = q4k_scale_min(scales, 2 * c);
+        let (hi_scale, _) = q4k_scale_min(scales, 2 * c + 1);
+        for (k, half) in pair.iter().enumerate() {
+            let lo: [i16; 16] = std::array::from_fn(|l| (half[l] & 0xF) as i16);
+            let hi: [i16; 16] = std::array::from_fn(|l| (half[l] >> 4) as i16);
+            pair_group(&mut groups[4 * c + k], &lo, lo_scale as i16);
+            pair_group(&mut groups[4 * c + 2 + k], &hi, hi_scale as i16);
         }
+    }
+    for (j, m) in blk.min.iter_mut().enumerate() {
+        *m = q4k_scale_min(scales, j).1;
     }
     blk
 }
@@ -189,24 +206,25 @@ fn decode_q6_k(b: &[u8]) -> KBlock {
     let qh = &b[128..192];
     let sc = &b[192..208];
     let mut blk = KBlock {
-        q: [0; QK_K],
-        scale: [0; 16],
+        sq: [0; QK_K],
         min: [0; 8],
         d: f16_to_f32(le_u16(b, 208)),
         dmin: 0.0,
     };
-    for (g, s) in blk.scale.iter_mut().enumerate() {
-        *s = sc[g] as i8 as i32;
-    }
+    let mut q = [0i16; QK_K];
     for h in 0..2 {
-        let (ql, qh, q) = (&ql[64 * h..], &qh[32 * h..], &mut blk.q[128 * h..]);
+        let (ql, qh, q) = (&ql[64 * h..], &qh[32 * h..], &mut q[128 * h..]);
         for l in 0..32 {
             let hb = qh[l];
-            q[l] = ((ql[l] & 0xF) | ((hb & 3) << 4)) as i8 - 32;
-            q[l + 32] = ((ql[l + 32] & 0xF) | (((hb >> 2) & 3) << 4)) as i8 - 32;
-            q[l + 64] = ((ql[l] >> 4) | (((hb >> 4) & 3) << 4)) as i8 - 32;
-            q[l + 96] = ((ql[l + 32] >> 4) | (((hb >> 6) & 3) << 4)) as i8 - 32;
+            q[l] = ((ql[l] & 0xF) | ((hb & 3) << 4)) as i16 - 32;
+            q[l + 32] = ((ql[l + 32] & 0xF) | (((hb >> 2) & 3) << 4)) as i16 - 32;
+            q[l + 64] = ((ql[l] >> 4) | (((hb >> 4) & 3) << 4)) as i16 - 32;
+            q[l + 96] = ((ql[l + 32] >> 4) | (((hb >> 6) & 3) << 4)) as i16 - 32;
         }
+    }
+    let (groups, _) = q.as_chunks::<16>();
+    for ((dst, q), &s) in blk.sq.chunks_exact_mut(16).zip(groups).zip(sc) {
+        pair_group(dst, q, s as i8 as i16);
     }
     blk
 }
@@ -217,8 +235,13 @@ fn decode_q8_k(b: &[u8]) -> Q8KBlock {
         bsums: [0; 16],
         d: le_f32(b, 0),
     };
-    for (q, &byte) in blk.qs.iter_mut().zip(&b[4..260]) {
-        *q = byte as i8;
+    let mut q = [0i16; QK_K];
+    for (q, &byte) in q.iter_mut().zip(&b[4..260]) {
+        *q = byte as i8 as i16;
+    }
+    let (groups, _) = q.as_chunks::<16>();
+    for (dst, q) in blk.qs.chunks_exact_mut(16).zip(groups) {
+        pair_group(dst, q, 1);
     }
     for (g, s) in blk.bsums.iter_mut().enumerate() {
         *s = le_u16(b, 260 + 2 * g) as i16;
@@ -249,23 +272,55 @@ fn decode_q8_0(b: &[u8]) -> Block32 {
     blk
 }
 
+/// GGML's eight integer lane sums of one K-quant block: lane `l` adds the scaled products of
+/// elements `l` and `l + 8` of every 16-element group. Integer sums are exact (at most
+/// 32 x 128 x 128 x 32 in magnitude), so their order is free; the pairs are adjacent in
+/// paired order.
+#[cfg(target_arch = "x86_64")]
+fn lane_sums(sq: &[i16; QK_K], qs: &[i16; QK_K]) -> [i32; 8] {
+    use std::arch::x86_64::{__m128i, _mm_add_epi32, _mm_madd_epi16, _mm_setzero_si128};
+    // SSE2, part of every x86-64: `pmaddwd` multiplies eight 16-bit pairs and adds each
+    // adjacent pair of products into one of four 32-bit lanes.
+    let v = |s: &[i16]| -> __m128i { bytemuck::pod_read_unaligned(bytemuck::cast_slice(s)) };
+    // SAFETY: the intrinsics only need SSE2, which every x86-64 processor has (it is in the
+    // target's baseline features); they touch no memory.
+    let (lo, hi) = unsafe {
+        let (mut lo, mut hi) = (_mm_setzero_si128(), _mm_setzero_si128());
+        for (a, b) in sq.chunks_exact(16).zip(qs.chunks_exact(16)) {
+            lo = _mm_add_epi32(lo, _mm_madd_epi16(v(&a[..8]), v(&b[..8])));
+            hi = _mm_add_epi32(hi, _mm_madd_epi16(v(&a[8..]), v(&b[8..])));
+        }
+        (lo, hi)
+    };
+    let (lo, hi): ([i32; 4], [i32; 4]) = (bytemuck::cast(lo), bytemuck::cast(hi));
+    [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
+}
+
+/// The same sums written out: what [`lane_sums`] computes, used on hosts other than x86-64
+/// and checked against the x86-64 version by the tests.
+#[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))]
+fn lane_sums_scalar(sq: &[i16; QK_K], qs: &[i16; QK_K]) -> [i32; 8] {
+    let mut isum = [0i32; 8];
+    for (a, b) in sq.chunks_exact(16).zip(qs.chunks_exact(16)) {
+        for (l, acc) in isum.iter_mut().enumerate() {
+            let (i, j) = (2 * l, 2 * l + 1);
+            *acc += a[i] as i32 * b[i] as i32 + a[j] as i32 * b[j] as i32;
+        }
+    }
+    isum
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn lane_sums(sq: &[i16; QK_K], qs: &[i16; QK_K]) -> [i32; 8] {
+    lane_sums_scalar(sq, qs)
+}
+
 /// `ggml_vec_dot_q4_K_q8_K_generic` (with `mins`) and `ggml_vec_dot_q6_K_q8_K_generic`.
 fn dot_k(x: &[KBlock], y: &[Q8KBlock], mins: bool) -> f32 {
     let mut lanes = [0.0f32; 8];
     let mut sumf = 0.0f32;
     for (x, y) in x.iter().zip(y) {
-        // Lane l holds the scaled products of elements l, l+8, l+16, ...: exact integers.
-        let mut isum = [0i32; 8];
-        for g in 0..16 {
-            let s = x.scale[g];
-            for h in 0..2 {
-                let base = 16 * g + 8 * h;
-                for (l, acc) in isum.iter_mut().enumerate() {
-                    let p = x.q[base + l] as i32 * y.qs[base + l] as i32;
-                    *acc = acc.wrapping_add(s.wrapping_mul(p));
-                }
-            }
-        }
+        let isum = lane_sums(&x.sq, &y.qs);
         let d = x.d * y.d;
         for (lane, &i) in lanes.iter_mut().zip(&isum) {
             *lane += d * i as f32;
@@ -273,7 +328,7 @@ fn dot_k(x: &[KBlock], y: &[Q8KBlock], mins: bool) -> f32 {
         if mins {
             let mut msum = 0i32;
             for g in 0..16 {
-                msum = msum.wrapping_add((y.bsums[g] as i32).wrapping_mul(x.min[g / 2]));
+                msum += y.bsums[g] as i32 * x.min[g / 2];
             }
             let dmin = x.dmin * y.d;
             sumf -= dmin * msum as f32;
@@ -453,10 +508,155 @@ mod tests {
     fn q4k_scale_packing_round_trips_through_get_scale_min() {
         let sc = [1, 63, 17, 40, 33, 62, 5, 48];
         let mn = [0, 12, 63, 7, 50, 16, 31, 63];
-        let blk = decode_q4_k(&q4k_block(1.0, 1.0, sc, mn, &[0; 256]));
+        // Every nibble 1, so each unpacked product is its sub-block's scale.
+        let blk = decode_q4_k(&q4k_block(1.0, 1.0, sc, mn, &[1; 256]));
         for j in 0..8 {
-            assert_eq!(blk.scale[2 * j], sc[j] as i32);
+            for e in 32 * j..32 * j + 32 {
+                assert_eq!(blk.sq[paired(e)], sc[j] as i16);
+            }
             assert_eq!(blk.min[j], mn[j] as i32);
+        }
+    }
+
+    /// Where element `e` of a K-quant block sits in paired order.
+    const fn paired(e: usize) -> usize {
+        let (g, r) = (e / 16, e % 16);
+        16 * g + 2 * (r % 8) + r / 8
+    }
+
+    #[test]
+    fn lane_sums_equal_the_scalar_sums_at_the_extremes() {
+        // The largest magnitudes the blocks can hold: Q6_K's -32 x -128 scaled quants against
+        // -128 activations, and random values.
+        let mut s = 0x9E37_79B9_7F4A_7C15u64;
+        for case in 0..50 {
+            let mut sq = [0i16; QK_K];
+            let mut qs = [0i16; QK_K];
+            for (a, b) in sq.iter_mut().zip(qs.iter_mut()) {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                *a = if case == 0 {
+                    4096
+                } else {
+                    (s % 8193) as i16 - 4096
+                };
+                *b = if case == 0 {
+                    -128
+                } else {
+                    (s >> 20) as u8 as i8 as i16
+                };
+            }
+            assert_eq!(
+                lane_sums(&sq, &qs),
+                lane_sums_scalar(&sq, &qs),
+                "case {case}"
+            );
+        }
+    }
+
+    #[test]
+    fn paired_order_is_a_permutation_of_each_group() {
+        let mut seen = [false; QK_K];
+        for e in 0..QK_K {
+            let p = paired(e);
+            assert_eq!(p / 16, e / 16, "element {e} leaves its group");
+            assert!(!seen[p]);
+            seen[p] = true;
+        }
+    }
+
+    /// GGML's generic K-quant dot product written out in element order, as quants.c has it
+    /// (the scaled products of lane `l` are elements `l + 8j`), straight from the packed bytes.
+    fn generic_k(ty: GgmlType, w: &[u8], a: &[u8]) -> f32 {
+        let (q, scale, min, d, dmin): (Vec<i32>, Vec<i32>, Vec<i32>, f32, f32) = match ty {
+            GgmlType::Q4_K => {
+                let mut q = vec![0; 256];
+                for c in 0..4 {
+                    for l in 0..32 {
+                        q[64 * c + l] = (w[16 + 32 * c + l] & 0xF) as i32;
+                        q[64 * c + 32 + l] = (w[16 + 32 * c + l] >> 4) as i32;
+                    }
+                }
+                let sm: Vec<(i32, i32)> = (0..8).map(|j| q4k_scale_min(&w[4..16], j)).collect();
+                let scale = (0..16).map(|g| sm[g / 2].0).collect();
+                let min = (0..8).map(|j| sm[j].1).collect();
+                let d = f16_to_f32(le_u16(w, 0));
+                (q, scale, min, d, f16_to_f32(le_u16(w, 2)))
+            }
+            _ => {
+                let mut q = vec![0; 256];
+                for h in 0..2 {
+                    for l in 0..32 {
+                        let (ql0, ql1) = (w[64 * h + l], w[64 * h + l + 32]);
+                        let hb = w[128 + 32 * h + l];
+                        let base = 128 * h;
+                        q[base + l] = ((ql0 & 0xF) | ((hb & 3) << 4)) as i32 - 32;
+                        q[base + l + 32] = ((ql1 & 0xF) | (((hb >> 2) & 3) << 4)) as i32 - 32;
+                        q[base + l + 64] = ((ql0 >> 4) | (((hb >> 4) & 3) << 4)) as i32 - 32;
+                        q[base + l + 96] = ((ql1 >> 4) | (((hb >> 6) & 3) << 4)) as i32 - 32;
+                    }
+                }
+                let scale = (0..16).map(|g| w[192 + g] as i8 as i32).collect();
+                (q, scale, vec![0; 8], f16_to_f32(le_u16(w, 208)), 0.0)
+            }
+        };
+        let ya: Vec<i32> = a[4..260].iter().map(|&b| b as i8 as i32).collect();
+        let yd = le_f32(a, 0);
+        let mut isum = [0i32; 8];
+        for (e, (&qe, &ye)) in q.iter().zip(&ya).enumerate() {
+            isum[e % 8] += scale[e / 16] * qe * ye;
+        }
+        let mut sumf = 0.0f32;
+        let mut lanes = [0.0f32; 8];
+        for (lane, &i) in lanes.iter_mut().zip(&isum) {
+            *lane += (d * yd) * i as f32;
+        }
+        if ty == GgmlType::Q4_K {
+            let msum: i32 = (0..16)
+                .map(|g| le_u16(a, 260 + 2 * g) as i16 as i32 * min[g / 2])
+                .sum();
+            sumf -= (dmin * yd) * msum as f32;
+        }
+        for lane in lanes {
+            sumf += lane;
+        }
+        sumf
+    }
+
+    #[test]
+    fn k_quant_dots_equal_ggml_element_order_on_random_blocks() {
+        let mut s = 0x2545_F491_4F6C_DD1Du64;
+        let mut byte = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s as u8
+        };
+        for case in 0..200 {
+            let ty = if case % 2 == 0 {
+                GgmlType::Q4_K
+            } else {
+                GgmlType::Q6_K
+            };
+            let mut w: Vec<u8> = (0..ty.block_bytes()).map(|_| byte()).collect();
+            // Finite, modest f16 scales (exponent below the maximum).
+            let scales: &[usize] = if ty == GgmlType::Q4_K {
+                &[0, 2]
+            } else {
+                &[208]
+            };
+            for &at in scales {
+                w[at + 1] &= 0x3b;
+            }
+            let mut y = [0i8; 256];
+            for v in y.iter_mut() {
+                *v = byte() as i8;
+            }
+            let a = q8k_block(0.0078125 * (1 + case % 7) as f32, &y);
+            let got = dot(ty, 256, &w, &a).unwrap();
+            let want = generic_k(ty, &w, &a);
+            assert_eq!(got.to_bits(), want.to_bits(), "case {case} {ty}");
         }
     }
 
