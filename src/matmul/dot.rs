@@ -135,12 +135,29 @@ struct KBlock {
     dmin: f32,
 }
 
+impl KBlock {
+    const ZERO: KBlock = KBlock {
+        sq: [0; QK_K],
+        min: [0; 8],
+        d: 0.0,
+        dmin: 0.0,
+    };
+}
+
 /// A Q8_K activation block, its quants widened to 16 bits in paired order.
 #[derive(Clone)]
 struct Q8KBlock {
     qs: [i16; QK_K],
     bsums: [i16; 16],
     d: f32,
+}
+
+impl Q8KBlock {
+    const ZERO: Q8KBlock = Q8KBlock {
+        qs: [0; QK_K],
+        bsums: [0; 16],
+        d: 0.0,
+    };
 }
 
 /// A 32-element block (Q4_0 with the offset of 8 removed, or Q8_0) and its f16 scale widened.
@@ -173,14 +190,10 @@ fn pair_group(dst: &mut [i16], q: &[i16; 16], s: i16) {
     }
 }
 
-fn decode_q4_k(b: &[u8]) -> KBlock {
+fn decode_q4_k(b: &[u8], blk: &mut KBlock) {
     let scales = &b[4..16];
-    let mut blk = KBlock {
-        sq: [0; QK_K],
-        min: [0; 8],
-        d: f16_to_f32(le_u16(b, 0)),
-        dmin: f16_to_f32(le_u16(b, 2)),
-    };
+    blk.d = f16_to_f32(le_u16(b, 0));
+    blk.dmin = f16_to_f32(le_u16(b, 2));
     // Chunk c of 64 elements reads qs[32c..32c+32]: its low nibbles are sub-block 2c (groups
     // 4c and 4c + 1), its high nibbles sub-block 2c + 1 (groups 4c + 2 and 4c + 3).
     let (groups, _) = blk.sq.as_chunks_mut::<16>();
@@ -198,19 +211,15 @@ fn decode_q4_k(b: &[u8]) -> KBlock {
     for (j, m) in blk.min.iter_mut().enumerate() {
         *m = q4k_scale_min(scales, j).1;
     }
-    blk
 }
 
-fn decode_q6_k(b: &[u8]) -> KBlock {
+fn decode_q6_k(b: &[u8], blk: &mut KBlock) {
     let ql = &b[0..128];
     let qh = &b[128..192];
     let sc = &b[192..208];
-    let mut blk = KBlock {
-        sq: [0; QK_K],
-        min: [0; 8],
-        d: f16_to_f32(le_u16(b, 208)),
-        dmin: 0.0,
-    };
+    blk.min = [0; 8];
+    blk.d = f16_to_f32(le_u16(b, 208));
+    blk.dmin = 0.0;
     let mut q = [0i16; QK_K];
     for h in 0..2 {
         let (ql, qh, q) = (&ql[64 * h..], &qh[32 * h..], &mut q[128 * h..]);
@@ -226,15 +235,10 @@ fn decode_q6_k(b: &[u8]) -> KBlock {
     for ((dst, q), &s) in blk.sq.chunks_exact_mut(16).zip(groups).zip(sc) {
         pair_group(dst, q, s as i8 as i16);
     }
-    blk
 }
 
-fn decode_q8_k(b: &[u8]) -> Q8KBlock {
-    let mut blk = Q8KBlock {
-        qs: [0; QK_K],
-        bsums: [0; 16],
-        d: le_f32(b, 0),
-    };
+fn decode_q8_k(b: &[u8], blk: &mut Q8KBlock) {
+    blk.d = le_f32(b, 0);
     let mut q = [0i16; QK_K];
     for (q, &byte) in q.iter_mut().zip(&b[4..260]) {
         *q = byte as i8 as i16;
@@ -246,7 +250,6 @@ fn decode_q8_k(b: &[u8]) -> Q8KBlock {
     for (g, s) in blk.bsums.iter_mut().enumerate() {
         *s = le_u16(b, 260 + 2 * g) as i16;
     }
-    blk
 }
 
 fn decode_q4_0(b: &[u8]) -> Block32 {
@@ -384,19 +387,72 @@ enum Decoded {
     Float(Vec<f32>),
 }
 
-fn decode_row(ty: GgmlType, row: &[u8]) -> Decoded {
+impl Decoded {
+    /// `n` K-quant weight blocks to decode into, reusing this buffer's allocation when it
+    /// already holds them (a worker decodes row after row into the same buffer).
+    fn k_blocks(&mut self, n: usize) -> &mut [KBlock] {
+        if !matches!(self, Decoded::K(_)) {
+            *self = Decoded::K(Vec::new());
+        }
+        match self {
+            Decoded::K(v) => {
+                v.resize(n, KBlock::ZERO);
+                v
+            }
+            _ => &mut [],
+        }
+    }
+
+    /// `n` Q8_K activation blocks to decode into, as [`Self::k_blocks`].
+    fn q8k_blocks(&mut self, n: usize) -> &mut [Q8KBlock] {
+        if !matches!(self, Decoded::Q8K(_)) {
+            *self = Decoded::Q8K(Vec::new());
+        }
+        match self {
+            Decoded::Q8K(v) => {
+                v.resize(n, Q8KBlock::ZERO);
+                v
+            }
+            _ => &mut [],
+        }
+    }
+}
+
+/// Unpacks one row of `ty` into `out`.
+fn decode_row(ty: GgmlType, row: &[u8], out: &mut Decoded) {
     let bb = ty.block_bytes();
     let blocks = row.chunks_exact(bb);
+    let n = blocks.len();
     match ty {
-        GgmlType::Q4_K => Decoded::K(blocks.map(decode_q4_k).collect()),
-        GgmlType::Q6_K => Decoded::K(blocks.map(decode_q6_k).collect()),
-        GgmlType::Q8_K => Decoded::Q8K(blocks.map(decode_q8_k).collect()),
-        GgmlType::Q4_0 => Decoded::B32(blocks.map(decode_q4_0).collect()),
-        GgmlType::Q8_0 => Decoded::B32(blocks.map(decode_q8_0).collect()),
-        GgmlType::BF16 => Decoded::Float(blocks.map(|b| bf16_to_f32(le_u16(b, 0))).collect()),
-        GgmlType::F16 => Decoded::Float(blocks.map(|b| f16_to_f32(le_u16(b, 0))).collect()),
+        GgmlType::Q4_K => {
+            for (blk, b) in out.k_blocks(n).iter_mut().zip(blocks) {
+                decode_q4_k(b, blk);
+            }
+        }
+        GgmlType::Q6_K => {
+            for (blk, b) in out.k_blocks(n).iter_mut().zip(blocks) {
+                decode_q6_k(b, blk);
+            }
+        }
+        GgmlType::Q8_K => {
+            for (blk, b) in out.q8k_blocks(n).iter_mut().zip(blocks) {
+                decode_q8_k(b, blk);
+            }
+        }
+        GgmlType::Q4_0 => *out = Decoded::B32(blocks.map(decode_q4_0).collect()),
+        GgmlType::Q8_0 => *out = Decoded::B32(blocks.map(decode_q8_0).collect()),
+        GgmlType::BF16 => {
+            *out = Decoded::Float(blocks.map(|b| bf16_to_f32(le_u16(b, 0))).collect())
+        }
+        GgmlType::F16 => *out = Decoded::Float(blocks.map(|b| f16_to_f32(le_u16(b, 0))).collect()),
         GgmlType::F32 => unreachable!("checked by the caller"),
     }
+}
+
+fn decoded(ty: GgmlType, row: &[u8]) -> Decoded {
+    let mut out = Decoded::Float(Vec::new());
+    decode_row(ty, row, &mut out);
+    out
 }
 
 fn dot_decoded(ty: GgmlType, a: &Decoded, b: &Decoded) -> f32 {
@@ -430,8 +486,8 @@ pub fn dot(ty: GgmlType, k: u64, a_row: &[u8], b_row: &[u8]) -> Result<f32, DotE
     let (ra, rb) = (row_bytes(ty, k)?, row_bytes(bt, k)?);
     RowSet::packed(a_row, 1, ra).check("a", ra)?;
     RowSet::packed(b_row, 1, rb).check("b", rb)?;
-    let a = decode_row(ty, &a_row[..ra]);
-    let b = decode_row(bt, &b_row[..rb]);
+    let a = decoded(ty, &a_row[..ra]);
+    let b = decoded(bt, &b_row[..rb]);
     Ok(dot_decoded(ty, &a, &b))
 }
 
@@ -449,19 +505,31 @@ pub fn matmul(ty: GgmlType, k: u64, a: RowSet, b: RowSet) -> Result<Vec<f32>, Do
     let (m, n) = (b.rows, a.rows);
     let bs: Vec<Decoded> = (0..m)
         .into_par_iter()
-        .map(|i| decode_row(bt, b.row(i, rb)))
+        .map(|i| decoded(bt, b.row(i, rb)))
         .collect();
-    // One column of C per weight row: decode the row once, dot it with every activation row.
-    let columns: Vec<Vec<f32>> = (0..n)
-        .into_par_iter()
-        .with_min_len(16)
-        .map(|j| {
-            let aj = decode_row(ty, a.row(j, ra));
-            bs.iter().map(|bi| dot_decoded(ty, &aj, bi)).collect()
-        })
-        .collect();
+    // One column of C per weight row: decode the row once (into the worker's buffer), dot
+    // it with every activation row. Columns are stored one after another, then transposed.
+    let mut columns = vec![0.0f32; m * n];
+    if m > 0 {
+        columns
+            .par_chunks_mut(m)
+            .enumerate()
+            .with_min_len(16)
+            .for_each_init(
+                || Decoded::Float(Vec::new()),
+                |aj, (j, col)| {
+                    decode_row(ty, a.row(j, ra), aj);
+                    for (out, bi) in col.iter_mut().zip(&bs) {
+                        *out = dot_decoded(ty, aj, bi);
+                    }
+                },
+            );
+    }
+    if m <= 1 {
+        return Ok(columns);
+    }
     let mut c = vec![0.0f32; m * n];
-    for (j, col) in columns.iter().enumerate() {
+    for (j, col) in columns.chunks_exact(m).enumerate() {
         for (i, &v) in col.iter().enumerate() {
             c[i * n + j] = v;
         }
@@ -509,7 +577,8 @@ mod tests {
         let sc = [1, 63, 17, 40, 33, 62, 5, 48];
         let mn = [0, 12, 63, 7, 50, 16, 31, 63];
         // Every nibble 1, so each unpacked product is its sub-block's scale.
-        let blk = decode_q4_k(&q4k_block(1.0, 1.0, sc, mn, &[1; 256]));
+        let mut blk = KBlock::ZERO;
+        decode_q4_k(&q4k_block(1.0, 1.0, sc, mn, &[1; 256]), &mut blk);
         for j in 0..8 {
             for e in 32 * j..32 * j + 32 {
                 assert_eq!(blk.sq[paired(e)], sc[j] as i16);
