@@ -343,37 +343,51 @@ fn read_descriptors(
 /// what the guest's memory map really holds.
 const CHUNK_BYTES: u64 = 64 << 20;
 
-/// Loads `rows` rows of `row_bytes` at `base` with stride `stride`, packed: back-to-back rows
-/// in as few loads as possible (chunks of at most [`CHUNK_BYTES`]), else one load per row.
-/// The buffer grows only as loads succeed, so an operand that runs off the memory map traps
-/// before the host allocates more than the map holds.
+/// Loads `rows` rows of `row_bytes` at `base` with stride `stride` into `buf[..rows *
+/// row_bytes]`, packed: back-to-back rows in as few loads as possible (chunks of at most
+/// [`CHUNK_BYTES`]), else one load per row. `buf` is a buffer kept from earlier products: it
+/// grows only as loads succeed, so an operand that runs off the memory map traps before the
+/// host allocates more than the map holds, and bytes past the operand are left as they are.
 fn load_rows(
     ctx: &mut impl HartContext,
     base: u64,
     stride: u64,
     rows: u64,
     row_bytes: u64,
-) -> Result<Vec<u8>, Trap> {
-    // Reserved up front: growing the buffer chunk by chunk re-copied everything loaded so far.
-    let mut buf = Vec::with_capacity((rows * row_bytes) as usize);
+    buf: &mut Vec<u8>,
+) -> Result<(), Trap> {
+    let mut fill = |at: usize, addr: u64, len: usize| {
+        if buf.len() < at + len {
+            buf.resize(at + len, 0);
+        }
+        ctx.load(addr, &mut buf[at..at + len])
+    };
     if rows <= 1 || stride == row_bytes {
         let total = rows * row_bytes;
         let mut done = 0;
         while done < total {
             let len = (total - done).min(CHUNK_BYTES);
-            let at = buf.len();
-            buf.resize(at + len as usize, 0);
-            ctx.load(base + done, &mut buf[at..])?;
+            fill(done as usize, base + done, len as usize)?;
             done += len;
         }
     } else {
         for r in 0..rows {
-            let at = buf.len();
-            buf.resize(at + row_bytes as usize, 0);
-            ctx.load(base + r * stride, &mut buf[at..])?;
+            fill(
+                (r * row_bytes) as usize,
+                base + r * stride,
+                row_bytes as usize,
+            )?;
         }
     }
-    Ok(buf)
+    Ok(())
+}
+
+thread_local! {
+    /// The A and B operand buffers of the last product run on this host thread, reused by
+    /// the next: a decode step's products load hundreds of MB of weights, and fresh buffers
+    /// cost page faults and zeroing for every one.
+    static OPERANDS: std::cell::RefCell<(Vec<u8>, Vec<u8>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// The `cols x rows` matrix of 16-bit elements whose transpose `t` holds, `rows` rows of
@@ -421,15 +435,29 @@ fn run_job(job: &MatmulJob, ctx: &mut impl HartContext) -> Result<(), Trap> {
     if job.m == 0 || job.n == 0 {
         return Ok(());
     }
+    OPERANDS.with_borrow_mut(|(a_buf, b_buf)| run_job_with(job, ctx, a_buf, b_buf))
+}
+
+/// [`run_job`] with the operands loaded into `a_buf` and `b_buf`.
+fn run_job_with(
+    job: &MatmulJob,
+    ctx: &mut impl HartContext,
+    a_buf: &mut Vec<u8>,
+    b_buf: &mut Vec<u8>,
+) -> Result<(), Trap> {
     let (ra, rb) = (job.a_row_bytes(), job.b_row_bytes());
     let (a_rows, a_row) = job.a_layout();
-    let a = load_rows(ctx, job.a, job.lda, a_rows, a_row)?;
+    load_rows(ctx, job.a, job.lda, a_rows, a_row, a_buf)?;
+    let a = &a_buf[..(a_rows * a_row) as usize];
+    let transposed;
     let a = if job.a_transposed {
-        transpose_16(&a, job.k as usize, job.n as usize)
+        transposed = transpose_16(a, job.k as usize, job.n as usize);
+        &transposed[..]
     } else {
         a
     };
-    let b = load_rows(ctx, job.b, job.ldb, job.m, rb)?;
+    load_rows(ctx, job.b, job.ldb, job.m, rb, b_buf)?;
+    let b = &b_buf[..(job.m * rb) as usize];
     let row = 4 * job.n;
     let mut probe = [0u8; 1];
     ctx.load(job.c, &mut probe)?;
@@ -443,7 +471,7 @@ fn run_job(job: &MatmulJob, ctx: &mut impl HartContext) -> Result<(), Trap> {
         let c = dot::matmul(
             job.ty,
             job.k,
-            RowSet::packed(&a, job.n as usize, ra as usize),
+            RowSet::packed(a, job.n as usize, ra as usize),
             RowSet::packed(b_chunk, rows as usize, rb as usize),
         )
         .map_err(|e| Trap::illegal(e.to_string()))?;
