@@ -424,9 +424,84 @@ fn mul_soft(f: Format, a: u64, b: u64, rm: u8, flags: &mut u8) -> u64 {
     }
 }
 
+/// The binary32 fused multiply-add on the host's binary64 arithmetic, when the operands are
+/// finite and nonzero, the rounding is to nearest even and the result is a normal number;
+/// `None` leaves the case to the software path.
+///
+/// The product of two binary32 values is exact in binary64 (48 bits), so the only
+/// inexact step is the sum `s = p + z`; TwoSum gives its error `err` exactly. Rounding `s`
+/// to binary32 then rounds the exact `p + z` correctly unless `s` is itself halfway between
+/// two binary32 values (every such midpoint is a binary64 number, so the exact sum, within
+/// half a binary64 ulp of `s`, cannot cross one otherwise): there, the exact sum lies on
+/// `err`'s side of the midpoint, and the result is the neighbour on that side.
+#[inline(always)]
+fn fma_f32_fast(
+    a: u64,
+    b: u64,
+    c: u64,
+    negate_product: bool,
+    negate_addend: bool,
+    flags: &mut u8,
+) -> Option<u64> {
+    let ok = |x: u64| (x >> 23) & 0xff != 0xff && x & 0x7fff_ffff != 0;
+    if !(ok(a) && ok(b) && ok(c)) {
+        return None;
+    }
+    let x = |v: u64| f32::from_bits(v as u32) as f64;
+    let p = if negate_product { -x(a) } else { x(a) } * x(b);
+    let z = if negate_addend { -x(c) } else { x(c) };
+    let s = p + z;
+    if !f32_fast_ok(s) {
+        return None;
+    }
+    let bb = s - p;
+    let err = (p - (s - bb)) + (z - bb);
+    /// The 29 binary64 fraction bits below binary32's 23.
+    const LOW: u64 = (1 << 29) - 1;
+    let bits = s.to_bits();
+    let r = if err != 0.0 && bits & LOW == 1 << 28 {
+        let toward_zero = f64::from_bits(bits & !LOW) as f32;
+        if (err > 0.0) == (s > 0.0) {
+            f32::from_bits(toward_zero.to_bits() + 1)
+        } else {
+            toward_zero
+        }
+    } else {
+        s as f32
+    };
+    if !f32_fast_ok(r as f64) {
+        return None;
+    }
+    if err != 0.0 || r as f64 != s {
+        *flags |= NX;
+    }
+    Some(r.to_bits() as u64)
+}
+
 #[allow(clippy::too_many_arguments)]
 /// a * b + c with one rounding. `negate_product` and `negate_addend` give fmsub/fnmadd/fnmsub.
+#[inline]
 pub fn fma(
+    f: Format,
+    a: u64,
+    b: u64,
+    c: u64,
+    negate_product: bool,
+    negate_addend: bool,
+    rm: u8,
+    flags: &mut u8,
+) -> u64 {
+    if f == F32 && rm == RNE {
+        if let Some(r) = fma_f32_fast(a, b, c, negate_product, negate_addend, flags) {
+            return r;
+        }
+    }
+    fma_soft(f, a, b, c, negate_product, negate_addend, rm, flags)
+}
+
+#[allow(clippy::too_many_arguments)]
+/// a * b + c, always in software.
+fn fma_soft(
     f: Format,
     a: u64,
     b: u64,
@@ -902,6 +977,61 @@ mod tests {
             let back = convert(F32, F16, r as u64, RNE, &mut fl) as u32;
             prop_assert!(back == half::f16::from_bits(r).to_f32().to_bits() || x.is_nan());
         }
+    }
+
+    /// A binary32 with a random sign, an exponent in `-e..e` and `m` random mantissa bits
+    /// (few bits make exact products, cancellations and halfway sums common).
+    fn f32_with(rng: &mut u64, e: i32, m: u32) -> u64 {
+        *rng ^= *rng << 13;
+        *rng ^= *rng >> 7;
+        *rng ^= *rng << 17;
+        let r = *rng;
+        let exp = (127 + (r % (2 * e as u64)) as i32 - e) as u64;
+        let mant = ((r >> 16) as u32 & ((1 << m) - 1)) << (23 - m);
+        ((r >> 63) << 31) | (exp << 23) | mant as u64
+    }
+
+    #[test]
+    fn f32_fma_fast_path_equals_the_software_path_and_its_flags() {
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut fast = 0;
+        for i in 0..3_000_000u32 {
+            let (e, m) = [(3, 2), (6, 5), (12, 11), (30, 23), (70, 23), (126, 23)][i as usize % 6];
+            // Twelve-bit mantissas make products of 25-26 significant bits, often halfway.
+            let (e, m) = if i % 4 == 1 { (3, 12) } else { (e, m) };
+            let (a, b) = (f32_with(&mut rng, e, m), f32_with(&mut rng, e, m));
+            // The addend near the product half the time, so that sums cancel and land on
+            // halfway points.
+            let c = if i % 4 == 1 {
+                // An addend 30-60 binades below the product: a product halfway between two
+                // binary32 values (a's and b's low bits make one often) with a tiny sum error.
+                let p = (f32::from_bits(a as u32) * f32::from_bits(b as u32)).to_bits();
+                let pe = ((p >> 23) & 0xff) as u64;
+                let k = 30 + (rng % 31);
+                match pe.checked_sub(k) {
+                    Some(ce) if ce > 0 => (f32_with(&mut rng, 1, 23) & 0x807f_ffff) | (ce << 23),
+                    _ => f32_with(&mut rng, e, m),
+                }
+            } else if i % 2 == 0 {
+                let p = f32::from_bits(a as u32) * f32::from_bits(b as u32);
+                let nudge = f32_with(&mut rng, 2, 3) as u32 & 0x807f_ffff;
+                (p.to_bits() ^ (nudge & 0x8000_000f)) as u64
+            } else {
+                f32_with(&mut rng, e, m)
+            };
+            let (np, na) = (i % 3 == 0, i % 5 == 0);
+            let (mut f1, mut f2) = (0, 0);
+            let want = fma_soft(F32, a, b, c, np, na, RNE, &mut f1);
+            if let Some(got) = fma_f32_fast(a, b, c, np, na, &mut f2) {
+                fast += 1;
+                assert_eq!(
+                    (got, f2),
+                    (want, f1),
+                    "fma({a:#x}, {b:#x}, {c:#x}, {np}, {na})"
+                );
+            }
+        }
+        assert!(fast > 2_000_000, "the fast path took only {fast} cases");
     }
 
     #[test]
