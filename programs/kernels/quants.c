@@ -66,7 +66,8 @@ void quantize_row_q8_K(const float *x, block_q8_K *y, int64_t k) {
         float *st = stage;
         vfloat32m4_t hi = __riscv_vfmv_v_f_f32m4(0.0f, v4);
         vfloat32m4_t lo = hi;
-#pragma clang loop unroll(disable)
+        /* unrolled by two: one loop branch per 128 values (session 15) */
+#pragma clang loop unroll_count(2)
         for (int s = 0; s < QK_K / 64; s++) {
             vfloat32m4_t a = __riscv_vle32_v_f32m4(src, v4);
             vfloat32m4_t b = __riscv_vle32_v_f32m4(src + 16, v4);
@@ -142,7 +143,9 @@ void quantize_row_q8_K(const float *x, block_q8_K *y, int64_t k) {
         const float *xb = stage;
         int8_t *qs = yb->qs;
         int16_t *bs = yb->bsums;
-#pragma clang loop unroll(disable)
+        /* unrolled: no loop branch, and the next pair's loads issue among this pair's
+         * operations (session 15: 8 629 -> 8 232 cycles with pass 1 by two) */
+#pragma clang loop unroll(full)
         for (int s = 0; s < QK_K / 32; s++) {
             vfloat32m4_t a = __riscv_vle32_v_f32m4(xb, v4);
             vfloat32m4_t b = __riscv_vle32_v_f32m4(xb + 16, v4);
