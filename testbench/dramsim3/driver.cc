@@ -1,5 +1,7 @@
-// Replays a request trace through DRAMsim3 with at most W requests in flight: the same
-// closed-loop requester as `emulate membench` (request i issues once request i-W is done).
+// Replays a request trace through DRAMsim3 with a window of W requests: the same closed-loop
+// requester as `emulate membench` (request i issues once request i-W is done; before
+// 2026-12 the driver counted requests in flight instead, which let posted writes, done at
+// once, free slots ahead of older reads and run more reads in flight than membench does).
 // Each request is cut into DRAMsim3 transactions of one burst (bus width x BL bytes).
 //
 //   driver CONFIG.ini TRACE W REQUEST_BYTES
@@ -42,17 +44,21 @@ int main(int argc, char **argv) {
         trace.push_back({std::stoull(addr, nullptr, 16), rw == "W"});
     }
     uint64_t clk = 0;
-    size_t outstanding = 0, done = 0;
+    size_t done = 0;
     uint64_t last_done = 0, lat_sum = 0, lat_n = 0;
     // Per transaction address, the requests waiting on it (request id, issue clock).
     std::map<uint64_t, std::deque<std::pair<size_t, uint64_t>>> waiting;
     std::vector<uint32_t> parts_left(trace.size(), 0);
+    // Request i issues once request i - W is done (in order, as membench's requester: a
+    // count of requests in flight would let a write that completes at once free a slot
+    // ahead of an older read).
+    std::vector<bool> is_done(trace.size(), false);
     auto finish = [&](uint64_t a) {
         auto &q = waiting[a];
         auto [id, issued] = q.front();
         q.pop_front();
         if (--parts_left[id] == 0) {
-            outstanding--;
+            is_done[id] = true;
             done++;
             last_done = clk;
             if (!trace[id].write) {
@@ -69,11 +75,11 @@ int main(int argc, char **argv) {
     uint64_t part = 0;
     while (done < trace.size()) {
         // Issue as many transactions as the window and the controller take this clock.
-        while (next < trace.size() && (part > 0 || outstanding < window)) {
+        while (next < trace.size() &&
+               (part > 0 || next < window || is_done[next - window])) {
             uint64_t a = trace[next].addr + part * burst;
             if (!ms->WillAcceptTransaction(a, trace[next].write)) break;
             if (part == 0) {
-                outstanding++;
                 parts_left[next] = parts;
             }
             waiting[a].push_back({next, clk});

@@ -83,6 +83,16 @@ impl<T: Keyed> SortedWindow<T> {
         }
     }
 
+    /// Removes and returns the last entry.
+    #[inline(always)]
+    pub fn pop_last(&mut self) -> Option<T> {
+        if self.head < self.items.len() {
+            self.items.pop()
+        } else {
+            None
+        }
+    }
+
     /// Removes and returns the first entry.
     #[inline(always)]
     pub fn pop_first(&mut self) -> Option<T> {
