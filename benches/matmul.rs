@@ -43,6 +43,13 @@ fn weights(ty: GgmlType, n: usize, k: usize) -> Vec<u8> {
             }
             a
         }
+        GgmlType::Q6_K => {
+            let mut a = bytes(n * k / 256 * 210);
+            for blk in a.chunks_exact_mut(210) {
+                blk[208..210].copy_from_slice(&[0x1f, 0x21]);
+            }
+            a
+        }
         GgmlType::Q8_0 => quantize_q8_0(&floats(n * k)).unwrap(),
         _ => quantize_bf16(&floats(n * k)),
     }
@@ -50,7 +57,7 @@ fn weights(ty: GgmlType, n: usize, k: usize) -> Vec<u8> {
 
 fn activations(ty: GgmlType, m: usize, k: usize) -> Vec<u8> {
     match ty {
-        GgmlType::Q4_K => quantize_q8_k(&floats(m * k)).unwrap(),
+        GgmlType::Q4_K | GgmlType::Q6_K => quantize_q8_k(&floats(m * k)).unwrap(),
         GgmlType::Q8_0 => quantize_q8_0(&floats(m * k)).unwrap(),
         _ => quantize_bf16(&floats(m * k)),
     }
@@ -61,6 +68,7 @@ fn semantics(c: &mut Criterion) {
     g.sample_size(10);
     for (ty, m, n, k) in [
         (GgmlType::Q4_K, 1, 5632, 2048),
+        (GgmlType::Q6_K, 1, 2048, 5632),
         (GgmlType::Q4_K, 8, 1024, 2048),
         (GgmlType::Q8_0, 1, 5632, 2048),
         (GgmlType::BF16, 1, 1024, 2048),
