@@ -19,6 +19,120 @@
 
 #define ROPE_MAX_DIMS 1024
 
+/* theta_scale = kpow(b, e) = kexp(e * klog(b)), the same operations and so the same bits,
+ * for the only arguments rope passes: b a positive finite f32 widened to double (so never a
+ * double subnormal: klog's normalisation is not needed) and e = -2/n_dims, |e| <= 1, so
+ * |e log b| <= 149 ln 2 < 104: kexp's overflow and underflow tests never fire, and with
+ * |n| <= 150 the result p 2^n is a normal double, so the one exact scaling gives the bits of
+ * kexp's two exact scalings. The constants come from one table, one base address (each
+ * constant of its own is an auipc and a load: two issue slots), the log's at the top and the
+ * exp's behind the log's divide, whose 20 cycles cover their DDR round trip. */
+static const double KPOW_C[] = {
+    1.41421356237309504880, /* sqrt 2, read as bits */
+    1.0 / 25.0, 1.0 / 23.0, 1.0 / 21.0, 1.0 / 19.0, 1.0 / 17.0, 1.0 / 15.0,
+    1.0 / 13.0, 1.0 / 11.0, 1.0 / 9.0, 1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0,
+    6.93147180369123816490e-01, /* 13: ln2_hi 0x3fe62e42fee00000 */
+    1.90821492927058770002e-10, /* 14: ln2_lo 0x3dea39ef35793c76 */
+    1.44269504088896338700e+00, /* 15: log2 e */
+    6755399441055744.0,         /* 16: 1.5 2^52 */
+    1.0 / 479001600.0, 1.0 / 3628800.0, 1.0 / 40320.0, 1.0 / 720.0, 1.0 / 24.0, /* 17..21 */
+    1.0 / 6227020800.0, 1.0 / 39916800.0, 1.0 / 362880.0, 1.0 / 5040.0, 1.0 / 120.0, 1.0 / 6.0, /* 22..27 */
+    1.0, 0.5, /* 28, 29 */
+};
+
+static __attribute__((noinline)) double kpow_rope(double x, int n_dims) {
+    /* the exponent's divide first: its 20 cycles cover the constants' DDR round trip */
+    float exf = -2.0f / (float)n_dims;
+    __asm__ volatile("" : "+f"(exf));
+    const double *K = KPOW_C;
+    __asm__ volatile("" : "+r"(K)); /* one base register */
+    uint64_t sq;
+    __builtin_memcpy(&sq, K, 8); /* sqrt 2's bits, first: the first use */
+    __asm__ volatile("" : "+r"(sq));
+    double one = K[28], half = K[29];
+    KPIN(one);
+    double c25 = K[1], c23 = K[2], c21 = K[3], c19 = K[4], c17 = K[5], c15 = K[6], c13 = K[7],
+           c11 = K[8], c9 = K[9], c7 = K[10], c5 = K[11], c3 = K[12], ln2_hi = K[13], ln2_lo = K[14];
+    KPIN(c25);
+    KPIN(c23);
+    KPIN(c21);
+    KPIN(c19);
+    KPIN(c17);
+    KPIN(c15);
+    KPIN(c13);
+    KPIN(c11);
+    KPIN(c9);
+    KPIN(c7);
+    KPIN(c5);
+    KPIN(c3);
+    KPIN(ln2_hi);
+    KPIN(ln2_lo);
+    KPIN(half);
+    __asm__ volatile("" : "+r"(sq)); /* its uses after all the loads are issued */
+    /* klog */
+    uint64_t u = bitsd(x);
+    int64_t e = (int64_t)((u >> 52) & 0x7ff);
+    e -= 1023;
+    /* m in [1, 2); m > sqrt 2 compared as the fraction bits, and m * 0.5 (exact) as the
+     * exponent field less one: no FP compare and no branch */
+    const uint64_t fr = u & 0x000fffffffffffffull;
+    const uint64_t big = fr > (sq & 0x000fffffffffffffull);
+    e += (int64_t)big;
+    double m = dbits((fr | 0x3ff0000000000000ull) - (big << 52));
+    double s = (m - one) / (m + one);
+    double l2e = K[15], shifter = K[16], e12 = K[17], e10 = K[18], e8 = K[19], e6 = K[20], e4 = K[21],
+           o13 = K[22], o11 = K[23], o9 = K[24], o7 = K[25], o5 = K[26], o3 = K[27];
+    KPIN(l2e);
+    KPIN(shifter);
+    KPIN(e12);
+    KPIN(e10);
+    KPIN(e8);
+    KPIN(e6);
+    KPIN(e4);
+    KPIN(o13);
+    KPIN(o11);
+    KPIN(o9);
+    KPIN(o7);
+    KPIN(o5);
+    KPIN(o3);
+    const double z = s * s, z2 = z * z;
+    double pa = __builtin_fma(c25, z2, c21);
+    double pb = __builtin_fma(c23, z2, c19);
+    pa = __builtin_fma(pa, z2, c17);
+    pb = __builtin_fma(pb, z2, c15);
+    pa = __builtin_fma(pa, z2, c13);
+    pb = __builtin_fma(pb, z2, c11);
+    pa = __builtin_fma(pa, z2, c9);
+    pb = __builtin_fma(pb, z2, c7);
+    pa = __builtin_fma(pa, z2, c5);
+    pb = __builtin_fma(pb, z2, c3);
+    pa = __builtin_fma(pa, z2, one);
+    const double p0 = __builtin_fma(pb, z, pa);
+    double de = (double)e;
+    const double lg = __builtin_fma(de, ln2_hi, __builtin_fma(2.0 * s, p0, de * ln2_lo));
+    /* kexp */
+    __asm__("" : "+f"(exf) : "f"(lg)); /* converted here, not behind the divide */
+    const double y = (double)exf * lg;
+    double n = (y * l2e + shifter) - shifter; /* kround */
+    double r = __builtin_fma(-n, ln2_hi, y);
+    r = __builtin_fma(-n, ln2_lo, r);
+    const double r2 = r * r;
+    double ev = __builtin_fma(e12, r2, e10);
+    double o = __builtin_fma(o13, r2, o11);
+    ev = __builtin_fma(ev, r2, e8);
+    o = __builtin_fma(o, r2, o9);
+    ev = __builtin_fma(ev, r2, e6);
+    o = __builtin_fma(o, r2, o7);
+    ev = __builtin_fma(ev, r2, e4);
+    o = __builtin_fma(o, r2, o5);
+    ev = __builtin_fma(ev, r2, half);
+    o = __builtin_fma(o, r2, o3);
+    ev = __builtin_fma(ev, r2, one);
+    o = __builtin_fma(o, r2, one);
+    const double p = __builtin_fma(o, r, ev);
+    return p * dbits((uint64_t)((int64_t)n + 1023) << 52);
+}
+
 /* tensor_check for a tensor of 4-byte elements whose type was checked already */
 static inline int f32_tensor_check(const struct sail_tensor *t) {
     if (t->ne[0] < 1 || t->ne[1] < 1 || t->ne[2] < 1 || t->ne[3] < 1) {
@@ -108,7 +222,7 @@ static inline __attribute__((always_inline)) void rope_strip(const int normal, u
  * ahead, more than a DDR read's latency), across strip boundaries too. Each multiply-then-
  * subtract waits at least 4 issue slots. kx/ky count the items left in the strip being
  * loaded/stored; at its end x/y jump back to head 0 of the next strip. */
-#define ROPE_BODY(A0, A1, B0, B1, L)                                                                  \
+#define ROPE_ROT(A0, A1, B0, B1)                                                                      \
     "vfmul.vv v28, " A0 ", v8\n"                                                                   \
     "vfmul.vv v30, " A1 ", v10\n"                                                                  \
     "vfmul.vv v4, " B0 ", v8\n"                                                                    \
@@ -120,11 +234,13 @@ static inline __attribute__((always_inline)) void rope_strip(const int normal, u
     "vfadd.vv v30, " A0 ", " A1 "\n"                                                               \
     "vfmul.vv " B1 ", " B1 ", v8\n"                                                                \
     "vfsub.vv v4, v4, v6\n"                                                                        \
+    "vfadd.vv v6, " B0 ", " B1 "\n"                                                                \
     "vsseg2e32.v v28, (%[y])\n"                                                                    \
     "add %[y], %[y], %[sy]\n"                                                                      \
-    "vfadd.vv v6, " B0 ", " B1 "\n"                                                                \
     "vsseg2e32.v v4, (%[y])\n"                                                                     \
-    "add %[y], %[y], %[sy]\n"                                                                      \
+    "add %[y], %[y], %[sy]\n"
+#define ROPE_BODY(A0, A1, B0, B1, L)                                                                  \
+    ROPE_ROT(A0, A1, B0, B1)                                                                       \
     "addi %[ky], %[ky], -1\n"                                                                      \
     "beqz %[ky], 7" L "f\n"                                                                        \
     "5" L ":\n"
@@ -178,6 +294,48 @@ static inline __attribute__((always_inline)) void rope_normal_all(uintptr_t x, u
                        "v31", "vl", "vtype");
 }
 
+/* rope_normal_all for exactly four heads (np2 = 2, rope_k's case): one strip per round, its
+ * two pairs of heads (Q = heads 0, 1 and P = heads 2, 3) each loaded while the other rotates,
+ * with no per-item counters and no out-of-line strip changes (there each item ended a strip:
+ * two taken branches and two jumps per strip). */
+static inline __attribute__((always_inline)) void rope_normal_4(uintptr_t x, uintptr_t y, uint64_t sx, uint64_t sy,
+                                                                int64_t strips, const float *c, const float *s,
+                                                                size_t vl) {
+    const uint64_t vb = (uint64_t)vl * 4;
+    const uint64_t jx = vb * 2 - 3 * sx; /* head 3 of a strip -> head 0 of the next */
+    const uint64_t jy = vb * 2 - 4 * sy; /* after head 3's store */
+    __asm__ volatile("vsetvli zero, %[vl], e32, m2, ta, ma\n"
+                     "vle32.v v8, (%[c])\n"
+                     "vle32.v v10, (%[s])\n"
+                     "vlseg2e32.v v12, (%[x])\n"
+                     "add %[x], %[x], %[sx]\n"
+                     "vlseg2e32.v v16, (%[x])\n"
+                     "add %[x], %[x], %[sx]\n"
+                     "1:\n"
+                     "vlseg2e32.v v20, (%[x])\n"
+                     "add %[x], %[x], %[sx]\n"
+                     "vlseg2e32.v v24, (%[x])\n"
+                     "add %[x], %[x], %[jx]\n" ROPE_ROT("v12", "v14", "v16", "v18")
+                     "addi %[n], %[n], -1\n"
+                     "beqz %[n], 2f\n"
+                     "vlseg2e32.v v12, (%[x])\n"
+                     "add %[x], %[x], %[sx]\n"
+                     "vlseg2e32.v v16, (%[x])\n"
+                     "add %[x], %[x], %[sx]\n" ROPE_ROT("v20", "v22", "v24", "v26")
+                     "add %[y], %[y], %[jy]\n"
+                     "add %[c], %[c], %[vb]\n"
+                     "add %[s], %[s], %[vb]\n"
+                     "vle32.v v8, (%[c])\n"
+                     "vle32.v v10, (%[s])\n"
+                     "j 1b\n"
+                     "2:\n" ROPE_ROT("v20", "v22", "v24", "v26")
+                     : [x] "+&r"(x), [y] "+&r"(y), [n] "+&r"(strips), [c] "+&r"(c), [s] "+&r"(s)
+                     : [sx] "r"(sx), [sy] "r"(sy), [vl] "r"(vl), [jx] "r"(jx), [jy] "r"(jy), [vb] "r"(vb)
+                     : "memory", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16",
+                       "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30",
+                       "v31", "vl", "vtype");
+}
+
 /* One token (i2) at position p: its theta, cos and sin tables in the scratchpad (the stack
  * is in DDR, behind its latency, and every head re-reads the tables), then the rotation.
  * A function of its own that reads the descriptor's copy (in the scratchpad) again, so that
@@ -192,14 +350,8 @@ static __attribute__((noinline)) void rope_token(const struct sail_op *op, int64
     float *const thv = sinv + ROPE_MAX_DIMS / 2;
     /* GGML's theta recurrence (one f32 rounding per step), then cos and sin of all the
      * frequencies at once on the vector unit */
-    float theta = (float)p;
-#pragma clang loop unroll_count(8)
-    for (int i = 0; i < half; i++) {
-        thv[i] = theta;
-        theta *= theta_scale;
-    }
-    vsincos_f32_table(thv, param_f32(op, SAIL_P_ROPE_FREQ_SCALE), param_f32(op, SAIL_P_ROPE_ATTN_FACTOR), cosv, sinv,
-                      half);
+    vsincos_f32_table(thv, (float)p, theta_scale, param_f32(op, SAIL_P_ROPE_FREQ_SCALE),
+                      param_f32(op, SAIL_P_ROPE_ATTN_FACTOR), cosv, sinv, half);
     const uintptr_t xs = tensor_row(src, 0, i2, 0);
     const uintptr_t ys = tensor_row(dst, 0, i2, 0);
     const int64_t n_head = src->ne[1];
@@ -210,11 +362,15 @@ static __attribute__((noinline)) void rope_token(const struct sail_op *op, int64
     int i0 = 0;
     if (normal && n_head >= 4 && (size_t)half >= vmax) {
         const int64_t h4 = n_head & ~(int64_t)3;
-        int64_t strips = 0;
-        for (size_t k = vmax; k <= (size_t)half; k += vmax) {
-            strips++; /* half / vmax without the divider */
+        /* half / vmax without the divider (34 cycles) or a counting loop: vmax is a power of
+         * two, its log2 the exponent of its conversion to float */
+        const float vmf = (float)vmax;
+        const int64_t strips = (int64_t)((unsigned)half >> ((f32_bits(vmf) >> 23) - 127));
+        if (h4 == 4) {
+            rope_normal_4(xs, ys, snb1, dnb1, strips, cosv, sinv, vmax);
+        } else {
+            rope_normal_all(xs, ys, snb1, dnb1, h4 / 2, strips, cosv, sinv, vmax);
         }
-        rope_normal_all(xs, ys, snb1, dnb1, h4 / 2, strips, cosv, sinv, vmax);
         i0 = (int)(strips * (int64_t)vmax);
         if (h4 < n_head) {
             for (int i = 0; i < i0; i += (int)vmax) {
@@ -232,13 +388,16 @@ static __attribute__((noinline)) void rope_token(const struct sail_op *op, int64
         }
         i += (int)vl;
     }
-    /* elements from n_dims on are copied */
+    /* elements from n_dims on are copied. n_dims read again from the descriptor's copy (in
+     * the scratchpad): kept across the loops above, it was spilled to the stack, in DDR */
     const int64_t ne0 = src->ne[0];
-    if (n_dims < ne0) {
+    int nd_again = op->params[SAIL_P_ROPE_N_DIMS];
+    __asm__ volatile("" : "+r"(nd_again));
+    if (nd_again < ne0) {
         for (int64_t h = 0; h < n_head; h++) {
             const float *x = (const float *)(xs + (uint64_t)h * snb1);
             float *y = (float *)(ys + (uint64_t)h * dnb1);
-            for (int64_t i = n_dims; i < ne0;) {
+            for (int64_t i = nd_again; i < ne0;) {
                 size_t vl = __riscv_vsetvl_e32m4((size_t)(ne0 - i));
                 __riscv_vse32_v_f32m4(y + i, __riscv_vle32_v_f32m4(x + i, vl), vl);
                 i += (int64_t)vl;
@@ -286,7 +445,7 @@ int sail_kernel(const struct sail_op *op) {
         !(freq_base > 0.0f)) {
         return SAIL_ERR_PARAM;
     }
-    const float theta_scale = (float)kpow((double)freq_base, (double)(-2.0f / (float)n_dims));
+    const float theta_scale = (float)kpow_rope((double)freq_base, n_dims);
     for (int64_t i2 = 0; i2 < src->ne[2]; i2++) {
         const int32_t p = pos ? *(const int32_t *)(uintptr_t)(pos->data + (uint64_t)i2 * pos->nb[0])
                               : op->params[SAIL_P_ROPE_N_PAST] + (int32_t)i2;

@@ -214,7 +214,9 @@ static inline void ksincos(double x, double *s_out, double *c_out) {
 }
 
 /* cos and sin for a rope table on the vector unit: for n f32 angles x_i = freq_scale * theta_i,
- * cos_i * attn_factor and sin_i * attn_factor rounded to f32. In double, as ksincos: the
+ * cos_i * attn_factor and sin_i * attn_factor rounded to f32, where theta_0 = theta0 and
+ * theta_{i+1} = theta_i * theta_scale in f32 (GGML's recurrence, written to the theta
+ * buffer first). In double, as ksincos: the
  * same reduction x = k pi/2 + r (|r| <= pi/4, a three-part pi/2) and quadrant selection,
  * but fdlibm's minimax polynomials (__kernel_sin/__kernel_cos: sin r = r + r z S(z) with S of
  * degree 5, cos r = 1 - z/2 + z^2 C(z) with C of degree 5, z = r^2, both within 2^-58 of the
@@ -225,23 +227,33 @@ static inline void ksincos(double x, double *s_out, double *c_out) {
  * Two strips run interleaved (A and B) so that each operation's latency is covered by the
  * other strip's; the quadrant k is read from the low bits of x * 2/pi + 1.5 * 2^52, and the
  * signs are applied with vfsgnjx (only the sign bit of its second operand counts). */
-#define SC_STEP1(S, i, vl)                                                                         \
-    vfloat64m2_t x##S = __riscv_vfwcvt_f_f_v_f64m2(                                                \
-        __riscv_vfmul_vf_f32m1(__riscv_vle32_v_f32m1(theta + (i), vl), freq_scale, vl), vl);        \
-    vfloat64m2_t t##S = __riscv_vfmul_vf_f64m2(x##S, 6.36619772367581382433e-01, vl);               \
-    t##S = __riscv_vfadd_vf_f64m2(t##S, 6755399441055744.0, vl);
+/* both strips' angles first, at SEW 32 (one vtype change, not one per strip); x * 1 = x, so
+ * the multiply is skipped when freq_scale is 1 (same bits) */
+#define SC_STEP1AB(vla, vlb)                                                                       \
+    vfloat32m1_t fA = __riscv_vle32_v_f32m1(theta + i, vla);                                       \
+    vfloat32m1_t fB = __riscv_vle32_v_f32m1(theta + ib, vlb);                                      \
+    if (fscale) {                                                                                  \
+        fA = __riscv_vfmul_vf_f32m1(fA, freq_scale, vla);                                          \
+        fB = __riscv_vfmul_vf_f32m1(fB, freq_scale, vlb);                                          \
+    }                                                                                              \
+    vfloat64m2_t xA = __riscv_vfwcvt_f_f_v_f64m2(fA, vla);                                         \
+    vfloat64m2_t xB = __riscv_vfwcvt_f_f_v_f64m2(fB, vlb);
+/* the reduction's chain one operation at a time, A then B, so that each waits on its own
+ * strip's previous result with the other strip's operation in between */
+#define SC_STEP1(S, i, vl) vfloat64m2_t t##S = __riscv_vfmul_vf_f64m2(x##S, SC_2PI, vl);
+#define SC_STEP1b(S, vl) t##S = __riscv_vfadd_vf_f64m2(t##S, SC_SH, vl);
+#define SC_STEP2a(S, vl) vfloat64m2_t k##S = __riscv_vfsub_vf_f64m2(t##S, SC_SH, vl);
 #define SC_STEP2(S, vl)                                                                            \
-    vfloat64m2_t k##S = __riscv_vfsub_vf_f64m2(t##S, 6755399441055744.0, vl);                      \
-    vfloat64m2_t r##S = __riscv_vfnmsac_vf_f64m2(x##S, 1.57079632673412561417e+00, k##S, vl);
-#define SC_STEP3(S, vl) r##S = __riscv_vfnmsac_vf_f64m2(r##S, 6.07710050650619224932e-11, k##S, vl);
-#define SC_STEP4(S, vl) r##S = __riscv_vfnmsac_vf_f64m2(r##S, 2.02226624879595063154e-21, k##S, vl);
+    vfloat64m2_t r##S = __riscv_vfnmsac_vf_f64m2(x##S, SC_P1, k##S, vl);
+#define SC_STEP3(S, vl) r##S = __riscv_vfnmsac_vf_f64m2(r##S, SC_P2, k##S, vl);
+#define SC_STEP4(S, vl) r##S = __riscv_vfnmsac_vf_f64m2(r##S, SC_P3, k##S, vl);
 #define SC_STEP5(S, vl)                                                                            \
     vfloat64m2_t z##S = __riscv_vfmul_vv_f64m2(r##S, r##S, vl);                                    \
     vfloat64m2_t ps##S, pc##S, zn##S, zm##S;
 #define SC_STEP6(S, vl)                                                                            \
     zn##S = __riscv_vfmul_vv_f64m2(z##S, z##S, vl);                                                \
     ps##S = __riscv_vfmul_vf_f64m2(z##S, S1, vl);                                                  \
-    pc##S = __riscv_vfmul_vf_f64m2(z##S, -0.5, vl);
+    pc##S = __riscv_vfmul_vf_f64m2(z##S, SC_MHALF, vl);
 #define SC_STEP7(S, vl)                                                                            \
     zm##S = __riscv_vfmul_vv_f64m2(zn##S, z##S, vl);                                               \
     ps##S = __riscv_vfmacc_vf_f64m2(ps##S, S2, zn##S, vl);                                         \
@@ -266,9 +278,12 @@ static inline void ksincos(double x, double *s_out, double *c_out) {
     pc##S = __riscv_vfmacc_vf_f64m2(pc##S, C6, zm##S, vl);                                         \
     ps##S = __riscv_vfmacc_vv_f64m2(r##S, r##S, ps##S, vl);                                        \
     vuint64m2_t kb##S = __riscv_vreinterpret_v_f64m2_u64m2(t##S);
-#define SC_STEP13(S, vl)                                                                           \
-    pc##S = __riscv_vfadd_vf_f64m2(pc##S, 1.0, vl);                                                \
-    vbool32_t sw##S = __riscv_vmsne_vx_u64m2_b32(__riscv_vand_vx_u64m2(kb##S, 1, vl), 0, vl);
+#define SC_STEP13(S, vl) pc##S = __riscv_vfadd_vf_f64m2(pc##S, SC_ONE, vl);
+/* the quadrant's swap mask, from t (k's low bit) as soon as it is known: these operations
+ * take the cycles the reduction's chain would wait */
+#define SC_MASK1(S, vl)                                                                            \
+    vuint64m2_t kl##S = __riscv_vand_vx_u64m2(__riscv_vreinterpret_v_f64m2_u64m2(t##S), 1, vl);
+#define SC_MASK2(S, vl) vbool32_t sw##S = __riscv_vmsne_vx_u64m2_b32(kl##S, 0, vl);
 #define SC_STEP14(S, vl)                                                                           \
     vfloat64m2_t sd##S = __riscv_vmerge_vvm_f64m2(ps##S, pc##S, sw##S, vl);                         \
     vfloat64m2_t cd##S = __riscv_vmerge_vvm_f64m2(pc##S, ps##S, sw##S, vl);
@@ -292,24 +307,33 @@ static inline void ksincos(double x, double *s_out, double *c_out) {
 
 #define SC_ALL(vla, vlb)                                                                           \
     {                                                                                              \
+        SC_STEP1AB(vla, vlb)                                                                       \
         SC_STEP1(A, i, vla)                                                                        \
         SC_STEP1(B, ib, vlb)                                                                       \
+        SC_STEP1b(A, vla)                                                                          \
+        SC_STEP1b(B, vlb)                                                                          \
+        SC_STEP2a(A, vla)                                                                          \
+        SC_STEP2a(B, vlb)                                                                          \
         SC_STEP2(A, vla)                                                                           \
+        SC_MASK1(A, vla)                                                                           \
         SC_STEP2(B, vlb)                                                                           \
+        SC_MASK1(B, vlb)                                                                           \
         SC_STEP3(A, vla)                                                                           \
+        SC_MASK2(A, vla)                                                                           \
         SC_STEP3(B, vlb)                                                                           \
+        SC_MASK2(B, vlb)                                                                           \
         SC_STEP4(A, vla)                                                                           \
         SC_STEP4(B, vlb)                                                                           \
         SC_STEP5(A, vla)                                                                           \
         SC_STEP5(B, vlb)                                                                           \
         SC_STEP6(A, vla)                                                                           \
-        SC_STEP6(B, vlb)                                                                           \
+        SC_STEP6(B, vlb)                                                                          \
         SC_STEP7(A, vla)                                                                           \
-        SC_STEP7(B, vlb)                                                                           \
+        SC_STEP7(B, vlb)                                                                          \
         SC_STEP8(A, vla)                                                                           \
-        SC_STEP8(B, vlb)                                                                           \
+        SC_STEP8(B, vlb)                                                                          \
         SC_STEP9(A, vla)                                                                           \
-        SC_STEP9(B, vlb)                                                                           \
+        SC_STEP9(B, vlb)                                                                          \
         SC_STEP10(A, vla)                                                                          \
         SC_STEP10(B, vlb)                                                                          \
         SC_STEP11(A, vla)                                                                          \
@@ -326,16 +350,64 @@ static inline void ksincos(double x, double *s_out, double *c_out) {
         SC_STEP16(B, ib, vlb)                                                                      \
     }
 
-static inline void vsincos_f32_table(const float *theta, float freq_scale, float attn_factor, float *cos_out,
-                                     float *sin_out, int n) {
-    const double S1 = -1.66666666666666324348e-01, S2 = 8.33333333332248946124e-03,
-                 S3 = -1.98412698298579493134e-04, S4 = 2.75573137070700676789e-06,
-                 S5 = -2.50507602534068634195e-08, S6 = 1.58969099521155010221e-10;
-    const double C1 = 4.16666666666666019037e-02, C2 = -1.38888888888741095749e-03,
-                 C3 = 2.48015872894767294178e-05, C4 = -2.75573143513906633035e-07,
-                 C5 = 2.08757232129817482790e-09, C6 = -1.13596475577881948265e-11;
+static const double VSINCOS_C[19] = {
+    6.36619772367581382433e-01, /* 2/pi */
+    6755399441055744.0,         /* 1.5 2^52 */
+    1.57079632673412561417e+00, /* pi/2: first 33 bits */
+    6.07710050650619224932e-11, /* next 33 bits */
+    2.02226624879595063154e-21, /* remainder */
+    1.0,
+    -0.5,
+    -1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04, /* S1..S6 */
+    2.75573137070700676789e-06, -2.50507602534068634195e-08, 1.58969099521155010221e-10,
+    4.16666666666666019037e-02, -1.38888888888741095749e-03, 2.48015872894767294178e-05, /* C1..C6 */
+    -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.13596475577881948265e-11,
+};
+
+static inline __attribute__((always_inline)) void vsincos_f32_loop(float *theta, float th, float ts,
+                                                                   float freq_scale, float attn_factor,
+                                                                   float *cos_out, float *sin_out, int n,
+                                                                   const int scale, const int fscale) {
+    /* the constants from one table at one base address (each double literal is an auipc and
+     * a load of its own from .rodata), loaded before the recurrence below covers their DDR
+     * round trip */
+    const double *K = VSINCOS_C;
+    __asm__ volatile("" : "+r"(K));
+    double SC_2PI = K[0], SC_SH = K[1], SC_P1 = K[2], SC_P2 = K[3], SC_P3 = K[4], SC_ONE = K[5], SC_MHALF = K[6];
+    double S1 = K[7], S2 = K[8], S3 = K[9], S4 = K[10], S5 = K[11], S6 = K[12];
+    double C1 = K[13], C2 = K[14], C3 = K[15], C4 = K[16], C5 = K[17], C6 = K[18];
+    KPIN(SC_2PI);
+    KPIN(SC_SH);
+    KPIN(SC_P1);
+    KPIN(SC_P2);
+    KPIN(SC_P3);
+    KPIN(SC_ONE);
+    KPIN(SC_MHALF);
+    KPIN(S1);
+    KPIN(S2);
+    KPIN(S3);
+    KPIN(S4);
+    KPIN(S5);
+    KPIN(S6);
+    KPIN(C1);
+    KPIN(C2);
+    KPIN(C3);
+    KPIN(C4);
+    KPIN(C5);
+    KPIN(C6);
     const size_t vmax = __riscv_vsetvlmax_e64m2();
-    const int scale = attn_factor != 1.0f; /* x * 1 = x: skipped, same bits */
+    /* GGML's theta recurrence (one f32 rounding per step) into the buffer: each multiply
+     * issues before the previous value's store, which takes one of its latency's cycles.
+     * (Spread over the vector loop below, its steps cost more than they save: a vector
+     * operation holds the issue for its beats, so only that loop's stall cycles are free,
+     * and each inline asm made the compiler repeat a vsetvli.) */
+#pragma clang loop unroll_count(16)
+    for (int j = 0; j < n; j++) {
+        float nx = th * ts;
+        __asm__ volatile("" : "+f"(nx));
+        theta[j] = th;
+        th = nx;
+    }
     for (int i = 0; i < n;) {
         /* strip A of vla angles, strip B of the next vlb; both full (one vl, no vsetvli
          * between them) but at the end */
@@ -343,12 +415,30 @@ static inline void vsincos_f32_table(const float *theta, float freq_scale, float
         const size_t vla = full ? vmax : __riscv_vsetvl_e64m2((size_t)(n - i));
         const size_t vlb = full ? vmax : (size_t)(n - i) > vla ? __riscv_vsetvl_e64m2((size_t)(n - i) - vla) : 0;
         const int ib = i + (int)vla;
-        if (full) {
+        if (__builtin_expect(full, 1)) {
             SC_ALL(vmax, vmax)
         } else {
             SC_ALL(vla, vlb)
         }
         i = ib + (int)vlb;
+    }
+}
+
+/* x * 1 = x: the multiplies by a factor of 1 are skipped (same bits), each case a loop of its
+ * own so that the loop does not branch on them */
+static inline void vsincos_f32_table(float *theta, float theta0, float theta_scale, float freq_scale,
+                                     float attn_factor, float *cos_out, float *sin_out, int n) {
+    /* x == 1.0f exactly when its bits are 1.0f's (an integer compare: feq's result comes 4
+     * cycles late) */
+    const int af1 = f32_bits(attn_factor) == 0x3f800000u, fs1 = f32_bits(freq_scale) == 0x3f800000u;
+    if (af1 && fs1) {
+        vsincos_f32_loop(theta, theta0, theta_scale, freq_scale, attn_factor, cos_out, sin_out, n, 0, 0);
+    } else if (af1) {
+        vsincos_f32_loop(theta, theta0, theta_scale, freq_scale, attn_factor, cos_out, sin_out, n, 0, 1);
+    } else if (fs1) {
+        vsincos_f32_loop(theta, theta0, theta_scale, freq_scale, attn_factor, cos_out, sin_out, n, 1, 0);
+    } else {
+        vsincos_f32_loop(theta, theta0, theta_scale, freq_scale, attn_factor, cos_out, sin_out, n, 1, 1);
     }
 }
 
