@@ -80,12 +80,13 @@ use crate::units::{Frequency, Time};
 use std::collections::VecDeque;
 use window::{Keyed, SortedWindow};
 
-/// Closed page: the most writes of one bank a write batch hands to the command queue (the
-/// rest stay buffered for a later batch). A controller's per-bank command queue holds this
-/// many (DRAMsim3's `cmd_queue_size`, 8 in testbench/dramsim3; LiteDRAM's bank machines'
-/// cmd_buffers are 8 deep), so a batch cannot put a whole buffer of one bank's writes in
-/// front of the reads that follow. Not applied to the open policy, where the same cap cost
-/// the open-page mixed traces 3 to 7% against DRAMsim3 (doc/validation.md).
+/// Closed page: the most writes of one bank in the command queue at once. A buffered write
+/// leaves the buffer only when its bank's command queue has room (DRAMsim3's
+/// `cmd_queue_size`, 8 in testbench/dramsim3; LiteDRAM's bank machines' cmd_buffers are 8
+/// deep), so a drain cannot put a whole buffer of one bank's writes in front of the reads
+/// that follow, and the buffer plus the queue reach no further ahead than a controller's.
+/// Not applied to the open policy, where a per-bank cap cost the open-page mixed traces 3 to
+/// 7% against DRAMsim3 (doc/validation.md).
 const CLOSED_DRAIN_PER_BANK: u32 = 8;
 
 /// Stale window entries are dropped every this many DRAM clocks.
@@ -300,6 +301,9 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     banks: Vec<Bank>,
     /// Departure clocks of the bursts in the queue, sorted.
     queue: SortedWindow<u64>,
+    /// Closed page: departure clocks of each bank's write bursts in the queue, sorted (a
+    /// bank holds at most [`CLOSED_DRAIN_PER_BANK`] queued writes).
+    bank_queued: Vec<VecDeque<u64>>,
     /// Issue time of the last request (none before the first), whose arrival it shares.
     last_issue: Option<Time>,
     last_arrival: u64,
@@ -346,6 +350,9 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     /// keeps its buffer entry until then.
     wbuf_leaving: SortedWindow<u64>,
     writes: WritePolicy,
+    /// Closed page: writes the drain under way has still to move, and its first clock.
+    draining: usize,
+    drain_from: u64,
     /// DRAM clocks from the arrival edge to the command queue.
     frontend: u64,
     /// Announced reads, in request order (closed page, FR-FCFS; see [`Announced`]).
@@ -425,6 +432,7 @@ impl<S: CommandSink> Ddr3<S> {
             refresh: options.refresh,
             banks: vec![Bank::default(); mem.banks as usize],
             queue: SortedWindow::default(),
+            bank_queued: vec![VecDeque::new(); mem.banks as usize],
             last_issue: None,
             last_arrival: 0,
             last_admit: 0,
@@ -448,6 +456,8 @@ impl<S: CommandSink> Ddr3<S> {
             wbuf: Vec::with_capacity(writes.capacity),
             wbuf_leaving: SortedWindow::default(),
             writes,
+            draining: 0,
+            drain_from: 0,
             frontend: ctl.frontend_latency.count() * t.ratio,
             announced: VecDeque::new(),
             c: Counters::default(),
@@ -1086,6 +1096,15 @@ impl<S: CommandSink> Ddr3<S> {
         }
         let pos = self.queue.upper_bound(cas);
         self.queue.insert_at(pos, cas);
+        if self.policy == PagePolicy::Closed && write {
+            let q = &mut self.bank_queued[loc.bank as usize];
+            // Admission is in order: entries gone by this admission are gone for every later one.
+            while q.front().is_some_and(|&d| d <= admit) {
+                q.pop_front();
+            }
+            let pos = q.partition_point(|&d| d <= cas);
+            q.insert(pos, cas);
+        }
         self.c.bursts += 1;
         let done = self.burst_done(cas, write);
         self.c.last_done = self.c.last_done.max(done);
@@ -1114,20 +1133,128 @@ impl<S: CommandSink> Ddr3<S> {
             .or_else(|| self.wbuf.iter().position(room))
     }
 
-    /// A write batch: hands buffered writes to the command queue, no earlier than `from`,
-    /// until `keep` are left (closed page: at most [`CLOSED_DRAIN_PER_BANK`] of one bank, so
-    /// a batch may leave more). The batch's column commands follow each other, so the bus
-    /// turns around once for the whole batch.
+    /// Closed page: the first clock at or after `at` at which bank `b` holds fewer than
+    /// [`CLOSED_DRAIN_PER_BANK`] bursts in the command queue (a controller's per-bank command
+    /// queue: DRAMsim3 moves a write out of its buffer only while the bank's queue has room).
+    fn bank_room(&self, b: usize, at: u64) -> u64 {
+        let q = &self.bank_queued[b];
+        let cap = CLOSED_DRAIN_PER_BANK as usize;
+        let gone = q.partition_point(|&d| d <= at);
+        if q.len() - gone >= cap {
+            q[q.len() - cap]
+        } else {
+            at
+        }
+    }
+
+    /// Closed page: one move of the drain under way. The buffered write whose bank's
+    /// command queue has room first (the oldest of equals) is handed to the command queue,
+    /// no earlier than the drain's start; when `limit` is given, only if that is at or
+    /// before it. Returns the clock the write left the buffer.
+    fn drain_step(&mut self, limit: Option<u64>) -> Option<u64> {
+        let mut best: Option<(usize, u64)> = None;
+        for (i, w) in self.wbuf.iter().enumerate() {
+            let ready = self.bank_room(w.loc.bank as usize, self.drain_from.max(w.accepted));
+            if best.is_none_or(|(_, r)| ready < r) {
+                best = Some((i, ready));
+            }
+        }
+        let (i, ready) = best?;
+        if limit.is_some_and(|l| ready > l) {
+            return None;
+        }
+        let w = self.wbuf.remove(i);
+        self.draining -= 1;
+        self.issue_burst(w.loc, true, ready, w.close_after, &[]);
+        let left = self.last_admit;
+        let pos = self.wbuf_leaving.upper_bound(left);
+        self.wbuf_leaving.insert_at(pos, left);
+        Some(left)
+    }
+
+    /// Closed page: starts a drain when one falls due at or before `now` (none under way):
+    /// the buffer full, or more than `write_idle_drain` writes waiting with the command
+    /// queue empty. A drain moves as many writes as the buffer held when it started
+    /// (DRAMsim3's `write_draining_`), one at a time as their banks' command queues have
+    /// room, writes posted meanwhile included.
+    fn start_drain(&mut self, now: u64) -> bool {
+        if self.draining > 0 {
+            return true;
+        }
+        let n = self.wbuf.len();
+        let from = if n >= self.writes.high && n > 0 {
+            self.wbuf[self.writes.high - 1].accepted
+        } else if n > self.writes.idle_drain && self.queue_empty_from() <= now {
+            self.queue_empty_from()
+                .max(self.wbuf[self.writes.idle_drain].accepted)
+        } else {
+            return false;
+        };
+        // The writes the buffer held when the drain fell due.
+        let held = self.wbuf.iter().filter(|w| w.accepted <= from).count();
+        self.draining = held.saturating_sub(self.writes.low).max(1);
+        self.drain_from = from;
+        self.c.write_drains += 1;
+        true
+    }
+
+    /// Closed page: every drain move due at or before `now`.
+    fn advance_drain(&mut self, now: u64) {
+        while self.start_drain(now) && self.drain_step(Some(now)).is_some() {}
+    }
+
+    /// Closed page: finishes the drain under way (a read waits for it).
+    fn finish_drain(&mut self) {
+        while self.draining > 0 && self.drain_step(None).is_some() {}
+    }
+
+    /// Closed page: takes one write burst into the buffer at or after `arrival` (see
+    /// [`start_drain`](Self::start_drain)); returns the clock the buffer took it.
+    fn post_write_closed(
+        &mut self,
+        burst: u64,
+        loc: Location,
+        close_after: bool,
+        arrival: u64,
+    ) -> u64 {
+        let mut at = arrival;
+        self.advance_drain(at);
+        while self.wbuf_leaving.first().is_some_and(|&l| l <= at) {
+            self.wbuf_leaving.pop_first();
+        }
+        if self.wbuf.len() + self.wbuf_leaving.len() >= self.writes.capacity {
+            // Full: wait for the next write to leave for the command queue.
+            if self.wbuf_leaving.len() == 0 && self.start_drain(at) {
+                self.drain_step(None);
+            }
+            if let Some(l) = self.wbuf_leaving.pop_first() {
+                at = at.max(l);
+            }
+        }
+        if let Some(w) = self.wbuf.iter_mut().find(|w| w.burst == burst) {
+            w.close_after |= close_after;
+            return at;
+        }
+        self.wbuf.push(PendingWrite {
+            burst,
+            loc,
+            close_after,
+            accepted: at,
+        });
+        self.advance_drain(at);
+        at
+    }
+
+    /// A write batch (open page; the closed policy drains through
+    /// [`post_write_closed`](Self::post_write_closed)): hands buffered writes to the command
+    /// queue, no earlier than `from`, until `keep` are left. The batch's column commands
+    /// follow each other, so the bus turns around once for the whole batch.
     fn drain_writes(&mut self, from: u64, keep: usize) {
         if self.wbuf.len() <= keep {
             return;
         }
         self.c.write_drains += 1;
-        let per_bank = if self.policy == PagePolicy::Closed {
-            CLOSED_DRAIN_PER_BANK
-        } else {
-            u32::MAX
-        };
+        let per_bank = u32::MAX;
         let mut taken = [0u32; crate::config::limits::MAX_BANKS as usize];
         while self.wbuf.len() > keep {
             let Some(i) = self.pick_write(&taken, per_bank) else {
@@ -1149,6 +1276,9 @@ impl<S: CommandSink> Ddr3<S> {
     /// Takes one write burst into the buffer at or after `arrival`; returns the clock the
     /// buffer took it.
     fn post_write(&mut self, burst: u64, loc: Location, close_after: bool, arrival: u64) -> u64 {
+        if self.policy == PagePolicy::Closed {
+            return self.post_write_closed(burst, loc, close_after, arrival);
+        }
         let mut at = arrival;
         while self.wbuf_leaving.first().is_some_and(|&l| l <= at) {
             self.wbuf_leaving.pop_first();
@@ -1182,6 +1312,17 @@ impl<S: CommandSink> Ddr3<S> {
     /// coming) and returns when the last command's data is done.
     pub fn flush_writes(&mut self) -> Time {
         self.settle_announced();
+        if self.policy == PagePolicy::Closed {
+            while !self.wbuf.is_empty() {
+                if self.draining == 0 {
+                    self.draining = self.wbuf.len();
+                    self.drain_from = self.queue_empty_from().max(self.last_arrival);
+                    self.c.write_drains += 1;
+                }
+                self.finish_drain();
+            }
+            return self.clock.time_of(self.c.last_done);
+        }
         while !self.wbuf.is_empty() {
             // Each batch takes at least one write.
             let from = self.queue_empty_from().max(self.last_arrival);
@@ -1415,7 +1556,11 @@ impl<S: CommandSink> Ddr3<S> {
         let arrival = self.arrival_of(req.issue);
         let write = req.access == Access::Write;
         let buffered = write && self.writes.capacity > 0;
-        if !write && self.wbuf.len() > self.writes.idle_drain {
+        if !write && self.policy == PagePolicy::Closed && self.writes.capacity > 0 {
+            // Closed page: the drain's moves due by the read's arrival go first; the read
+            // then takes a queue entry as it arrives, beside the drain's later moves.
+            self.advance_drain(arrival);
+        } else if !write && self.wbuf.len() > self.writes.idle_drain {
             // The queue ran empty before this read with writes waiting: they went then.
             let empty = self.queue_empty_from();
             if empty < arrival {
