@@ -122,7 +122,7 @@ fn le_f32(b: &[u8], at: usize) -> f32 {
 /// elements `l` and `l + 8` (which GGML's generic kernel adds into the same lane `l`) are
 /// stored side by side, at `2l` and `2l + 1` (see [`pair_group`]). Each lane's integer sum is
 /// then a sum of adjacent pairs of 16-bit products, the shape of the host's multiply-add
-/// instructions (x86 `pmaddwd`, Arm `smlal`), and the compiler turns [`lane_sums`] into them.
+/// instructions (x86 `pmaddwd`, Arm `smlal`), which [`lane_sums`] runs.
 ///
 /// A K-quant weight block unpacked: each quant times its 16-element group's scale (exact in
 /// 16 bits: Q4_K's are at most 15 x 63, Q6_K's at most 32 x 128 in magnitude) in paired
@@ -181,8 +181,7 @@ fn q4k_scale_min(s: &[u8], j: usize) -> (i32, i32) {
 }
 
 /// Writes one 16-element group in paired order, each quant times the group's scale:
-/// `dst[2l] = s q[l]`, `dst[2l + 1] = s q[l + 8]` (a plain interleave, which the compiler
-/// turns into unpack instructions).
+/// `dst[2l] = s q[l]`, `dst[2l + 1] = s q[l + 8]` (a plain interleave).
 fn pair_group(dst: &mut [i16], q: &[i16; 16], s: i16) {
     for (l, pair) in dst.chunks_exact_mut(2).take(8).enumerate() {
         pair[0] = q[l] * s;

@@ -33,17 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static float fbits(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static uint32_t bitsf(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
+#include "vexpf_model.h"
 
 /* vfrec7 table (RVV 1.0 specification), indexed by the 7 significand msbs */
 static const uint8_t REC7[128] = {
@@ -87,29 +77,6 @@ static float rec7(float a) {
         out_e = 0;
     }
     return fbits(sign | ((uint32_t)out_e << 23) | out_frac);
-}
-
-/* vexpf_* of programs/kernels/kmath.h, one lane */
-static float vexpf(float x) {
-    x = fmaxf(x, -104.0f); /* vfmax: a NaN operand gives the other */
-    x = fminf(x, 89.0f);
-    const float t = x * 1.44269502163f;
-    const int32_t n = (int32_t)nearbyintf(t); /* vfcvt.x.f.v, RNE; |t| < 151 */
-    const float nf = (float)n;
-    float r = fmaf(-0.693145751953125f, nf, x);
-    r = fmaf(-1.4286068203094172e-06f, nf, r);
-    float p = 1.0f / 5040.0f;
-    p = fmaf(p, r, 1.0f / 720.0f);
-    p = fmaf(p, r, 1.0f / 120.0f);
-    p = fmaf(p, r, 1.0f / 24.0f);
-    p = fmaf(p, r, 1.0f / 6.0f);
-    p = fmaf(p, r, 0.5f);
-    p = fmaf(p, r, 1.0f);
-    p = fmaf(p, r, 1.0f);
-    const int32_t n1 = n >> 1, n2 = n - n1;
-    p = p * fbits((uint32_t)(n1 + 127) << 23);
-    p = p * fbits((uint32_t)(n2 + 127) << 23);
-    return p;
 }
 
 static float quotient(float x, float d) {

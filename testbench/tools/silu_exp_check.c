@@ -17,36 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static float fbits(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static uint32_t bitsf(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-
-static const float C[7] = {1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f};
-
-/* vexpf_* of kmath.h, one lane, on t = -x */
-static float vexpf(float x) {
-    x = fmaxf(x, -104.0f);
-    x = fminf(x, 89.0f);
-    const int32_t n = (int32_t)nearbyintf(x * 1.44269502163f);
-    const float nf = (float)n;
-    float r = fmaf(-0.693145751953125f, nf, x);
-    r = fmaf(-1.4286068203094172e-06f, nf, r);
-    float p = 1.0f / 5040.0f;
-    for (int i = 0; i < 7; i++) {
-        p = fmaf(p, r, C[i]);
-    }
-    const int32_t n1 = n >> 1, n2 = n - n1;
-    p = p * fbits((uint32_t)(n1 + 127) << 23);
-    return p * fbits((uint32_t)(n2 + 127) << 23);
-}
+#include "vexpf_model.h"
 
 /* the kernel's sequence on x itself */
 static float exp_neg(float x) {
@@ -56,9 +27,9 @@ static float exp_neg(float x) {
     const float nf = (float)n;
     float r = fmaf(-0.693145751953125f, nf, -u);        /* vfnmacc.vf: -(ln2_hi n) - u, one rounding */
     r = fmaf(-1.4286068203094172e-06f, nf, r);          /* vfnmsac.vf */
-    float p = fmaf(1.0f / 5040.0f, r, C[0]);            /* splat 1/720, vfmacc.vf 1/5040 */
+    float p = fmaf(1.0f / 5040.0f, r, VEXPF_C[0]);            /* splat 1/720, vfmacc.vf 1/5040 */
     for (int i = 1; i < 7; i++) {
-        p = fmaf(p, r, C[i]);
+        p = fmaf(p, r, VEXPF_C[i]);
     }
     const int32_t m = n + 254, m1 = m >> 1, m2 = m - m1;
     p = p * fbits((uint32_t)m1 << 23);

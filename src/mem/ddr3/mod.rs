@@ -1219,9 +1219,7 @@ impl<S: CommandSink> Ddr3<S> {
     ) -> u64 {
         let mut at = arrival;
         self.advance_drain(at);
-        while self.wbuf_leaving.first().is_some_and(|&l| l <= at) {
-            self.wbuf_leaving.pop_first();
-        }
+        self.forget_left_writes(at);
         if self.wbuf.len() + self.wbuf_leaving.len() >= self.writes.capacity {
             // Full: wait for the next write to leave for the command queue.
             if self.wbuf_leaving.len() == 0 && self.start_drain(at) {
@@ -1231,9 +1229,26 @@ impl<S: CommandSink> Ddr3<S> {
                 at = at.max(l);
             }
         }
+        if self.buffer_write(burst, loc, close_after, at) {
+            self.advance_drain(at);
+        }
+        at
+    }
+
+    /// Drops the buffer slots of writes that left for the command queue by `at`.
+    fn forget_left_writes(&mut self, at: u64) {
+        while self.wbuf_leaving.first().is_some_and(|&l| l <= at) {
+            self.wbuf_leaving.pop_first();
+        }
+    }
+
+    /// Buffers a write accepted at `at`, or merges it with a buffered write to the same
+    /// burst; true when it took a new entry.
+    fn buffer_write(&mut self, burst: u64, loc: Location, close_after: bool, at: u64) -> bool {
         if let Some(w) = self.wbuf.iter_mut().find(|w| w.burst == burst) {
+            // A newer write to a buffered burst merges with it.
             w.close_after |= close_after;
-            return at;
+            return false;
         }
         self.wbuf.push(PendingWrite {
             burst,
@@ -1241,8 +1256,7 @@ impl<S: CommandSink> Ddr3<S> {
             close_after,
             accepted: at,
         });
-        self.advance_drain(at);
-        at
+        true
     }
 
     /// A write batch (open page; the closed policy drains through
@@ -1254,10 +1268,9 @@ impl<S: CommandSink> Ddr3<S> {
             return;
         }
         self.c.write_drains += 1;
-        let per_bank = u32::MAX;
         let mut taken = [0u32; crate::config::limits::MAX_BANKS as usize];
         while self.wbuf.len() > keep {
-            let Some(i) = self.pick_write(&taken, per_bank) else {
+            let Some(i) = self.pick_write(&taken, u32::MAX) else {
                 break;
             };
             let w = self.wbuf.remove(i);
@@ -1280,26 +1293,16 @@ impl<S: CommandSink> Ddr3<S> {
             return self.post_write_closed(burst, loc, close_after, arrival);
         }
         let mut at = arrival;
-        while self.wbuf_leaving.first().is_some_and(|&l| l <= at) {
-            self.wbuf_leaving.pop_first();
-        }
+        self.forget_left_writes(at);
         if self.wbuf.len() + self.wbuf_leaving.len() >= self.writes.capacity {
             // Full: wait for the first drained write to leave for the command queue.
             if let Some(l) = self.wbuf_leaving.pop_first() {
                 at = at.max(l);
             }
         }
-        if let Some(w) = self.wbuf.iter_mut().find(|w| w.burst == burst) {
-            // A newer write to a buffered burst merges with it.
-            w.close_after |= close_after;
+        if !self.buffer_write(burst, loc, close_after, at) {
             return at;
         }
-        self.wbuf.push(PendingWrite {
-            burst,
-            loc,
-            close_after,
-            accepted: at,
-        });
         if self.wbuf.len() >= self.writes.high {
             self.drain_writes(at, self.writes.low);
         } else if self.wbuf.len() > self.writes.idle_drain && self.queue_empty_from() <= at {
