@@ -15,7 +15,11 @@
 //!    until its column command (RD/WR) issues. When the queue is full, the burst waits for the
 //!    first entry to free; admission is first come, first served. The requester is never
 //!    blocked on earlier completions: a stream of independent requests is pipelined up to
-//!    the queue depth.
+//!    the queue depth. A posted write (board `write_buffer` > 0) waits in the write buffer
+//!    instead; under the open policy a drained write takes a queue entry like a read, under
+//!    the closed policy it goes from the buffer straight to its bank's command queue (at most
+//!    [`CLOSED_DRAIN_PER_BANK`] writes each), as DRAMsim3's write buffer feeds its command
+//!    queues.
 //! 4. **Commands.** The burst's commands are placed at the earliest clocks that satisfy every
 //!    JEDEC constraint with respect to all commands already committed (the same rules the
 //!    checker in [`check`] verifies): a row hit needs only RD/WR; a closed bank needs ACT
@@ -301,8 +305,9 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     banks: Vec<Bank>,
     /// Departure clocks of the bursts in the queue, sorted.
     queue: SortedWindow<u64>,
-    /// Closed page: departure clocks of each bank's write bursts in the queue, sorted (a
-    /// bank holds at most [`CLOSED_DRAIN_PER_BANK`] queued writes).
+    /// Closed page: departure clocks (column commands) of each bank's write bursts in its
+    /// command queue, sorted (a bank holds at most [`CLOSED_DRAIN_PER_BANK`] queued writes).
+    /// Drained writes go there straight from the write buffer, not through `queue`.
     bank_queued: Vec<VecDeque<u64>>,
     /// Issue time of the last request (none before the first), whose arrival it shares.
     last_issue: Option<Time>,
@@ -327,6 +332,8 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     last_hole: u64,
     /// Next clock at which stale window entries are dropped.
     prune_at: u64,
+    /// The clock of the last drop: no command may be placed before it.
+    pruned_to: u64,
     /// Committed ACT clocks, sorted.
     acts: SortedWindow<u64>,
     /// Latest ACT with a gap of at least 2 x tRRD before it (see `last_hole`).
@@ -338,6 +345,10 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     last_cmd: u64,
     /// No command may issue before this clock (end of the last refresh).
     floor: u64,
+    /// The end of the refresh before the last: a command placed earlier than the last
+    /// refresh (a closed-page drained write, see [`before_refresh`](Self::before_refresh))
+    /// still goes after this one.
+    floor_before: u64,
     /// The last committed refresh: its first clock (PREA, or REF when no bank was open) and
     /// its REF. A closed-page burst may still use the time before it (see
     /// [`before_refresh`](Self::before_refresh)).
@@ -446,11 +457,13 @@ impl<S: CommandSink> Ddr3<S> {
             cols: SortedWindow::default(),
             last_hole: 0,
             prune_at: 0,
+            pruned_to: 0,
             acts: SortedWindow::default(),
             last_act_hole: 0,
             faw_binds: t.faw > 4 * t.rrd,
             last_cmd: 0,
             floor: 0,
+            floor_before: 0,
             ref_window: None,
             next_ref: t.refi,
             wbuf: Vec::with_capacity(writes.capacity),
@@ -570,6 +583,7 @@ impl<S: CommandSink> Ddr3<S> {
         self.record(ref_at, CommandKind::Refresh, 0, 0, 0);
         // REF and PREA lie after every committed command and before the floor, so no later
         // command can land on their clocks: they need no command-bus bits.
+        self.floor_before = self.floor;
         self.floor = ref_at + self.t.rfc;
         self.ref_window = Some((start, ref_at));
         self.last_cmd = ref_at;
@@ -1057,7 +1071,29 @@ impl<S: CommandSink> Ddr3<S> {
         ahead: &[Request],
     ) -> u64 {
         let admit = self.admit(at);
-        self.issue_admitted(loc, write, at, admit, admit, close_after, ahead)
+        let settled = match self.policy {
+            // A buffered write may still go to its bank's queue before this admission.
+            PagePolicy::Closed => admit.min(self.write_floor()),
+            PagePolicy::Open => admit,
+        };
+        self.issue_admitted(loc, write, at, admit, settled, true, close_after, ahead)
+    }
+
+    /// Closed page: the earliest clock at which a buffered write may still be handed to its
+    /// bank's command queue (the drain under way starts no earlier than `drain_from`, and a
+    /// write leaves no earlier than the buffer took it).
+    fn write_floor(&self) -> u64 {
+        let oldest = self
+            .wbuf
+            .iter()
+            .map(|w| w.accepted)
+            .min()
+            .unwrap_or(u64::MAX);
+        if self.draining > 0 {
+            oldest.min(self.drain_from)
+        } else {
+            oldest
+        }
     }
 
     /// Commits the commands of a burst that arrived at `at` and was admitted at `admit`;
@@ -1072,6 +1108,7 @@ impl<S: CommandSink> Ddr3<S> {
         at: u64,
         admit: u64,
         settled: u64,
+        shared: bool,
         close_after: bool,
         ahead: &[Request],
     ) -> u64 {
@@ -1086,16 +1123,19 @@ impl<S: CommandSink> Ddr3<S> {
         self.refresh_until(admit.max(start));
         if settled >= self.prune_at {
             self.prune(settled);
+            self.pruned_to = settled;
             self.prune_at = settled + PRUNE_EVERY;
         }
         self.c.queue_wait += admit - at;
         let cas = self.schedule_burst(loc, write, admit, close_after, ahead);
-        if self.queue.last() == Some(&UNDECIDED) {
-            // Its entry was held undecided: it now departs at `cas`.
-            self.queue.pop_last();
+        if shared {
+            if self.queue.last() == Some(&UNDECIDED) {
+                // Its entry was held undecided: it now departs at `cas`.
+                self.queue.pop_last();
+            }
+            let pos = self.queue.upper_bound(cas);
+            self.queue.insert_at(pos, cas);
         }
-        let pos = self.queue.upper_bound(cas);
-        self.queue.insert_at(pos, cas);
         if self.policy == PagePolicy::Closed && write {
             let q = &mut self.bank_queued[loc.bank as usize];
             // Admission is in order: entries gone by this admission are gone for every later one.
@@ -1111,10 +1151,18 @@ impl<S: CommandSink> Ddr3<S> {
         done
     }
 
-    /// The clock at which the command queue holds nothing (its last entry's column command).
+    /// The clock at which the command queue holds nothing: the last column command of the
+    /// request queue's entries and (closed page) of the writes in the banks' queues.
     #[inline]
     fn queue_empty_from(&self) -> u64 {
-        self.queue.last().copied().unwrap_or(0)
+        let writes = self.bank_queued.iter().filter_map(|q| q.back().copied());
+        self.queue
+            .last()
+            .copied()
+            .into_iter()
+            .chain(writes)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Which buffered write goes next: the oldest row hit of a bank that has not used up
@@ -1165,8 +1213,14 @@ impl<S: CommandSink> Ddr3<S> {
         }
         let w = self.wbuf.remove(i);
         self.draining -= 1;
-        self.issue_burst(w.loc, true, ready, w.close_after, &[]);
-        let left = self.last_admit;
+        // The write buffer is the writes' request queue: a write goes straight to its bank's
+        // command queue, without a request-queue entry (DRAMsim3 moves a write from its
+        // write buffer to the command queue). No earlier than the state the model has
+        // already forgotten, nor than the end of the refresh before the last one (only the
+        // last refresh is checked on both sides, by `before_refresh`).
+        let left = ready.max(self.pruned_to).max(self.floor_before);
+        let settled = left.min(self.write_floor());
+        self.issue_admitted(w.loc, true, left, left, settled, false, w.close_after, &[]);
         let pos = self.wbuf_leaving.upper_bound(left);
         self.wbuf_leaving.insert_at(pos, left);
         Some(left)
@@ -1431,7 +1485,7 @@ impl<S: CommandSink> Ddr3<S> {
         let arrival = self.announced[i].arrival;
         let b = self.announced[i].bursts[j];
         let admit = b.admit.unwrap_or(arrival);
-        let done = self.issue_admitted(b.loc, false, arrival, admit, settled, true, &[]);
+        let done = self.issue_admitted(b.loc, false, arrival, admit, settled, true, true, &[]);
         self.announced[i].bursts[j].done = Some(done);
         true
     }

@@ -5,7 +5,7 @@
 //! Held here: every trace, open page (the boards' policy: LiteDRAM keeps rows open) and
 //! closed page (every column command with auto-precharge, as DRAMsim3's CLOSE_PAGE), on both
 //! boards. Each sustained bandwidth is within 10% of DRAMsim3's, except the traces listed in
-//! `KNOWN_GAPS` (closed page only), which doc/validation.md explains and which must not get
+//! `KNOWN_GAPS` (none today), which doc/validation.md would explain and which must not get
 //! worse. The idle
 //! latency (one request in flight) is held on the DRAM side, with the board's own PHY: what
 //! membench reports as the DRAM side must be within 10 ns of DRAMsim3's latency. Both run
@@ -15,14 +15,11 @@ use crate::support::emulate_json;
 
 /// Traces whose bandwidth ratio to DRAMsim3 is a known gap, with the accepted range (the
 /// floor a little under the ratio measured when reference.json was written, so that a gap
-/// cannot widen unnoticed). One is left: closed page reads mixed with writes on the x16
-/// board, slower than DRAMsim3 (doc/validation.md). The closed-page random reads left this
-/// list when announced reads shared the queue and each slot went to whichever bank was
-/// ready; the 2:1 mix (x64) and the STREAM traces in one bank (both boards) and in
-/// different banks (x16) when a closed-page write batch took at most 8 writes of one bank;
-/// STREAM in different banks (x64) when closed-page writes left the buffer one at a time as
-/// their bank's command queue had room.
-const KNOWN_GAPS: &[(&str, f64, f64)] = &[("x16/closed/mix-2:1", 0.83, 1.10)];
+/// cannot widen unnoticed). None is left (doc/validation.md tells how each one closed; the
+/// last, the x16 closed 2:1 mix, when closed-page writes went from the write buffer straight
+/// to their bank's command queue instead of through the request queue). A gap found later
+/// goes here with its explanation in the doc.
+const KNOWN_GAPS: &[(&str, f64, f64)] = &[];
 
 fn reference() -> serde_json::Value {
     let path = concat!(
