@@ -12,8 +12,10 @@
 //
 // One clock of this loop is one DRAM clock (one memory_system->tick()). As in the DRAMsim3
 // driver, a request's latency runs from the clock its last-finishing burst was handed to
-// the controller to the clock that burst completed; a write completes when Ramulator
-// retires it (when its WR/WRA issues), a read CL + BL/2 clocks after its RD/RDA.
+// the controller to the clock that burst completed: a read CL + BL/2 clocks after its
+// RD/RDA; a write is posted, done the clock after Ramulator's write buffer took it (as
+// DRAMsim3 and membench do; Ramulator's own callback comes when the WR/WRA issues), so a
+// write holds the window only while the write buffer is full.
 // Written for sail-emu's testbench; uses Ramulator 2's C++ library API only.
 #include <cstdint>
 #include <cstdio>
@@ -116,6 +118,7 @@ int main(int argc, char **argv) {
     const uint64_t parts = (req_bytes + burst - 1) / burst;
     size_t next = 0;
     uint64_t part = 0;
+    std::vector<std::pair<size_t, uint64_t>> posted, posted_prev;
     while (done < trace.size()) {
         // Hand over as many bursts as the window and the controller take this clock.
         while (next < trace.size() &&
@@ -129,7 +132,10 @@ int main(int argc, char **argv) {
             const bool ok = frontend->receive_external_requests(
                 trace[id].write ? Ramulator::Request::Type::Write
                                 : Ramulator::Request::Type::Read,
-                a, 0, [&finish, id, issued](Ramulator::Request &) { finish(id, issued); },
+                a, 0,
+                [&finish, id, issued, w = trace[id].write](Ramulator::Request &) {
+                    if (!w) finish(id, issued);
+                },
                 int(burst));
             if (!ok) {
                 if (part == 0) {
@@ -137,12 +143,20 @@ int main(int argc, char **argv) {
                 }
                 break;
             }
+            if (trace[id].write) {
+                posted.push_back({id, issued});
+            }
             if (++part == parts) {
                 part = 0;
                 next++;
             }
         }
         ms->tick();
+        // Writes are posted: done the clock after the controller took them, as DRAMsim3
+        // and membench complete them (Ramulator itself calls back when the WR issues).
+        for (auto [id, issued] : posted_prev) finish(id, issued);
+        posted_prev.swap(posted);
+        posted.clear();
         clk++;
     }
     frontend->finalize();
