@@ -4,7 +4,7 @@ memory from the same DRAMsim3 ini files the first reference uses, so both refere
 one set of timings:
 
     PYTHONPATH=/tmp/sail-ramulator2/src/python \\
-        testbench/ramulator2/config.py testbench/dramsim3/x16.ini open|closed|closed-cap1 OUT.yaml
+        testbench/ramulator2/config.py testbench/dramsim3/x16.ini open|closed|closed-cap1|closed-d3rda OUT.yaml
 
 Needs Ramulator 2's Python configuration package (pure Python; build.sh extracts it to
 $RAMULATOR2_DIR/src/python). Only its DDR3 standard, GenericDDR controller, FRFCFS scheduler,
@@ -24,7 +24,8 @@ How each DRAMsim3 setting maps (doc/validation.md lists what does not map exactl
   CLOSE_PAGE           -> "closed": SailClosedAP, a row policy driver.cc registers (every
                           RD/WR becomes RDA/WRA, as DRAMsim3 does); "closed-cap1":
                           Ramulator 2's own ClosedCAP with cap 1 (not identical: it lets a
-                          second access to the open row through before closing it)
+                          second access to the open row through before closing it);
+                          "closed-d3rda": "closed" with DRAMsim3's RDA -> ACT (see below)
   RANK_LEVEL_STAGGERED refresh, one rank -> AllBank refresh
 """
 import configparser
@@ -63,7 +64,10 @@ def board_config(ini_path, page):
         nRAS=gi(t, "tRAS"),
         nRC=gi(t, "tRAS") + gi(t, "tRP"),
         nWR=gi(t, "tWR"),
-        nRTP=gi(t, "tRTP"),
+        # "closed-d3rda": DRAMsim3's read-with-auto-precharge to activate, AL + BL/2 + tRTP
+        # + tRP, where Ramulator 2's DDR3 has nRTP + nRP; only RDA uses nRTP under closed
+        # pages (and RD -> PRE before a refresh), so this isolates that one timing rule.
+        nRTP=gi(t, "tRTP") + (gi(s, "BL") // 2 if page == "closed-d3rda" else 0),
         nCCD=gi(t, "tCCD_S"),
         nRRD=gi(t, "tRRD_S"),
         nWTR=gi(t, "tWTR_S"),
@@ -76,7 +80,7 @@ def board_config(ini_path, page):
     q = gi(y, "trans_queue_size")
     if page == "open":
         row_policy = ramulator.row_policy.Open()
-    elif page == "closed":
+    elif page in ("closed", "closed-d3rda"):
         # Registered by driver.cc: every RD/WR becomes RDA/WRA (DRAMsim3's CLOSE_PAGE).
         row_policy = {"impl": "SailClosedAP"}
     else:  # "closed-cap1": Ramulator 2's own closed policy, for comparison
@@ -107,6 +111,6 @@ def write_config(ini_path, page, out):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[2] not in ("open", "closed", "closed-cap1"):
+    if len(sys.argv) != 4 or sys.argv[2] not in ("open", "closed", "closed-cap1", "closed-d3rda"):
         sys.exit(__doc__)
     write_config(*sys.argv[1:])

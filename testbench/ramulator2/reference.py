@@ -42,7 +42,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         configs = {}
         for ini in ["x64", "x16"]:
-            for page in ["open", "closed", "closed-cap1"]:
+            for page in ["open", "closed", "closed-cap1", "closed-d3rda"]:
                 path = os.path.join(tmp, f"{ini}-{page}.yaml")
                 write_config(os.path.join(DRAMSIM3, ini + ".ini"), page, path)
                 configs[(ini, page)] = path
@@ -57,11 +57,12 @@ def main():
             ref = json.loads(subprocess.run(
                 [a.driver, configs[(t["ini"], t["page"])], trace, str(t["window"]), "64"],
                 check=True, capture_output=True, text=True, cwd=tmp).stdout)
-            cap1 = None
+            variants = {}
             if t["page"] == "closed":
-                cap1 = json.loads(subprocess.run(
-                    [a.driver, configs[(t["ini"], "closed-cap1")], trace, str(t["window"]),
-                     "64"], check=True, capture_output=True, text=True, cwd=tmp).stdout)
+                for v in ["closed-cap1", "closed-d3rda"]:
+                    variants[v] = json.loads(subprocess.run(
+                        [a.driver, configs[(t["ini"], v)], trace, str(t["window"]), "64"],
+                        check=True, capture_output=True, text=True, cwd=tmp).stdout)
             d = by_name[t["name"]]
             row = {"name": t["name"], "args": t["args"], "window": t["window"],
                    "ramulator2_bytes_per_s": ref["bytes_per_s"],
@@ -74,23 +75,28 @@ def main():
                    "emulate_bytes_per_s_when_written": emu["bytes_per_s"],
                    "emulate_mean_latency_ns_when_written": emu["mean_latency_ns"],
                    "emulate_mean_read_latency_ns_when_written": emu.get("mean_read_latency_ns")}
-            if cap1:
-                # Ramulator 2's own closed policy (ClosedCAP, cap 1), for comparison.
-                row["ramulator2_closedcap1_bytes_per_s"] = cap1["bytes_per_s"]
-                row["ramulator2_closedcap1_mean_read_latency_ns"] = cap1["mean_read_latency_ns"]
+            for v, key in [("closed-cap1", "closedcap1"), ("closed-d3rda", "d3rda")]:
+                if v in variants:
+                    row[f"ramulator2_{key}_bytes_per_s"] = variants[v]["bytes_per_s"]
+                    row[f"ramulator2_{key}_mean_read_latency_ns"] = \
+                        variants[v]["mean_read_latency_ns"]
             rows.append(row)
             print(f"{t['name']:40} ramulator2 {ref['bytes_per_s']/1e9:6.3f} GB/s "
                   f"{ref['mean_read_latency_ns']:8.1f} ns | dramsim3 "
                   f"{d['dramsim3_bytes_per_s']/1e9:6.3f} | emulate {emu['bytes_per_s']/1e9:6.3f} "
                   f"| emu/ram {emu['bytes_per_s']/ref['bytes_per_s']:.3f} "
-                  f"emu/dram {emu['bytes_per_s']/d['dramsim3_bytes_per_s']:.3f}", flush=True)
+                  f"emu/dram {emu['bytes_per_s']/d['dramsim3_bytes_per_s']:.3f}"
+                  + "".join(f" | {v} {r['bytes_per_s']/1e9:6.3f}" for v, r in variants.items()),
+                  flush=True)
     if a.only:
         return
     doc = {"ramulator2_commit": COMMIT,
            "ramulator2_config": "testbench/ramulator2/config.py from testbench/dramsim3/x64.ini "
                                 "and x16.ini; closed pages: the SailClosedAP row policy of "
                                 "driver.cc (every RD/WR an RDA/WRA, as DRAMsim3's CLOSE_PAGE); "
-                                "ramulator2_closedcap1_*: Ramulator 2's ClosedCAP, cap 1",
+                                "ramulator2_closedcap1_*: Ramulator 2's ClosedCAP, cap 1; "
+                                "ramulator2_d3rda_*: closed with DRAMsim3's RDA -> ACT "
+                                "(nRTP = tRTP + BL/2)",
            "dramsim3_figures_from": "testbench/dramsim3/reference.json",
            "emulate_extra_args": extra,
            "request_bytes": 64,
