@@ -4,7 +4,7 @@ memory from the same DRAMsim3 ini files the first reference uses, so both refere
 one set of timings:
 
     PYTHONPATH=/tmp/sail-ramulator2/src/python \\
-        testbench/ramulator2/config.py testbench/dramsim3/x16.ini open|closed|closed-cap1|closed-d3rda OUT.yaml
+        testbench/ramulator2/config.py testbench/dramsim3/x16.ini open|open-rowhit|closed|closed-cap1|closed-d3rda[-drain] OUT.yaml
 
 Needs Ramulator 2's Python configuration package (pure Python; build.sh extracts it to
 $RAMULATOR2_DIR/src/python). Only its DDR3 standard, GenericDDR controller, FRFCFS scheduler,
@@ -20,12 +20,13 @@ How each DRAMsim3 setting maps (doc/validation.md lists what does not map exactl
   address_mapping rochrababgco -> RoBaRaCoCh (the same with one channel, rank, bank group)
   trans_queue_size 32  -> read_buffer_size 32 and write_buffer_size 32 (DRAMsim3 keeps a
                           read queue and a write buffer of that size each, too)
-  OPEN_PAGE            -> Open row policy
+  OPEN_PAGE            -> Open row policy ("open-rowhit": with the FRFCFS-RowHit scheduler)
   CLOSE_PAGE           -> "closed": SailClosedAP, a row policy driver.cc registers (every
                           RD/WR becomes RDA/WRA, as DRAMsim3 does); "closed-cap1":
                           Ramulator 2's own ClosedCAP with cap 1 (not identical: it lets a
                           second access to the open row through before closing it);
-                          "closed-d3rda": "closed" with DRAMsim3's RDA -> ACT (see below)
+                          "closed-d3rda": "closed" with DRAMsim3's RDA -> ACT (see below);
+                          "closed-d3rda-drain": that, and DRAMsim3's write drain
   RANK_LEVEL_STAGGERED refresh, one rank -> AllBank refresh
 """
 import configparser
@@ -67,7 +68,7 @@ def board_config(ini_path, page):
         # "closed-d3rda": DRAMsim3's read-with-auto-precharge to activate, AL + BL/2 + tRTP
         # + tRP, where Ramulator 2's DDR3 has nRTP + nRP; only RDA uses nRTP under closed
         # pages (and RD -> PRE before a refresh), so this isolates that one timing rule.
-        nRTP=gi(t, "tRTP") + (gi(s, "BL") // 2 if page == "closed-d3rda" else 0),
+        nRTP=gi(t, "tRTP") + (gi(s, "BL") // 2 if page.startswith("closed-d3rda") else 0),
         nCCD=gi(t, "tCCD_S"),
         nRRD=gi(t, "tRRD_S"),
         nWTR=gi(t, "tWTR_S"),
@@ -78,18 +79,28 @@ def board_config(ini_path, page):
     )
     assert dram.resolve()[0]["dq"] == dq
     q = gi(y, "trans_queue_size")
-    if page == "open":
+    if page in ("open", "open-rowhit"):
         row_policy = ramulator.row_policy.Open()
-    elif page in ("closed", "closed-d3rda"):
+    elif page in ("closed", "closed-d3rda", "closed-d3rda-drain"):
         # Registered by driver.cc: every RD/WR becomes RDA/WRA (DRAMsim3's CLOSE_PAGE).
         row_policy = {"impl": "SailClosedAP"}
     else:  # "closed-cap1": Ramulator 2's own closed policy, for comparison
         row_policy = ramulator.row_policy.ClosedCAP(cap=1)
+    # Write mode: Ramulator's defaults enter it above 80% of the write buffer (or with no
+    # read waiting) and leave it below 20%; "closed-d3rda-drain" drains as DRAMsim3 does,
+    # from a full buffer to empty (above 31 of 32, below 1).
+    drain = page == "closed-d3rda-drain"
     ctrl = ramulator.controller.GenericDDR(
         dram=dram,
+        wr_high_watermark=0.97 if drain else 0.8,
+        wr_low_watermark=0.03 if drain else 0.2,
         read_buffer_size=q,
         write_buffer_size=q,
-        scheduler=ramulator.scheduler.FRFCFS(),
+        # FRFCFS puts timing-ready commands first, then the oldest; "open-rowhit" uses
+        # Ramulator's FRFCFS-RowHit, which also keeps other rows' commands from preempting
+        # a queued hit to an open row (with no cap; DRAMsim3 caps hits at 4 per activation).
+        scheduler=(ramulator.scheduler.FRFCFSRowHit() if page == "open-rowhit"
+                   else ramulator.scheduler.FRFCFS()),
         refresh_manager=ramulator.refresh_manager.AllBank(),
         row_policy=row_policy,
         addr_mapper=ramulator.addr_mapper.RoBaRaCoCh(),
@@ -111,6 +122,7 @@ def write_config(ini_path, page, out):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[2] not in ("open", "closed", "closed-cap1", "closed-d3rda"):
+    if len(sys.argv) != 4 or sys.argv[2] not in ("open", "open-rowhit", "closed", "closed-cap1", "closed-d3rda",
+                                                "closed-d3rda-drain"):
         sys.exit(__doc__)
     write_config(*sys.argv[1:])

@@ -42,7 +42,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         configs = {}
         for ini in ["x64", "x16"]:
-            for page in ["open", "closed", "closed-cap1", "closed-d3rda"]:
+            for page in ["open", "open-rowhit", "closed", "closed-cap1", "closed-d3rda",
+                         "closed-d3rda-drain"]:
                 path = os.path.join(tmp, f"{ini}-{page}.yaml")
                 write_config(os.path.join(DRAMSIM3, ini + ".ini"), page, path)
                 configs[(ini, page)] = path
@@ -58,11 +59,11 @@ def main():
                 [a.driver, configs[(t["ini"], t["page"])], trace, str(t["window"]), "64"],
                 check=True, capture_output=True, text=True, cwd=tmp).stdout)
             variants = {}
-            if t["page"] == "closed":
-                for v in ["closed-cap1", "closed-d3rda"]:
-                    variants[v] = json.loads(subprocess.run(
-                        [a.driver, configs[(t["ini"], v)], trace, str(t["window"]), "64"],
-                        check=True, capture_output=True, text=True, cwd=tmp).stdout)
+            for v in {"open": ["open-rowhit"],
+                      "closed": ["closed-cap1", "closed-d3rda", "closed-d3rda-drain"]}[t["page"]]:
+                variants[v] = json.loads(subprocess.run(
+                    [a.driver, configs[(t["ini"], v)], trace, str(t["window"]), "64"],
+                    check=True, capture_output=True, text=True, cwd=tmp).stdout)
             d = by_name[t["name"]]
             row = {"name": t["name"], "args": t["args"], "window": t["window"],
                    "ramulator2_bytes_per_s": ref["bytes_per_s"],
@@ -75,7 +76,8 @@ def main():
                    "emulate_bytes_per_s_when_written": emu["bytes_per_s"],
                    "emulate_mean_latency_ns_when_written": emu["mean_latency_ns"],
                    "emulate_mean_read_latency_ns_when_written": emu.get("mean_read_latency_ns")}
-            for v, key in [("closed-cap1", "closedcap1"), ("closed-d3rda", "d3rda")]:
+            for v, key in [("closed-cap1", "closedcap1"), ("closed-d3rda", "d3rda"),
+                           ("closed-d3rda-drain", "d3rda_drain"), ("open-rowhit", "rowhit")]:
                 if v in variants:
                     row[f"ramulator2_{key}_bytes_per_s"] = variants[v]["bytes_per_s"]
                     row[f"ramulator2_{key}_mean_read_latency_ns"] = \
@@ -96,7 +98,10 @@ def main():
                                 "driver.cc (every RD/WR an RDA/WRA, as DRAMsim3's CLOSE_PAGE); "
                                 "ramulator2_closedcap1_*: Ramulator 2's ClosedCAP, cap 1; "
                                 "ramulator2_d3rda_*: closed with DRAMsim3's RDA -> ACT "
-                                "(nRTP = tRTP + BL/2)",
+                                "(nRTP = tRTP + BL/2); ramulator2_d3rda_drain_*: that and "
+                                "DRAMsim3's write drain (full to empty: watermarks 0.97 / 0.03); "
+                                "ramulator2_rowhit_*: open with the "
+                                "FRFCFS-RowHit scheduler",
            "dramsim3_figures_from": "testbench/dramsim3/reference.json",
            "emulate_extra_args": extra,
            "request_bytes": 64,
