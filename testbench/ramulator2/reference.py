@@ -18,6 +18,9 @@ sys.path.insert(0, DRAMSIM3)
 from reference import traces  # noqa: E402  (testbench/dramsim3/reference.py)
 
 COMMIT = "38c51d40a976c6b07fbc09de869a7e08dc187d29"  # Ramulator 2 tag v2.1.0
+# The boards follow DRAMsim3's read auto-precharge (RDA -> ACT = BL/2 + tRTP + tRP); this
+# gives the emulator JEDEC's (tRTP + tRP), which is what Ramulator 2's DDR3 uses.
+JEDEC_RDA = ["--set", "memory.controller.read_auto_precharge_after_burst=false"]
 
 
 def main():
@@ -64,6 +67,12 @@ def main():
                 variants[v] = json.loads(subprocess.run(
                     [a.driver, configs[(t["ini"], v)], trace, str(t["window"]), "64"],
                     check=True, capture_output=True, text=True, cwd=tmp).stdout)
+            emu_jedec = None
+            if t["page"] == "closed":
+                # The emulator with JEDEC's RDA -> ACT (tRTP + tRP), Ramulator's own rule.
+                emu_jedec = json.loads(subprocess.run(
+                    [a.emulate, "membench"] + t["args"] + extra + JEDEC_RDA + ["--json"],
+                    check=True, capture_output=True, text=True).stdout)
             d = by_name[t["name"]]
             row = {"name": t["name"], "args": t["args"], "window": t["window"],
                    "ramulator2_bytes_per_s": ref["bytes_per_s"],
@@ -82,13 +91,17 @@ def main():
                     row[f"ramulator2_{key}_bytes_per_s"] = variants[v]["bytes_per_s"]
                     row[f"ramulator2_{key}_mean_read_latency_ns"] = \
                         variants[v]["mean_read_latency_ns"]
+            if emu_jedec:
+                row["emulate_jedec_rda_bytes_per_s_when_written"] = emu_jedec["bytes_per_s"]
             rows.append(row)
             print(f"{t['name']:40} ramulator2 {ref['bytes_per_s']/1e9:6.3f} GB/s "
                   f"{ref['mean_read_latency_ns']:8.1f} ns | dramsim3 "
                   f"{d['dramsim3_bytes_per_s']/1e9:6.3f} | emulate {emu['bytes_per_s']/1e9:6.3f} "
                   f"| emu/ram {emu['bytes_per_s']/ref['bytes_per_s']:.3f} "
                   f"emu/dram {emu['bytes_per_s']/d['dramsim3_bytes_per_s']:.3f}"
-                  + "".join(f" | {v} {r['bytes_per_s']/1e9:6.3f}" for v, r in variants.items()),
+                  + "".join(f" | {v} {r['bytes_per_s']/1e9:6.3f}" for v, r in variants.items())
+                  + (f" | emulate-jedec-rda {emu_jedec['bytes_per_s']/1e9:6.3f}" if emu_jedec
+                     else ""),
                   flush=True)
     if a.only:
         return
@@ -104,6 +117,7 @@ def main():
                                 "FRFCFS-RowHit scheduler",
            "dramsim3_figures_from": "testbench/dramsim3/reference.json",
            "emulate_extra_args": extra,
+           "emulate_jedec_rda_extra_args": JEDEC_RDA,
            "request_bytes": 64,
            "traces": rows}
     with open(a.out, "w") as f:
