@@ -7,7 +7,7 @@ one set of timings:
         testbench/ramulator2/config.py testbench/dramsim3/x16.ini open|open-rowhit|closed|closed-cap1|closed-d3rda[-drain] OUT.yaml
 
 Needs Ramulator 2's Python configuration package (pure Python; build.sh extracts it to
-$RAMULATOR2_DIR/src/python). Only its DDR3 standard, GenericDDR controller, FRFCFS scheduler,
+$RAMULATOR2_DIR/src/python). Only its DDR3 standard, GenericDDR controller, FRFCFS / FRFCFS-RowHit schedulers,
 AllBank refresh, Open / ClosedCAP row policies and its YAML export are used.
 
 How each DRAMsim3 setting maps (doc/validation.md lists what does not map exactly):
@@ -16,7 +16,8 @@ How each DRAMsim3 setting maps (doc/validation.md lists what does not map exactl
   CL/CWL/tRCD/tRP/tRAS -> nCL/nCWL/nRCD/nRP/nRAS; nRC = tRAS + tRP (DRAMsim3 derives tRC so)
   tRRD_S/tWTR_S/tCCD_S -> nRRD/nWTR/nCCD (DDR3 has no _L/_S split; the ini's are equal)
   tFAW/tWR/tRTP/tRFC/tREFI -> nFAW/nWR/nRTP/nRFC/nREFI; tRTRS -> nCS (one rank: unused)
-  bus_width/device_width/rows/columns/banks -> channel_width/dq/row/column/bank, 1 rank
+  bus_width/rows/columns/banks -> channel_width/row/column/bank, 1 rank; device_width picks
+                          the DDR3_4Gb_x8 or _x16 preset (its dq, asserted equal)
   address_mapping rochrababgco -> RoBaRaCoCh (the same with one channel, rank, bank group)
   trans_queue_size 32  -> read_buffer_size 32 and write_buffer_size 32 (DRAMsim3 keeps a
                           read queue and a write buffer of that size each, too)
@@ -25,12 +26,11 @@ How each DRAMsim3 setting maps (doc/validation.md lists what does not map exactl
                           RD/WR becomes RDA/WRA, as DRAMsim3 does); "closed-cap1":
                           Ramulator 2's own ClosedCAP with cap 1 (not identical: it lets a
                           second access to the open row through before closing it);
-                          "closed-d3rda": "closed" with DRAMsim3's RDA -> ACT (see below);
+                          "closed-d3rda": "closed" with DRAMsim3's RDA -> ACT (nRTP below);
                           "closed-d3rda-drain": that, and DRAMsim3's write drain
   RANK_LEVEL_STAGGERED refresh, one rank -> AllBank refresh
 """
 import configparser
-import math
 import sys
 
 
