@@ -754,4 +754,57 @@ mod tests {
         let none = time_jobs(&p, 0x100, &[], Time::ZERO, &mut mem);
         assert_eq!(none.busy, 0);
     }
+
+    /// Records every request with its look-ahead; answers as a port-speed memory.
+    struct Recorder {
+        inner: FixedLatency,
+        seen: Vec<(Request, Vec<Request>)>,
+    }
+
+    impl MemoryModel for Recorder {
+        fn access(&mut self, req: Request) -> Time {
+            self.access_ahead(req, &[])
+        }
+        fn access_ahead(&mut self, req: Request, ahead: &[Request]) -> Time {
+            self.seen.push((req, ahead.to_vec()));
+            self.inner.access(req)
+        }
+        fn stats(&self) -> crate::stats::Stats {
+            self.inner.stats()
+        }
+    }
+
+    /// Each request of a tile load goes with the rest of that load, exactly the requests the
+    /// port sends next and in that order, and never with a request of another tile's load.
+    #[test]
+    fn a_tile_loads_requests_are_each_others_look_ahead() {
+        let p = params();
+        let mut j = job(GgmlType::Q8_0, 2, 200, 256);
+        // Every other row: a tile's A rows are separate runs.
+        j.lda *= 2;
+        let plan = plan_tiles(&p, &j);
+        assert!(plan.tn > 1 && plan.tn < j.n, "{plan:?}");
+        let mut mem = Recorder {
+            inner: port_speed_memory(&p),
+            seen: Vec::new(),
+        };
+        time_jobs(&p, 0x100, &[j], Time::ZERO, &mut mem);
+        let seen = &mem.seen;
+        assert!(seen.iter().any(|(_, a)| a.len() > 1));
+        let mut group_tile: Option<u64> = None;
+        for (i, (req, ahead)) in seen.iter().enumerate() {
+            let next: Vec<Request> = seen[i + 1..].iter().map(|(r, _)| *r).collect();
+            assert_eq!(ahead[..], next[..ahead.len()], "request {i}");
+            assert!(ahead.iter().all(|r| r.issue >= req.issue));
+            // An A row read names its tile by its row; one load holds one tile's rows.
+            if req.access == Access::Read && (j.a..j.b).contains(&req.addr) {
+                let tile = (req.addr - j.a) / j.lda / plan.tn;
+                assert!(group_tile.is_none_or(|t| t == tile), "request {i}");
+                group_tile = Some(tile);
+            }
+            if ahead.is_empty() {
+                group_tile = None;
+            }
+        }
+    }
 }
