@@ -211,6 +211,13 @@ impl Clock {
 
 /// The unit's memory port: one request at a time at `bytes_per_cycle`, forwarded to the
 /// memory model; result writes wait in a queue ordered by the cycle they become ready.
+///
+/// A port's issue times depend only on the bytes it moves, never on when data comes back, so
+/// when a tile's load starts the unit knows every request the port will issue for it (the
+/// operand reads, and the result writes that go between them) and when. Each goes to the
+/// memory model with the rest of that load as its look-ahead ([`MemoryModel::access_ahead`]),
+/// as the requests would sit in a controller's queue together; nothing of a later load is in
+/// it.
 struct Port<'m, M: MemoryModel> {
     mem: &'m mut M,
     clock: Clock,
@@ -219,37 +226,70 @@ struct Port<'m, M: MemoryModel> {
     writes: BinaryHeap<Reverse<(u64, u64, u64, u64)>>,
     seq: u64,
     last_write_done: u64,
+    /// One load's requests, in issue order (reused between loads).
+    reqs: Vec<Request>,
+    /// For each of `reqs`: the cycle the port is free after it.
+    frees: Vec<u64>,
 }
 
 impl<M: MemoryModel> Port<'_, M> {
-    fn transfer(&mut self, ready: u64, addr: u64, bytes: u64, access: Access) -> u64 {
+    /// Plans one request at the port: issued once the port is free and `ready` has passed.
+    fn plan(&mut self, ready: u64, addr: u64, bytes: u64, access: Access) {
         let issue = ready.max(self.free);
         self.free = issue + bytes.div_ceil(self.bytes_per_cycle);
-        let done = self.mem.access(Request {
+        self.reqs.push(Request {
             addr,
             bytes: bytes as u32,
             access,
             issue: self.clock.time(issue),
         });
-        self.clock.cycle_at_or_after(done).max(self.free)
+        self.frees.push(self.free);
     }
 
-    fn flush_writes(&mut self, horizon: u64) {
+    /// Plans the pending result writes that go before a request issued at `horizon`.
+    fn plan_writes(&mut self, horizon: u64) {
         while let Some(&Reverse((ready, _, addr, bytes))) = self.writes.peek() {
             if ready > horizon.max(self.free) {
                 break;
             }
             self.writes.pop();
-            let done = self.transfer(ready, addr, bytes, Access::Write);
-            self.last_write_done = self.last_write_done.max(done);
+            self.plan(ready, addr, bytes, Access::Write);
         }
     }
 
-    /// Reads `bytes` at `addr` once the port is free and `ready` has passed; returns the
-    /// cycle the data is in the buffer.
-    fn read(&mut self, ready: u64, addr: u64, bytes: u64) -> u64 {
-        self.flush_writes(ready);
-        self.transfer(ready, addr, bytes, Access::Read)
+    /// Sends the planned requests, each with the rest as its look-ahead; returns the cycle
+    /// the last read's data is in the buffer (`ready` when there is none).
+    fn send(&mut self, ready: u64) -> u64 {
+        let mut loaded = ready;
+        for i in 0..self.reqs.len() {
+            let req = self.reqs[i];
+            let done = self.mem.access_ahead(req, &self.reqs[i + 1..]);
+            let c = self.clock.cycle_at_or_after(done).max(self.frees[i]);
+            if req.access == Access::Read {
+                loaded = loaded.max(c);
+            } else {
+                self.last_write_done = self.last_write_done.max(c);
+            }
+        }
+        self.reqs.clear();
+        self.frees.clear();
+        loaded
+    }
+
+    fn flush_writes(&mut self, horizon: u64) {
+        self.plan_writes(horizon);
+        self.send(0);
+    }
+
+    /// Reads the runs `loads` (address, bytes), in order, once the port is free and `ready`
+    /// has passed, as one load; returns the cycle the last data is in the buffer (`ready`
+    /// when `loads` is empty).
+    fn read(&mut self, ready: u64, loads: &[(u64, u64)]) -> u64 {
+        for &(addr, bytes) in loads {
+            self.plan_writes(ready);
+            self.plan(ready, addr, bytes, Access::Read);
+        }
+        self.send(ready)
     }
 
     fn write(&mut self, ready: u64, addr: u64, bytes: u64) {
@@ -293,6 +333,8 @@ pub fn time_jobs<M: MemoryModel>(
         writes: BinaryHeap::new(),
         seq: 0,
         last_write_done: t0,
+        reqs: Vec::new(),
+        frees: Vec::new(),
     };
     let mut r = TimingReport {
         start: issue,
@@ -302,7 +344,7 @@ pub fn time_jobs<M: MemoryModel>(
     let mut now = t0;
     if !jobs.is_empty() {
         let bytes = jobs.len() as u64 * DESCRIPTOR_BYTES;
-        now = port.read(t0, desc_addr, bytes);
+        now = port.read(t0, &[(desc_addr, bytes)]);
         r.descriptor = now - t0;
         r.descriptor_bytes = bytes;
     }
@@ -360,27 +402,24 @@ fn time_job<M: MemoryModel>(
                 } else {
                     complete_prev
                 };
-                let mut loaded = ready;
+                // The tile's operands (the A rows, then the B rows, unless they are still
+                // in the buffer), read as one load.
+                let mut load = Vec::new();
                 if resident_a != Some((n0, k0)) {
                     // Transposed, a tile of A is tk stored rows of tn elements (2 bytes).
-                    let a_runs = if job.a_transposed {
+                    load = if job.a_transposed {
                         runs(job.a, job.lda, k0, tk, n0 * ba, tn * ba)
                     } else {
                         runs(job.a, job.lda, n0, tn, k0 / g * ba, tk / g * ba)
                     };
-                    for (addr, len) in a_runs {
-                        loaded = loaded.max(port.read(ready, addr, len));
-                        r.operand_bytes += len;
-                    }
                     resident_a = Some((n0, k0));
                 }
                 if resident_b != Some((m0, k0)) {
-                    for (addr, len) in runs(job.b, job.ldb, m0, tm, k0 / g * bb, tk / g * bb) {
-                        loaded = loaded.max(port.read(ready, addr, len));
-                        r.operand_bytes += len;
-                    }
+                    load.extend(runs(job.b, job.ldb, m0, tm, k0 / g * bb, tk / g * bb));
                     resident_b = Some((m0, k0));
                 }
+                r.operand_bytes += load.iter().map(|&(_, len)| len).sum::<u64>();
+                let loaded = port.read(ready, &load);
                 let array_free = if p.double_buffered {
                     steps_end_prev
                 } else {
@@ -714,5 +753,58 @@ mod tests {
         assert_eq!(r.tiles, 0);
         let none = time_jobs(&p, 0x100, &[], Time::ZERO, &mut mem);
         assert_eq!(none.busy, 0);
+    }
+
+    /// Records every request with its look-ahead; answers as a port-speed memory.
+    struct Recorder {
+        inner: FixedLatency,
+        seen: Vec<(Request, Vec<Request>)>,
+    }
+
+    impl MemoryModel for Recorder {
+        fn access(&mut self, req: Request) -> Time {
+            self.access_ahead(req, &[])
+        }
+        fn access_ahead(&mut self, req: Request, ahead: &[Request]) -> Time {
+            self.seen.push((req, ahead.to_vec()));
+            self.inner.access(req)
+        }
+        fn stats(&self) -> crate::stats::Stats {
+            self.inner.stats()
+        }
+    }
+
+    /// Each request of a tile load goes with the rest of that load, exactly the requests the
+    /// port sends next and in that order, and never with a request of another tile's load.
+    #[test]
+    fn a_tile_loads_requests_are_each_others_look_ahead() {
+        let p = params();
+        let mut j = job(GgmlType::Q8_0, 2, 200, 256);
+        // Every other row: a tile's A rows are separate runs.
+        j.lda *= 2;
+        let plan = plan_tiles(&p, &j);
+        assert!(plan.tn > 1 && plan.tn < j.n, "{plan:?}");
+        let mut mem = Recorder {
+            inner: port_speed_memory(&p),
+            seen: Vec::new(),
+        };
+        time_jobs(&p, 0x100, &[j], Time::ZERO, &mut mem);
+        let seen = &mem.seen;
+        assert!(seen.iter().any(|(_, a)| a.len() > 1));
+        let mut group_tile: Option<u64> = None;
+        for (i, (req, ahead)) in seen.iter().enumerate() {
+            let next: Vec<Request> = seen[i + 1..].iter().map(|(r, _)| *r).collect();
+            assert_eq!(ahead[..], next[..ahead.len()], "request {i}");
+            assert!(ahead.iter().all(|r| r.issue >= req.issue));
+            // An A row read names its tile by its row; one load holds one tile's rows.
+            if req.access == Access::Read && (j.a..j.b).contains(&req.addr) {
+                let tile = (req.addr - j.a) / j.lda / plan.tn;
+                assert!(group_tile.is_none_or(|t| t == tile), "request {i}");
+                group_tile = Some(tile);
+            }
+            if ahead.is_empty() {
+                group_tile = None;
+            }
+        }
     }
 }

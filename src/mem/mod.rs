@@ -48,10 +48,11 @@ pub trait MemoryModel {
     fn access(&mut self, req: Request) -> Time;
     /// [`access`](Self::access) from a requester that already knows the requests it issues
     /// next (`ahead`, in order, with their issue times: a closed-loop requester whose next
-    /// issues wait only on completions it has seen). A controller model may let those of them
-    /// that reach its queue before it commits a command change that command's order, as a
-    /// real queue would (FR-FCFS serving row hits before a precharge). Without an override,
-    /// or with `ahead` empty, it is `access`.
+    /// issues wait only on completions it has seen, or the other requests of one instruction
+    /// or one DMA load, issued together). A controller model may let those of them that
+    /// reach its queue before it commits a command change that command's order, as a real
+    /// queue would (FR-FCFS serving row hits before a precharge). Without an override, or
+    /// with `ahead` empty, it is `access`.
     fn access_ahead(&mut self, req: Request, ahead: &[Request]) -> Time {
         let _ = ahead;
         self.access(req)

@@ -209,6 +209,8 @@ pub struct InOrderTiming<M: MemoryModel> {
     vproducer: [Class; 32],
     vpu_free: u64,
     vpu_busy: u64,
+    /// The current instruction's memory requests (reused between instructions).
+    reqs: Vec<Request>,
 }
 
 impl<M: MemoryModel> InOrderTiming<M> {
@@ -232,6 +234,7 @@ impl<M: MemoryModel> InOrderTiming<M> {
             vproducer: [Class::VecAlu; 32],
             vpu_free: 0,
             vpu_busy: 0,
+            reqs: Vec::new(),
         }
     }
 
@@ -257,23 +260,34 @@ impl<M: MemoryModel> InOrderTiming<M> {
 
     /// Sends the instruction's memory accesses (MMIO excluded) to the memory model at
     /// `issue`; returns the cycles until the last read's data is back.
+    ///
+    /// The accesses of one instruction (the elements of a strided, indexed or segment vector
+    /// access) are all issued at `issue`, so they sit in a controller's queue together: each
+    /// goes to the model with the instruction's later accesses as its look-ahead
+    /// ([`MemoryModel::access_ahead`]). Nothing from a later instruction is ever in it.
     fn time_accesses(&mut self, issue: u64, r: &Retired<'_>) -> u64 {
         if r.accesses.is_empty() {
             return 0;
         }
         let t0 = Time(issue * self.params.period.fs());
+        self.reqs.clear();
+        self.reqs.extend(
+            r.accesses
+                .iter()
+                // Device registers answer within the load latency.
+                .filter(|a| a.addr.wrapping_sub(r.mmio_base) >= MMIO_SIZE)
+                .map(|a| Request {
+                    addr: a.addr,
+                    bytes: a.len,
+                    access: a.access,
+                    issue: t0,
+                }),
+        );
         let mut done = t0;
-        for a in r.accesses {
-            if a.addr.wrapping_sub(r.mmio_base) < MMIO_SIZE {
-                continue; // device registers answer within the load latency
-            }
-            let t = self.mem.access(Request {
-                addr: a.addr,
-                bytes: a.len,
-                access: a.access,
-                issue: t0,
-            });
-            if a.access == Access::Read {
+        for i in 0..self.reqs.len() {
+            let req = self.reqs[i];
+            let t = self.mem.access_ahead(req, &self.reqs[i + 1..]);
+            if req.access == Access::Read {
                 done = done.max(t);
             }
         }

@@ -6,6 +6,7 @@ use sail_emu::config::load_board;
 use sail_emu::hart::Hart;
 use sail_emu::mem::fixed::FixedLatency;
 use sail_emu::mem::CardMemory;
+use sail_emu::mem::{MemoryModel, Request};
 use sail_emu::program::{self, MemoryMap, Program};
 use sail_emu::timing::{CoreParams, CoreTiming, Functional, InOrderTiming};
 use sail_emu::units::Time;
@@ -235,4 +236,69 @@ fn vector_instructions_cost_beats_and_wait_for_their_groups() {
     // A dependent add waits for the whole group: latency + beats - 1 after issue.
     let (_, _, s) = timed(&vl_check(vec![vadd_vv(8, 16, 24), vadd_vv(0, 8, 8)]));
     assert_eq!(s.get("stalls.raw.vec_alu").unwrap() as u64, lat + beats - 2);
+}
+
+/// Records every request with the look-ahead it came with, and answers as `FixedLatency`.
+#[derive(Debug, Clone)]
+struct Recorder {
+    inner: FixedLatency,
+    seen: Vec<(Request, Vec<Request>)>,
+}
+
+impl MemoryModel for Recorder {
+    fn access(&mut self, req: Request) -> Time {
+        self.access_ahead(req, &[])
+    }
+    fn access_ahead(&mut self, req: Request, ahead: &[Request]) -> Time {
+        self.seen.push((req, ahead.to_vec()));
+        self.inner.access(req)
+    }
+    fn stats(&self) -> sail_emu::stats::Stats {
+        self.inner.stats()
+    }
+}
+
+/// vlse32.v vd, (rs1), rs2 (unmasked).
+fn vlse32(vd: u32, rs1: u32, rs2: u32) -> u32 {
+    (2 << 26) | (1 << 25) | (rs2 << 20) | (rs1 << 15) | (6 << 12) | (vd << 7) | 0x07
+}
+
+/// The accesses of one instruction (a strided vector load's four elements) go to the memory
+/// model together: each with the instruction's later accesses, at the same issue time, as its
+/// look-ahead. A scalar load that follows has none, and no request of it is ever in the
+/// vector load's look-ahead.
+#[test]
+fn one_instructions_accesses_are_each_others_look_ahead() {
+    let b = board();
+    // t1 = pc + 0x1000 (in DDR); t2 = 1024 (stride); t0 = vsetvli(4, e32, m1);
+    // vlse32.v v1, (t1), t2; ld t3, 0(t1).
+    let e32m1 = 2 << 3;
+    let code = with_exit(vec![
+        auipc(6, 1),
+        addi(7, 0, 1024),
+        addi(5, 0, 4),
+        vsetvli(5, 5, e32m1),
+        vlse32(1, 6, 7),
+        ld(28, 6, 0),
+    ]);
+    let prog = Program::parse(&elf_bytes(&code), Path::new("t.elf")).unwrap();
+    let mut hart = program::load_card_hart(&prog, &b).unwrap();
+    let mem = Recorder {
+        inner: fixed_memory(&b),
+        seen: Vec::new(),
+    };
+    let mut t = InOrderTiming::new(CoreParams::from_board(&b), mem);
+    let stop = program::run(&mut hart, &mut t, 1_000_000, None).unwrap();
+    assert_eq!(stop.exit_code, 0);
+    let seen = &t.memory().seen;
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    let elements: Vec<Request> = seen[..4].iter().map(|(r, _)| *r).collect();
+    for (i, (req, ahead)) in seen[..4].iter().enumerate() {
+        assert_eq!(req.addr, elements[0].addr + 1024 * i as u64);
+        assert_eq!(req.issue, elements[0].issue);
+        assert_eq!(ahead[..], elements[i + 1..], "element {i}");
+    }
+    let (ld_req, ld_ahead) = &seen[4];
+    assert!(ld_req.issue > elements[0].issue);
+    assert!(ld_ahead.is_empty());
 }
