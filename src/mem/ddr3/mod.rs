@@ -16,10 +16,9 @@
 //!    first entry to free; admission is first come, first served. The requester is never
 //!    blocked on earlier completions: a stream of independent requests is pipelined up to
 //!    the queue depth. A posted write (board `write_buffer` > 0) waits in the write buffer
-//!    instead; under the open policy a drained write takes a queue entry like a read, under
-//!    the closed policy it goes from the buffer straight to its bank's command queue (at most
-//!    [`CLOSED_DRAIN_PER_BANK`] writes each), as DRAMsim3's write buffer feeds its command
-//!    queues.
+//!    instead, and a drained write goes from the buffer straight to its bank's command queue
+//!    without a queue entry (under the closed policy at most [`CLOSED_DRAIN_PER_BANK`]
+//!    writes each), as DRAMsim3's write buffer feeds its command queues.
 //! 4. **Commands.** The burst's commands are placed at the earliest clocks that satisfy every
 //!    JEDEC constraint with respect to all commands already committed (the same rules the
 //!    checker in [`check`] verifies): a row hit needs only RD/WR; a closed bank needs ACT
@@ -307,7 +306,8 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     queue: SortedWindow<u64>,
     /// Closed page: departure clocks (column commands) of each bank's write bursts in its
     /// command queue, sorted (a bank holds at most [`CLOSED_DRAIN_PER_BANK`] queued writes).
-    /// Drained writes go there straight from the write buffer, not through `queue`.
+    /// Drained writes go there straight from the write buffer, not through `queue` (under
+    /// both policies; only the closed one counts them).
     bank_queued: Vec<VecDeque<u64>>,
     /// Issue time of the last request (none before the first), whose arrival it shares.
     last_issue: Option<Time>,
@@ -357,6 +357,8 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     /// Posted writes not yet handed to the command queue, oldest first (capacity reserved
     /// once: no allocation per access).
     wbuf: Vec<PendingWrite>,
+    /// The earliest `accepted` clock in `wbuf` (`u64::MAX` when empty).
+    buffered_floor: u64,
     /// Clocks at which drained writes leave the buffer for the command queue, sorted: each
     /// keeps its buffer entry until then.
     wbuf_leaving: SortedWindow<u64>,
@@ -467,6 +469,7 @@ impl<S: CommandSink> Ddr3<S> {
             ref_window: None,
             next_ref: t.refi,
             wbuf: Vec::with_capacity(writes.capacity),
+            buffered_floor: u64::MAX,
             wbuf_leaving: SortedWindow::default(),
             writes,
             draining: 0,
@@ -1071,29 +1074,51 @@ impl<S: CommandSink> Ddr3<S> {
         ahead: &[Request],
     ) -> u64 {
         let admit = self.admit(at);
-        let settled = match self.policy {
-            // A buffered write may still go to its bank's queue before this admission.
-            PagePolicy::Closed => admit.min(self.write_floor()),
-            PagePolicy::Open => admit,
-        };
+        // A buffered write may still go to its bank's queue before this admission.
+        let settled = admit.min(self.write_floor());
         self.issue_admitted(loc, write, at, admit, settled, true, close_after, ahead)
     }
 
-    /// Closed page: the earliest clock at which a buffered write may still be handed to its
-    /// bank's command queue (the drain under way starts no earlier than `drain_from`, and a
-    /// write leaves no earlier than the buffer took it).
+    /// The earliest clock at which a buffered write may still be handed to its bank's
+    /// command queue: a write leaves no earlier than the buffer took it, and (closed page)
+    /// the drain under way moves none before `drain_from`.
+    #[inline]
     fn write_floor(&self) -> u64 {
-        let oldest = self
-            .wbuf
-            .iter()
-            .map(|w| w.accepted)
-            .min()
-            .unwrap_or(u64::MAX);
         if self.draining > 0 {
-            oldest.min(self.drain_from)
+            self.buffered_floor.min(self.drain_from)
         } else {
-            oldest
+            self.buffered_floor
         }
+    }
+
+    /// Hands a buffered write (taken out of the buffer) to its bank's command queue at or
+    /// after `at`; returns the clock it left the buffer. The write buffer is the writes'
+    /// request queue: a write goes straight to its bank's command queue, without a
+    /// request-queue entry (as DRAMsim3 moves a write from its write buffer to its command
+    /// queues), no earlier than the state the model has already forgotten, nor than the end
+    /// of the refresh before the last one (only the last refresh is checked on both sides,
+    /// by [`before_refresh`](Self::before_refresh)).
+    fn issue_drained_write(&mut self, w: PendingWrite, at: u64) -> u64 {
+        let left = at.max(self.pruned_to).max(self.floor_before);
+        let settled = left.min(self.write_floor());
+        self.issue_admitted(w.loc, true, left, left, settled, false, w.close_after, &[]);
+        let pos = self.wbuf_leaving.upper_bound(left);
+        self.wbuf_leaving.insert_at(pos, left);
+        left
+    }
+
+    /// Takes buffered write `i` out of the buffer.
+    fn take_buffered(&mut self, i: usize) -> PendingWrite {
+        let w = self.wbuf.remove(i);
+        if w.accepted <= self.buffered_floor {
+            self.buffered_floor = self
+                .wbuf
+                .iter()
+                .map(|w| w.accepted)
+                .min()
+                .unwrap_or(u64::MAX);
+        }
+        w
     }
 
     /// Commits the commands of a burst that arrived at `at` and was admitted at `admit`;
@@ -1211,18 +1236,9 @@ impl<S: CommandSink> Ddr3<S> {
         if limit.is_some_and(|l| ready > l) {
             return None;
         }
-        let w = self.wbuf.remove(i);
+        let w = self.take_buffered(i);
         self.draining -= 1;
-        // The write buffer is the writes' request queue: a write goes straight to its bank's
-        // command queue, without a request-queue entry (DRAMsim3 moves a write from its
-        // write buffer to the command queue). No earlier than the state the model has
-        // already forgotten, nor than the end of the refresh before the last one (only the
-        // last refresh is checked on both sides, by `before_refresh`).
-        let left = ready.max(self.pruned_to).max(self.floor_before);
-        let settled = left.min(self.write_floor());
-        self.issue_admitted(w.loc, true, left, left, settled, false, w.close_after, &[]);
-        let pos = self.wbuf_leaving.upper_bound(left);
-        self.wbuf_leaving.insert_at(pos, left);
+        let left = self.issue_drained_write(w, ready);
         Some(left)
     }
 
@@ -1304,6 +1320,7 @@ impl<S: CommandSink> Ddr3<S> {
             w.close_after |= close_after;
             return false;
         }
+        self.buffered_floor = self.buffered_floor.min(at);
         self.wbuf.push(PendingWrite {
             burst,
             loc,
@@ -1327,16 +1344,11 @@ impl<S: CommandSink> Ddr3<S> {
             let Some(i) = self.pick_write(&taken, u32::MAX) else {
                 break;
             };
-            let w = self.wbuf.remove(i);
+            let w = self.take_buffered(i);
             if let Some(n) = taken.get_mut(w.loc.bank as usize) {
                 *n += 1;
             }
-            let at = from.max(w.accepted);
-            self.issue_burst(w.loc, true, at, w.close_after, &[]);
-            // It leaves the buffer when the command queue admits it.
-            let left = self.last_admit;
-            let pos = self.wbuf_leaving.upper_bound(left);
-            self.wbuf_leaving.insert_at(pos, left);
+            self.issue_drained_write(w, from.max(w.accepted));
         }
     }
 
