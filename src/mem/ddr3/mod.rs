@@ -304,10 +304,9 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     banks: Vec<Bank>,
     /// Departure clocks of the bursts in the queue, sorted.
     queue: SortedWindow<u64>,
-    /// Closed page: departure clocks (column commands) of each bank's write bursts in its
-    /// command queue, sorted (a bank holds at most [`CLOSED_DRAIN_PER_BANK`] queued writes).
-    /// Drained writes go there straight from the write buffer, not through `queue` (under
-    /// both policies; only the closed one counts them).
+    /// Departure clocks (column commands) of each bank's drained write bursts in its command
+    /// queue, sorted. Drained writes go there straight from the write buffer, not through
+    /// `queue`; under the closed policy a bank holds at most [`CLOSED_DRAIN_PER_BANK`].
     bank_queued: Vec<VecDeque<u64>>,
     /// Issue time of the last request (none before the first), whose arrival it shares.
     last_issue: Option<Time>,
@@ -345,8 +344,8 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     last_cmd: u64,
     /// No command may issue before this clock (end of the last refresh).
     floor: u64,
-    /// The end of the refresh before the last: a command placed earlier than the last
-    /// refresh (a closed-page drained write, see [`before_refresh`](Self::before_refresh))
+    /// The end of the refresh before the last: a drained write, which may be placed earlier
+    /// than the last refresh (closed page, see [`before_refresh`](Self::before_refresh)),
     /// still goes after this one.
     floor_before: u64,
     /// The last committed refresh: its first clock (PREA, or REF when no bank was open) and
@@ -1161,7 +1160,8 @@ impl<S: CommandSink> Ddr3<S> {
             let pos = self.queue.upper_bound(cas);
             self.queue.insert_at(pos, cas);
         }
-        if self.policy == PagePolicy::Closed && write {
+        if write && !shared {
+            // A drained write: it holds a place in its bank's command queue until its WR.
             let q = &mut self.bank_queued[loc.bank as usize];
             // Admission is in order: entries gone by this admission are gone for every later one.
             while q.front().is_some_and(|&d| d <= admit) {
@@ -1177,7 +1177,7 @@ impl<S: CommandSink> Ddr3<S> {
     }
 
     /// The clock at which the command queue holds nothing: the last column command of the
-    /// request queue's entries and (closed page) of the writes in the banks' queues.
+    /// request queue's entries and of the drained writes in the banks' queues.
     #[inline]
     fn queue_empty_from(&self) -> u64 {
         let writes = self.bank_queued.iter().filter_map(|q| q.back().copied());
