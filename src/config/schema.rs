@@ -299,6 +299,13 @@ pub struct ControllerConfig {
     pub write_idle_drain: u32,
     /// Consecutive row hits a bank may serve ahead of an older request to another row.
     pub row_hit_cap: u32,
+    /// Open page, LiteDRAM's multiplexer: once reads have been served this long (system
+    /// clocks) since the last write batch, waiting writes get a batch; 0: no such limit
+    /// (batches start only at the watermarks, as DRAMsim3's). Set with `write_time`.
+    pub read_time: Cycles,
+    /// Open page, LiteDRAM's multiplexer: a write batch ends once its column commands have
+    /// spanned this long (system clocks); 0: a batch drains down to the low watermark.
+    pub write_time: Cycles,
     /// Closed page: a read's auto-precharge starts only once its burst is out (RDA to ACT
     /// = BL/2 + tRTP + tRP) rather than at JEDEC's earliest (tRTP + tRP after the RDA).
     pub read_auto_precharge_after_burst: bool,

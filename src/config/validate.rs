@@ -168,6 +168,30 @@ fn validate_memory(b: &Board) -> Check {
             );
         }
     }
+    if (c.read_time.count() == 0) != (c.write_time.count() == 0) {
+        return fail(
+            "memory.controller.read_time",
+            format!(
+                "read_time ({}) and write_time ({}) go together: both 0 (batches at the \
+                 watermarks) or both set (LiteDRAM's read and write phases)",
+                c.read_time.count(),
+                c.write_time.count()
+            ),
+        );
+    }
+    if c.read_time.count() > 0 && c.page_policy != crate::config::PagePolicy::Open {
+        return fail(
+            "memory.controller.read_time",
+            "read_time and write_time model LiteDRAM's multiplexer, which keeps rows open: \
+             they need page_policy: open (set both to 0 for closed pages)",
+        );
+    }
+    if c.read_time.count() > 1 << 20 || c.write_time.count() > 1 << 20 {
+        return fail(
+            "memory.controller.read_time",
+            "read_time and write_time above 2^20 system clocks are not a controller setting",
+        );
+    }
     if c.row_hit_cap == 0 {
         return fail(
             "memory.controller.row_hit_cap",

@@ -277,6 +277,15 @@ struct WritePolicy {
     hit_cap: u32,
 }
 
+/// LiteDRAM's multiplexer phases (board `read_time`/`write_time`), in DRAM clocks.
+#[derive(Debug, Clone, Copy)]
+struct Phases {
+    /// Reads served since the last write batch before waiting writes get one.
+    read_time: u64,
+    /// A write batch ends once its column commands span this long.
+    write_time: u64,
+}
+
 /// A committed column command.
 #[derive(Debug, Clone, Copy)]
 struct ColumnEntry {
@@ -358,6 +367,14 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     wbuf: Vec<PendingWrite>,
     /// The earliest `accepted` clock in `wbuf` (`u64::MAX` when empty).
     buffered_floor: u64,
+    /// Open page, LiteDRAM's multiplexer phases (board `read_time`/`write_time`), in DRAM
+    /// clocks; none: batches only at the watermarks.
+    phases: Option<Phases>,
+    /// With phases: the clock the current read phase began (the last write batch's last
+    /// column command).
+    reads_since: u64,
+    /// The column command of the burst committed last.
+    last_column: u64,
     /// Clocks at which drained writes leave the buffer for the command queue, sorted: each
     /// keeps its buffer entry until then.
     wbuf_leaving: SortedWindow<u64>,
@@ -469,6 +486,13 @@ impl<S: CommandSink> Ddr3<S> {
             next_ref: t.refi,
             wbuf: Vec::with_capacity(writes.capacity),
             buffered_floor: u64::MAX,
+            phases: (ctl.read_time.count() > 0 && mem.controller.page_policy == PagePolicy::Open)
+                .then(|| Phases {
+                    read_time: ctl.read_time.count() * t.ratio,
+                    write_time: ctl.write_time.count() * t.ratio,
+                }),
+            reads_since: 0,
+            last_column: 0,
             wbuf_leaving: SortedWindow::default(),
             writes,
             draining: 0,
@@ -1152,6 +1176,7 @@ impl<S: CommandSink> Ddr3<S> {
         }
         self.c.queue_wait += admit - at;
         let cas = self.schedule_burst(loc, write, admit, close_after, ahead);
+        self.last_column = cas;
         if shared {
             if self.queue.last() == Some(&UNDECIDED) {
                 // Its entry was held undecided: it now departs at `cas`.
@@ -1340,6 +1365,7 @@ impl<S: CommandSink> Ddr3<S> {
         }
         self.c.write_drains += 1;
         let mut taken = [0u32; crate::config::limits::MAX_BANKS as usize];
+        let mut first_column = None;
         while self.wbuf.len() > keep {
             let Some(i) = self.pick_write(&taken, u32::MAX) else {
                 break;
@@ -1349,6 +1375,31 @@ impl<S: CommandSink> Ddr3<S> {
                 *n += 1;
             }
             self.issue_drained_write(w, from.max(w.accepted));
+            if let Some(phases) = self.phases {
+                // LiteDRAM's WRITE phase ends `write_time` after it began: no write after
+                // this one would issue inside it.
+                let start = *first_column.get_or_insert(self.last_column);
+                self.reads_since = self.reads_since.max(self.last_column);
+                let next = self.last_column + self.t.column_gap(true, true);
+                if next >= start + phases.write_time {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Open page with LiteDRAM's phases: every write batch due by `now` because reads have
+    /// been served for `read_time` since the last batch while writes waited.
+    fn phase_batches(&mut self, now: u64) {
+        let Some(phases) = self.phases else {
+            return;
+        };
+        while !self.wbuf.is_empty() {
+            let due = (self.reads_since + phases.read_time).max(self.buffered_floor);
+            if due > now {
+                break;
+            }
+            self.drain_writes(due, 0);
         }
     }
 
@@ -1629,7 +1680,10 @@ impl<S: CommandSink> Ddr3<S> {
             // Closed page: the drain's moves due by the read's arrival go first; the read
             // then takes a queue entry as it arrives, beside the drain's later moves.
             self.advance_drain(arrival);
-        } else if !write && self.wbuf.len() > self.writes.idle_drain {
+        } else if !write {
+            self.phase_batches(arrival);
+        }
+        if !write && self.policy == PagePolicy::Open && self.wbuf.len() > self.writes.idle_drain {
             // The queue ran empty before this read with writes waiting: they went then.
             let empty = self.queue_empty_from();
             if empty < arrival {

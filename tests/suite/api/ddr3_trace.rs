@@ -32,7 +32,30 @@ fn configs() -> Vec<(&'static str, Vec<String>)> {
     for policy in ["open", "closed"] {
         v.push(("innerjib7ea", fast_clock(policy)));
     }
+    // LiteDRAM's read and write phases (open page only).
+    for board in ["innerjib7ea", "innerjib7ea-x16"] {
+        v.push((board, litedram_phases()));
+    }
     v
+}
+
+/// The board's DDR3 model with refresh, recording every command.
+fn traced(b: &sail_emu::config::Board) -> Ddr3<CommandTrace> {
+    Ddr3::with_sink(
+        &b.memory,
+        b.clock,
+        Ddr3Options::default(),
+        CommandTrace::default(),
+    )
+    .unwrap()
+}
+
+/// LiteDRAM's multiplexer settings (`ControllerSettings`: read_time 32, write_time 16).
+fn litedram_phases() -> Vec<String> {
+    vec![
+        "memory.controller.read_time=32 cycles".into(),
+        "memory.controller.write_time=16 cycles".into(),
+    ]
 }
 
 /// DDR3-1600 clocks (800 MHz): tRAS is long enough in clocks that a row hit can overtake a
@@ -64,13 +87,7 @@ struct Op {
 /// FR-FCFS row-hit hold), or alone when `ahead` is 0.
 fn run_and_check(board: &str, sets: &[String], ops: &[Op], ahead: usize) {
     let b = load_board(board, sets).unwrap().board;
-    let mut m = Ddr3::with_sink(
-        &b.memory,
-        b.clock,
-        Ddr3Options::default(),
-        CommandTrace::default(),
-    )
-    .unwrap();
+    let mut m = traced(&b);
     let mut issue = Time::ZERO;
     let reqs: Vec<Request> = ops
         .iter()
@@ -210,13 +227,7 @@ fn fr_fcfs_overtakes_a_pending_precharge() {
     let b = load_board("innerjib7ea", &fast_clock("open"))
         .unwrap()
         .board;
-    let mut m = Ddr3::with_sink(
-        &b.memory,
-        b.clock,
-        Ddr3Options::default(),
-        CommandTrace::default(),
-    )
-    .unwrap();
+    let mut m = traced(&b);
     let base = b.memory.base;
     let row = b.memory.row_size.bytes() * b.memory.banks as u64;
     let read = |addr| Request {
@@ -262,13 +273,7 @@ fn a_conflict_waits_for_queued_row_hits_up_to_the_cap() {
         )
         .unwrap()
         .board;
-        let mut m = Ddr3::with_sink(
-            &b.memory,
-            b.clock,
-            Ddr3Options::default(),
-            CommandTrace::default(),
-        )
-        .unwrap();
+        let mut m = traced(&b);
         let base = b.memory.base;
         let row = b.memory.row_size.bytes() * b.memory.banks as u64;
         let read = |addr| Request {
@@ -311,13 +316,7 @@ fn closed_page_auto_precharges_every_burst() {
     )
     .unwrap()
     .board;
-    let mut m = Ddr3::with_sink(
-        &b.memory,
-        b.clock,
-        Ddr3Options::default(),
-        CommandTrace::default(),
-    )
-    .unwrap();
+    let mut m = traced(&b);
     for (i, access) in [Access::Read, Access::Write].into_iter().enumerate() {
         m.access(Request {
             addr: b.memory.base + 4096 * i as u64,
@@ -337,4 +336,66 @@ fn closed_page_auto_precharges_every_burst() {
     assert!(!kinds.contains(&Precharge) && !kinds.contains(&Read));
     assert_eq!((s.reads, s.writes, s.precharges), (4, 4, 8));
     assert_eq!(m.stats().get("precharges"), Some(8.0));
+}
+
+/// With LiteDRAM's phases a 2:1 read/write stream alternates read and write phases of the
+/// lengths the settings give: a write phase lasts `write_time` (16 system clocks = 32 DRAM
+/// clocks on the 1:2 PHY), 8 writes at tCCD = 4; the read phase before it `read_time` (32
+/// system clocks = 64 DRAM clocks), 16 reads. Without them the batches are the buffer's 32.
+#[test]
+fn litedram_phases_shape_a_mixed_stream() {
+    use sail_emu::mem::microbench::{self, BenchSpec, Pattern, Traffic};
+    let runs = |sets: &[String]| {
+        let b = load_board("innerjib7ea", sets).unwrap().board;
+        let mut m = traced(&b);
+        let spec = BenchSpec {
+            pattern: Pattern::Stream,
+            base: b.memory.base,
+            bytes: 4 << 20,
+            requests: 30_000,
+            request_bytes: 64,
+            outstanding: 32,
+            traffic: Traffic::Mix {
+                reads: 2,
+                writes: 1,
+            },
+            seed: 1,
+        };
+        microbench::run(&mut m, &spec);
+        let trace = &m.sink().commands;
+        check::check(m.timing(), m.banks(), trace, true).expect("a legal trace");
+        let t = *m.timing();
+        let mut cols: Vec<_> = trace
+            .iter()
+            .filter(|c| matches!(c.kind, CommandKind::Read | CommandKind::Write))
+            .collect();
+        cols.sort_by_key(|c| c.at);
+        let (mut reads, mut writes) = (Vec::new(), Vec::new());
+        let mut i = 0;
+        while i < cols.len() {
+            let kind = cols[i].kind;
+            let j = cols[i..]
+                .iter()
+                .position(|c| c.kind != kind)
+                .map_or(cols.len(), |n| i + n);
+            if kind == CommandKind::Write {
+                &mut writes
+            } else {
+                &mut reads
+            }
+            .push(j - i);
+            i = j;
+        }
+        let median = |v: &mut Vec<usize>| {
+            v.sort_unstable();
+            v[v.len() / 2] as u64
+        };
+        (median(&mut reads), median(&mut writes), t)
+    };
+    let (reads, writes, t) = runs(&litedram_phases());
+    let gap = t.column_gap(true, true);
+    assert_eq!(writes, 16 * t.ratio / gap, "write phase");
+    assert_eq!(reads, 32 * t.ratio / gap, "read phase");
+    let (_, batch, _) = runs(&[]);
+    assert_eq!(batch, 32, "without phases the batch is the full buffer");
 }
