@@ -20,7 +20,12 @@ COMMIT = "29817593b3389f1337235d63cac515024ab8fd6e"
 # CL 6 + BL8 (4 clocks) = 10 DRAM clocks = 5 system clocks: data at the DRAM pins.
 DRAM_SIDE = ["--set", "memory.phy.read_latency=5 cycles"]
 # x64.ini / x16.ini: trans_queue_size = 32 requests wait in DRAMsim3's controller.
-MIRROR = ["--set", "memory.controller.queue_depth=32"]
+MIRROR = ["--set", "memory.controller.queue_depth=32",
+          # DRAMsim3 groups writes at the watermarks and drains more than 8 when idle; the
+          # boards use LiteDRAM's read/write phases instead (doc/memory.md).
+          "--set", "memory.controller.read_time=0 cycles",
+          "--set", "memory.controller.write_time=0 cycles",
+          "--set", "memory.controller.write_idle_drain=8"]
 REQUESTS = "65536"
 
 def traces():

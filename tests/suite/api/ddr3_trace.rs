@@ -9,6 +9,8 @@ use sail_emu::mem::ddr3::{check, CommandKind, CommandTrace, Ddr3, Ddr3Options};
 use sail_emu::mem::{Access, MemoryModel, Request};
 use sail_emu::units::Time;
 
+use crate::support::ddr::{page_policy, watermark_batches};
+
 /// (board, overrides) for every policy x scheduler x mapping, on both boards, plus a
 /// DDR3-1600-speed clock on the x64 board.
 fn configs() -> Vec<(&'static str, Vec<String>)> {
@@ -17,14 +19,10 @@ fn configs() -> Vec<(&'static str, Vec<String>)> {
         for policy in ["open", "closed"] {
             for sched in ["in-order", "fr-fcfs"] {
                 for map in ["row-bank-column", "bank-row-column", "row-column-bank"] {
-                    v.push((
-                        board,
-                        vec![
-                            format!("memory.controller.page_policy={policy}"),
-                            format!("memory.controller.scheduler={sched}"),
-                            format!("memory.controller.address_mapping={map}"),
-                        ],
-                    ));
+                    let mut sets = page_policy(policy);
+                    sets.push(format!("memory.controller.scheduler={sched}"));
+                    sets.push(format!("memory.controller.address_mapping={map}"));
+                    v.push((board, sets));
                 }
             }
         }
@@ -32,9 +30,9 @@ fn configs() -> Vec<(&'static str, Vec<String>)> {
     for policy in ["open", "closed"] {
         v.push(("innerjib7ea", fast_clock(policy)));
     }
-    // LiteDRAM's read and write phases (open page only).
+    // DRAMsim3's write grouping (the boards use LiteDRAM's phases), open page.
     for board in ["innerjib7ea", "innerjib7ea-x16"] {
-        v.push((board, litedram_phases()));
+        v.push((board, watermark_batches()));
     }
     v
 }
@@ -50,19 +48,11 @@ fn traced(b: &sail_emu::config::Board) -> Ddr3<CommandTrace> {
     .unwrap()
 }
 
-/// LiteDRAM's multiplexer settings (`ControllerSettings`: read_time 32, write_time 16).
-fn litedram_phases() -> Vec<String> {
-    vec![
-        "memory.controller.read_time=32 cycles".into(),
-        "memory.controller.write_time=16 cycles".into(),
-    ]
-}
-
 /// DDR3-1600 clocks (800 MHz): tRAS is long enough in clocks that a row hit can overtake a
 /// pending precharge under FR-FCFS, and tFAW (24 clocks) exceeds 4 x tRRD (20), so the
 /// four-activate window binds.
 fn fast_clock(policy: &str) -> Vec<String> {
-    vec![
+    let mut v: Vec<String> = vec![
         "clock=400 MHz".into(),
         "memory.dram_clock=800 MHz".into(),
         "memory.data_rate=1600 MT/s".into(),
@@ -70,8 +60,9 @@ fn fast_clock(policy: &str) -> Vec<String> {
         "memory.timing.tCWL=8 cycles".into(),
         "memory.phy.write_latency=4 cycles".into(),
         "memory.controller.scheduler=fr-fcfs".into(),
-        format!("memory.controller.page_policy={policy}"),
-    ]
+    ];
+    v.extend(page_policy(policy));
+    v
 }
 
 #[derive(Debug, Clone)]
@@ -310,12 +301,9 @@ fn a_conflict_waits_for_queued_row_hits_up_to_the_cap() {
 /// CLOSE_PAGE), even between the bursts of one request in one row.
 #[test]
 fn closed_page_auto_precharges_every_burst() {
-    let b = load_board(
-        "innerjib7ea-x16",
-        &["memory.controller.page_policy=closed".to_string()],
-    )
-    .unwrap()
-    .board;
+    let b = load_board("innerjib7ea-x16", &page_policy("closed"))
+        .unwrap()
+        .board;
     let mut m = traced(&b);
     for (i, access) in [Access::Read, Access::Write].into_iter().enumerate() {
         m.access(Request {
@@ -392,10 +380,21 @@ fn litedram_phases_shape_a_mixed_stream() {
         };
         (median(&mut reads), median(&mut writes), t)
     };
-    let (reads, writes, t) = runs(&litedram_phases());
+    // The board's own settings: LiteDRAM's read_time 32 / write_time 16.
+    let (reads, writes, t) = runs(&[]);
+    let b = load_board("innerjib7ea", &[]).unwrap().board;
+    let (read_time, write_time) = (
+        b.memory.controller.read_time.count(),
+        b.memory.controller.write_time.count(),
+    );
+    assert_eq!(
+        (read_time, write_time),
+        (32, 16),
+        "LiteDRAM's ControllerSettings"
+    );
     let gap = t.column_gap(true, true);
-    assert_eq!(writes, 16 * t.ratio / gap, "write phase");
-    assert_eq!(reads, 32 * t.ratio / gap, "read phase");
-    let (_, batch, _) = runs(&[]);
+    assert_eq!(writes, write_time * t.ratio / gap, "write phase");
+    assert_eq!(reads, read_time * t.ratio / gap, "read phase");
+    let (_, batch, _) = runs(&watermark_batches());
     assert_eq!(batch, 32, "without phases the batch is the full buffer");
 }

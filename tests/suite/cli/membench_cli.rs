@@ -66,6 +66,10 @@ fn chase_latency_is_the_idle_access_latency() {
         "--no-refresh",
         "--set",
         "memory.controller.page_policy=closed",
+        "--set",
+        "memory.controller.read_time=0 cycles",
+        "--set",
+        "memory.controller.write_time=0 cycles",
         "--json",
     ]);
     let lat = num(&v, "mean_latency_ns");
@@ -118,6 +122,10 @@ fn writes_and_overrides_reach_the_model() {
         "2MiB",
         "--set",
         "memory.controller.page_policy=closed",
+        "--set",
+        "memory.controller.read_time=0 cycles",
+        "--set",
+        "memory.controller.write_time=0 cycles",
         "--json",
     ]);
     // Closed pages cost a stream in one bank ACT + tRCD + tRTP + tRP per burst.

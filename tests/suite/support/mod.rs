@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+pub mod ddr;
 pub mod elf;
 pub mod kernels;
 pub mod matmul_hart;
