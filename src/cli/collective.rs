@@ -1,5 +1,5 @@
 //! `emulate collective`: one collective over N emulated cards, reported as nccl-tests does
-//! (time, algbw, busbw) beside the alpha-beta bound.
+//! (time, algbw, busbw) beside the ring's strict floor and the alpha-beta estimate.
 
 use super::membench::parse_bytes;
 use super::BoardArgs;
@@ -168,12 +168,14 @@ pub struct SizeRow {
     pub algbw_gbps: f64,
     /// algbw times the nccl-tests bus factor, GB/s.
     pub busbw_gbps: f64,
-    /// The alpha-beta bound, microseconds.
+    /// The ring's strict floor, microseconds.
     pub bound_us: f64,
     /// time / bound.
     pub ratio: f64,
-    /// The bound with the cards' reduce kernels as a resource, microseconds.
+    /// The floor with the cards' reduce kernels as a resource, microseconds.
     pub bound_with_reduce_us: f64,
+    /// The alpha-beta estimate, microseconds.
+    pub alpha_beta_us: f64,
 }
 
 impl SizeRow {
@@ -188,6 +190,7 @@ impl SizeRow {
             bound_us: r.bound_seconds * 1e6,
             ratio: r.ratio,
             bound_with_reduce_us: r.bound_with_reduce_seconds * 1e6,
+            alpha_beta_us: r.alpha_beta_seconds * 1e6,
         }
     }
 }
@@ -255,7 +258,7 @@ pub(super) fn run(cmd: CollectiveCmd, common: &BoardArgs) -> Result<()> {
     Ok(())
 }
 
-const COLUMNS: [&str; 9] = [
+const COLUMNS: [&str; 10] = [
     "size",
     "count",
     "type",
@@ -265,6 +268,7 @@ const COLUMNS: [&str; 9] = [
     "bound_us",
     "ratio",
     "bound_with_reduce_us",
+    "alpha_beta_us",
 ];
 
 fn cell(row: &serde_json::Value, c: &str) -> String {
@@ -307,19 +311,28 @@ pub fn size_table(v: &serde_json::Value) -> String {
     );
     let _ = writeln!(
         s,
-        "#{:>11} {:>11} {:>6} {:>12} {:>9} {:>9} {:>12} {:>8} {:>14}",
-        "size", "count", "type", "time", "algbw", "busbw", "bound", "ratio", "bound+reduce"
+        "#{:>11} {:>11} {:>6} {:>12} {:>9} {:>9} {:>12} {:>8} {:>14} {:>12}",
+        "size",
+        "count",
+        "type",
+        "time",
+        "algbw",
+        "busbw",
+        "bound",
+        "ratio",
+        "bound+reduce",
+        "alpha-beta"
     );
     let _ = writeln!(
         s,
-        "#{:>11} {:>11} {:>6} {:>12} {:>9} {:>9} {:>12} {:>8} {:>14}",
-        "(B)", "(elements)", "", "(us)", "(GB/s)", "(GB/s)", "(us)", "", "(us)"
+        "#{:>11} {:>11} {:>6} {:>12} {:>9} {:>9} {:>12} {:>8} {:>14} {:>12}",
+        "(B)", "(elements)", "", "(us)", "(GB/s)", "(GB/s)", "(us)", "", "(us)", "(us)"
     );
     for row in v["rows"].as_array().into_iter().flatten() {
         let c = |k: &str| cell(row, k);
         let _ = writeln!(
             s,
-            " {:>11} {:>11} {:>6} {:>12} {:>9} {:>9} {:>12} {:>8} {:>14}",
+            " {:>11} {:>11} {:>6} {:>12} {:>9} {:>9} {:>12} {:>8} {:>14} {:>12}",
             c("size"),
             c("count"),
             c("type"),
@@ -328,7 +341,8 @@ pub fn size_table(v: &serde_json::Value) -> String {
             c("busbw_gbps"),
             c("bound_us"),
             c("ratio"),
-            c("bound_with_reduce_us")
+            c("bound_with_reduce_us"),
+            c("alpha_beta_us")
         );
     }
     s
@@ -358,19 +372,22 @@ fn text(r: &BenchReport, host: f64) -> String {
     );
     let _ = writeln!(
         s,
-        "time      {:.3} us   alpha-beta bound {:.3} us   ratio {:.4}",
+        "time      {:.3} us   bound {:.3} us (the ring's floor)   ratio {:.4}   alpha-beta estimate {:.3} us   ratio {:.4}",
         r.seconds * 1e6,
         r.bound_seconds * 1e6,
-        r.ratio
+        r.ratio,
+        r.alpha_beta_seconds * 1e6,
+        r.alpha_beta_ratio
     );
     if r.reduce_bound_seconds > 0.0 {
         let _ = writeln!(
             s,
-            "          reduce kernel {} per card: reduce term {:.3} us, bound with it {:.3} us, ratio {:.4}",
+            "          reduce kernel {} per card: reduce term {:.3} us, bound with it {:.3} us, ratio {:.4}, alpha-beta with it {:.3} us",
             rate(r.reduce_bytes_per_s),
             r.reduce_bound_seconds * 1e6,
             r.bound_with_reduce_seconds * 1e6,
-            r.ratio_with_reduce
+            r.ratio_with_reduce,
+            r.alpha_beta_with_reduce_seconds * 1e6
         );
     }
     let _ = writeln!(

@@ -69,7 +69,8 @@ pub enum Command {
     Matmul(matmul::MatmulCmd),
     /// Microbenchmarks of the DDR model: stream, random and pointer-chase traces.
     Membench(membench::MembenchCmd),
-    /// Run a collective on N cards: time, algbw and busbw beside the alpha-beta bound.
+    /// Run a collective on N cards: time, algbw and busbw beside the ring's floor and the
+    /// alpha-beta estimate.
     Collective(collective::CollectiveCmd),
     /// Print a shell completion script: `emulate completions bash > ~/.local/share/bash-completion/completions/emulate`.
     Completions {

@@ -1,6 +1,7 @@
 //! One collective on N emulated cards, measured as nccl-tests measures it: the time from
 //! all cards starting to the last card finishing, the algorithm bandwidth (bytes / time) and
-//! the bus bandwidth (algbw times the collective's factor), beside the alpha-beta bound.
+//! the bus bandwidth (algbw times the collective's factor), beside the ring's strict floor and
+//! the alpha-beta estimate.
 //!
 //! The data are real: every card's buffer is filled with seeded f32 values that are small
 //! integers (so every partial sum is exact whatever the grouping), moved over the modelled
@@ -98,21 +99,28 @@ pub struct BenchReport {
     pub segment_bytes: u64,
     /// Emulated time.
     pub seconds: f64,
-    /// The alpha-beta bound.
+    /// The strict floor of the pipelined ring on this link (`Collective::bound_seconds`).
     pub bound_seconds: f64,
-    /// seconds / bound_seconds.
+    /// seconds / bound_seconds (at least 1).
     pub ratio: f64,
+    /// The alpha-beta estimate (`Collective::alpha_beta_seconds`), as NCCL models a ring.
+    pub alpha_beta_seconds: f64,
+    /// seconds / alpha_beta_seconds (pipelining may put it a little below 1).
+    pub alpha_beta_ratio: f64,
     /// Payload bytes per second one card's reduce kernel adds (one operand), from one
     /// isolated run of the kernel on a full segment.
     pub reduce_bytes_per_s: f64,
     /// The reduce work of the busiest card at that rate: (N-1)/N S / R for AllReduce and
     /// ReduceScatter, zero for the others.
     pub reduce_bound_seconds: f64,
-    /// The bound with the cards' reduce engines as a resource: the latency term plus the
-    /// larger of the link's bandwidth term and the reduce term (both resources pipeline).
+    /// The floor with the cards' reduce engines as a resource: the larger of the link's floor
+    /// and one hop latency (the first operand's arrival) plus the reduce term.
     pub bound_with_reduce_seconds: f64,
     /// seconds / bound_with_reduce_seconds.
     pub ratio_with_reduce: f64,
+    /// The alpha-beta estimate with the reduce engines: the hops' latencies plus the larger of
+    /// the link's bandwidth term and the reduce term (both resources pipeline).
+    pub alpha_beta_with_reduce_seconds: f64,
     /// bytes / seconds.
     pub algbw_bytes_per_s: f64,
     /// algbw x the nccl-tests factor.
@@ -198,6 +206,7 @@ pub fn run(board: &Board, spec: &BenchSpec) -> Result<BenchReport> {
     let alpha = params.hop_latency.secs();
     let goodput = params.goodput_bytes_per_s();
     let bound = spec.op.bound_seconds(n, spec.bytes, alpha, goodput);
+    let alpha_beta = spec.op.alpha_beta_seconds(n, spec.bytes, alpha, goodput);
     let seg = spec.segment.min(chunk_bytes);
     let reduce_rate = reduce_rate(board, buffers, seg)?;
     let nf = n as f64;
@@ -207,9 +216,15 @@ pub fn run(board: &Board, spec: &BenchSpec) -> Result<BenchReport> {
     } else {
         0.0
     };
-    let latency_term = spec.op.bound_seconds(n, 0, alpha, goodput);
-    let beta_term = bound - latency_term;
-    let bound_with_reduce = latency_term + beta_term.max(reduce_bound);
+    let latency_term = spec.op.alpha_beta_seconds(n, 0, alpha, goodput);
+    let beta_term = alpha_beta - latency_term;
+    let alpha_beta_with_reduce = latency_term + beta_term.max(reduce_bound);
+    let bound_with_reduce = if reduce_bound > 0.0 {
+        bound.max(alpha + reduce_bound)
+    } else {
+        bound
+    };
+    let over = |b: f64| if b > 0.0 { t.seconds / b } else { 0.0 };
     let link_stats = fabric.stats(elapsed);
     let mut stats = link_stats.clone();
     stats.merge_under("", &cards.stats());
@@ -233,15 +248,14 @@ pub fn run(board: &Board, spec: &BenchSpec) -> Result<BenchReport> {
         segment_bytes: spec.segment,
         seconds: t.seconds,
         bound_seconds: bound,
-        ratio: if bound > 0.0 { t.seconds / bound } else { 0.0 },
+        ratio: over(bound),
+        alpha_beta_seconds: alpha_beta,
+        alpha_beta_ratio: over(alpha_beta),
         reduce_bytes_per_s: reduce_rate,
         reduce_bound_seconds: reduce_bound,
         bound_with_reduce_seconds: bound_with_reduce,
-        ratio_with_reduce: if bound_with_reduce > 0.0 {
-            t.seconds / bound_with_reduce
-        } else {
-            0.0
-        },
+        ratio_with_reduce: over(bound_with_reduce),
+        alpha_beta_with_reduce_seconds: alpha_beta_with_reduce,
         algbw_bytes_per_s: algbw,
         busbw_bytes_per_s: algbw * factor,
         busbw_factor: factor,
