@@ -24,6 +24,8 @@ import replay  # noqa: E402
 # port in order, below). Each is long enough for several refreshes (every 585 clocks);
 # replay.py also reports the first and the second half apart, to show convergence.
 REQUESTS = {("x64", True): 2048, ("x64", False): 1024, ("x16", True): 512, ("x16", False): 256}
+# One request in flight: the idle latency of a dependent read (some 25-35 clocks each).
+REQUESTS_W1 = {"x64": 256, "x16": 256}
 
 
 def traces():
@@ -32,11 +34,13 @@ def traces():
         foot = "64MiB" if size == "x64" else "16MiB"
         # Same bank, different rows: arrays a multiple of (row x banks) apart.
         same_bank = "64MiB" if size == "x64" else "16MiB"
-        t = lambda name, args, w=32: out.append({
-            "name": f"{size}/{name}", "board": board, "size": size, "window": w,
-            "requests": REQUESTS[(size, name.startswith("seq"))],
-            "args": ["--board", board, "--bytes", foot] + args + ["--outstanding", str(w),
-                     "--requests", str(REQUESTS[(size, name.startswith("seq"))])]})
+        def t(name, args, w=32):
+            n = REQUESTS[(size, name.startswith("seq"))] if w > 1 else REQUESTS_W1[size]
+            out.append({
+                "name": f"{size}/{name}", "board": board, "size": size, "window": w,
+                "requests": n,
+                "args": ["--board", board, "--bytes", foot] + args
+                + ["--outstanding", str(w), "--requests", str(n)]})
         t("seq-read", ["--pattern", "stream"])
         t("seq-write", ["--pattern", "stream", "--write"])
         t("mix-2:1", ["--pattern", "stream", "--mix", "2:1"])
@@ -44,6 +48,7 @@ def traces():
         t("stream-add-same-bank", ["--pattern", "stream", "--streams", "add",
                                    "--stride", same_bank])
         t("random-read", ["--pattern", "random"])
+        t("random-read-W1", ["--pattern", "random"], 1)
     return out
 
 
@@ -92,6 +97,7 @@ def main():
         for name, args, emu, lite in pool.map(run_one, jobs):
             done[name] = {
                 "name": name, "args": args,
+                "window": int(args[args.index("--outstanding") + 1]),
                 "litedram_bytes_per_s": lite["bytes_per_s"],
                 "litedram_bytes_per_s_first_half": lite["bytes_per_s_first_half"],
                 "litedram_bytes_per_s_second_half": lite["bytes_per_s_second_half"],
@@ -107,6 +113,8 @@ def main():
                   f"{lite['mean_read_latency_ns']:8.1f} ns | emulate {e/1e9:6.3f} "
                   f"{emu.get('mean_read_latency_ns') or 0:8.1f} ns | ratio {e/l:.3f}", flush=True)
     rows = [done[t["name"]] for t in traces() if t["name"] in done]
+    for r in rows:
+        r.setdefault("window", int(r["args"][r["args"].index("--outstanding") + 1]))
     commit = subprocess.run(["git", "-C", HERE, "rev-parse", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
     doc = {"litedram_versions": versions(),
@@ -116,7 +124,7 @@ def main():
                          "cmd_buffer_depth 8, refresh on, auto-precharge on)",
            "phy": "ECP5DDRPHY's PhySettings at CL 6 / CWL 5, nphases 2 (rdphase 0, wrphase 1, "
                   "read_latency 13, write_latency 3), 75 MHz system clock",
-           "window": 32, "request_bytes": 64,
+           "request_bytes": 64,
            "reproduce": "testbench/litedram/setup.sh && $VENV/bin/python "
                         "testbench/litedram/reference.py --emulate "
                         "$CARGO_TARGET_DIR/test-release/emulate",

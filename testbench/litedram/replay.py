@@ -96,8 +96,16 @@ def load_trace(path):
     return out
 
 
-def replay(board, trace, window, request_bytes=64):
+# (RAS, CAS, WE) asserted (the DFI's are active low) -> DDR3 command.
+CMDS = {(1, 0, 0): "ACT", (1, 0, 1): "PRE", (0, 1, 0): "RD", (0, 1, 1): "WR",
+        (1, 1, 0): "REF"}
+
+
+def replay(board, trace, window, request_bytes=64, commands=None):
+    """`commands`: a list that gets every DFI command as (system clock, phase, kind, bank,
+    address)."""
     dut = Dut(board)
+    dfi = dut.controller.dfi
     port = dut.port
     word = port.data_width // 8              # one BL8 burst: 64 B (x64), 16 B (x16)
     parts = max(1, -(-request_bytes // word))
@@ -142,6 +150,13 @@ def replay(board, trace, window, request_bytes=64):
                     done[i] = cycle
                     ndone += 1
                     last = cycle
+            if commands is not None:
+                for ph, p in enumerate(dfi.phases):
+                    if not (yield p.cs_n):
+                        k = CMDS.get((1 - (yield p.ras_n), 1 - (yield p.cas_n),
+                                      1 - (yield p.we_n)))
+                        if k:
+                            commands.append((cycle, ph, k, (yield p.bank), (yield p.address)))
             # What the requester presents in the next cycle.
             presented = nxt < n and issue[nxt] is not None and issue[nxt] <= cycle
             if presented:
@@ -188,11 +203,18 @@ def main():
     ap.add_argument("window", type=int)
     ap.add_argument("--request-bytes", type=int, default=64)
     ap.add_argument("--limit", type=int, default=0, help="replay only the first N requests")
+    ap.add_argument("--commands-out", metavar="FILE",
+                    help="write every DFI command (`@SYSCLOCK.PHASE KIND bank B addr A`)")
     a = ap.parse_args()
     trace = load_trace(a.trace)
     if a.limit:
         trace = trace[:a.limit]
-    print(json.dumps(replay(a.board, trace, a.window, a.request_bytes)))
+    cmds = [] if a.commands_out else None
+    print(json.dumps(replay(a.board, trace, a.window, a.request_bytes, cmds)))
+    if cmds is not None:
+        with open(a.commands_out, "w") as f:
+            for c, ph, k, b, addr in cmds:
+                f.write(f"@{c}.{ph} {k} bank {b} addr {addr:#x}\n")
 
 
 if __name__ == "__main__":
