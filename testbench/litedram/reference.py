@@ -115,10 +115,11 @@ def main():
     rows = [done[t["name"]] for t in traces() if t["name"] in done]
     for r in rows:
         r.setdefault("window", int(r["args"][r["args"].index("--outstanding") + 1]))
-    commit = subprocess.run(["git", "-C", HERE, "rev-parse", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
+    # The emulator's figures depend on the model and the boards: the last commit to touch them.
+    commit = subprocess.run(["git", "-C", HERE, "log", "-1", "--format=%H", "--", "../../src",
+                             "../../boards"], capture_output=True, text=True).stdout.strip()
     doc = {"litedram_versions": versions(),
-           "emulate_commit_when_written": commit,
+           "emulate_src_commit_when_written": commit,
            "controller": "LiteDRAMController + LiteDRAMCrossbar, one native port, "
                          "ControllerSettings() defaults (read_time 32, write_time 16, "
                          "cmd_buffer_depth 8, refresh on, auto-precharge on)",
