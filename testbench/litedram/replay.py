@@ -125,14 +125,6 @@ def replay(board, trace, window, request_bytes=64, commands=None):
         yield port.wdata.valid.eq(1)
         yield port.wdata.we.eq(2**(port.data_width // 8) - 1)
         while ndone < n:
-            for i in range(nxt, min(n, nxt + window + 1)):
-                if issue[i] is None:
-                    if i < window:
-                        issue[i] = 0
-                    elif done[i - window] is not None:
-                        issue[i] = done[i - window]
-                    else:
-                        break
             # What the controller shows in this cycle (its state and our last assignments).
             finished = []
             if (yield port.rdata.valid):
@@ -157,6 +149,17 @@ def replay(board, trace, window, request_bytes=64, commands=None):
                                       1 - (yield p.we_n)))
                         if k:
                             commands.append((cycle, ph, k, (yield p.bank), (yield p.address)))
+            # Requests the window lets go: request i issues in the clock request i - W is done
+            # (and is presented on the port from the next clock on, as a registered requester
+            # would).
+            for i in range(nxt, min(n, nxt + window + 1)):
+                if issue[i] is None:
+                    if i < window:
+                        issue[i] = 0
+                    elif done[i - window] is not None:
+                        issue[i] = done[i - window]
+                    else:
+                        break
             # What the requester presents in the next cycle.
             presented = nxt < n and issue[nxt] is not None and issue[nxt] <= cycle
             if presented:
