@@ -6,6 +6,7 @@ pub(crate) mod cluster_hq;
 mod collective;
 mod ddr3_reference;
 mod hart_kernel_cli;
+mod litedram_reference;
 mod matmul_cli;
 mod membench_cli;
 mod parallel;
