@@ -306,6 +306,14 @@ pub struct ControllerConfig {
     /// Open page, LiteDRAM's multiplexer: a write batch ends once its column commands have
     /// spanned this long (system clocks); 0: a batch drains down to the low watermark.
     pub write_time: Cycles,
+    /// The controller's shortest read-to-write turnaround: system clocks from a read's
+    /// column command to the next write's (0: JEDEC's RL + tCCD + 2 - WL alone). LiteDRAM's
+    /// multiplexer waits out the PHY's read latency in its RTW state.
+    pub read_to_write: Cycles,
+    /// The controller's shortest write-to-read turnaround: system clocks from a write's
+    /// column command to the next read's (0: JEDEC's WL + BL/2 + tWTR alone). LiteDRAM's
+    /// multiplexer waits tWTR + ceil(CWL / ratio) + tCCD system clocks in its WTR state.
+    pub write_to_read: Cycles,
     /// Closed page: a read's auto-precharge starts only once its burst is out (RDA to ACT
     /// = BL/2 + tRTP + tRP) rather than at JEDEC's earliest (tRTP + tRP after the RDA).
     pub read_auto_precharge_after_burst: bool,

@@ -192,6 +192,19 @@ fn validate_memory(b: &Board) -> Check {
             "read_time and write_time above 2^20 system clocks are not a controller setting",
         );
     }
+    for (key, v) in [
+        ("memory.controller.read_to_write", c.read_to_write.count()),
+        ("memory.controller.write_to_read", c.write_to_read.count()),
+    ] {
+        if v > 1 << 16 {
+            return fail(
+                key,
+                format!(
+                    "a turnaround of {v} system clocks (above 2^16) is not a controller setting"
+                ),
+            );
+        }
+    }
     if c.row_hit_cap == 0 {
         return fail(
             "memory.controller.row_hit_cap",

@@ -214,7 +214,13 @@ mod tests {
     #[test]
     fn look_ahead_reaches_ddr_without_scratchpad_requests() {
         use CommandKind::*;
-        let b = load_board("innerjib7ea", &[]).unwrap().board;
+        // The look-ahead steers FR-FCFS's row-hit hold (the boards serve in order).
+        let b = load_board(
+            "innerjib7ea",
+            &["memory.controller.scheduler=fr-fcfs".into()],
+        )
+        .unwrap()
+        .board;
         let through_card = conflict_then_hits(&b, true, true);
         // The look-ahead reached DDR: the conflict's precharge waits for the three queued
         // hits (row_hit_cap 4). Had the scratchpad requests leaked into it, their 32 bursts

@@ -21,11 +21,18 @@ COMMIT = "29817593b3389f1337235d63cac515024ab8fd6e"
 DRAM_SIDE = ["--set", "memory.phy.read_latency=5 cycles"]
 # x64.ini / x16.ini: trans_queue_size = 32 requests wait in DRAMsim3's controller.
 MIRROR = ["--set", "memory.controller.queue_depth=32",
-          # DRAMsim3 groups writes at the watermarks and drains more than 8 when idle; the
-          # boards use LiteDRAM's read/write phases instead (doc/memory.md).
+          # DRAMsim3's controller: FR-FCFS, a 32-entry write buffer drained in batches when
+          # full (to empty) or when more than 8 wait and the queue is empty, JEDEC's
+          # turnarounds. The boards model LiteDRAM with one port instead (doc/memory.md).
+          "--set", "memory.controller.scheduler=fr-fcfs",
+          "--set", "memory.controller.write_buffer=32",
+          "--set", "memory.controller.write_high_watermark=32",
+          "--set", "memory.controller.write_low_watermark=0",
+          "--set", "memory.controller.write_idle_drain=8",
           "--set", "memory.controller.read_time=0 cycles",
           "--set", "memory.controller.write_time=0 cycles",
-          "--set", "memory.controller.write_idle_drain=8"]
+          "--set", "memory.controller.read_to_write=0 cycles",
+          "--set", "memory.controller.write_to_read=0 cycles"]
 REQUESTS = "65536"
 
 def traces():

@@ -53,6 +53,13 @@ pub struct Ddr3Timing {
     /// The PHY's write latency (command to the burst's write data taken from the controller
     /// in one system clock), DRAM clocks.
     pub phy_write: u64,
+    /// The controller's own read-to-write turnaround floor (board
+    /// `controller.read_to_write`), DRAM clocks; 0: JEDEC's alone. Not a JEDEC rule: the
+    /// checker does not hold traces to it.
+    pub controller_rtw: u64,
+    /// The controller's own write-to-read turnaround floor (`controller.write_to_read`),
+    /// DRAM clocks; 0: JEDEC's alone.
+    pub controller_wtr: u64,
 }
 
 impl Ddr3Timing {
@@ -82,6 +89,8 @@ impl Ddr3Timing {
             ratio,
             phy_read: m.phy.read_latency.count() * ratio,
             phy_write: m.phy.write_latency.count() * ratio,
+            controller_rtw: m.controller.read_to_write.count() * ratio,
+            controller_wtr: m.controller.write_to_read.count() * ratio,
         };
         let bad = |key: &str, message: String| {
             Err(Ddr3Error::Config {
@@ -144,12 +153,13 @@ impl Ddr3Timing {
 
     /// Minimum clocks from a column command of kind `from` to one of kind `to`
     /// (`true` = write): tCCD between like commands, RL + tCCD + 2 - WL from a read to a write,
-    /// WL + burst + tWTR from a write to a read (JEDEC DDR3, one rank, AL = 0).
+    /// WL + burst + tWTR from a write to a read (JEDEC DDR3, one rank, AL = 0), or the
+    /// controller's own turnaround where it is longer.
     #[inline]
     pub fn column_gap(&self, from_write: bool, to_write: bool) -> u64 {
         match (from_write, to_write) {
-            (false, true) => self.cl + self.ccd + 2 - self.cwl,
-            (true, false) => self.cwl + self.burst + self.wtr,
+            (false, true) => (self.cl + self.ccd + 2 - self.cwl).max(self.controller_rtw),
+            (true, false) => (self.cwl + self.burst + self.wtr).max(self.controller_wtr),
             _ => self.ccd.max(self.burst),
         }
     }
@@ -304,8 +314,27 @@ mod tests {
         assert_eq!(t.refi, 1170); // 7.8 us / 6.667 ns
         assert_eq!(t.burst, 4);
         assert_eq!((t.phy_read, t.phy_write), (26, 6));
-        assert_eq!(t.column_gap(false, true), 7); // 6 + 4 + 2 - 5
-        assert_eq!(t.column_gap(true, false), 13); // 5 + 4 + 4
+        // JEDEC's turnarounds, then the board's controller floors (LiteDRAM's RTW and WTR
+        // states: 14 and 8 system clocks of 2 DRAM clocks), which are longer.
+        assert_eq!(t.cl + t.ccd + 2 - t.cwl, 7); // 6 + 4 + 2 - 5
+        assert_eq!(t.cwl + t.burst + t.wtr, 13); // 5 + 4 + 4
+        assert_eq!((t.controller_rtw, t.controller_wtr), (28, 16));
+        assert_eq!(t.column_gap(false, true), 28);
+        assert_eq!(t.column_gap(true, false), 16);
+        let jedec = load_board(
+            "innerjib7ea",
+            &[
+                "memory.controller.read_to_write=0 cycles".to_string(),
+                "memory.controller.write_to_read=0 cycles".to_string(),
+            ],
+        )
+        .unwrap()
+        .board;
+        let tj = Ddr3Timing::from_config(&jedec.memory).unwrap();
+        assert_eq!(
+            (tj.column_gap(false, true), tj.column_gap(true, false)),
+            (7, 13)
+        );
         assert_eq!(t.column_to_precharge(true), 12); // 5 + 4 + 3
         let x16 = load_board("innerjib7ea-x16", &[]).unwrap().board;
         let t16 = Ddr3Timing::from_config(&x16.memory).unwrap();

@@ -196,7 +196,8 @@ fn chase_latency_matches_the_closed_form() {
 /// 2 + sys(3) = 2 + 6 = 10 clocks.
 #[test]
 fn idle_write_latency() {
-    let b = board("innerjib7ea", &[]);
+    // The posted-write path: DRAMsim3's buffer (the boards have none, as LiteDRAM).
+    let b = board_with("innerjib7ea", &watermark_batches());
     let mut m = ddr(&b, true);
     let done = m.access(Request {
         addr: b.memory.base,

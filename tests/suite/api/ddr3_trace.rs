@@ -9,7 +9,7 @@ use sail_emu::mem::ddr3::{check, CommandKind, CommandTrace, Ddr3, Ddr3Options};
 use sail_emu::mem::{Access, MemoryModel, Request};
 use sail_emu::units::Time;
 
-use crate::support::ddr::{page_policy, watermark_batches};
+use crate::support::ddr::{litedram_phases, page_policy, watermark_batches};
 
 /// (board, overrides) for every policy x scheduler x mapping, on both boards, plus a
 /// DDR3-1600-speed clock on the x64 board.
@@ -30,9 +30,11 @@ fn configs() -> Vec<(&'static str, Vec<String>)> {
     for policy in ["open", "closed"] {
         v.push(("innerjib7ea", fast_clock(policy)));
     }
-    // DRAMsim3's write grouping (the boards use LiteDRAM's phases), open page.
+    // DRAMsim3's controller and LiteDRAM's phases on a buffered one (the boards model
+    // LiteDRAM with one port, in order, without a write buffer), open page.
     for board in ["innerjib7ea", "innerjib7ea-x16"] {
         v.push((board, watermark_batches()));
+        v.push((board, litedram_phases()));
     }
     v
 }
@@ -260,7 +262,10 @@ fn a_conflict_waits_for_queued_row_hits_up_to_the_cap() {
     for (cap, hits_first) in [(4u32, 3usize), (2, 1)] {
         let b = load_board(
             "innerjib7ea",
-            &[format!("memory.controller.row_hit_cap={cap}")],
+            &[
+                "memory.controller.scheduler=fr-fcfs".to_string(),
+                format!("memory.controller.row_hit_cap={cap}"),
+            ],
         )
         .unwrap()
         .board;
@@ -380,18 +385,15 @@ fn litedram_phases_shape_a_mixed_stream() {
         };
         (median(&mut reads), median(&mut writes), t)
     };
-    // The board's own settings: LiteDRAM's read_time 32 / write_time 16.
-    let (reads, writes, t) = runs(&[]);
-    let b = load_board("innerjib7ea", &[]).unwrap().board;
+    // LiteDRAM's ControllerSettings: read_time 32 / write_time 16.
+    let sets = litedram_phases();
+    let (reads, writes, t) = runs(&sets);
+    let b = load_board("innerjib7ea", &sets).unwrap().board;
     let (read_time, write_time) = (
         b.memory.controller.read_time.count(),
         b.memory.controller.write_time.count(),
     );
-    assert_eq!(
-        (read_time, write_time),
-        (32, 16),
-        "LiteDRAM's ControllerSettings"
-    );
+    assert_eq!((read_time, write_time), (32, 16));
     let gap = t.column_gap(true, true);
     assert_eq!(writes, write_time * t.ratio / gap, "write phase");
     assert_eq!(reads, read_time * t.ratio / gap, "read phase");

@@ -222,13 +222,12 @@ fn set_overrides_are_validated_like_the_file() {
     assert!(err.contains("`memory.timing.tRC`"), "{err}");
     let ok = show_json(&["--set", "memory.capacity=2 GiB"]);
     assert_eq!(ok["board"]["memory"]["capacity"], "2 GiB");
-    // LiteDRAM's phases (the boards': read_time 32, write_time 16): both or neither, and
-    // only with open pages.
+    // LiteDRAM's phases: both or neither, and only with open pages.
     let err = stderr_of_failure(&emulate(&[
         "boards",
         "show",
         "--set",
-        "memory.controller.write_time=0 cycles",
+        "memory.controller.read_time=32 cycles",
     ]));
     assert!(err.contains("`memory.controller.read_time`"), "{err}");
     assert!(err.contains("write_time"), "{err}");
@@ -236,9 +235,20 @@ fn set_overrides_are_validated_like_the_file() {
         "boards",
         "show",
         "--set",
+        "memory.controller.read_time=32 cycles",
+        "--set",
+        "memory.controller.write_time=16 cycles",
+        "--set",
         "memory.controller.page_policy=closed",
     ]));
     assert!(err.contains("page_policy: open"), "{err}");
+    let err = stderr_of_failure(&emulate(&[
+        "boards",
+        "show",
+        "--set",
+        "memory.controller.read_to_write=100000 cycles",
+    ]));
+    assert!(err.contains("`memory.controller.read_to_write`"), "{err}");
 }
 
 #[test]

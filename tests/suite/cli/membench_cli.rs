@@ -170,8 +170,9 @@ fn curve_file_rises_with_offered_load() {
     // At 5% load the memory keeps up and latency is the idle latency (about 220 ns); past
     // saturation achieved bandwidth stops growing and latency rises to the queue's worth.
     let (low, high) = (&rows[0], &rows[points - 1]);
+    // The last load is 1.2x the saturated bandwidth (KNEE_FRACTIONS), wherever that lies.
     assert!(
-        (low[0] - 0.05).abs() < 1e-9 && high[0] >= 1.0,
+        (low[0] - 0.05).abs() < 1e-9 && high[1] > 1.15 * high[2],
         "{low:?} {high:?}"
     );
     assert!((low[2] / low[1] - 1.0).abs() < 0.01, "{low:?}");
