@@ -314,6 +314,12 @@ pub struct ControllerConfig {
     /// column command to the next read's (0: JEDEC's WL + BL/2 + tWTR alone). LiteDRAM's
     /// multiplexer waits tWTR + ceil(CWL / ratio) + tCCD system clocks in its WTR state.
     pub write_to_read: Cycles,
+    /// One port, one bank at a time: system clocks from the last column command to one bank
+    /// before any command to another bank may issue (0: none). LiteDRAM's crossbar admits a
+    /// port's command to another bank only once the previous bank has issued all of the
+    /// port's, and the command then passes the lookahead FIFO, the cmd_buffer and the bank
+    /// FSM.
+    pub bank_switch: Cycles,
     /// Closed page: a read's auto-precharge starts only once its burst is out (RDA to ACT
     /// = BL/2 + tRTP + tRP) rather than at JEDEC's earliest (tRTP + tRP after the RDA).
     pub read_auto_precharge_after_burst: bool,

@@ -195,6 +195,7 @@ fn validate_memory(b: &Board) -> Check {
     for (key, v) in [
         ("memory.controller.read_to_write", c.read_to_write.count()),
         ("memory.controller.write_to_read", c.write_to_read.count()),
+        ("memory.controller.bank_switch", c.bank_switch.count()),
     ] {
         if v > 1 << 16 {
             return fail(

@@ -23,7 +23,8 @@ DRAM_SIDE = ["--set", "memory.phy.read_latency=5 cycles"]
 MIRROR = ["--set", "memory.controller.queue_depth=32",
           # DRAMsim3's controller: FR-FCFS, a 32-entry write buffer drained in batches when
           # full (to empty) or when more than 8 wait and the queue is empty, JEDEC's
-          # turnarounds. The boards model LiteDRAM with one port instead (doc/memory.md).
+          # turnarounds, no one-port bank rule. The boards model LiteDRAM with one port instead
+          # (doc/memory.md).
           "--set", "memory.controller.scheduler=fr-fcfs",
           "--set", "memory.controller.write_buffer=32",
           "--set", "memory.controller.write_high_watermark=32",
@@ -32,7 +33,8 @@ MIRROR = ["--set", "memory.controller.queue_depth=32",
           "--set", "memory.controller.read_time=0 cycles",
           "--set", "memory.controller.write_time=0 cycles",
           "--set", "memory.controller.read_to_write=0 cycles",
-          "--set", "memory.controller.write_to_read=0 cycles"]
+          "--set", "memory.controller.write_to_read=0 cycles",
+          "--set", "memory.controller.bank_switch=0 cycles"]
 REQUESTS = "65536"
 
 def traces():

@@ -384,6 +384,11 @@ pub struct Ddr3<S: CommandSink = NoTrace> {
     drain_from: u64,
     /// DRAM clocks from the arrival edge to the command queue.
     frontend: u64,
+    /// DRAM clocks from a column command to the first command to another bank (board
+    /// `controller.bank_switch`; 0: none).
+    bank_switch: u64,
+    /// The bank and clock of the latest column command committed.
+    last_bank: Option<(u32, u64)>,
     /// Announced reads, in request order (closed page, FR-FCFS; see [`Announced`]).
     announced: VecDeque<Announced>,
     c: Counters,
@@ -498,6 +503,8 @@ impl<S: CommandSink> Ddr3<S> {
             draining: 0,
             drain_from: 0,
             frontend: ctl.frontend_latency.count() * t.ratio,
+            bank_switch: ctl.bank_switch.count() * t.ratio,
+            last_bank: None,
             announced: VecDeque::new(),
             c: Counters::default(),
             sink,
@@ -688,6 +695,9 @@ impl<S: CommandSink> Ddr3<S> {
         in_bank_order: bool,
         auto_precharge: bool,
     ) {
+        if self.last_bank.is_none_or(|(_, last)| at >= last) {
+            self.last_bank = Some((loc.bank, at));
+        }
         if in_bank_order {
             let bank = &mut self.banks[loc.bank as usize];
             bank.last_cas = bank.last_cas.max(at);
@@ -864,7 +874,14 @@ impl<S: CommandSink> Ddr3<S> {
                 return at;
             }
         }
-        let lo = admit.max(self.floor);
+        let mut lo = admit.max(self.floor);
+        // One port, one bank at a time: another bank's commands wait for the last column
+        // command and the controller's pipeline behind it.
+        if let (true, Some((bank, at))) = (self.bank_switch > 0, self.last_bank) {
+            if bank != loc.bank {
+                lo = lo.max(at + self.bank_switch);
+            }
+        }
         let b = loc.bank as usize;
         if self.scheduler == Scheduler::FrFcfs
             && self.policy == PagePolicy::Open

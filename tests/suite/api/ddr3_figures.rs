@@ -15,8 +15,12 @@ fn board(name: &str, sets: &[&str]) -> Board {
     board_with(name, &sets)
 }
 
+/// The board with `sets`, without the one-port bank-switch delay: the closed forms here are
+/// the DRAM's and the bus's (`stream_pays_the_bank_switch_at_each_row` adds the delay).
 fn board_with(name: &str, sets: &[String]) -> Board {
-    load_board(name, sets).unwrap().board
+    let mut all = vec!["memory.controller.bank_switch=0 cycles".to_string()];
+    all.extend_from_slice(sets);
+    load_board(name, &all).unwrap().board
 }
 
 fn ddr(b: &Board, refresh: bool) -> Ddr3 {
@@ -51,6 +55,37 @@ fn stream(b: &Board, refresh: bool, bytes: u64) -> (sail_emu::mem::microbench::B
         },
     );
     (r, m)
+}
+
+/// The boards' one-port rule (`controller.bank_switch`, LiteDRAM's one bank at a time): a
+/// sequential stream changes bank once per row, and there the next bank's commands wait the
+/// delay after the last RD: its ACT, its RD tRCD later, so each change costs bank_switch +
+/// tRCD - the burst's 4 clocks over the saturated stream's closed form below, and tRP more
+/// once the bank holds an earlier row (from the ninth row on: its PRE waits too, as
+/// LiteDRAM's bank machine precharges only when its next request reaches it).
+#[test]
+fn stream_pays_the_bank_switch_at_each_row() {
+    for name in ["innerjib7ea", "innerjib7ea-x16"] {
+        let b = load_board(name, &[]).unwrap().board;
+        assert!(b.memory.controller.bank_switch.count() > 0, "{name}");
+        let bytes = 4u64 << 20;
+        let (r, m) = stream(&b, false, bytes);
+        let t = *m.timing();
+        let bursts = bytes / b.memory.burst_bytes();
+        let per_row = b.memory.row_size.bytes() / b.memory.burst_bytes();
+        let rows = bursts / per_row;
+        let banks = b.memory.banks as u64;
+        assert!(rows > banks);
+        let delay = b.memory.controller.bank_switch.count() * t.ratio;
+        let (misses, conflicts) = (banks - 1, rows - banks);
+        let last_rd = frontend(&b)
+            + t.rcd
+            + t.burst * (bursts - 1)
+            + (misses + conflicts) * (delay + t.rcd - t.burst)
+            + conflicts * t.rp;
+        let done = last_rd / t.ratio * t.ratio + t.phy_read;
+        assert_eq!(r.elapsed, clocks(&b, done), "{name}");
+    }
 }
 
 /// Without refresh a read stream is limited by the data bus alone: the requests reach the

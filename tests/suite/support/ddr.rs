@@ -1,13 +1,13 @@
 //! Board overrides the DDR3 tests share.
 //!
 //! The boards model LiteDRAM with one port: requests in order, no write buffer, LiteDRAM's
-//! long read/write turnarounds. The closed forms written for other controllers ask for
+//! long read/write turnarounds, one bank at a time. The closed forms written for other controllers ask for
 //! theirs by name: DRAMsim3's (FR-FCFS, a write buffer drained in batches, JEDEC's
 //! turnarounds) and LiteDRAM's multiplexer phases on a buffered controller.
 
 /// DRAMsim3's controller, which the cross-check mirrors: FR-FCFS, a 32-entry write buffer
 /// drained in batches of the full buffer at the high watermark and of more than 8 once no
-/// request waits, JEDEC's minimum turnarounds.
+/// request waits, JEDEC's minimum turnarounds, no one-port bank rule.
 pub fn watermark_batches() -> Vec<String> {
     [
         "memory.controller.scheduler=fr-fcfs",
@@ -19,6 +19,7 @@ pub fn watermark_batches() -> Vec<String> {
         "memory.controller.write_time=0 cycles",
         "memory.controller.read_to_write=0 cycles",
         "memory.controller.write_to_read=0 cycles",
+        "memory.controller.bank_switch=0 cycles",
     ]
     .iter()
     .map(|s| s.to_string())
